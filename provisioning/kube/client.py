@@ -1,0 +1,149 @@
+"""The Kubernetes client adapter: the only package that imports the `kubernetes` library.
+
+Every call made through these helpers carries a request timeout; every
+identity gets its own `ApiClient` (configuration objects are never shared or
+mutated), and API errors become `ApiFailure` with the status code kept.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config import kube_config
+
+DEFAULT_TIMEOUT = 15.0
+
+
+class ApiFailure(Exception):
+    """An API request that did not succeed: `status` is the HTTP code (0 for transport errors)."""
+
+    def __init__(self, status: int, reason: str, body: str = "") -> None:
+        self.status = status
+        self.reason = reason
+        self.body = body
+        super().__init__(f"{status} {reason}" + (f": {_message(body)}" if body else ""))
+
+    @property
+    def message(self) -> str:
+        return _message(self.body) or self.reason
+
+
+def _message(body: str) -> str:
+    try:
+        parsed = json.loads(body)
+    except (ValueError, TypeError):
+        return body[:300]
+    return str(parsed.get("message", ""))[:300] if isinstance(parsed, dict) else body[:300]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """How to reach an API server: its URL and CA (PEM)."""
+
+    server: str
+    ca_pem: bytes
+
+
+def api_client(cluster: Cluster, *, cert_pem: bytes | None = None, key_pem: bytes | None = None,
+               token: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> k8s.ApiClient:
+    """A fresh ApiClient for one identity (client certificate or bearer token)."""
+    configuration = k8s.Configuration()
+    configuration.host = cluster.server
+    configuration.ssl_ca_cert = _material(cluster.ca_pem, "ca")
+    configuration.verify_ssl = True
+    if cert_pem is not None and key_pem is not None:
+        configuration.cert_file = _material(cert_pem, "crt")
+        configuration.key_file = _material(key_pem, "key")
+    if token is not None:
+        configuration.api_key = {"authorization": token}
+        configuration.api_key_prefix = {"authorization": "Bearer"}
+    configuration.retries = False
+    api = k8s.ApiClient(configuration)
+    api.caas_timeout = timeout  # type: ignore[attr-defined]
+    return api
+
+
+_MATERIAL_DIR: Path | None = None
+
+
+def _material(data: bytes, suffix: str) -> str:
+    """Write key material to a private temp file (the client library wants paths)."""
+    global _MATERIAL_DIR  # noqa: PLW0603 - one private directory per process
+    if _MATERIAL_DIR is None:
+        _MATERIAL_DIR = Path(tempfile.mkdtemp(prefix="caas-keys-"))
+        _MATERIAL_DIR.chmod(0o700)
+        atexit.register(shutil.rmtree, _MATERIAL_DIR, True)
+    handle = tempfile.NamedTemporaryFile(dir=_MATERIAL_DIR, suffix=f".{suffix}", delete=False)  # noqa: SIM115
+    with handle:
+        handle.write(data)
+    return handle.name
+
+
+def from_kubeconfig(path: Path, context: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> k8s.ApiClient:
+    """An ApiClient from a kubeconfig file (client certificate or token users)."""
+    api = kube_config.new_client_from_config(config_file=str(path), context=context, persist_config=False)
+    api.configuration.retries = False
+    api.caas_timeout = timeout  # type: ignore[attr-defined]
+    return api
+
+
+def cluster_of_kubeconfig(text: str) -> Cluster:
+    import yaml
+
+    config = yaml.safe_load(text)
+    entry = config["clusters"][0]["cluster"]
+    return Cluster(entry["server"], base64.b64decode(entry["certificate-authority-data"]))
+
+
+def timeout_of(api: k8s.ApiClient) -> float:
+    return float(getattr(api, "caas_timeout", DEFAULT_TIMEOUT))
+
+
+def call(api: k8s.ApiClient, group: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    """Call `method` of the typed API `group` (e.g. "CoreV1Api") with the client's timeout."""
+    api_class = getattr(k8s, group)
+    kwargs.setdefault("_request_timeout", timeout_of(api))
+    try:
+        return getattr(api_class(api), method)(*args, **kwargs)
+    except ApiException as exc:
+        raise ApiFailure(int(exc.status or 0), str(exc.reason), str(exc.body or "")) from None
+    except Exception as exc:  # transport: connection refused, TLS, timeouts
+        raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
+
+
+def request(api: k8s.ApiClient, method: str, path: str, body: Mapping[str, Any] | None = None,
+            query: Mapping[str, str] | None = None, content_type: str = "application/json",
+            raw: bool = False) -> Any:
+    """A raw API request (for paths the typed client does not cover, e.g. dry-run creates)."""
+    try:
+        response = api.call_api(
+            path, method, query_params=list((query or {}).items()), body=body,
+            header_params={"Content-Type": content_type, "Accept": "application/json"},
+            auth_settings=["BearerToken"], _preload_content=False, _request_timeout=timeout_of(api),
+        )
+    except ApiException as exc:
+        raise ApiFailure(int(exc.status or 0), str(exc.reason), str(exc.body or "")) from None
+    except Exception as exc:
+        raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
+    data = response[0].data if isinstance(response, tuple) else response.data
+    if raw:
+        return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
+    return json.loads(data) if data else None
+
+
+def is_not_found(error: ApiFailure) -> bool:
+    return error.status == 404
+
+
+def sanitize(api: k8s.ApiClient, obj: Any) -> Any:
+    return api.sanitize_for_serialization(obj)

@@ -1,0 +1,150 @@
+"""Container images built locally as OCI image-layout archives, without a registry or Docker.
+
+Each image is one uncompressed layer written with `tarfile` (fixed owners and
+times, so the same inputs give the same digest) and imported into every node's
+containerd with `ctr -n k8s.io images import`. Nothing is ever pulled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BUSYBOX = Path("/bin/busybox")
+NONROOT_UID = 65532
+
+
+@dataclass(frozen=True)
+class LabImage:
+    """An image: which lab binaries and host files go where, and how it starts."""
+
+    reference: str  # full name, e.g. caas.local/lab/busybox:1.0
+    binaries: dict[str, str] = field(default_factory=dict)  # path in image -> lab bin name
+    with_busybox: bool = False
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    user: str = ""
+
+    @property
+    def archive_name(self) -> str:
+        return self.reference.rsplit("/", 1)[-1].replace(":", "-") + ".tar"
+
+
+PAUSE = LabImage("caas.local/lab/pause:1.0", binaries={"pause": "pause"}, entrypoint=("/pause",))
+BUSYBOX_IMAGE = LabImage("caas.local/lab/busybox:1.0", with_busybox=True, cmd=("sh",))
+PROBE = LabImage(
+    "caas.local/lab/probe:1.0",
+    binaries={"usr/local/bin/caas-probe": "caas-probe"},
+    with_busybox=True,
+    entrypoint=("/usr/local/bin/caas-probe",),
+    cmd=("serve",),
+    user=f"{NONROOT_UID}:{NONROOT_UID}",
+)
+LAB_IMAGES: tuple[LabImage, ...] = (PAUSE, BUSYBOX_IMAGE, PROBE)
+
+
+def _busybox_applets() -> list[str]:
+    listing = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True, timeout=30)
+    return sorted(a for a in listing.stdout.split() if a and a != "busybox")
+
+
+def _add(tar: tarfile.TarFile, name: str, *, data: bytes | None = None, mode: int = 0o644,
+         kind: bytes = tarfile.REGTYPE, link: str = "") -> None:
+    info = tarfile.TarInfo(name)
+    info.mode, info.mtime, info.uid, info.gid, info.type = mode, 0, 0, 0, kind
+    if kind == tarfile.SYMTYPE:
+        info.linkname = link
+    if data is not None:
+        info.size = len(data)
+    tar.addfile(info, io.BytesIO(data) if data is not None else None)
+
+
+def layer_bytes(image: LabImage, bin_dir: Path) -> bytes:
+    """The image's single root-filesystem layer as an uncompressed, reproducible tar."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        directories = {"etc", "tmp", "bin", "usr", "usr/local", "usr/local/bin"}
+        for directory in sorted(directories):
+            _add(tar, directory, mode=0o1777 if directory == "tmp" else 0o755, kind=tarfile.DIRTYPE)
+        _add(tar, "etc/passwd", data=f"root:x:0:0:root:/:/bin/sh\nnonroot:x:{NONROOT_UID}:{NONROOT_UID}::/tmp:/bin/sh\n"
+             .encode())
+        _add(tar, "etc/group", data=f"root:x:0:\nnonroot:x:{NONROOT_UID}:\n".encode())
+        if image.with_busybox:
+            _add(tar, "bin/busybox", data=BUSYBOX.read_bytes(), mode=0o755)
+            for applet in _busybox_applets():
+                _add(tar, f"bin/{applet}", kind=tarfile.SYMTYPE, link="busybox")
+        for target, source in sorted(image.binaries.items()):
+            _add(tar, target, data=(bin_dir / source).read_bytes(), mode=0o755)
+    return buffer.getvalue()
+
+
+def _blob(tar: tarfile.TarFile, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    _add(tar, f"blobs/sha256/{digest}", data=data)
+    return f"sha256:{digest}"
+
+
+def oci_archive(image: LabImage, layer: bytes) -> bytes:
+    """An OCI image layout (oci-layout, index.json, blobs) holding one image, as a tar."""
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {
+            "Entrypoint": list(image.entrypoint) or None,
+            "Cmd": list(image.cmd) or None,
+            "Env": ["PATH=/usr/local/bin:/bin"],
+            "User": image.user,
+            "WorkingDir": "/",
+        },
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]},
+    }
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        _add(tar, "blobs", mode=0o755, kind=tarfile.DIRTYPE)
+        _add(tar, "blobs/sha256", mode=0o755, kind=tarfile.DIRTYPE)
+        layer_digest = _blob(tar, layer)
+        config_bytes = json.dumps(config, sort_keys=True).encode()
+        config_digest = _blob(tar, config_bytes)
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest,
+                       "size": len(config_bytes)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest,
+                        "size": len(layer)}],
+        }
+        manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
+        manifest_digest = _blob(tar, manifest_bytes)
+        index = {
+            "schemaVersion": 2,
+            "manifests": [{
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": manifest_digest,
+                "size": len(manifest_bytes),
+                "annotations": {
+                    "io.containerd.image.name": image.reference,
+                    "org.opencontainers.image.ref.name": image.reference.rsplit(":", 1)[-1],
+                },
+            }],
+        }
+        _add(tar, "oci-layout", data=b'{"imageLayoutVersion":"1.0.0"}')
+        _add(tar, "index.json", data=json.dumps(index, sort_keys=True).encode())
+    return buffer.getvalue()
+
+
+def build_image(image: LabImage, bin_dir: Path, image_dir: Path) -> bool:
+    """Write the image archive unless an identical one exists; True if it was (re)written."""
+    image_dir.mkdir(parents=True, exist_ok=True)
+    archive = oci_archive(image, layer_bytes(image, bin_dir))
+    target = image_dir / image.archive_name
+    if target.exists() and target.read_bytes() == archive:
+        return False
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(archive)
+    tmp.replace(target)
+    return True

@@ -1,0 +1,1 @@
+"""Pure model of what the suite provisions and expects: no I/O, no client imports."""

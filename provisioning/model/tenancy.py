@@ -1,0 +1,157 @@
+"""Products, plans, tenants and identities, and how tenants are placed on clusters.
+
+Everything here is a frozen dataclass built from a validated targets file; the
+functions compute facts that follow from the model (namespaces, identities,
+cluster placements) and never touch a cluster.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+
+class Placement(enum.StrEnum):
+    """Where a tenant's workloads live."""
+
+    SHARED = "shared"  # a namespace on a cluster shared with other tenants
+    DEDICATED = "dedicated"  # a cluster of its own
+
+
+class PodSecurityLevel(enum.StrEnum):
+    """Pod Security Standards level enforced on a tenant namespace."""
+
+    PRIVILEGED = "privileged"
+    BASELINE = "baseline"
+    RESTRICTED = "restricted"
+
+
+class AuthorizationMode(enum.StrEnum):
+    """How the product's API server authorizes tenant requests."""
+
+    RBAC = "rbac"
+    ABAC = "abac"
+
+
+class Role(enum.StrEnum):
+    """A tenant identity's role inside its tenant, mapped to a built-in ClusterRole."""
+
+    ADMIN = "admin"
+    DEVELOPER = "developer"
+    VIEWER = "viewer"
+
+    @property
+    def cluster_role(self) -> str:
+        return {Role.ADMIN: "admin", Role.DEVELOPER: "edit", Role.VIEWER: "view"}[self]
+
+
+@dataclass(frozen=True)
+class Quota:
+    """ResourceQuota hard limits and LimitRange defaults of a plan (Kubernetes quantities)."""
+
+    hard: Mapping[str, str] = field(default_factory=dict)
+    default_limits: Mapping[str, str] = field(default_factory=dict)
+    default_requests: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A t-shirt size a product offers: size, quotas and what its pods may do."""
+
+    name: str
+    workers: int = 1
+    allow_privileged: bool = False
+    pod_security: PodSecurityLevel = PodSecurityLevel.RESTRICTED
+    authorization: AuthorizationMode = AuthorizationMode.RBAC
+    quota: Quota = field(default_factory=Quota)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A tenant user with the groups its credentials carry."""
+
+    user: str
+    tenant: str
+    role: Role
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return (f"{self.tenant}:{self.role.value}s", f"{self.tenant}:members")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A customer of the platform, on one plan of one product."""
+
+    name: str
+    plan: str
+    placement: Placement = Placement.SHARED
+
+    @property
+    def namespace(self) -> str:
+        return f"tenant-{self.name}"
+
+    @property
+    def identities(self) -> tuple[Identity, ...]:
+        return tuple(Identity(f"{self.name}-{role.value}", self.name, role) for role in Role)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A Kubernetes-as-a-service product under test and its plan catalog."""
+
+    name: str
+    backend: str
+    plans: tuple[Plan, ...]
+
+    def plan(self, name: str) -> Plan:
+        for plan in self.plans:
+            if plan.name == name:
+                return plan
+        known = ", ".join(p.name for p in self.plans) or "none"
+        raise KeyError(f'unknown plan "{name}" for product "{self.name}" (one of: {known})')
+
+
+@dataclass(frozen=True)
+class ClusterPlacement:
+    """One cluster to provision for a product and the tenants that live on it."""
+
+    product: str
+    name: str
+    placement: Placement
+    tenants: tuple[Tenant, ...]
+
+
+@dataclass(frozen=True)
+class TenancyModel:
+    """Which tenants of which product share which cluster."""
+
+    products: tuple[Product, ...]
+    tenants: Mapping[str, tuple[Tenant, ...]]  # product name -> its tenants
+
+    def product(self, name: str) -> Product:
+        for product in self.products:
+            if product.name == name:
+                return product
+        known = ", ".join(p.name for p in self.products)
+        raise KeyError(f'unknown product "{name}" (one of: {known})')
+
+    def clusters(self, product: str) -> tuple[ClusterPlacement, ...]:
+        """The clusters a product needs: one shared cluster (if any tenant is shared)
+        then one dedicated cluster per dedicated tenant, in declaration order."""
+        tenants = self.tenants.get(product, ())
+        shared = tuple(t for t in tenants if t.placement is Placement.SHARED)
+        placements: list[ClusterPlacement] = []
+        if shared:
+            placements.append(ClusterPlacement(product, f"{product}-shared", Placement.SHARED, shared))
+        placements.extend(
+            ClusterPlacement(product, f"{product}-{t.name}", Placement.DEDICATED, (t,))
+            for t in tenants
+            if t.placement is Placement.DEDICATED
+        )
+        return tuple(placements)
+
+    def all_clusters(self) -> Iterator[ClusterPlacement]:
+        for product in self.products:
+            yield from self.clusters(product.name)

@@ -1,0 +1,105 @@
+"""One typed settings object, built once from CLI options, the targets file and the environment.
+
+Nothing else in the suite reads `os.environ`: code that needs a setting receives
+`Settings` (the `settings` session fixture in the pytest plugin, or the CLI).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from provisioning.errors import ConfigError
+from provisioning.targets import Targets, load_targets
+
+ENV_PREFIX = "CAAS_"
+_RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines in seconds; named here so that no step or helper carries a literal."""
+
+    api_call: float = 15.0  # one request to an API server
+    pod_ready: float = 120.0  # a pod from creation to Running and Ready
+    namespace_gone: float = 120.0  # a namespace from delete to gone
+    probe: float = 2.0  # one connection attempt inside a probe batch
+    enforce: float = 60.0  # a NetworkPolicy from creation to observed enforcement
+    lab_ready: float = 180.0  # a lab cluster from start to Ready
+    volume_bound: float = 90.0  # a PVC from creation to Bound
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, validated up front."""
+
+    targets: Targets
+    run_id: str
+    output_dir: Path
+    lab_home: Path
+    keep: bool = False
+    products: tuple[str, ...] = ()
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    hypothesis_examples: int = 10
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def selected_products(self) -> tuple[str, ...]:
+        names = tuple(p.name for p in self.targets.model.products)
+        return tuple(n for n in names if not self.products or n in self.products)
+
+    def secret(self, env_name: str, what: str) -> str:
+        """The value of a credential named by the targets file, or a clear error."""
+        value = self.environment.get(env_name)
+        if not value:
+            raise ConfigError(str(self.targets.source), what, f"environment variable {env_name} is not set (export it)")
+        return value
+
+
+def new_run_id() -> str:
+    return f"run-{secrets.token_hex(4)}"
+
+
+def build_settings(
+    *,
+    targets_path: str | Path,
+    environment: Mapping[str, str],
+    run_id: str | None = None,
+    output_dir: str | Path | None = None,
+    keep: bool = False,
+    products: tuple[str, ...] = (),
+) -> Settings:
+    """Build and validate the run's settings; CLI options win over the environment."""
+    targets = load_targets(targets_path)
+    chosen_run_id = run_id or environment.get(f"{ENV_PREFIX}RUN_ID") or new_run_id()
+    if not _RUN_ID.match(chosen_run_id):
+        raise ConfigError("--run-id", "", f'"{chosen_run_id}" is not a valid run id (lower-case letters, digits, "-")')
+    known = {p.name for p in targets.model.products}
+    for name in products:
+        if name not in known:
+            raise ConfigError("--product", "", f'unknown product "{name}" (one of: {", ".join(sorted(known))})')
+    examples_text = environment.get(f"{ENV_PREFIX}HYPOTHESIS_EXAMPLES", "10")
+    if not examples_text.isdigit() or int(examples_text) < 1:
+        raise ConfigError(f"{ENV_PREFIX}HYPOTHESIS_EXAMPLES", "", "must be a whole number of at least 1")
+    return Settings(
+        targets=targets,
+        run_id=chosen_run_id,
+        output_dir=Path(output_dir or environment.get(f"{ENV_PREFIX}OUTPUT_DIR") or "out").resolve(),
+        lab_home=lab_home(environment),
+        keep=keep or environment.get(f"{ENV_PREFIX}KEEP", "") == "1",
+        products=products,
+        hypothesis_examples=int(examples_text),
+        environment=dict(environment),
+    )
+
+
+def lab_home(environment: Mapping[str, str]) -> Path:
+    """Where the embedded lab keeps its binaries, images and cluster state."""
+    return Path(environment.get(f"{ENV_PREFIX}LAB_HOME", "/var/lib/caas-lab"))
+
+
+def with_products(settings: Settings, products: tuple[str, ...]) -> Settings:
+    return replace(settings, products=products)

@@ -1,0 +1,408 @@
+"""The targets file: which products to test, how to reach them, and the tenancy to provision.
+
+`load_targets(path)` parses and validates the whole file up front and returns a
+`Targets` object (the parsed file plus the pure `TenancyModel`). Every problem
+becomes one line that names the file, the field path and the fix, e.g.
+
+    targets.yaml: products[1].backend: unknown backend "pks2" (one of: lab, kubeconfig, pks, bosh, osb)
+
+Secrets are never written inline: the file names environment variables or files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from provisioning.errors import ConfigError, ConfigErrors
+from provisioning.model.tenancy import (
+    AuthorizationMode,
+    Placement,
+    Plan,
+    PodSecurityLevel,
+    Product,
+    Quota,
+    TenancyModel,
+    Tenant,
+)
+
+BACKENDS = ("lab", "kubeconfig", "pks", "bosh", "osb")
+LAB_PROFILES = ("cfcr", "pks")
+EXPECTED_STATUSES = ("pass", "fail")
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[munkMGTPE])?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_WORDS = ("password", "token", "secret", "key", "credential")
+_QUOTA_RESOURCES = re.compile(
+    r"^(requests\.|limits\.)?(cpu|memory|storage|ephemeral-storage)$|^(pods|services|secrets|configmaps|"
+    r"persistentvolumeclaims|replicationcontrollers|resourcequotas|services\.nodeports|services\.loadbalancers)$|"
+    r"^count/[a-z0-9.-]+$|^[a-z0-9.-]+\.storageclass\.storage\.k8s\.io/(requests\.storage|persistentvolumeclaims)$"
+)
+
+
+def _one_of(kind: str, options: Iterable[str]) -> Any:
+    choices = tuple(options)
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f'unknown {kind} "{value}" (one of: {", ".join(choices)})')
+        return value
+
+    return check
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 40 or not _DNS1123_LABEL.match(value):
+        raise ValueError(
+            f'"{value}" is not a valid name (use at most 40 lower-case letters, digits and "-", '
+            "starting and ending with a letter or digit)"
+        )
+    return value
+
+
+def _quantity(value: Any) -> str:
+    text = str(value)
+    if not _QUANTITY.match(text):
+        raise ValueError(f'"{text}" is not a Kubernetes quantity (write e.g. "500m", "2", "4Gi")')
+    if text.startswith("-"):
+        raise ValueError(f'negative quantity "{text}" (quotas and limits must be zero or more)')
+    return text
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(f'"{value}" is not an environment variable name (write e.g. "PKS_PASSWORD")')
+    return value
+
+
+DnsName = Annotated[str, AfterValidator(_dns_label)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+Backend = Annotated[str, AfterValidator(_one_of("backend", BACKENDS))]
+LabProfile = Annotated[str, AfterValidator(_one_of("lab profile", LAB_PROFILES))]
+PodSecurity = Annotated[str, AfterValidator(_one_of("pod-security level", [lv.value for lv in PodSecurityLevel]))]
+Authorization = Annotated[str, AfterValidator(_one_of("authorization mode", [m.value for m in AuthorizationMode]))]
+PlacementName = Annotated[str, AfterValidator(_one_of("placement", [p.value for p in Placement]))]
+ExpectedStatus = Annotated[str, AfterValidator(_one_of("status", EXPECTED_STATUSES))]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class QuotaSpec(_Spec):
+    hard: dict[str, str] = {}
+    default_limits: dict[str, str] = {}
+    default_requests: dict[str, str] = {}
+
+    @field_validator("hard", "default_limits", "default_requests", mode="before")
+    @classmethod
+    def _quantities(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of resource name to quantity")
+        return {str(k): _quantity(v) for k, v in value.items()}
+
+    @field_validator("hard")
+    @classmethod
+    def _resource_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _QUOTA_RESOURCES.match(name):
+                raise ValueError(f'unknown quota resource "{name}" (e.g. cpu, memory, pods, requests.storage)')
+        return value
+
+
+class PlanSpec(_Spec):
+    name: DnsName
+    workers: int = Field(1, ge=1, le=3)
+    allow_privileged: bool = False
+    pod_security: PodSecurity = "restricted"
+    authorization: Authorization = "rbac"
+    quota: QuotaSpec = QuotaSpec()
+
+
+class LabSpec(_Spec):
+    profile: LabProfile = "pks"
+    nodes: int = Field(1, ge=1, le=3)
+
+
+class KubeconfigSpec(_Spec):
+    path: str
+    context: str | None = None
+    tenant_contexts: dict[str, str] = {}
+
+
+class ProxySpec(_Spec):
+    url: str
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+
+
+class PksSpec(_Spec):
+    api_url: str
+    uaa_url: str | None = None
+    username_env: EnvName
+    password_env: EnvName
+    ca_file: str | None = None
+
+
+class BoshSpec(_Spec):
+    director_url: str
+    client_env: EnvName
+    client_secret_env: EnvName
+    credhub_url: str | None = None
+    ca_file: str | None = None
+    manifest: str | None = None
+    ops_files: list[str] = []
+
+
+class OsbSpec(_Spec):
+    broker_url: str
+    username_env: EnvName
+    password_env: EnvName
+    service_id: str | None = None
+
+
+class ProductSpec(_Spec):
+    name: DnsName
+    backend: Backend
+    plans: list[PlanSpec] = Field(min_length=1)
+    lab: LabSpec | None = None
+    kubeconfig: KubeconfigSpec | None = None
+    pks: PksSpec | None = None
+    bosh: BoshSpec | None = None
+    osb: OsbSpec | None = None
+    proxy: ProxySpec | None = None
+
+
+class TenantSpec(_Spec):
+    name: DnsName
+    plan: str
+    placement: PlacementName = "shared"
+
+
+class TenancySpec(_Spec):
+    product: str
+    tenants: list[TenantSpec] = Field(min_length=1)
+
+
+class ExpectationSpec(_Spec):
+    product: str
+    check: str
+    status: ExpectedStatus
+    reason: str = Field(min_length=1)
+
+
+class TargetsSpec(_Spec):
+    version: int = Field(ge=1, le=1)
+    products: list[ProductSpec] = Field(min_length=1)
+    tenancy: list[TenancySpec] = Field(min_length=1)
+    expectations: list[ExpectationSpec] = []
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A validated targets file: the parsed spec, where it came from, and the pure model."""
+
+    source: Path
+    spec: TargetsSpec
+    model: TenancyModel
+
+    def product_spec(self, name: str) -> ProductSpec:
+        return next(p for p in self.spec.products if p.name == name)
+
+
+def load_targets(path: str | os.PathLike[str]) -> Targets:
+    """Read, parse and validate a targets file; raise ConfigErrors naming every problem."""
+    source = Path(path)
+    label = str(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(label, "", "file not found (pass the path of a targets file, e.g. targets.yaml)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(label, "", f"cannot read the file ({exc.__class__.__name__}): check its permissions") from None
+    return parse_targets(text, label, base_dir=source.parent)
+
+
+def parse_targets(text: str, label: str, base_dir: Path) -> Targets:
+    """Validate targets given as text; `label` names the source in error lines."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError(label, where, f"YAML syntax error: {exc.problem} (fix the syntax there)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(label, "", f"YAML error: {exc} (fix the syntax)") from None
+    if raw is None:
+        raise ConfigError(label, "", "the file is empty (start from the documented example targets.yaml)")
+    if not isinstance(raw, dict):
+        raise ConfigError(label, "", "expected a mapping with version, products and tenancy at the top level")
+    try:
+        spec = TargetsSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigErrors([_explain(label, err) for err in exc.errors()]) from None
+    errors = list(_cross_check(spec, label, base_dir))
+    if errors:
+        raise ConfigErrors(errors)
+    return Targets(source=base_dir / Path(label).name, spec=spec, model=_to_model(spec))
+
+
+def _path(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _explain(label: str, err: Any) -> ConfigError:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    field = str(loc[-1]) if loc else ""
+    given = err.get("input")
+    if kind == "missing":
+        message = "required field is missing (add it; see the example targets.yaml)"
+    elif kind == "extra_forbidden":
+        if any(word in field.lower() for word in _SECRET_WORDS):
+            message = f'secrets are never written inline (name an environment variable instead, e.g. "{field}_env")'
+        else:
+            message = "unknown field (remove it or check its spelling against the example targets.yaml)"
+    elif kind == "value_error":
+        message = str(err["msg"]).removeprefix("Value error, ")
+    elif kind in ("int_type", "int_parsing", "int_from_float"):
+        message = f"expected a whole number, got {given!r} (write e.g. 2)"
+    elif kind in ("bool_type", "bool_parsing"):
+        message = f"expected true or false, got {given!r}"
+    elif kind in ("string_type",):
+        message = f"expected text, got {given!r} (quote the value)"
+    elif kind in ("list_type",):
+        message = "expected a list (write each item on its own line starting with -)"
+    elif kind in ("model_type", "dict_type"):
+        message = "expected a mapping of fields (key: value lines)"
+    elif kind in ("too_short",):
+        message = "must not be empty (add at least one item)"
+    elif kind in ("greater_than_equal", "less_than_equal"):
+        message = f"{given!r} is out of range ({err['msg'].lower()})"
+    else:
+        message = f"{err['msg']} (got {given!r})"
+    return ConfigError(label, _path(loc), message)
+
+
+def _cross_check(spec: TargetsSpec, label: str, base_dir: Path) -> Iterable[ConfigError]:
+    products: dict[str, ProductSpec] = {}
+    for i, product in enumerate(spec.products):
+        where = f"products[{i}]"
+        if product.name in products:
+            yield ConfigError(label, f"{where}.name", f'duplicate product "{product.name}" (names must be unique)')
+        products[product.name] = product
+        section = getattr(product, product.backend)
+        if section is None and product.backend != "lab":
+            yield ConfigError(
+                label, f"{where}.{product.backend}", f'backend "{product.backend}" needs a "{product.backend}:" section'
+            )
+        for other in BACKENDS:
+            if other != product.backend and getattr(product, other) is not None:
+                yield ConfigError(
+                    label, f"{where}.{other}", f'section "{other}" does not fit backend "{product.backend}" (remove it)'
+                )
+        plan_names: set[str] = set()
+        for j, plan in enumerate(product.plans):
+            if plan.name in plan_names:
+                yield ConfigError(label, f"{where}.plans[{j}].name", f'duplicate plan "{plan.name}"')
+            plan_names.add(plan.name)
+            if plan.allow_privileged and plan.pod_security != "privileged":
+                yield ConfigError(
+                    label,
+                    f"{where}.plans[{j}].pod_security",
+                    f'plan allows privileged pods but pod_security is "{plan.pod_security}" (set it to privileged)',
+                )
+        if product.kubeconfig is not None:
+            yield from _check_readable(label, f"{where}.kubeconfig.path", base_dir / product.kubeconfig.path)
+    tenant_names: dict[tuple[str, str], str] = {}
+    for i, tenancy in enumerate(spec.tenancy):
+        where = f"tenancy[{i}]"
+        product = products.get(tenancy.product)
+        if product is None:
+            known = ", ".join(products)
+            yield ConfigError(label, f"{where}.product", f'unknown product "{tenancy.product}" (one of: {known})')
+            continue
+        for j, tenant in enumerate(tenancy.tenants):
+            twhere = f"{where}.tenants[{j}]"
+            key = (tenancy.product, tenant.name)
+            if key in tenant_names:
+                yield ConfigError(
+                    label, f"{twhere}.name", f'duplicate tenant "{tenant.name}" (already at {tenant_names[key]})'
+                )
+            tenant_names[key] = twhere
+            plans = [p.name for p in product.plans]
+            if tenant.plan not in plans:
+                yield ConfigError(
+                    label,
+                    f"{twhere}.plan",
+                    f'unknown plan "{tenant.plan}" for product "{product.name}" (one of: {", ".join(plans)})',
+                )
+            if (
+                product.backend == "kubeconfig"
+                and tenant.placement == "dedicated"
+                and product.kubeconfig is not None
+                and tenant.name not in product.kubeconfig.tenant_contexts
+            ):
+                yield ConfigError(
+                    label,
+                    f"{twhere}.placement",
+                    f'dedicated tenant "{tenant.name}" has no context (add it to kubeconfig.tenant_contexts)',
+                )
+    for i, expectation in enumerate(spec.expectations):
+        if expectation.product not in products:
+            yield ConfigError(
+                label,
+                f"expectations[{i}].product",
+                f'unknown product "{expectation.product}" (one of: {", ".join(products)})',
+            )
+
+
+def _check_readable(label: str, where: str, path: Path) -> Iterable[ConfigError]:
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        yield ConfigError(label, where, f'cannot read "{path}" ({reason.lower()}): fix the path or its permissions')
+
+
+def _to_model(spec: TargetsSpec) -> TenancyModel:
+    products = tuple(
+        Product(
+            name=p.name,
+            backend=p.backend,
+            plans=tuple(
+                Plan(
+                    name=plan.name,
+                    workers=plan.workers,
+                    allow_privileged=plan.allow_privileged,
+                    pod_security=PodSecurityLevel(plan.pod_security),
+                    authorization=AuthorizationMode(plan.authorization),
+                    quota=Quota(
+                        hard=dict(plan.quota.hard),
+                        default_limits=dict(plan.quota.default_limits),
+                        default_requests=dict(plan.quota.default_requests),
+                    ),
+                )
+                for plan in p.plans
+            ),
+        )
+        for p in spec.products
+    )
+    tenants: dict[str, tuple[Tenant, ...]] = {}
+    for tenancy in spec.tenancy:
+        tenants[tenancy.product] = tenants.get(tenancy.product, ()) + tuple(
+            Tenant(name=t.name, plan=t.plan, placement=Placement(t.placement)) for t in tenancy.tenants
+        )
+    return TenancyModel(products=products, tenants=tenants)
