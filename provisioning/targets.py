@@ -227,7 +227,9 @@ def load_targets(path: str | os.PathLike[str]) -> Targets:
     except FileNotFoundError:
         raise ConfigError(label, "", "file not found (pass the path of a targets file, e.g. targets.yaml)") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(label, "", f"cannot read the file ({exc.__class__.__name__}): check its permissions") from None
+        raise ConfigError(
+            label, "", f"cannot read the file ({exc.__class__.__name__}): check its permissions"
+        ) from None
     return parse_targets(text, label, base_dir=source.parent)
 
 
@@ -328,8 +330,8 @@ def _cross_check(spec: TargetsSpec, label: str, base_dir: Path) -> Iterable[Conf
     tenant_names: dict[tuple[str, str], str] = {}
     for i, tenancy in enumerate(spec.tenancy):
         where = f"tenancy[{i}]"
-        product = products.get(tenancy.product)
-        if product is None:
+        offering = products.get(tenancy.product)
+        if offering is None:
             known = ", ".join(products)
             yield ConfigError(label, f"{where}.product", f'unknown product "{tenancy.product}" (one of: {known})')
             continue
@@ -341,18 +343,18 @@ def _cross_check(spec: TargetsSpec, label: str, base_dir: Path) -> Iterable[Conf
                     label, f"{twhere}.name", f'duplicate tenant "{tenant.name}" (already at {tenant_names[key]})'
                 )
             tenant_names[key] = twhere
-            plans = [p.name for p in product.plans]
+            plans = [p.name for p in offering.plans]
             if tenant.plan not in plans:
                 yield ConfigError(
                     label,
                     f"{twhere}.plan",
-                    f'unknown plan "{tenant.plan}" for product "{product.name}" (one of: {", ".join(plans)})',
+                    f'unknown plan "{tenant.plan}" for product "{offering.name}" (one of: {", ".join(plans)})',
                 )
             if (
-                product.backend == "kubeconfig"
+                offering.backend == "kubeconfig"
                 and tenant.placement == "dedicated"
-                and product.kubeconfig is not None
-                and tenant.name not in product.kubeconfig.tenant_contexts
+                and offering.kubeconfig is not None
+                and tenant.name not in offering.kubeconfig.tenant_contexts
             ):
                 yield ConfigError(
                     label,

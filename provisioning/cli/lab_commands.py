@@ -18,8 +18,11 @@ from provisioning.settings import Timeouts, lab_home
 
 
 def register(commands: Any) -> None:
-    lab = commands.add_parser("lab", help="the embedded lab: real Kubernetes clusters on this machine",
-                              description="Build, start, inspect and remove embedded lab clusters.")
+    lab = commands.add_parser(
+        "lab",
+        help="the embedded lab: real Kubernetes clusters on this machine",
+        description="Build, start, inspect and remove embedded lab clusters.",
+    )
     sub = lab.add_subparsers(dest="lab_command", metavar="LAB_COMMAND")
     sub.required = True
     p = sub.add_parser("build", help="compile the lab's components and images (idempotent; warm runs are no-ops)")
@@ -28,8 +31,11 @@ def register(commands: Any) -> None:
     p.add_argument("--profile", default="pks", help="product profile: pks or cfcr (default: pks)")
     p.add_argument("--name", help="cluster name (default: the profile's name)")
     p.add_argument("--nodes", type=int, default=1, help="worker nodes, 1 to 3 (default: 1)")
-    p.add_argument("--authorization", choices=[m.value for m in AuthorizationMode],
-                   help="override the profile's authorization mode")
+    p.add_argument(
+        "--authorization",
+        choices=[m.value for m in AuthorizationMode],
+        help="override the profile's authorization mode",
+    )
     p.add_argument("--keep-on-failure", action="store_true", help="leave a failed cluster for debugging")
     p.add_argument("--timeout", type=float, default=Timeouts().lab_ready, help="seconds to wait for Ready")
     p.set_defaults(handler=cmd_up)
@@ -61,8 +67,10 @@ def cmd_build(_args: argparse.Namespace) -> int:
     paths = _paths()
     with progress.live("building the lab"):
         result = build.build_all(paths.home, environment(), progress)
-    print(f"lab build: {len(result.built)} built, {len(result.up_to_date)} up to date, {result.seconds:.1f}s "
-          f"({paths.bin})")
+    print(
+        f"lab build: {len(result.built)} built, {len(result.up_to_date)} up to date, {result.seconds:.1f}s "
+        f"({paths.bin})"
+    )
     return int(ExitCode.OK)
 
 
@@ -72,25 +80,44 @@ def cmd_up(args: argparse.Namespace) -> int:
     authorization = AuthorizationMode(args.authorization) if args.authorization else None
     started = time.monotonic()
     with progress.live(f"starting lab cluster {name}"):
-        lab = cluster.up(_paths(), name, args.profile, args.nodes, args.timeout, progress, authorization,
-                         keep_on_failure=args.keep_on_failure)
-    print(f"lab cluster {name} ({args.profile}) is Ready in {time.monotonic() - started:.1f}s: "
-          f"kubeconfig {lab.layout.kubeconfig(cluster.ADMIN)}")
+        lab = cluster.up(
+            _paths(),
+            name,
+            args.profile,
+            args.nodes,
+            args.timeout,
+            progress,
+            authorization,
+            keep_on_failure=args.keep_on_failure,
+        )
+    print(
+        f"lab cluster {name} ({args.profile}) is Ready in {time.monotonic() - started:.1f}s: "
+        f"kubeconfig {lab.layout.kubeconfig(cluster.ADMIN)}"
+    )
     return int(ExitCode.OK)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     states = cluster.list_clusters(_paths())
     if args.json:
-        print(json.dumps([{k: s.get(k) for k in ("name", "profile", "authorization", "workers", "status", "server")}
-                          for s in states], indent=1))
+        print(
+            json.dumps(
+                [
+                    {k: s.get(k) for k in ("name", "profile", "authorization", "workers", "status", "server")}
+                    for s in states
+                ],
+                indent=1,
+            )
+        )
         return int(ExitCode.OK)
     if not states:
         print("no lab clusters")
     for s in states:
         running = sum(host.is_running(d["pid"]) for d in s.get("daemons", []))
-        print(f"{s['name']:<20} {s['profile']:<5} {s['authorization']:<5} workers={s['workers']} "
-              f"status={s['status']} daemons={running}/{len(s.get('daemons', []))} {s['server']}")
+        print(
+            f"{s['name']:<20} {s['profile']:<5} {s['authorization']:<5} workers={s['workers']} "
+            f"status={s['status']} daemons={running}/{len(s.get('daemons', []))} {s['server']}"
+        )
     return int(ExitCode.OK)
 
 
@@ -108,7 +135,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         known = sorted(p.stem for p in lab.layout.logs.glob("*.log"))
         raise ConfigError("COMPONENT", "", f'no log "{args.component}" (one of: {", ".join(known)})')
     lines = log.read_text(errors="replace").splitlines()
-    sys.stdout.write("\n".join(lines[-args.tail:] if args.tail else lines) + "\n")
+    sys.stdout.write("\n".join(lines[-args.tail :] if args.tail else lines) + "\n")
     return int(ExitCode.OK)
 
 

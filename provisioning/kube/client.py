@@ -54,8 +54,14 @@ class Cluster:
     ca_pem: bytes
 
 
-def api_client(cluster: Cluster, *, cert_pem: bytes | None = None, key_pem: bytes | None = None,
-               token: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> k8s.ApiClient:
+def api_client(
+    cluster: Cluster,
+    *,
+    cert_pem: bytes | None = None,
+    key_pem: bytes | None = None,
+    token: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> k8s.ApiClient:
     """A fresh ApiClient for one identity (client certificate or bearer token)."""
     configuration = k8s.Configuration()
     configuration.host = cluster.server
@@ -69,7 +75,7 @@ def api_client(cluster: Cluster, *, cert_pem: bytes | None = None, key_pem: byte
         configuration.api_key_prefix = {"authorization": "Bearer"}
     configuration.retries = False
     api = k8s.ApiClient(configuration)
-    api.caas_timeout = timeout  # type: ignore[attr-defined]
+    api.caas_timeout = timeout
     return api
 
 
@@ -93,7 +99,7 @@ def from_kubeconfig(path: Path, context: str | None = None, timeout: float = DEF
     """An ApiClient from a kubeconfig file (client certificate or token users)."""
     api = kube_config.new_client_from_config(config_file=str(path), context=context, persist_config=False)
     api.configuration.retries = False
-    api.caas_timeout = timeout  # type: ignore[attr-defined]
+    api.caas_timeout = timeout
     return api
 
 
@@ -121,15 +127,26 @@ def call(api: k8s.ApiClient, group: str, method: str, *args: Any, **kwargs: Any)
         raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
 
 
-def request(api: k8s.ApiClient, method: str, path: str, body: Mapping[str, Any] | None = None,
-            query: Mapping[str, str] | None = None, content_type: str = "application/json",
-            raw: bool = False) -> Any:
+def request(
+    api: k8s.ApiClient,
+    method: str,
+    path: str,
+    body: Mapping[str, Any] | None = None,
+    query: Mapping[str, str] | None = None,
+    content_type: str = "application/json",
+    raw: bool = False,
+) -> Any:
     """A raw API request (for paths the typed client does not cover, e.g. dry-run creates)."""
     try:
         response = api.call_api(
-            path, method, query_params=list((query or {}).items()), body=body,
+            path,
+            method,
+            query_params=list((query or {}).items()),
+            body=body,
             header_params={"Content-Type": content_type, "Accept": "application/json"},
-            auth_settings=["BearerToken"], _preload_content=False, _request_timeout=timeout_of(api),
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=timeout_of(api),
         )
     except ApiException as exc:
         raise ApiFailure(int(exc.status or 0), str(exc.reason), str(exc.body or "")) from None

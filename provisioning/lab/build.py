@@ -32,9 +32,7 @@ class BuildResult:
 def check_host_packages() -> None:
     """Fail with one line naming what is missing and the apt-get command that installs it."""
     missing = sorted({pkg for prog, pkg in HOST_PACKAGES.items() if shutil.which(prog) is None})
-    missing += ["containernetworking-plugins"] if any(
-        not (Path(CNI_BIN_DIR) / p).exists() for p in CNI_PLUGINS
-    ) else []
+    missing += ["containernetworking-plugins"] if any(not (Path(CNI_BIN_DIR) / p).exists() for p in CNI_PLUGINS) else []
     if missing:
         raise InfrastructureError(
             f"the lab needs Debian packages that are not installed: {', '.join(missing)} "

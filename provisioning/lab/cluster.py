@@ -83,8 +83,7 @@ def list_clusters(paths: LabPaths) -> list[dict[str, Any]]:
 
 
 def layout_of(paths: LabPaths, state: dict[str, Any]) -> ClusterLayout:
-    return ClusterLayout(state["name"], int(state["index"]), int(state["workers"]),
-                         paths.cluster_dir(state["name"]))
+    return ClusterLayout(state["name"], int(state["index"]), int(state["workers"]), paths.cluster_dir(state["name"]))
 
 
 def _free_index(paths: LabPaths) -> int:
@@ -120,9 +119,15 @@ class LabCluster:
         self.profile = profile
         self.report = report
         self.state: dict[str, Any] = {
-            "name": layout.name, "index": layout.index, "workers": layout.workers, "profile": profile.name,
-            "authorization": profile.authorization.value, "status": "starting", "daemons": [],
-            "created": time.time(), "server": layout.api_server_url,
+            "name": layout.name,
+            "index": layout.index,
+            "workers": layout.workers,
+            "profile": profile.name,
+            "authorization": profile.authorization.value,
+            "status": "starting",
+            "daemons": [],
+            "created": time.time(),
+            "server": layout.api_server_url,
         }
 
     # -- daemons ---------------------------------------------------------------------------------
@@ -155,8 +160,9 @@ class LabCluster:
     def up(self, timeout: float) -> None:
         started = time.monotonic()
         bin_dir = self.paths.bin
-        missing = [p for p in ("kube", "etcd", "coredns", "hostpath-provisioner", "kube-router")
-                   if not (bin_dir / p).exists()]
+        missing = [
+            p for p in ("kube", "etcd", "coredns", "hostpath-provisioner", "kube-router") if not (bin_dir / p).exists()
+        ]
         if missing:
             raise InfrastructureError(f"lab binaries missing: {', '.join(missing)} (fix: caas lab build)")
         self.layout.directory.mkdir(parents=True, exist_ok=False)
@@ -192,13 +198,27 @@ class LabCluster:
         layout.kubeconfigs.chmod(0o700)
         ca = pki.new_ca(f"caas-lab-{layout.name}")
         self._save("ca", ca)
-        sans = ("kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                f"kubernetes.default.svc.{CLUSTER_DOMAIN}", "localhost")
-        self._save("apiserver", pki.issue(ca, "kube-apiserver", dns_names=sans,
-                                          ip_addresses=(cp.ip, KUBERNETES_SERVICE_IP, "127.0.0.1"), server=True,
-                                          client=False))
-        self._save("apiserver-kubelet-client",
-                   pki.issue(ca, "kube-apiserver-kubelet-client", groups=("system:masters",)))
+        sans = (
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            f"kubernetes.default.svc.{CLUSTER_DOMAIN}",
+            "localhost",
+        )
+        self._save(
+            "apiserver",
+            pki.issue(
+                ca,
+                "kube-apiserver",
+                dns_names=sans,
+                ip_addresses=(cp.ip, KUBERNETES_SERVICE_IP, "127.0.0.1"),
+                server=True,
+                client=False,
+            ),
+        )
+        self._save(
+            "apiserver-kubelet-client", pki.issue(ca, "kube-apiserver-kubelet-client", groups=("system:masters",))
+        )
         sa = pki.service_account_keys()
         (layout.pki / "sa.pub").write_bytes(sa.cert_pem)
         (layout.pki / "sa.key").write_bytes(sa.key_pem)
@@ -213,12 +233,15 @@ class LabCluster:
         }
         for node in layout.worker_nodes:
             users[f"kubelet-{node.name}"] = (f"system:node:{node.name}", ("system:nodes",))
-            self._save(f"kubelet-{node.name}", pki.issue(ca, node.name, dns_names=(node.name,),
-                                                          ip_addresses=(node.ip,), server=True, client=False))
+            self._save(
+                f"kubelet-{node.name}",
+                pki.issue(ca, node.name, dns_names=(node.name,), ip_addresses=(node.ip,), server=True, client=False),
+            )
         for file_name, (user, groups) in users.items():
             pair = pki.issue(ca, user, groups=groups)
             layout.kubeconfig(file_name).write_text(
-                configs.kubeconfig(layout.api_server_url, ca.cert_pem, user, credential=pair))
+                configs.kubeconfig(layout.api_server_url, ca.cert_pem, user, credential=pair)
+            )
         if self.profile.authorization is AuthorizationMode.ABAC:
             (layout.directory / "abac-policy.jsonl").write_text(configs.abac_policy(configs.system_abac_policy()))
         if self.profile.token_authentication:
@@ -249,111 +272,234 @@ class LabCluster:
                     host.add_route(node, other.pod_cidr, other.ip)
         for node in self.layout.worker_nodes:
             # Traffic that leaves the cluster's pod network is masqueraded to the node, as flannel does.
-            host.iptables_in(node, "-t", "nat", "-A", "POSTROUTING", "-s", self.layout.cluster_cidr,
-                             "!", "-d", self.layout.cluster_cidr, "-m", "comment", "--comment", "caas-lab masquerade",
-                             "-j", "MASQUERADE")
+            host.iptables_in(
+                node,
+                "-t",
+                "nat",
+                "-A",
+                "POSTROUTING",
+                "-s",
+                self.layout.cluster_cidr,
+                "!",
+                "-d",
+                self.layout.cluster_cidr,
+                "-m",
+                "comment",
+                "--comment",
+                "caas-lab masquerade",
+                "-j",
+                "MASQUERADE",
+            )
 
     def _kube(self, component: str, *flags: str) -> list[str]:
         return [str(self.paths.bin / "kube"), component, *flags]
 
     def _start_api_server(self) -> None:
         layout, cp, pki_dir = self.layout, self.layout.control_plane, self.layout.pki
-        self._start(cp, "etcd", [
-            str(self.paths.bin / "etcd"), "--name", "etcd", "--data-dir", str(cp.path("etcd")),
-            "--listen-client-urls", "http://127.0.0.1:2379", "--advertise-client-urls", "http://127.0.0.1:2379",
-            "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-            "--initial-cluster", "etcd=http://127.0.0.1:2380", "--listen-metrics-urls", "http://127.0.0.1:2381",
-            "--log-level", "warn", "--quota-backend-bytes", str(2 * 1024**3), "--snapshot-count", "10000",
-            "--unsafe-no-fsync",
-        ])
+        self._start(
+            cp,
+            "etcd",
+            [
+                str(self.paths.bin / "etcd"),
+                "--name",
+                "etcd",
+                "--data-dir",
+                str(cp.path("etcd")),
+                "--listen-client-urls",
+                "http://127.0.0.1:2379",
+                "--advertise-client-urls",
+                "http://127.0.0.1:2379",
+                "--listen-peer-urls",
+                "http://127.0.0.1:2380",
+                "--initial-advertise-peer-urls",
+                "http://127.0.0.1:2380",
+                "--initial-cluster",
+                "etcd=http://127.0.0.1:2380",
+                "--listen-metrics-urls",
+                "http://127.0.0.1:2381",
+                "--log-level",
+                "warn",
+                "--quota-backend-bytes",
+                str(2 * 1024**3),
+                "--snapshot-count",
+                "10000",
+                "--unsafe-no-fsync",
+            ],
+        )
         profile = self.profile
         if profile.authorization is AuthorizationMode.ABAC:
-            authz = ["--authorization-mode=ABAC", f"--authorization-policy-file={layout.directory / 'abac-policy.jsonl'}"]
+            authz = [
+                "--authorization-mode=ABAC",
+                f"--authorization-policy-file={layout.directory / 'abac-policy.jsonl'}",
+            ]
         else:
             authz = ["--authorization-mode=Node,RBAC"]
         authn = [f"--token-auth-file={layout.directory / 'tokens.csv'}"] if profile.token_authentication else []
-        self._start(cp, "kube-apiserver", self._kube(
+        self._start(
+            cp,
             "kube-apiserver",
-            "--etcd-servers=http://127.0.0.1:2379", "--bind-address=0.0.0.0", "--secure-port=6443",
-            f"--advertise-address={cp.ip}", f"--service-cluster-ip-range={SERVICE_CIDR}",
-            f"--client-ca-file={pki_dir / 'ca.crt'}",
-            f"--tls-cert-file={pki_dir / 'apiserver.crt'}", f"--tls-private-key-file={pki_dir / 'apiserver.key'}",
-            f"--kubelet-client-certificate={pki_dir / 'apiserver-kubelet-client.crt'}",
-            f"--kubelet-client-key={pki_dir / 'apiserver-kubelet-client.key'}",
-            f"--kubelet-certificate-authority={pki_dir / 'ca.crt'}",
-            "--kubelet-preferred-address-types=InternalIP",
-            f"--service-account-issuer=https://kubernetes.default.svc.{CLUSTER_DOMAIN}",
-            f"--service-account-key-file={pki_dir / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki_dir / 'sa.key'}",
-            f"--allow-privileged={'true' if profile.allow_privileged else 'false'}",
-            f"--enable-admission-plugins={','.join(profile.admission_plugins)}",
-            "--profiling=false", "--service-node-port-range=30000-32767", "--v=1",
-            *authz, *authn,
-        ))
+            self._kube(
+                "kube-apiserver",
+                "--etcd-servers=http://127.0.0.1:2379",
+                "--bind-address=0.0.0.0",
+                "--secure-port=6443",
+                f"--advertise-address={cp.ip}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                f"--client-ca-file={pki_dir / 'ca.crt'}",
+                f"--tls-cert-file={pki_dir / 'apiserver.crt'}",
+                f"--tls-private-key-file={pki_dir / 'apiserver.key'}",
+                f"--kubelet-client-certificate={pki_dir / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki_dir / 'apiserver-kubelet-client.key'}",
+                f"--kubelet-certificate-authority={pki_dir / 'ca.crt'}",
+                "--kubelet-preferred-address-types=InternalIP",
+                f"--service-account-issuer=https://kubernetes.default.svc.{CLUSTER_DOMAIN}",
+                f"--service-account-key-file={pki_dir / 'sa.pub'}",
+                f"--service-account-signing-key-file={pki_dir / 'sa.key'}",
+                f"--allow-privileged={'true' if profile.allow_privileged else 'false'}",
+                f"--enable-admission-plugins={','.join(profile.admission_plugins)}",
+                "--profiling=false",
+                "--service-node-port-range=30000-32767",
+                "--v=1",
+                *authz,
+                *authn,
+            ),
+        )
 
     def _start_controllers(self) -> None:
         layout, cp, pki_dir = self.layout, self.layout.control_plane, self.layout.pki
-        self._start(cp, "kube-controller-manager", self._kube(
+        self._start(
+            cp,
             "kube-controller-manager",
-            f"--kubeconfig={layout.kubeconfig('kube-controller-manager')}",
-            f"--authentication-kubeconfig={layout.kubeconfig('kube-controller-manager')}",
-            f"--authorization-kubeconfig={layout.kubeconfig('kube-controller-manager')}",
-            "--bind-address=127.0.0.1", "--leader-elect=false", "--use-service-account-credentials=true",
-            f"--service-account-private-key-file={pki_dir / 'sa.key'}", f"--root-ca-file={pki_dir / 'ca.crt'}",
-            f"--cluster-signing-cert-file={pki_dir / 'ca.crt'}", f"--cluster-signing-key-file={pki_dir / 'ca.key'}",
-            f"--cluster-cidr={layout.cluster_cidr}", f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--controllers=*,-nodeipam,-cloud-node-lifecycle", "--node-monitor-grace-period=20s", "--v=1",
-        ))
-        self._start(cp, "kube-scheduler", self._kube(
-            "kube-scheduler", f"--kubeconfig={layout.kubeconfig('kube-scheduler')}",
-            f"--authentication-kubeconfig={layout.kubeconfig('kube-scheduler')}",
-            f"--authorization-kubeconfig={layout.kubeconfig('kube-scheduler')}",
-            "--bind-address=127.0.0.1", "--leader-elect=false", "--v=1",
-        ))
+            self._kube(
+                "kube-controller-manager",
+                f"--kubeconfig={layout.kubeconfig('kube-controller-manager')}",
+                f"--authentication-kubeconfig={layout.kubeconfig('kube-controller-manager')}",
+                f"--authorization-kubeconfig={layout.kubeconfig('kube-controller-manager')}",
+                "--bind-address=127.0.0.1",
+                "--leader-elect=false",
+                "--use-service-account-credentials=true",
+                f"--service-account-private-key-file={pki_dir / 'sa.key'}",
+                f"--root-ca-file={pki_dir / 'ca.crt'}",
+                f"--cluster-signing-cert-file={pki_dir / 'ca.crt'}",
+                f"--cluster-signing-key-file={pki_dir / 'ca.key'}",
+                f"--cluster-cidr={layout.cluster_cidr}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--controllers=*,-nodeipam,-cloud-node-lifecycle",
+                "--node-monitor-grace-period=20s",
+                "--v=1",
+            ),
+        )
+        self._start(
+            cp,
+            "kube-scheduler",
+            self._kube(
+                "kube-scheduler",
+                f"--kubeconfig={layout.kubeconfig('kube-scheduler')}",
+                f"--authentication-kubeconfig={layout.kubeconfig('kube-scheduler')}",
+                f"--authorization-kubeconfig={layout.kubeconfig('kube-scheduler')}",
+                "--bind-address=127.0.0.1",
+                "--leader-elect=false",
+                "--v=1",
+            ),
+        )
 
     def _import_images(self, node: NodeLayout, timeout: float) -> None:
-        wait_until(lambda: (self.check_daemons(), node.containerd_socket.exists())[1], bool,
-                   timeout=timeout, what=f"containerd of {node.name} to listen", retry_on=(OSError,))
+        def listening() -> bool:
+            self.check_daemons()
+            return node.containerd_socket.exists()
+
+        wait_until(
+            listening,
+            bool,
+            timeout=timeout,
+            what=f"containerd of {node.name} to listen",
+            retry_on=(OSError,),
+        )
         for image in images.LAB_IMAGES:
-            host.run(["ctr", "--address", str(node.containerd_socket), "-n", "k8s.io", "images", "import",
-                      "--no-unpack=false", str(self.paths.images / image.archive_name)], timeout=120)
+            host.run(
+                [
+                    "ctr",
+                    "--address",
+                    str(node.containerd_socket),
+                    "-n",
+                    "k8s.io",
+                    "images",
+                    "import",
+                    "--no-unpack=false",
+                    str(self.paths.images / image.archive_name),
+                ],
+                timeout=120,
+            )
 
     def _start_node_daemons(self, node: NodeLayout) -> None:
         layout = self.layout
         host.create_cgroup(node.cgroup_root.lstrip("/"))
-        self._start(node, "kubelet-" + node.name, self._kube(
-            "kubelet", f"--config={node.path('kubelet.json')}",
-            f"--kubeconfig={layout.kubeconfig('kubelet-' + node.name)}",
-            f"--root-dir={node.path('kubelet')}", f"--hostname-override={node.name}", f"--node-ip={node.ip}",
-            f"--node-labels=caas-conformance.io/lab={layout.name}", "--v=1",
-        ))
-        self._start(node, "kube-proxy-" + node.name, self._kube(
-            "kube-proxy", f"--config={node.path('kube-proxy.json')}", "--v=1"))
+        self._start(
+            node,
+            "kubelet-" + node.name,
+            self._kube(
+                "kubelet",
+                f"--config={node.path('kubelet.json')}",
+                f"--kubeconfig={layout.kubeconfig('kubelet-' + node.name)}",
+                f"--root-dir={node.path('kubelet')}",
+                f"--hostname-override={node.name}",
+                f"--node-ip={node.ip}",
+                f"--node-labels=caas-conformance.io/lab={layout.name}",
+                "--v=1",
+            ),
+        )
+        self._start(
+            node,
+            "kube-proxy-" + node.name,
+            self._kube("kube-proxy", f"--config={node.path('kube-proxy.json')}", "--v=1"),
+        )
 
     def _start_network_policy_controller(self, node: NodeLayout, timeout: float) -> None:
         """kube-router as a NetworkPolicy firewall only (no routing, no service proxy); it needs
         its Node object, so it starts once the node has registered."""
-        self._start(node, "kube-router-" + node.name, [
-            str(self.paths.bin / "kube-router"), f"--kubeconfig={self.layout.kubeconfig('kube-router')}",
-            "--run-firewall=true", "--run-router=false", "--run-service-proxy=false",
-            f"--hostname-override={node.name}", f"--service-cluster-ip-range={SERVICE_CIDR}",
-            "--health-port=0", "--metrics-port=0", "--enable-ipv6=false", "--iptables-sync-period=1m", "--v=1",
-        ])
+        self._start(
+            node,
+            "kube-router-" + node.name,
+            [
+                str(self.paths.bin / "kube-router"),
+                f"--kubeconfig={self.layout.kubeconfig('kube-router')}",
+                "--run-firewall=true",
+                "--run-router=false",
+                "--run-service-proxy=false",
+                f"--hostname-override={node.name}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--health-port=0",
+                "--metrics-port=0",
+                "--enable-ipv6=false",
+                "--iptables-sync-period=1m",
+                "--v=1",
+            ],
+        )
 
         def chains() -> str:
             self.check_daemons()
             return host.run(["ip", "netns", "exec", node.netns, "iptables-save", "-t", "filter"])
 
-        wait_until(chains, lambda rules: "KUBE-ROUTER-FORWARD" in rules, timeout=timeout,
-                   what=f"kube-router's firewall chains on {node.name}")
+        wait_until(
+            chains,
+            lambda rules: "KUBE-ROUTER-FORWARD" in rules,
+            timeout=timeout,
+            what=f"kube-router's firewall chains on {node.name}",
+        )
 
     def _start_addons(self) -> None:
         layout, cp = self.layout, self.layout.control_plane
         self._start(cp, "coredns", [str(self.paths.bin / "coredns"), "-conf", str(cp.path("Corefile"))])
-        self._start(cp, "hostpath-provisioner", [
-            str(self.paths.bin / "hostpath-provisioner"), f"--kubeconfig={layout.kubeconfig('provisioner')}",
-            f"--root={layout.volumes}", f"--name={configs.PROVISIONER_NAME}",
-        ])
+        self._start(
+            cp,
+            "hostpath-provisioner",
+            [
+                str(self.paths.bin / "hostpath-provisioner"),
+                f"--kubeconfig={layout.kubeconfig('provisioner')}",
+                f"--root={layout.volumes}",
+                f"--name={configs.PROVISIONER_NAME}",
+            ],
+        )
         api = self.admin_api()
         try:
             for obj in _addon_objects(cp.ip):
@@ -368,33 +514,52 @@ class LabCluster:
     def wait_api_ready(self, timeout: float) -> None:
         api = self.admin_api(timeout=5)
         try:
+
             def ready() -> Any:
                 self.check_daemons()
                 return kube.request(api, "GET", "/readyz", raw=True)
 
-            wait_until(ready, lambda answer: answer.strip() == "ok", timeout=timeout,
-                       what=f"the API server of {self.layout.name} to be ready", retry_on=(kube.ApiFailure,))
+            wait_until(
+                ready,
+                lambda answer: answer.strip() == "ok",
+                timeout=timeout,
+                what=f"the API server of {self.layout.name} to be ready",
+                retry_on=(kube.ApiFailure,),
+            )
         finally:
             api.close()
 
     def _wait_ready(self, timeout: float) -> None:
         api = self.admin_api(timeout=10)
         try:
+
             def nodes_ready() -> list[str]:
                 self.check_daemons()
                 nodes = kube.call(api, "CoreV1Api", "list_node").items
-                return [n.metadata.name for n in nodes
-                        if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])]
+                return [
+                    n.metadata.name
+                    for n in nodes
+                    if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+                ]
 
             expected = {n.name for n in self.layout.worker_nodes}
-            wait_until(nodes_ready, lambda ready: set(ready) >= expected, timeout=timeout,
-                       what=f"nodes {sorted(expected)} to be Ready", retry_on=(kube.ApiFailure,))
+            wait_until(
+                nodes_ready,
+                lambda ready: set(ready) >= expected,
+                timeout=timeout,
+                what=f"nodes {sorted(expected)} to be Ready",
+                retry_on=(kube.ApiFailure,),
+            )
             if self.profile.enforce_network_policy:
                 for node in self.layout.worker_nodes:
                     self._start_network_policy_controller(node, timeout)
-            wait_until(lambda: kube.call(api, "CoreV1Api", "read_namespaced_service_account", "default", "default"),
-                       lambda _v: True, timeout=timeout, what="the default service account",
-                       retry_on=(kube.ApiFailure,))
+            wait_until(
+                lambda: kube.call(api, "CoreV1Api", "read_namespaced_service_account", "default", "default"),
+                lambda _v: True,
+                timeout=timeout,
+                what="the default service account",
+                retry_on=(kube.ApiFailure,),
+            )
             pod = _readiness_pod()
             kube.call(api, "CoreV1Api", "create_namespaced_pod", "kube-system", pod)
 
@@ -403,16 +568,22 @@ class LabCluster:
                 p = kube.call(api, "CoreV1Api", "read_namespaced_pod", "lab-ready", "kube-system")
                 return p.status.phase or "", p.status.pod_ip or ""
 
-            phase, address = wait_until(pod_phase, lambda v: v[0] in ("Succeeded", "Failed"), timeout=timeout,
-                                        what="the readiness pod (runs and resolves kubernetes.default)",
-                                        retry_on=(kube.ApiFailure,))
+            phase, address = wait_until(
+                pod_phase,
+                lambda v: v[0] in ("Succeeded", "Failed"),
+                timeout=timeout,
+                what="the readiness pod (runs and resolves kubernetes.default)",
+                retry_on=(kube.ApiFailure,),
+            )
             if phase != "Succeeded" or not address:
                 log = kube.call(api, "CoreV1Api", "read_namespaced_pod_log", "lab-ready", "kube-system")
                 raise InfrastructureError(f"the readiness pod of {self.layout.name} failed ({phase}): {log.strip()}")
             kube.call(api, "CoreV1Api", "delete_namespaced_pod", "lab-ready", "kube-system", grace_period_seconds=0)
             classes = kube.call(api, "StorageV1Api", "list_storage_class").items
-            if not any((c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
-                       for c in classes):
+            if not any(
+                (c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
+                for c in classes
+            ):
                 raise InfrastructureError(f"cluster {self.layout.name} has no default StorageClass")
         finally:
             api.close()
@@ -421,34 +592,70 @@ class LabCluster:
 def _addon_objects(dns_ip: str) -> list[dict[str, Any]]:
     labels = {LAB_LABEL: "addon"}
     return [
-        {"_path": "/api/v1/namespaces/kube-system/services", "apiVersion": "v1", "kind": "Service",
-         "metadata": {"name": "kube-dns", "labels": {**labels, "k8s-app": "kube-dns"}},
-         "spec": {"clusterIP": DNS_SERVICE_IP, "ports": [
-             {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
-             {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]}},
-        {"_path": "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices", "apiVersion": "discovery.k8s.io/v1",
-         "kind": "EndpointSlice",
-         "metadata": {"name": "kube-dns-lab", "labels": {**labels, "kubernetes.io/service-name": "kube-dns",
-                                                         "endpointslice.kubernetes.io/managed-by": "caas-lab"}},
-         "addressType": "IPv4", "endpoints": [{"addresses": [dns_ip], "conditions": {"ready": True}}],
-         "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]},
-        {"_path": "/apis/storage.k8s.io/v1/storageclasses", "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-         "metadata": {"name": "lab-hostpath", "labels": labels,
-                      "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-         "provisioner": configs.PROVISIONER_NAME, "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"},
+        {
+            "_path": "/api/v1/namespaces/kube-system/services",
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "kube-dns", "labels": {**labels, "k8s-app": "kube-dns"}},
+            "spec": {
+                "clusterIP": DNS_SERVICE_IP,
+                "ports": [
+                    {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                    {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
+                ],
+            },
+        },
+        {
+            "_path": "/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices",
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {
+                "name": "kube-dns-lab",
+                "labels": {
+                    **labels,
+                    "kubernetes.io/service-name": "kube-dns",
+                    "endpointslice.kubernetes.io/managed-by": "caas-lab",
+                },
+            },
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [dns_ip], "conditions": {"ready": True}}],
+            "ports": [
+                {"name": "dns", "port": 53, "protocol": "UDP"},
+                {"name": "dns-tcp", "port": 53, "protocol": "TCP"},
+            ],
+        },
+        {
+            "_path": "/apis/storage.k8s.io/v1/storageclasses",
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {
+                "name": "lab-hostpath",
+                "labels": labels,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            "provisioner": configs.PROVISIONER_NAME,
+            "reclaimPolicy": "Delete",
+            "volumeBindingMode": "Immediate",
+        },
     ]
 
 
 def _readiness_pod() -> dict[str, Any]:
     return {
-        "apiVersion": "v1", "kind": "Pod",
+        "apiVersion": "v1",
+        "kind": "Pod",
         "metadata": {"name": "lab-ready", "labels": {LAB_LABEL: "readiness"}},
         "spec": {
-            "restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
-            "containers": [{
-                "name": "check", "image": images.BUSYBOX_IMAGE.reference, "imagePullPolicy": "Never",
-                "command": ["sh", "-c", f"nslookup kubernetes.default.svc.{CLUSTER_DOMAIN} {DNS_SERVICE_IP}"],
-            }],
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 0,
+            "containers": [
+                {
+                    "name": "check",
+                    "image": images.BUSYBOX_IMAGE.reference,
+                    "imagePullPolicy": "Never",
+                    "command": ["sh", "-c", f"nslookup kubernetes.default.svc.{CLUSTER_DOMAIN} {DNS_SERVICE_IP}"],
+                }
+            ],
         },
     }
 
@@ -461,9 +668,16 @@ def log_tail(path: Path, lines: int) -> str:
     return "\n".join("    " + line[:300] for line in content[-lines:])
 
 
-def up(paths: LabPaths, name: str, profile_name: str, workers: int, timeout: float,
-       report: Report = lambda _m: None, authorization: AuthorizationMode | None = None,
-       keep_on_failure: bool = False) -> LabCluster:
+def up(
+    paths: LabPaths,
+    name: str,
+    profile_name: str,
+    workers: int,
+    timeout: float,
+    report: Report = lambda _m: None,
+    authorization: AuthorizationMode | None = None,
+    keep_on_failure: bool = False,
+) -> LabCluster:
     """Start a cluster; on any failure tear down what was started (unless kept for debugging) and re-raise."""
     profile = validate_request(name, profile_name, workers)
     if authorization is not None:

@@ -44,8 +44,9 @@ class GoProgram:
 GO_PROGRAMS: tuple[GoProgram, ...] = (
     GoProgram("kube", "kube", ".", KUBERNETES_VERSION, _kubernetes_ldflags()),
     GoProgram("etcd", "etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION),
-    GoProgram("kube-router", "kube-router", "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router",
-              KUBE_ROUTER_VERSION),
+    GoProgram(
+        "kube-router", "kube-router", "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router", KUBE_ROUTER_VERSION
+    ),
     GoProgram("coredns", "coredns", ".", COREDNS_VERSION),
     GoProgram("hostpath-provisioner", "hostpath", ".", "v0.1.0"),
     GoProgram("pause", "images", "./cmd/pause", "v0.1.0"),

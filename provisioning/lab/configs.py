@@ -12,8 +12,9 @@ from provisioning.lab.pki import KeyPair
 PROVISIONER_NAME = "caas.local/hostpath"
 
 
-def kubeconfig(server: str, ca_pem: bytes, user: str, *, credential: KeyPair | None = None,
-               token: str | None = None) -> str:
+def kubeconfig(
+    server: str, ca_pem: bytes, user: str, *, credential: KeyPair | None = None, token: str | None = None
+) -> str:
     """A kubeconfig with one cluster, one user (client certificate or token) and one context."""
     user_entry: dict[str, str] = {}
     if credential is not None:
@@ -24,8 +25,12 @@ def kubeconfig(server: str, ca_pem: bytes, user: str, *, credential: KeyPair | N
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "lab", "cluster": {"server": server,
-                                                 "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "clusters": [
+            {
+                "name": "lab",
+                "cluster": {"server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()},
+            }
+        ],
         "users": [{"name": user, "user": user_entry}],
         "contexts": [{"name": user, "context": {"cluster": "lab", "user": user}}],
         "current-context": user,
@@ -36,8 +41,8 @@ def kubeconfig(server: str, ca_pem: bytes, user: str, *, credential: KeyPair | N
 def containerd(node: NodeLayout) -> str:
     d = node.directory
     return f"""version = 2
-root = "{d / 'containerd' / 'root'}"
-state = "{d / 'containerd' / 'state'}"
+root = "{d / "containerd" / "root"}"
+state = "{d / "containerd" / "state"}"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
                     "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
                     "io.containerd.internal.v1.tracing"]
@@ -50,7 +55,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [metrics]
   address = ""
 [plugins."io.containerd.internal.v1.opt"]
-  path = "{d / 'containerd' / 'opt'}"
+  path = "{d / "containerd" / "opt"}"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{images.PAUSE.reference}"
   netns_mounts_under_state_dir = true
@@ -67,85 +72,107 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
-        Root = "{d / 'containerd' / 'runc'}"
+        Root = "{d / "containerd" / "runc"}"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "{d / 'cni' / 'net.d'}"
+    conf_dir = "{d / "cni" / "net.d"}"
 """
 
 
 def cni(node: NodeLayout) -> str:
     """Bridge networking without masquerade: pod addresses stay visible to NetworkPolicy."""
-    return json.dumps({
-        "cniVersion": "1.0.0",
-        "name": f"caas-{node.name}",
-        "plugins": [
-            {"type": "bridge", "bridge": "cni0", "isGateway": True, "ipMasq": False, "hairpinMode": True,
-             "ipam": {"type": "host-local", "ranges": [[{"subnet": node.pod_cidr}]],
-                      "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(node.path("cni", "ipam"))}},
-            {"type": "portmap", "capabilities": {"portMappings": True}},
-        ],
-    }, indent=1)
+    return json.dumps(
+        {
+            "cniVersion": "1.0.0",
+            "name": f"caas-{node.name}",
+            "plugins": [
+                {
+                    "type": "bridge",
+                    "bridge": "cni0",
+                    "isGateway": True,
+                    "ipMasq": False,
+                    "hairpinMode": True,
+                    "ipam": {
+                        "type": "host-local",
+                        "ranges": [[{"subnet": node.pod_cidr}]],
+                        "routes": [{"dst": "0.0.0.0/0"}],
+                        "dataDir": str(node.path("cni", "ipam")),
+                    },
+                },
+                {"type": "portmap", "capabilities": {"portMappings": True}},
+            ],
+        },
+        indent=1,
+    )
 
 
 def kubelet(cluster: ClusterLayout, node: NodeLayout) -> str:
-    return json.dumps({
-        "apiVersion": "kubelet.config.k8s.io/v1beta1",
-        "kind": "KubeletConfiguration",
-        "authentication": {"x509": {"clientCAFile": str(cluster.pki / "ca.crt")},
-                           "webhook": {"enabled": True}, "anonymous": {"enabled": False}},
-        "authorization": {"mode": "Webhook"},
-        "cgroupDriver": "cgroupfs",
-        "cgroupRoot": node.cgroup_root,
-        "cgroupsPerQOS": True,
-        "enforceNodeAllocatable": ["pods"],
-        "clusterDNS": [DNS_SERVICE_IP],
-        "clusterDomain": CLUSTER_DOMAIN,
-        "containerRuntimeEndpoint": f"unix://{node.containerd_socket}",
-        "imageServiceEndpoint": f"unix://{node.containerd_socket}",
-        "failSwapOn": False,
-        "imageGCHighThresholdPercent": 100,
-        "imageGCLowThresholdPercent": 99,
-        "evictionHard": {"nodefs.available": "1%", "imagefs.available": "1%", "memory.available": "100Mi"},
-        "podLogsDir": str(node.path("pod-logs")),
-        "resolvConf": str(node.path("resolv.conf")),
-        "tlsCertFile": str(cluster.pki / f"kubelet-{node.name}.crt"),
-        "tlsPrivateKeyFile": str(cluster.pki / f"kubelet-{node.name}.key"),
-        "serializeImagePulls": False,
-        "healthzBindAddress": "127.0.0.1",
-        "healthzPort": 10248,
-        "readOnlyPort": 0,
-        "port": 10250,
-        "address": node.ip,
-        "rotateCertificates": False,
-        "serverTLSBootstrap": False,
-        "nodeStatusReportFrequency": "10s",
-        "nodeStatusUpdateFrequency": "5s",
-        "syncFrequency": "10s",
-        "fileCheckFrequency": "10s",
-        "shutdownGracePeriod": "0s",
-        "localStorageCapacityIsolation": True,
-        "maxPods": 110,
-        "podPidsLimit": 1024,
-        "protectKernelDefaults": False,
-        "makeIPTablesUtilChains": True,
-    }, indent=1)
+    return json.dumps(
+        {
+            "apiVersion": "kubelet.config.k8s.io/v1beta1",
+            "kind": "KubeletConfiguration",
+            "authentication": {
+                "x509": {"clientCAFile": str(cluster.pki / "ca.crt")},
+                "webhook": {"enabled": True},
+                "anonymous": {"enabled": False},
+            },
+            "authorization": {"mode": "Webhook"},
+            "cgroupDriver": "cgroupfs",
+            "cgroupRoot": node.cgroup_root,
+            "cgroupsPerQOS": True,
+            "enforceNodeAllocatable": ["pods"],
+            "clusterDNS": [DNS_SERVICE_IP],
+            "clusterDomain": CLUSTER_DOMAIN,
+            "containerRuntimeEndpoint": f"unix://{node.containerd_socket}",
+            "imageServiceEndpoint": f"unix://{node.containerd_socket}",
+            "failSwapOn": False,
+            "imageGCHighThresholdPercent": 100,
+            "imageGCLowThresholdPercent": 99,
+            "evictionHard": {"nodefs.available": "1%", "imagefs.available": "1%", "memory.available": "100Mi"},
+            "podLogsDir": str(node.path("pod-logs")),
+            "resolvConf": str(node.path("resolv.conf")),
+            "tlsCertFile": str(cluster.pki / f"kubelet-{node.name}.crt"),
+            "tlsPrivateKeyFile": str(cluster.pki / f"kubelet-{node.name}.key"),
+            "serializeImagePulls": False,
+            "healthzBindAddress": "127.0.0.1",
+            "healthzPort": 10248,
+            "readOnlyPort": 0,
+            "port": 10250,
+            "address": node.ip,
+            "rotateCertificates": False,
+            "serverTLSBootstrap": False,
+            "nodeStatusReportFrequency": "10s",
+            "nodeStatusUpdateFrequency": "5s",
+            "syncFrequency": "10s",
+            "fileCheckFrequency": "10s",
+            "shutdownGracePeriod": "0s",
+            "localStorageCapacityIsolation": True,
+            "maxPods": 110,
+            "podPidsLimit": 1024,
+            "protectKernelDefaults": False,
+            "makeIPTablesUtilChains": True,
+        },
+        indent=1,
+    )
 
 
 def kube_proxy(cluster: ClusterLayout, node: NodeLayout) -> str:
-    return json.dumps({
-        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
-        "kind": "KubeProxyConfiguration",
-        "clientConnection": {"kubeconfig": str(cluster.kubeconfig("kube-proxy"))},
-        "mode": "iptables",
-        "clusterCIDR": cluster.cluster_cidr,
-        "hostnameOverride": node.name,
-        "bindAddress": node.ip,
-        "healthzBindAddress": "127.0.0.1:10256",
-        "metricsBindAddress": "127.0.0.1:10249",
-        "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
-        "iptables": {"syncPeriod": "10s", "minSyncPeriod": "0s"},
-    }, indent=1)
+    return json.dumps(
+        {
+            "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+            "kind": "KubeProxyConfiguration",
+            "clientConnection": {"kubeconfig": str(cluster.kubeconfig("kube-proxy"))},
+            "mode": "iptables",
+            "clusterCIDR": cluster.cluster_cidr,
+            "hostnameOverride": node.name,
+            "bindAddress": node.ip,
+            "healthzBindAddress": "127.0.0.1:10256",
+            "metricsBindAddress": "127.0.0.1:10249",
+            "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
+            "iptables": {"syncPeriod": "10s", "minSyncPeriod": "0s"},
+        },
+        indent=1,
+    )
 
 
 def corefile(cluster: ClusterLayout) -> str:
@@ -170,8 +197,10 @@ def corefile(cluster: ClusterLayout) -> str:
 def abac_policy(lines: list[dict[str, object]]) -> str:
     """An ABAC policy file: one JSON policy object per line."""
     return "".join(
-        json.dumps({"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": spec},
-                   sort_keys=True) + "\n"
+        json.dumps(
+            {"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": spec}, sort_keys=True
+        )
+        + "\n"
         for spec in lines
     )
 

@@ -3,12 +3,14 @@ daemons started inside them, and an inventory of everything the lab leaves on th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from provisioning.errors import InfrastructureError
 from provisioning.lab.layout import BRIDGE, BRIDGE_ADDRESS, BRIDGE_PREFIX, CGROUP_PREFIX, NETNS_PREFIX, NodeLayout
@@ -21,7 +23,9 @@ CGROUP_BASE = Path("/sys/fs/cgroup")
 def run(command: Sequence[str], *, timeout: float = 60, check: bool = True, input_text: str | None = None) -> str:
     """Run a host command; on failure raise one error with the command and its output tail."""
     try:
-        result = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, input=input_text)
+        result = subprocess.run(
+            list(command), check=False, capture_output=True, text=True, timeout=timeout, input=input_text
+        )
     except FileNotFoundError:
         raise InfrastructureError(f"{command[0]} is not installed (see `caas lab build` for the packages)") from None
     except subprocess.TimeoutExpired:
@@ -43,7 +47,8 @@ def check_kernel() -> None:
     if missing:
         raise InfrastructureError(
             f"cgroup v1 controllers missing or not mounted: {', '.join(missing)} "
-            f"(fix: mount them under {CGROUP_BASE}, e.g. mount -t cgroup -o {missing[0]} cgroup {CGROUP_BASE}/{missing[0]})"
+            f"(fix: mount each under {CGROUP_BASE}, e.g. "
+            f"mount -t cgroup -o {missing[0]} cgroup {CGROUP_BASE}/{missing[0]})"
         )
     if "overlay" not in Path("/proc/filesystems").read_text():
         raise InfrastructureError("the kernel has no overlay filesystem (fix: modprobe overlay)")
@@ -79,8 +84,11 @@ def create_node_host(node: NodeLayout) -> None:
     run([*inside, "ip", "addr", "add", f"{node.ip}/{BRIDGE_PREFIX}", "dev", "eth0"])
     run([*inside, "ip", "link", "set", "eth0", "up"])
     run([*inside, "ip", "link", "set", "lo", "up"])
-    for name, value in (("net.ipv4.ip_forward", "1"), ("net.bridge.bridge-nf-call-iptables", "1"),
-                        ("net.ipv4.conf.all.route_localnet", "1")):
+    for name, value in (
+        ("net.ipv4.ip_forward", "1"),
+        ("net.bridge.bridge-nf-call-iptables", "1"),
+        ("net.ipv4.conf.all.route_localnet", "1"),
+    ):
         run([*inside, "sysctl", "-q", "-w", f"{name}={value}"])
 
 
@@ -111,15 +119,19 @@ class Daemon:
     pid: int
 
 
-def start_daemon(node: NodeLayout, component: str, argv: Sequence[str], log: Path,
-                 env: dict[str, str] | None = None) -> Daemon:
+def start_daemon(
+    node: NodeLayout, component: str, argv: Sequence[str], log: Path, env: dict[str, str] | None = None
+) -> Daemon:
     """Start `argv` in the node's network namespace (and only that: `nsenter --net`, so that
     mounts made by the kubelet are visible to containerd and runc)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
             ["nsenter", f"--net={node.netns_path}", "--", *argv],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
             env=env or {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
         )
     return Daemon(component, process.pid)
@@ -163,24 +175,28 @@ def processes_of(directory: Path, belongs: Callable[[str], bool]) -> list[int]:
 def kill_all(pids: list[int], timeout: float = 10.0) -> None:
     """SIGTERM, then SIGKILL whatever is left after the deadline."""
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     alive = [p for p in pids if is_running(p)]
     if not alive:
         return
     try:
-        wait_until(lambda: [p for p in pids if is_running(p)], lambda left: not left,
-                   timeout=timeout, what="lab processes to stop")
+        wait_until(
+            lambda: [p for p in pids if is_running(p)],
+            lambda left: not left,
+            timeout=timeout,
+            what="lab processes to stop",
+        )
     except InfrastructureError:
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        wait_until(lambda: [p for p in pids if is_running(p)], lambda left: not left,
-                   timeout=timeout, what="lab processes to die after SIGKILL")
+        wait_until(
+            lambda: [p for p in pids if is_running(p)],
+            lambda left: not left,
+            timeout=timeout,
+            what="lab processes to die after SIGKILL",
+        )
 
 
 def mounts_under(directory: Path) -> list[str]:
@@ -206,8 +222,9 @@ def lab_cgroups(belongs: Callable[[str], bool]) -> list[Path]:
             continue
         for top in hierarchy.iterdir():
             if top.is_dir() and belongs(top.name):
-                found.extend(sorted((p for p in top.rglob("*") if p.is_dir()),
-                                    key=lambda p: len(p.parts), reverse=True))
+                found.extend(
+                    sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True)
+                )
                 found.append(top)
     return found
 
@@ -226,10 +243,8 @@ def create_cgroup(name: str) -> None:
 
 def remove_cgroups(belongs: Callable[[str], bool]) -> None:
     for directory in lab_cgroups(belongs):
-        try:
+        with contextlib.suppress(OSError):
             directory.rmdir()
-        except OSError:
-            pass
 
 
 def is_lab_cgroup(name: str) -> bool:
@@ -251,13 +266,30 @@ class Inventory:
     def empty(self) -> bool:
         return not any((self.netns, self.links, self.processes, self.mounts, self.cgroups, self.host_iptables))
 
+    def new_since(self, before: Inventory) -> Inventory:
+        """What exists now and did not before: a teardown leaked exactly this."""
+
+        def new(now: tuple[Any, ...], then: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(item for item in now if item not in set(then))
+
+        return Inventory(
+            new(self.netns, before.netns),
+            new(self.links, before.links),
+            new(self.processes, before.processes),
+            new(self.mounts, before.mounts),
+            new(self.cgroups, before.cgroups),
+            new(self.host_iptables, before.host_iptables),
+        )
+
 
 def inventory(lab_home: Path) -> Inventory:
     netns_dir = Path("/run/netns")
-    netns = tuple(sorted(p.name for p in netns_dir.iterdir() if p.name.startswith(NETNS_PREFIX))) \
-        if netns_dir.exists() else ()
-    links = tuple(sorted(p.name for p in Path("/sys/class/net").iterdir()
-                         if p.name.startswith("caas")))
+    netns = (
+        tuple(sorted(p.name for p in netns_dir.iterdir() if p.name.startswith(NETNS_PREFIX)))
+        if netns_dir.exists()
+        else ()
+    )
+    links = tuple(sorted(p.name for p in Path("/sys/class/net").iterdir() if p.name.startswith("caas")))
     clusters = lab_home / "clusters"
     processes = tuple(sorted(processes_of(clusters, is_lab_cgroup)))
     mounts = tuple(mounts_under(clusters)) if clusters.exists() else ()

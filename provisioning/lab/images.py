@@ -53,8 +53,15 @@ def _busybox_applets() -> list[str]:
     return sorted(a for a in listing.stdout.split() if a and a != "busybox")
 
 
-def _add(tar: tarfile.TarFile, name: str, *, data: bytes | None = None, mode: int = 0o644,
-         kind: bytes = tarfile.REGTYPE, link: str = "") -> None:
+def _add(
+    tar: tarfile.TarFile,
+    name: str,
+    *,
+    data: bytes | None = None,
+    mode: int = 0o644,
+    kind: bytes = tarfile.REGTYPE,
+    link: str = "",
+) -> None:
     info = tarfile.TarInfo(name)
     info.mode, info.mtime, info.uid, info.gid, info.type = mode, 0, 0, 0, kind
     if kind == tarfile.SYMTYPE:
@@ -71,8 +78,11 @@ def layer_bytes(image: LabImage, bin_dir: Path) -> bytes:
         directories = {"etc", "tmp", "bin", "usr", "usr/local", "usr/local/bin"}
         for directory in sorted(directories):
             _add(tar, directory, mode=0o1777 if directory == "tmp" else 0o755, kind=tarfile.DIRTYPE)
-        _add(tar, "etc/passwd", data=f"root:x:0:0:root:/:/bin/sh\nnonroot:x:{NONROOT_UID}:{NONROOT_UID}::/tmp:/bin/sh\n"
-             .encode())
+        _add(
+            tar,
+            "etc/passwd",
+            data=f"root:x:0:0:root:/:/bin/sh\nnonroot:x:{NONROOT_UID}:{NONROOT_UID}::/tmp:/bin/sh\n".encode(),
+        )
         _add(tar, "etc/group", data=f"root:x:0:\nnonroot:x:{NONROOT_UID}:\n".encode())
         if image.with_busybox:
             _add(tar, "bin/busybox", data=BUSYBOX.read_bytes(), mode=0o755)
@@ -113,24 +123,30 @@ def oci_archive(image: LabImage, layer: bytes) -> bytes:
         manifest = {
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest,
-                       "size": len(config_bytes)},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest,
-                        "size": len(layer)}],
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest,
+                "size": len(config_bytes),
+            },
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": len(layer)}
+            ],
         }
         manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
         manifest_digest = _blob(tar, manifest_bytes)
         index = {
             "schemaVersion": 2,
-            "manifests": [{
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": manifest_digest,
-                "size": len(manifest_bytes),
-                "annotations": {
-                    "io.containerd.image.name": image.reference,
-                    "org.opencontainers.image.ref.name": image.reference.rsplit(":", 1)[-1],
-                },
-            }],
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": manifest_digest,
+                    "size": len(manifest_bytes),
+                    "annotations": {
+                        "io.containerd.image.name": image.reference,
+                        "org.opencontainers.image.ref.name": image.reference.rsplit(":", 1)[-1],
+                    },
+                }
+            ],
         }
         _add(tar, "oci-layout", data=b'{"imageLayoutVersion":"1.0.0"}')
         _add(tar, "index.json", data=json.dumps(index, sort_keys=True).encode())

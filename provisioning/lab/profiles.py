@@ -28,8 +28,16 @@ class LabProfile:
         return replace(self, authorization=mode)
 
 
-_DEFAULT_ADMISSION = ("NamespaceLifecycle", "LimitRanger", "ServiceAccount", "ResourceQuota", "PodSecurity",
-                      "DefaultStorageClass", "StorageObjectInUseProtection", "NodeRestriction")
+_DEFAULT_ADMISSION = (
+    "NamespaceLifecycle",
+    "LimitRanger",
+    "ServiceAccount",
+    "ResourceQuota",
+    "PodSecurity",
+    "DefaultStorageClass",
+    "StorageObjectInUseProtection",
+    "NodeRestriction",
+)
 
 CFCR = LabProfile(
     name="cfcr",

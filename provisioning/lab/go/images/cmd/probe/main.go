@@ -168,12 +168,10 @@ func attempt(t target, timeout time.Duration) (string, string) {
 			return classify(err)
 		}
 		defer conn.Close()
-		_ = conn.SetReadDeadline(time.Now().Add(timeout))
+		// The connection is established: that is the verdict. Read a banner if the server sends one.
+		_ = conn.SetReadDeadline(time.Now().Add(timeout / 4))
 		buf := make([]byte, 256)
-		n, err := conn.Read(buf)
-		if n == 0 && err != nil {
-			return classify(err)
-		}
+		n, _ := conn.Read(buf)
 		return "connected", strings.TrimSpace(string(buf[:n]))
 	case "udp":
 		conn, err := dialer.DialContext(ctx, "udp", address)
