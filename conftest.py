@@ -15,7 +15,7 @@ settings.load_profile("dev")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from fixtures.checks import load_checks
+    from reports.catalog import load_checks
 
     for check_id, record in load_checks().items():
         config.addinivalue_line("markers", f"{check_id}: {record.title}")

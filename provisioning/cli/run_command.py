@@ -1,9 +1,128 @@
-"""Placeholder, filled in below."""
+"""`caas run`: the main job. Build the lab if needed, provision every product's tenancy, run every
+feature against every product, write the reports and print their paths."""
 
 from __future__ import annotations
 
+import argparse
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+
+from provisioning.cli.main import environment
+from provisioning.cli.progress import Progress
+from provisioning.errors import ExitCode
+from provisioning.lab import build
+from provisioning.settings import Settings, build_settings
+from reports.comparison import to_html, to_json, to_markdown
+from reports.records import RunRecords, Status, aggregate, read_allure_results
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_TARGETS = ROOT / "targets.example.yaml"
 
 
 def register(commands: Any) -> None:
-    pass
+    p = commands.add_parser(
+        "run",
+        help="the main job: provision, run every check, write the reports",
+        description="Provision every product's tenancy, run every feature against every "
+        "product and write the Allure results and the product comparison.",
+    )
+    p.add_argument("--targets", default=str(DEFAULT_TARGETS), help="targets file (default: the lab example)")
+    p.add_argument("--product", action="append", default=[], help="only this product (repeatable)")
+    p.add_argument("-k", dest="keyword", help="only scenarios matching this pytest -k expression")
+    p.add_argument("--keep", action="store_true", help="keep everything provisioned, for debugging")
+    p.add_argument("--output", help="where runs are written (default: ./out)")
+    p.add_argument("--run-id", help="run id (default: random)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    env = environment()
+    settings = build_settings(
+        targets_path=args.targets,
+        environment=env,
+        run_id=args.run_id,
+        output_dir=args.output,
+        keep=args.keep,
+        products=tuple(args.product),
+    )
+    progress = Progress()
+    backends = {settings.targets.product_spec(p).backend for p in settings.selected_products}
+    if "lab" in backends:
+        with progress.live("building the embedded lab"):
+            result = build.build_all(settings.lab_home, env, progress)
+        progress(f"lab build: {len(result.built)} built, {len(result.up_to_date)} up to date")
+    run_dir = settings.output_dir / settings.run_id
+    allure_dir = run_dir / "allure-results"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "steps",
+        "-p",
+        "no:cacheprovider",
+        "-rA",
+        "-v",
+        f"--targets={settings.targets.source.resolve()}",
+        f"--run-id={settings.run_id}",
+        f"--alluredir={allure_dir}",
+        f"--junitxml={run_dir / 'junit.xml'}",
+    ]
+    command += [f"--product={p}" for p in args.product]
+    command += ["-k", args.keyword] if args.keyword else []
+    command += ["--keep"] if args.keep else []
+    progress(f"run {settings.run_id}: running the checks on {', '.join(settings.selected_products)}")
+    with (run_dir / "pytest.log").open("w") as log:
+        outcome = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
+    records = _records(settings, allure_dir)
+    paths = _write_reports(records, run_dir)
+    _summary(records, outcome.returncode, run_dir, paths)
+    if outcome.returncode in (2, 3, 4) or not records.checks:
+        return int(ExitCode.INFRASTRUCTURE)
+    statuses = [records.record(c, p) for c in records.checks for p in records.products]
+    if any(r.status in (Status.ERROR, Status.UNKNOWN) for r in statuses):
+        return int(ExitCode.INFRASTRUCTURE)
+    return int(ExitCode.OK if all(r.meets_expectation for r in statuses) else ExitCode.CONFORMANCE_FAILURE)
+
+
+def _records(settings: Settings, allure_dir: Path) -> RunRecords:
+    expectations = {(e.check, e.product): (Status(e.status), e.reason) for e in settings.targets.spec.expectations}
+    results = read_allure_results(allure_dir) if allure_dir.exists() else []
+    checks = {r.check for r in results}
+    return aggregate(results, settings.selected_products, checks, expectations)
+
+
+def _write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
+    from reports.catalog import load_checks
+
+    titles = {k: v.title for k, v in load_checks().items()}
+    paths = {
+        "comparison (HTML)": run_dir / "comparison.html",
+        "comparison (Markdown)": run_dir / "comparison.md",
+        "comparison (JSON)": run_dir / "comparison.json",
+    }
+    paths["comparison (HTML)"].write_text(to_html(records, titles, allure_link="allure-report/index.html"))
+    paths["comparison (Markdown)"].write_text(to_markdown(records, titles))
+    paths["comparison (JSON)"].write_text(to_json(records, titles))
+    paths["Allure results"] = run_dir / "allure-results"
+    paths["pytest log"] = run_dir / "pytest.log"
+    return paths
+
+
+def _summary(records: RunRecords, pytest_code: int, run_dir: Path, paths: dict[str, Path]) -> None:
+    print(f"\ncaas run {run_dir.name}: pytest exit code {pytest_code}")
+    for product in records.products:
+        counts: dict[str, int] = {}
+        for check in records.checks:
+            status = records.record(check, product).status.value
+            counts[status] = counts.get(status, 0) + 1
+        print(f"  {product:<12} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    differences = records.differences()
+    print(f"  differences between products: {len(differences)}")
+    for check in differences:
+        print(f"    {check}: " + ", ".join(f"{p} {records.record(check, p).status.value}" for p in records.products))
+    for name, path in paths.items():
+        print(f"  {name}: {path}")
+    print(f"report: {paths['comparison (HTML)']}")

@@ -677,6 +677,7 @@ def up(
     report: Report = lambda _m: None,
     authorization: AuthorizationMode | None = None,
     keep_on_failure: bool = False,
+    run_id: str = "",
 ) -> LabCluster:
     """Start a cluster; on any failure tear down what was started (unless kept for debugging) and re-raise."""
     profile = validate_request(name, profile_name, workers)
@@ -688,6 +689,7 @@ def up(
     paths.clusters.mkdir(parents=True, exist_ok=True)
     layout = ClusterLayout(name, _free_index(paths), workers, paths.cluster_dir(name))
     cluster = LabCluster(paths, layout, profile, report)
+    cluster.state["run_id"] = run_id
     try:
         cluster.up(timeout)
     except BaseException:

@@ -1,0 +1,78 @@
+"""The contract every cluster backend fulfils (lab, kubeconfig, pks, bosh, osb)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from provisioning.model.tenancy import AuthorizationMode, ClusterPlacement, Identity, Plan
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do; checks that need more are reported as not applicable."""
+
+    creates_clusters: bool
+    mints_certificates: bool
+    restarts_api_server: bool  # e.g. to apply ABAC policy or token-file changes, as an operator would
+    enforces_network_policy: bool | None = None  # None: unknown until observed
+
+
+@dataclass(frozen=True)
+class ClusterRequest:
+    """One cluster to provision: where it goes, on which plan, for which run."""
+
+    placement: ClusterPlacement
+    plan: Plan
+    run_id: str
+
+
+@dataclass(frozen=True)
+class Credential:
+    """How an identity authenticates: a client certificate, or a bearer token. Never logged."""
+
+    cert_pem: bytes | None = None
+    key_pem: bytes | None = None
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        kind = "certificate" if self.cert_pem else "token" if self.token else "none"
+        return f"Credential(<{kind}>)"
+
+
+@dataclass(frozen=True)
+class ClusterHandle:
+    """A provisioned cluster: where its API is, its CA, and the admin's kubeconfig."""
+
+    name: str
+    product: str
+    server: str
+    ca_pem: bytes = field(repr=False)
+    admin_kubeconfig: Path
+    authorization: AuthorizationMode
+    backend: str
+    context: str | None = None
+
+
+class ClusterBackend(Protocol):
+    """Creates and releases clusters, and gives tenant identities real credentials."""
+
+    name: str
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this backend can do."""
+        ...
+
+    def provision(self, request: ClusterRequest) -> ClusterHandle:
+        """Create (or look up) the cluster and return when it is ready for tenants."""
+        ...
+
+    def release(self, handle: ClusterHandle) -> None:
+        """Remove what `provision` created (nothing for clusters the backend does not own)."""
+        ...
+
+    def credentials(self, handle: ClusterHandle, identities: tuple[Identity, ...]) -> dict[str, Credential]:
+        """Real credentials for the identities, keyed by user name; applied to the cluster if needed."""
+        ...

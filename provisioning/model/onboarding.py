@@ -1,0 +1,151 @@
+"""What onboarding a tenant onto a shared cluster creates, the way a provider would (pure).
+
+A namespace labelled with the tenant and its plan's pod-security level; bindings of
+the tenant's groups to admin/edit/view inside that namespace only; a default-deny
+NetworkPolicy plus allow-same-tenant and allow-DNS; a ResourceQuota and LimitRange
+from the plan. On ABAC clusters the tenant's policy lines take the bindings' place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioning.model.tenancy import AuthorizationMode, Plan, Role, Tenant
+
+LABEL_PREFIX = "caas-conformance.io"
+RUN_ID = f"{LABEL_PREFIX}/run-id"
+TENANT = f"{LABEL_PREFIX}/tenant"
+MANAGED_BY = f"{LABEL_PREFIX}/managed-by"
+PSA_VERSION = "v1.34"
+
+Manifest = dict[str, Any]
+
+
+def labels(run_id: str, tenant: str) -> dict[str, str]:
+    return {RUN_ID: run_id, TENANT: tenant, MANAGED_BY: "caas-conformance"}
+
+
+def tenant_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]:
+    """Every object a tenant's onboarding creates, namespace first (creation order)."""
+    ns = tenant.namespace
+    common = labels(run_id, tenant.name)
+
+    def meta(name: str) -> dict[str, Any]:
+        return {"name": name, "namespace": ns, "labels": common}
+
+    level = plan.pod_security.value
+    manifests: list[Manifest] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": ns,
+                "labels": {
+                    **common,
+                    "pod-security.kubernetes.io/enforce": level,
+                    "pod-security.kubernetes.io/enforce-version": PSA_VERSION,
+                    "pod-security.kubernetes.io/warn": level,
+                    "pod-security.kubernetes.io/audit": level,
+                },
+            },
+        }
+    ]
+    if plan.authorization is AuthorizationMode.RBAC:
+        for role in Role:
+            group = f"{tenant.name}:{role.value}s"
+            manifests.append(
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "RoleBinding",
+                    "metadata": meta(f"tenant-{role.value}s"),
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": role.cluster_role,
+                    },
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}],
+                }
+            )
+    manifests += [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": meta("default-deny"),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": meta("allow-same-tenant"),
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+                "egress": [{"to": [{"podSelector": {}}]}],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": meta("allow-dns"),
+            "spec": {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}],
+            },
+        },
+    ]
+    if plan.quota.hard:
+        manifests.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ResourceQuota",
+                "metadata": meta("tenant-quota"),
+                "spec": {"hard": dict(plan.quota.hard)},
+            }
+        )
+    if plan.quota.default_limits or plan.quota.default_requests:
+        limit: dict[str, Any] = {"type": "Container"}
+        if plan.quota.default_limits:
+            limit["default"] = dict(plan.quota.default_limits)
+        if plan.quota.default_requests:
+            limit["defaultRequest"] = dict(plan.quota.default_requests)
+        manifests.append(
+            {"apiVersion": "v1", "kind": "LimitRange", "metadata": meta("tenant-limits"), "spec": {"limits": [limit]}}
+        )
+    return manifests
+
+
+def abac_policy_lines(tenant: Tenant) -> list[dict[str, object]]:
+    """The tenant's ABAC lines: ABAC knows no verbs beyond read-only, so developers get what admins get."""
+    everything = {"namespace": tenant.namespace, "resource": "*", "apiGroup": "*"}
+    return [
+        {"group": f"{tenant.name}:{Role.ADMIN.value}s", **everything},
+        {"group": f"{tenant.name}:{Role.DEVELOPER.value}s", **everything},
+        {"group": f"{tenant.name}:{Role.VIEWER.value}s", **everything, "readonly": True},
+    ]
+
+
+_PLURALS = {
+    "Namespace": "namespaces",
+    "RoleBinding": "rolebindings",
+    "NetworkPolicy": "networkpolicies",
+    "ResourceQuota": "resourcequotas",
+    "LimitRange": "limitranges",
+    "Pod": "pods",
+    "Service": "services",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
+}
+
+
+def collection_path(manifest: Manifest) -> str:
+    """The REST path that creates `manifest` (POST)."""
+    api_version = manifest["apiVersion"]
+    base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+    plural = _PLURALS[manifest["kind"]]
+    namespace = manifest["metadata"].get("namespace")
+    return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
+
+
+def object_path(manifest: Manifest) -> str:
+    return f"{collection_path(manifest)}/{manifest['metadata']['name']}"

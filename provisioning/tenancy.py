@@ -1,0 +1,171 @@
+"""Provision a product's tenancy: its clusters through the backend, then each tenant's onboarding.
+
+Everything created is recorded on an undo stack; a failure part-way rolls back
+what was done (LIFO), and `release` removes it all the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioning.backends.protocol import ClusterBackend, ClusterHandle, ClusterRequest, Credential
+from provisioning.errors import CaasError, InfrastructureError
+from provisioning.kube import client as kube
+from provisioning.model.onboarding import abac_policy_lines, collection_path, object_path, tenant_manifests
+from provisioning.model.tenancy import AuthorizationMode, Identity, Product, TenancyModel, Tenant
+
+Undo = Callable[[], None]
+Report = Callable[[str], None]
+
+
+@dataclass
+class ProvisionedCluster:
+    handle: ClusterHandle
+    tenants: tuple[Tenant, ...]
+    credentials: dict[str, Credential] = field(default_factory=dict, repr=False)
+    onboarding_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ProvisionedTenancy:
+    """A product's provisioned clusters, tenants and identities; hands out fresh API clients."""
+
+    product: Product
+    run_id: str
+    clusters: list[ProvisionedCluster] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def cluster_of(self, tenant: str) -> ProvisionedCluster:
+        for provisioned in self.clusters:
+            if any(t.name == tenant for t in provisioned.tenants):
+                return provisioned
+        raise KeyError(f'tenant "{tenant}" is not provisioned on product "{self.product.name}"')
+
+    @property
+    def tenants(self) -> tuple[Tenant, ...]:
+        return tuple(t for c in self.clusters for t in c.tenants)
+
+    def tenant(self, name: str) -> Tenant:
+        return next(t for t in self.tenants if t.name == name)
+
+    def identity(self, user: str) -> Identity:
+        for tenant in self.tenants:
+            for identity in tenant.identities:
+                if identity.user == user:
+                    return identity
+        raise KeyError(f'no identity "{user}" (users are <tenant>-admin, <tenant>-developer, <tenant>-viewer)')
+
+    def client_for(self, user: str, timeout: float = kube.DEFAULT_TIMEOUT) -> Any:
+        """A fresh ApiClient authenticated as `user` on its tenant's cluster."""
+        identity = self.identity(user)
+        provisioned = self.cluster_of(identity.tenant)
+        credential = provisioned.credentials[user]
+        target = kube.Cluster(provisioned.handle.server, provisioned.handle.ca_pem)
+        return kube.api_client(
+            target, cert_pem=credential.cert_pem, key_pem=credential.key_pem, token=credential.token, timeout=timeout
+        )
+
+    def client_on(self, cluster: ProvisionedCluster, user: str, timeout: float = kube.DEFAULT_TIMEOUT) -> Any:
+        """A fresh ApiClient for `user`'s credentials, sent to another tenant's cluster."""
+        own = self.cluster_of(self.identity(user).tenant).credentials[user]
+        target = kube.Cluster(cluster.handle.server, cluster.handle.ca_pem)
+        return kube.api_client(target, cert_pem=own.cert_pem, key_pem=own.key_pem, token=own.token, timeout=timeout)
+
+    def admin_client(self, cluster: ProvisionedCluster, timeout: float = kube.DEFAULT_TIMEOUT) -> Any:
+        return kube.from_kubeconfig(cluster.handle.admin_kubeconfig, cluster.handle.context, timeout=timeout)
+
+
+class Provisioner:
+    """Provisions one product's tenancy through its backend, with rollback."""
+
+    def __init__(self, backend: ClusterBackend, run_id: str, report: Report = lambda _m: None) -> None:
+        self.backend = backend
+        self.run_id = run_id
+        self.report = report
+        self._undo: list[Undo] = []
+
+    def provision(self, model: TenancyModel, product_name: str) -> ProvisionedTenancy:
+        product = model.product(product_name)
+        tenancy = ProvisionedTenancy(product, self.run_id)
+        try:
+            for placement in model.clusters(product_name):
+                started = time.monotonic()
+                plan = product.plan(placement.tenants[0].plan)
+                self.report(f"{product_name}: provisioning cluster {placement.name}")
+                handle = self.backend.provision(ClusterRequest(placement, plan, self.run_id))
+                self._undo.append(lambda h=handle: self.backend.release(h))  # type: ignore[misc]
+                provisioned = ProvisionedCluster(handle, placement.tenants)
+                tenancy.clusters.append(provisioned)
+                tenancy.timings[f"cluster {placement.name}"] = time.monotonic() - started
+                self._onboard(product, provisioned)
+        except BaseException:
+            self.rollback()
+            raise
+        return tenancy
+
+    def _onboard(self, product: Product, provisioned: ProvisionedCluster) -> None:
+        handle = provisioned.handle
+        identities = tuple(i for t in provisioned.tenants for i in t.identities)
+        started = time.monotonic()
+        provisioned.credentials.update(self.backend.credentials(handle, identities))
+        api = kube.from_kubeconfig(handle.admin_kubeconfig, handle.context)
+        try:
+            for tenant in provisioned.tenants:
+                tenant_started = time.monotonic()
+                self.report(f"{product.name}: onboarding tenant {tenant.name} on {handle.name}")
+                for manifest in tenant_manifests(tenant, product.plan(tenant.plan), self.run_id):
+                    self._create(api, handle, manifest)
+                provisioned.onboarding_seconds[tenant.name] = time.monotonic() - tenant_started
+            if handle.authorization is AuthorizationMode.ABAC:
+                apply = getattr(self.backend, "apply_abac_policy", None)
+                if apply is None:
+                    raise InfrastructureError(f"backend {self.backend.name} cannot change an ABAC policy")
+                abac_started = time.monotonic()
+                apply(handle, [line for t in provisioned.tenants for line in abac_policy_lines(t)])
+                provisioned.onboarding_seconds["abac-restart"] = time.monotonic() - abac_started
+        finally:
+            api.close()
+        provisioned.onboarding_seconds["total"] = time.monotonic() - started
+
+    def _create(self, api: Any, handle: ClusterHandle, manifest: dict[str, Any]) -> None:
+        try:
+            kube.request(api, "POST", collection_path(manifest), body=manifest)
+        except kube.ApiFailure as exc:
+            what = f"{manifest['kind']} {manifest['metadata'].get('namespace', '')}/{manifest['metadata']['name']}"
+            if exc.status in (401, 403):
+                raise CaasError(
+                    f"onboarding needs more rights: creating {what} was refused ({exc.status}: {exc.message}); "
+                    "fix: use admin credentials for the cluster"
+                ) from None
+            raise InfrastructureError(f"creating {what} failed: {exc}") from None
+        if manifest["kind"] == "Namespace":  # deleting the namespace deletes what onboarding put in it
+            path = object_path(manifest)
+            self._undo.append(lambda: _delete(handle, path))
+
+    def rollback(self) -> None:
+        """Undo everything done so far, newest first; keep going past individual failures."""
+        errors = []
+        while self._undo:
+            step = self._undo.pop()
+            try:
+                step()
+            except Exception as exc:
+                errors.append(str(exc))
+        if errors:
+            raise InfrastructureError("cleanup left errors: " + "; ".join(errors))
+
+    release = rollback
+
+
+def _delete(handle: ClusterHandle, path: str) -> None:
+    api = kube.from_kubeconfig(handle.admin_kubeconfig, handle.context)
+    try:
+        kube.request(api, "DELETE", path)
+    except kube.ApiFailure as exc:
+        if exc.status != 404:
+            raise
+    finally:
+        api.close()

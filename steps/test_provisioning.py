@@ -1,0 +1,68 @@
+"""Steps of the provisioning checks: what onboarding created, read back from the clusters."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_bdd import scenarios, then, when
+
+from fixtures.readback import TenantObjects, read_onboarding
+from provisioning.model.tenancy import Placement, Role
+from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
+
+scenarios("provisioning")
+
+
+@when("the onboarding objects of every shared tenant are read back as the cluster admin", target_fixture="onboarded")
+def read_back(tenancy: ProvisionedTenancy) -> list[TenantObjects]:
+    return read_onboarding(tenancy)
+
+
+@then("every shared tenant has exactly these onboarding objects:")
+def exactly_these_objects(onboarded: list[TenantObjects], datatable: list[list[str]]) -> None:
+    assert onboarded, "no shared tenant was observed"
+    for tenant in onboarded:
+        expected = {(kind, name.format(tenant=tenant.tenant)) for kind, name in datatable[1:]}
+        observed = {o for o in tenant.objects if o[0] != "RoleBinding"}
+        assert observed == expected, (
+            f"tenant {tenant.tenant}: missing {expected - observed}, extra {observed - expected}"
+        )
+
+
+@then("every shared tenant's namespace enforces its plan's pod-security level")
+def enforces_plan_level(onboarded: list[TenantObjects], tenancy: ProvisionedTenancy) -> None:
+    for observed in onboarded:
+        plan = tenancy.product.plan(tenancy.tenant(observed.tenant).plan)
+        assert observed.namespace_labels.get("pod-security.kubernetes.io/enforce") == plan.pod_security.value
+
+
+@then("on clusters authorized by RBAC every shared tenant has bindings for its admins, developers and viewers")
+def rbac_bindings(onboarded: list[TenantObjects]) -> None:
+    for observed in onboarded:
+        expected = (
+            {(role.cluster_role, f"{observed.tenant}:{role.value}s") for role in Role}
+            if observed.authorization == "rbac"
+            else set()
+        )
+        assert observed.binding_groups == expected
+
+
+@when("the clusters of the tenancy are listed", target_fixture="clusters")
+def list_clusters(tenancy: ProvisionedTenancy) -> list[ProvisionedCluster]:
+    if not any(t.placement is Placement.DEDICATED for t in tenancy.tenants):
+        pytest.skip(f"not applicable: product {tenancy.product.name} has no dedicated tenant in the targets file")
+    return tenancy.clusters
+
+
+@then("every dedicated tenant is the only tenant on its cluster")
+def dedicated_alone(clusters: list[ProvisionedCluster]) -> None:
+    for provisioned in clusters:
+        if any(t.placement is Placement.DEDICATED for t in provisioned.tenants):
+            assert len(provisioned.tenants) == 1, provisioned.handle.name
+
+
+@then("no two tenants of different placements share a cluster")
+def placements_apart(clusters: list[ProvisionedCluster]) -> None:
+    names = [c.handle.name for c in clusters]
+    assert len(names) == len(set(names))
+    for provisioned in clusters:
+        assert len({t.placement for t in provisioned.tenants}) == 1
