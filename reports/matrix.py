@@ -1,0 +1,136 @@
+"""Access matrices and their comparison (pure).
+
+Cells are an enum, never booleans. DENIED is only ever positive evidence (a
+refusal, an unreachable network, a timeout the probe itself observed, a 403);
+ERROR means the observation failed; UNOBSERVED means nobody looked. A comparison
+with any ERROR or UNOBSERVED cell is not a pass, whatever the other cells say.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+
+class Cell(enum.StrEnum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    ERROR = "error"
+    UNOBSERVED = "unobserved"
+
+    @property
+    def symbol(self) -> str:
+        return {Cell.ALLOWED: ".", Cell.DENIED: "X", Cell.ERROR: "E", Cell.UNOBSERVED: "?"}[self]
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Rows (e.g. sources, subjects) by columns (targets, verbs on resources), every cell set or UNOBSERVED."""
+
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    cells: Mapping[tuple[str, str], Cell] = field(default_factory=dict)
+    evidence: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def __getitem__(self, key: tuple[str, str]) -> Cell:
+        return self.cells.get(key, Cell.UNOBSERVED)
+
+    @classmethod
+    def build(
+        cls,
+        rows: Iterable[str],
+        columns: Iterable[str],
+        cells: Mapping[tuple[str, str], Cell],
+        evidence: Mapping[tuple[str, str], str] | None = None,
+    ) -> Matrix:
+        return cls(tuple(rows), tuple(columns), dict(cells), dict(evidence or {}))
+
+    def incomplete(self) -> list[tuple[str, str, Cell]]:
+        """Cells that were not observed properly (ERROR or UNOBSERVED)."""
+        return [
+            (r, c, self[r, c]) for r in self.rows for c in self.columns if self[r, c] in (Cell.ERROR, Cell.UNOBSERVED)
+        ]
+
+    def merge(self, newer: Matrix) -> Matrix:
+        """This matrix with `newer`'s observed cells laid over it (a re-probe of some cells)."""
+        cells = {**self.cells, **{k: v for k, v in newer.cells.items() if v is not Cell.UNOBSERVED}}
+        evidence = {**self.evidence, **newer.evidence}
+        return Matrix(self.rows, self.columns, cells, evidence)
+
+    def render(self, title: str = "") -> str:
+        width = max([len(r) for r in self.rows] + [4])
+        lines = [title] if title else []
+        for i, column in enumerate(self.columns):
+            lines.append(f"{'':>{width}}  {'|  ' * i}{column}")
+        lines.append(f"{'':>{width}}  " + "  ".join("|" for _ in self.columns))
+        for row in self.rows:
+            lines.append(f"{row:>{width}}  " + "  ".join(self[row, c].symbol for c in self.columns))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    row: str
+    column: str
+    expected: Cell
+    observed: Cell
+    evidence: str = ""
+
+    def describe(self, reproduce: str = "") -> str:
+        text = (
+            f"expected {self.expected.value.upper()}, observed {self.observed.value.upper()}: "
+            f"{self.row} -> {self.column}"
+        )
+        if self.evidence:
+            text += f" ({self.evidence})"
+        return text + (f" - reproduce: {reproduce}" if reproduce else "")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    expected: Matrix
+    observed: Matrix
+    mismatches: tuple[Mismatch, ...]
+    incomplete: tuple[Mismatch, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches and not self.incomplete
+
+    def render(self) -> str:
+        diff_cells = {(m.row, m.column): m.observed for m in self.mismatches + self.incomplete}
+        diff = Matrix(self.expected.rows, self.expected.columns, diff_cells)
+        parts = [
+            self.expected.render("expected (. allowed, X denied)"),
+            self.observed.render("observed (E error, ? unobserved)"),
+            diff.render("differences (blank where observed = expected)").replace("?", " "),
+        ]
+        summary = [m.describe() for m in self.mismatches] + [
+            f"not observed properly ({m.observed.value.upper()}): {m.row} -> {m.column}"
+            + (f" ({m.evidence})" if m.evidence else "")
+            for m in self.incomplete
+        ]
+        verdict = (
+            "PASS"
+            if self.passed
+            else (
+                f"FAIL: {len(self.mismatches)} mismatched, {len(self.incomplete)} not observed of "
+                f"{len(self.expected.rows) * len(self.expected.columns)} cells"
+            )
+        )
+        return "\n\n".join([verdict, *parts, "\n".join(summary)]).rstrip() + "\n"
+
+
+def compare(expected: Matrix, observed: Matrix) -> Comparison:
+    """Compare cell by cell over the expected matrix's rows and columns."""
+    mismatches, incomplete = [], []
+    for row in expected.rows:
+        for column in expected.columns:
+            want, got = expected[row, column], observed[row, column]
+            evidence = observed.evidence.get((row, column), "")
+            if got in (Cell.ERROR, Cell.UNOBSERVED):
+                incomplete.append(Mismatch(row, column, want, got, evidence))
+            elif want is not got:
+                mismatches.append(Mismatch(row, column, want, got, evidence))
+    return Comparison(expected, observed, tuple(mismatches), tuple(incomplete))
