@@ -16,6 +16,7 @@ from provisioning.errors import CaasError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.model.onboarding import abac_policy_lines, collection_path, object_path, tenant_manifests
 from provisioning.model.tenancy import AuthorizationMode, Identity, Product, TenancyModel, Tenant
+from provisioning.wait import wait_until
 
 Undo = Callable[[], None]
 Report = Callable[[str], None]
@@ -81,8 +82,11 @@ class ProvisionedTenancy:
 class Provisioner:
     """Provisions one product's tenancy through its backend, with rollback."""
 
-    def __init__(self, backend: ClusterBackend, run_id: str, report: Report = lambda _m: None) -> None:
+    def __init__(
+        self, backend: ClusterBackend, run_id: str, report: Report = lambda _m: None, timeout: float = 60.0
+    ) -> None:
         self.backend = backend
+        self.timeout = timeout
         self.run_id = run_id
         self.report = report
         self._undo: list[Undo] = []
@@ -118,6 +122,15 @@ class Provisioner:
                 self.report(f"{product.name}: onboarding tenant {tenant.name} on {handle.name}")
                 for manifest in tenant_manifests(tenant, product.plan(tenant.plan), self.run_id):
                     self._create(api, handle, manifest)
+                wait_until(
+                    lambda ns=tenant.namespace: kube.call(
+                        api, "CoreV1Api", "read_namespaced_service_account", "default", ns
+                    ),
+                    lambda _sa: True,
+                    timeout=self.timeout,
+                    what=f"the default service account of {tenant.namespace}",
+                    retry_on=(kube.ApiFailure,),
+                )
                 provisioned.onboarding_seconds[tenant.name] = time.monotonic() - tenant_started
             if handle.authorization is AuthorizationMode.ABAC:
                 apply = getattr(self.backend, "apply_abac_policy", None)

@@ -123,14 +123,33 @@ class Comparison:
 
 
 def compare(expected: Matrix, observed: Matrix) -> Comparison:
-    """Compare cell by cell over the expected matrix's rows and columns."""
+    """Compare cell by cell over the expected matrix's rows and columns.
+
+    Every cell the expected matrix sets must be observed; cells it leaves UNOBSERVED are not required.
+    """
     mismatches, incomplete = [], []
     for row in expected.rows:
         for column in expected.columns:
             want, got = expected[row, column], observed[row, column]
+            if want is Cell.UNOBSERVED:
+                continue
             evidence = observed.evidence.get((row, column), "")
             if got in (Cell.ERROR, Cell.UNOBSERVED):
                 incomplete.append(Mismatch(row, column, want, got, evidence))
             elif want is not got:
                 mismatches.append(Mismatch(row, column, want, got, evidence))
     return Comparison(expected, observed, tuple(mismatches), tuple(incomplete))
+
+
+def apply_positive_control(expected: Matrix, observed: Matrix) -> Matrix:
+    """If a pair that must connect did not, no denial in the matrix is evidence: mark denials ERROR."""
+    failed = [
+        (r, c) for (r, c), want in expected.cells.items() if want is Cell.ALLOWED and observed[r, c] is not Cell.ALLOWED
+    ]
+    if not failed:
+        return observed
+    row, column = failed[0]
+    note = f"positive control failed ({row} -> {column} is {observed[row, column].value}), so denials prove nothing"
+    cells = {k: (Cell.ERROR if v is Cell.DENIED else v) for k, v in observed.cells.items()}
+    evidence = {**observed.evidence, **{k: note for k, v in observed.cells.items() if v is Cell.DENIED}}
+    return Matrix(observed.rows, observed.columns, cells, evidence)

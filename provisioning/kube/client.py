@@ -96,9 +96,13 @@ def _material(data: bytes, suffix: str) -> str:
 
 
 def from_kubeconfig(path: Path, context: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> k8s.ApiClient:
-    """An ApiClient from a kubeconfig file (client certificate or token users)."""
-    api = kube_config.new_client_from_config(config_file=str(path), context=context, persist_config=False)
-    api.configuration.retries = False
+    """An ApiClient from a kubeconfig file (client certificate or token users), without retries."""
+    configuration = k8s.Configuration()
+    kube_config.load_kube_config(
+        config_file=str(path), context=context, client_configuration=configuration, persist_config=False
+    )
+    configuration.retries = False
+    api = k8s.ApiClient(configuration)
     api.caas_timeout = timeout
     return api
 

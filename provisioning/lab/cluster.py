@@ -23,6 +23,7 @@ from provisioning.lab.layout import (
     CLUSTER_DOMAIN,
     DNS_SERVICE_IP,
     KUBERNETES_SERVICE_IP,
+    LAB_NETWORK,
     MAX_CLUSTERS,
     MAX_WORKERS,
     SERVICE_CIDR,
@@ -290,6 +291,14 @@ class LabCluster:
                 "-j",
                 "MASQUERADE",
             )
+            if self.profile.isolate_cluster_networks:
+                own = f"{self.layout.control_plane.ip.rsplit('.', 1)[0]}.0/24"
+                # In mangle, ahead of the filter chains that kube-proxy and kube-router own and accept in.
+                edge = ("-t", "mangle")
+                host.iptables_in(node, *edge, "-N", "CAAS-EDGE")
+                host.iptables_in(node, *edge, "-A", "CAAS-EDGE", "-d", own, "-j", "RETURN")
+                host.iptables_in(node, *edge, "-A", "CAAS-EDGE", "-d", LAB_NETWORK, "-j", "DROP")
+                host.iptables_in(node, *edge, "-A", "FORWARD", "-s", self.layout.cluster_cidr, "-j", "CAAS-EDGE")
 
     def _kube(self, component: str, *flags: str) -> list[str]:
         return [str(self.paths.bin / "kube"), component, *flags]

@@ -15,6 +15,7 @@ from provisioning.model.tenancy import AuthorizationMode
 class LabProfile:
     name: str
     enforce_network_policy: bool
+    isolate_cluster_networks: bool
     authorization: AuthorizationMode
     token_authentication: bool
     oidc: bool
@@ -42,6 +43,7 @@ _DEFAULT_ADMISSION = (
 CFCR = LabProfile(
     name="cfcr",
     enforce_network_policy=False,
+    isolate_cluster_networks=False,
     authorization=AuthorizationMode.ABAC,
     token_authentication=True,
     oidc=False,
@@ -50,6 +52,8 @@ CFCR = LabProfile(
     facts={
         "enforce_network_policy": "CFCR ships only flanneld; flannel does not implement NetworkPolicy, so policies "
         "are accepted and not enforced (flannel README; kubo-release jobs).",
+        "isolate_cluster_networks": "CFCR clusters' VMs share the vSphere network they are deployed on; "
+        "nothing stops a pod of one cluster from reaching another cluster's nodes.",
         "authorization": "kubo-deployment defaulted authorization_mode to ABAC (2017-11), RBAC selectable; "
         "it switched the default to RBAC in 2018-01.",
         "token_authentication": "CFCR's API server authenticated users with static tokens from its token file.",
@@ -61,6 +65,7 @@ CFCR = LabProfile(
 PKS = LabProfile(
     name="pks",
     enforce_network_policy=True,
+    isolate_cluster_networks=True,
     authorization=AuthorizationMode.RBAC,
     token_authentication=False,
     oidc=True,
@@ -69,6 +74,9 @@ PKS = LabProfile(
     facts={
         "enforce_network_policy": "PKS with NSX-T: NCP writes NetworkPolicy rules into the distributed firewall, "
         "so policies are enforced (docs-pks network-profiles-ncp-dfw).",
+        "isolate_cluster_networks": "PKS with NSX-T gives each cluster its own T1 router and logical switches "
+        "(docs-pks vsphere-nsxt-cluster-objects); the lab models that as a firewall at each cluster's edge "
+        "that rejects pod traffic to other clusters' nodes (an assumption of the lab, not a documented default).",
         "authorization": "PKS 1.0 plans chose RBAC or ABAC; Pivotal recommended RBAC and removed ABAC in 1.1.",
         "oidc": "PKS can use UAA as the OIDC provider of the Kubernetes API server (docs-pks _uaa).",
         "allow_privileged": "'Enable Privileged Containers' is a per-plan switch in PKS; the lab's API server "

@@ -1,0 +1,105 @@
+"""Steps of the network isolation checks: probe with real traffic, compare with the requirement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from pytest_bdd import given, scenarios, then, when
+
+from fixtures.network.expectations import (
+    Pair,
+    Relation,
+    expected_matrix,
+    other_cluster,
+    requirement_rules,
+    same_tenant,
+)
+from fixtures.network.probe import ProbePod, Prober, Target, pod_targets
+from fixtures.network.reachability import attach, observe_until_converged
+from provisioning.kube import client as kube
+from provisioning.model.tenancy import Placement
+from provisioning.tenancy import ProvisionedTenancy
+from reports.matrix import Matrix
+
+scenarios("network")
+
+REPROBE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """What is probed: each source against each target it does not own; `observe()` probes it (again)."""
+
+    prober: Prober
+    sources: tuple[ProbePod, ...]
+    targets: tuple[tuple[ProbePod, Target], ...]
+    relation: Relation
+
+    @property
+    def columns(self) -> list[str]:
+        return [t.column for _, t in self.targets]
+
+    @property
+    def pairs(self) -> list[Pair]:
+        return [(s, o, t) for s in self.sources for o, t in self.targets if s != o]
+
+    def observe(self) -> tuple[Matrix, int]:
+        wanted = {(s.label, t.column) for s, _, t in self.pairs}
+        observation = self.prober.observe(
+            self.sources, [t for _, t in self.targets], skip=lambda s, t: (s.label, t.column) not in wanted
+        )
+        return observation.matrix, observation.probes
+
+
+@given("probe pods in every tenant")
+def probe_pods_in_every_tenant(probe_pods: list[ProbePod]) -> list[ProbePod]:
+    return probe_pods
+
+
+def _targets_of(pods: list[ProbePod]) -> tuple[tuple[ProbePod, Target], ...]:
+    return tuple((pod, target) for pod in pods for target in pod_targets([pod]))
+
+
+@when(
+    "every probe pod on a shared cluster tries every probe port of every pod on that cluster",
+    target_fixture="probe_run",
+)
+def probe_shared(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], prober: Prober) -> ProbeRun:
+    shared = {c.handle.name for c in tenancy.clusters if c.tenants[0].placement is Placement.SHARED}
+    pods = [p for p in probe_pods if p.cluster in shared]
+    if len({p.tenant for p in pods}) < 2:
+        pytest.skip("not applicable: fewer than two tenants share a cluster")
+    return ProbeRun(prober, tuple(pods), _targets_of(pods), same_tenant)
+
+
+@when("every probe pod tries the pods and the node addresses of every other cluster", target_fixture="probe_run")
+def probe_other_clusters(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], prober: Prober) -> ProbeRun:
+    if len(tenancy.clusters) < 2:
+        pytest.skip("not applicable: the product has a single cluster in the targets file")
+    targets = list(_targets_of(probe_pods))
+    for provisioned in tenancy.clusters:
+        api = tenancy.admin_client(provisioned)
+        try:
+            nodes = kube.call(api, "CoreV1Api", "list_node").items
+        finally:
+            api.close()
+        for node in nodes:
+            address = next(a.address for a in node.status.addresses if a.type == "InternalIP")
+            owner = ProbePod(
+                provisioned.tenants[0].name, provisioned.handle.name, "", node.metadata.name, "node", address
+            )
+            targets.append(
+                (owner, Target(f"{provisioned.handle.name}/{node.metadata.name}:10250/tcp", address, 10250, "tcp"))
+            )
+    return ProbeRun(prober, tuple(probe_pods), tuple(targets), other_cluster)
+
+
+@then("the observed reachability is exactly:")
+def reachability_is_exactly(probe_run: ProbeRun, datatable: list[list[str]]) -> None:
+    expected = expected_matrix(
+        probe_run.sources, probe_run.columns, probe_run.pairs, requirement_rules(datatable), probe_run.relation
+    )
+    verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS)
+    attach(verdict, "reachability")
+    assert verdict.comparison.passed, verdict.report()

@@ -1,0 +1,63 @@
+"""Matrices and comparisons: enum cells, incomplete matrices fail, mismatches are explained."""
+
+from __future__ import annotations
+
+from reports.matrix import Cell, Matrix, compare
+
+ROWS, COLS = ("blue/a", "green/a"), ("blue/b:8080/tcp", "green/b:8080/tcp")
+EXPECTED = Matrix.build(
+    ROWS,
+    COLS,
+    {
+        ("blue/a", "blue/b:8080/tcp"): Cell.ALLOWED,
+        ("blue/a", "green/b:8080/tcp"): Cell.DENIED,
+        ("green/a", "blue/b:8080/tcp"): Cell.DENIED,
+        ("green/a", "green/b:8080/tcp"): Cell.ALLOWED,
+    },
+)
+
+
+def test_identical_matrices_pass() -> None:
+    assert compare(EXPECTED, EXPECTED).passed
+
+
+def test_a_matrix_with_an_unobserved_cell_fails() -> None:
+    observed = Matrix.build(
+        ROWS,
+        COLS,
+        {k: v for k, v in EXPECTED.cells.items() if k[0] != "green/a"} | {("green/a", "blue/b:8080/tcp"): Cell.DENIED},
+    )
+    comparison = compare(EXPECTED, observed)
+    assert not comparison.passed
+    assert [(m.row, m.column, m.observed) for m in comparison.incomplete] == [
+        ("green/a", "green/b:8080/tcp", Cell.UNOBSERVED)
+    ]
+
+
+def test_an_error_is_never_a_denial() -> None:
+    observed = Matrix.build(
+        ROWS,
+        COLS,
+        {**EXPECTED.cells, ("blue/a", "green/b:8080/tcp"): Cell.ERROR},
+        {("blue/a", "green/b:8080/tcp"): "exec failed"},
+    )
+    comparison = compare(EXPECTED, observed)
+    assert not comparison.passed
+    assert not comparison.mismatches
+    assert "not observed properly (ERROR): blue/a -> green/b:8080/tcp (exec failed)" in comparison.render()
+
+
+def test_a_mismatch_names_direction_and_cells() -> None:
+    observed = Matrix.build(ROWS, COLS, {**EXPECTED.cells, ("green/a", "blue/b:8080/tcp"): Cell.ALLOWED})
+    comparison = compare(EXPECTED, observed)
+    assert [m.describe() for m in comparison.mismatches] == [
+        "expected DENIED, observed ALLOWED: green/a -> blue/b:8080/tcp"
+    ]
+    assert comparison.render().startswith("FAIL: 1 mismatched, 0 not observed of 4 cells")
+
+
+def test_merge_keeps_earlier_observations() -> None:
+    partial = Matrix.build(ROWS, COLS, {("blue/a", "blue/b:8080/tcp"): Cell.DENIED})
+    newer = Matrix.build(ROWS, COLS, {("blue/a", "blue/b:8080/tcp"): Cell.ALLOWED})
+    assert partial.merge(newer)["blue/a", "blue/b:8080/tcp"] is Cell.ALLOWED
+    assert partial.merge(Matrix.build(ROWS, COLS, {}))["blue/a", "blue/b:8080/tcp"] is Cell.DENIED

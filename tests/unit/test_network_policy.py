@@ -1,0 +1,164 @@
+"""The pure NetworkPolicy evaluator: known cases and properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fixtures.network.policy import Endpoint, Port, allowed, selector_matches
+
+NS_LABELS = {"blue": {"tenant": "blue"}, "green": {"tenant": "green"}}
+A = Endpoint("blue/a", "10.1.0.1", "blue", {"app": "a"}, (Port(8080, "TCP", "http"), Port(8082, "UDP")))
+B = Endpoint("blue/b", "10.1.0.2", "blue", {"app": "b"}, (Port(8080, "TCP", "http"), Port(8081)))
+G = Endpoint("green/a", "10.2.0.1", "green", {"app": "a"}, (Port(8080, "TCP", "http"),))
+OUTSIDE = Endpoint("outside", "192.0.2.10")
+HTTP = Port(8080)
+
+
+def policy(namespace: str, spec: dict[str, Any], name: str = "p") -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+DENY_ALL = policy("blue", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+SAME_TENANT = policy(
+    "blue",
+    {
+        "podSelector": {},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{"from": [{"podSelector": {}}]}],
+        "egress": [{"to": [{"podSelector": {}}]}],
+    },
+)
+
+
+def test_no_policy_allows_everything() -> None:
+    assert allowed([], A, G, HTTP, NS_LABELS)
+    assert allowed([], OUTSIDE, A, HTTP, NS_LABELS)
+
+
+def test_deny_all_blocks_both_directions() -> None:
+    assert not allowed([DENY_ALL], A, B, HTTP, NS_LABELS)
+    assert not allowed([DENY_ALL], G, A, HTTP, NS_LABELS)
+    assert not allowed([DENY_ALL], A, G, HTTP, NS_LABELS)
+    assert allowed([DENY_ALL], G, G, HTTP, NS_LABELS), "green is not selected by blue's policy"
+
+
+def test_same_tenant_allows_inside_only() -> None:
+    policies = [DENY_ALL, SAME_TENANT]
+    assert allowed(policies, A, B, HTTP, NS_LABELS)
+    assert not allowed(policies, G, A, HTTP, NS_LABELS)
+    assert not allowed(policies, A, G, HTTP, NS_LABELS)
+
+
+def test_namespace_selector_with_pod_selector() -> None:
+    open_to_green_a = policy(
+        "blue",
+        {
+            "podSelector": {"matchLabels": {"app": "b"}},
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {"matchLabels": {"tenant": "green"}},
+                            "podSelector": {"matchLabels": {"app": "a"}},
+                        }
+                    ]
+                }
+            ],
+        },
+    )
+    assert allowed([open_to_green_a], G, B, HTTP, NS_LABELS)
+    assert not allowed([open_to_green_a], A, B, HTTP, NS_LABELS), "blue/a is not in a green namespace"
+    assert allowed([open_to_green_a], G, A, HTTP, NS_LABELS), "blue/a is not selected"
+
+
+def test_named_port_resolves_on_the_destination() -> None:
+    only_http = policy("blue", {"podSelector": {}, "ingress": [{"ports": [{"port": "http"}]}]})
+    assert allowed([only_http], G, B, Port(8080), NS_LABELS)
+    assert not allowed([only_http], G, B, Port(8081), NS_LABELS)
+
+
+def test_end_port_range_and_protocol() -> None:
+    ranged = policy("blue", {"podSelector": {}, "ingress": [{"ports": [{"port": 8081, "endPort": 8090}]}]})
+    assert allowed([ranged], G, B, Port(8081), NS_LABELS)
+    assert not allowed([ranged], G, B, Port(8080), NS_LABELS)
+    assert not allowed([ranged], G, A, Port(8082, "UDP"), NS_LABELS), "the rule is TCP by default"
+
+
+def test_ip_block_with_except() -> None:
+    block = policy(
+        "blue",
+        {
+            "podSelector": {},
+            "ingress": [{"from": [{"ipBlock": {"cidr": "192.0.2.0/24", "except": ["192.0.2.128/25"]}}]}],
+        },
+    )
+    assert allowed([block], OUTSIDE, A, HTTP, NS_LABELS)
+    assert not allowed([block], Endpoint("far", "192.0.2.200"), A, HTTP, NS_LABELS)
+    assert not allowed([block], G, A, HTTP, NS_LABELS)
+
+
+def test_egress_policy_type_inferred_from_rules() -> None:
+    egress_only_dns = policy("blue", {"podSelector": {}, "egress": [{"ports": [{"port": 53, "protocol": "UDP"}]}]})
+    assert not allowed([egress_only_dns], A, G, HTTP, NS_LABELS)
+    assert not allowed([egress_only_dns], G, A, HTTP, NS_LABELS), "without policyTypes, Ingress is always isolated"
+    explicit = policy("blue", {**egress_only_dns["spec"], "policyTypes": ["Egress"]})
+    assert allowed([explicit], G, A, HTTP, NS_LABELS)
+
+
+def test_match_expressions() -> None:
+    selector = {
+        "matchExpressions": [
+            {"key": "app", "operator": "In", "values": ["a", "c"]},
+            {"key": "tier", "operator": "DoesNotExist"},
+        ]
+    }
+    assert selector_matches(selector, {"app": "a"})
+    assert not selector_matches(selector, {"app": "b"})
+    assert not selector_matches(selector, {"app": "a", "tier": "db"})
+    assert selector_matches({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["b"]}]}, {})
+
+
+labels = st.dictionaries(st.sampled_from(["app", "tier"]), st.sampled_from(["a", "b", "c"]), max_size=2)
+selectors = st.one_of(st.just({}), st.builds(lambda m: {"matchLabels": m}, labels))
+peers = st.one_of(
+    st.builds(lambda s: {"podSelector": s}, selectors),
+    st.builds(lambda s: {"namespaceSelector": {"matchLabels": {"tenant": s}}}, st.sampled_from(["blue", "green"])),
+    st.just({"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.2.0.0/16"]}}),
+)
+ports = st.lists(
+    st.one_of(st.just({"port": "http"}), st.builds(lambda p: {"port": p}, st.sampled_from([8080, 8081]))), max_size=2
+)
+rules = st.lists(st.builds(lambda f, p: {"from": f, "ports": p}, st.lists(peers, max_size=2), ports), max_size=2)
+policies = st.lists(
+    st.builds(
+        lambda ns, sel, r: policy(ns, {"podSelector": sel, "policyTypes": ["Ingress"], "ingress": r}),
+        st.sampled_from(["blue", "green"]),
+        selectors,
+        rules,
+    ),
+    max_size=3,
+)
+endpoints = st.sampled_from([A, B, G, OUTSIDE])
+pod_endpoints = st.sampled_from([A, B, G])
+
+
+@given(policies, endpoints, pod_endpoints, st.sampled_from([Port(8080), Port(8081)]))
+def test_adding_a_policy_never_opens_a_path_the_policies_closed(
+    existing: list[dict[str, Any]], source: Endpoint, destination: Endpoint, port: Port
+) -> None:
+    before = allowed(existing, source, destination, port, NS_LABELS)
+    after = allowed([*existing, DENY_ALL], source, destination, port, NS_LABELS)
+    assert not (after and not before)
+
+
+@given(policies, endpoints, pod_endpoints, st.sampled_from([Port(8080), Port(8081)]))
+def test_a_policy_allows_at_least_what_its_peer_rule_names(
+    existing: list[dict[str, Any]], source: Endpoint, destination: Endpoint, port: Port
+) -> None:
+    # An allow-everything ingress rule on the destination's namespace opens every path into it
+    # unless the source's own egress is isolated (ingress-only policies here, so never).
+    open_all = policy(destination.namespace, {"podSelector": {}, "ingress": [{}]}, name="open")
+    assert allowed([*existing, open_all], source, destination, port, NS_LABELS)
