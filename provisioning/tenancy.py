@@ -122,15 +122,7 @@ class Provisioner:
                 self.report(f"{product.name}: onboarding tenant {tenant.name} on {handle.name}")
                 for manifest in tenant_manifests(tenant, product.plan(tenant.plan), self.run_id):
                     self._create(api, handle, manifest)
-                wait_until(
-                    lambda ns=tenant.namespace: kube.call(
-                        api, "CoreV1Api", "read_namespaced_service_account", "default", ns
-                    ),
-                    lambda _sa: True,
-                    timeout=self.timeout,
-                    what=f"the default service account of {tenant.namespace}",
-                    retry_on=(kube.ApiFailure,),
-                )
+                self._wait_default_service_account(api, tenant.namespace)
                 provisioned.onboarding_seconds[tenant.name] = time.monotonic() - tenant_started
             if handle.authorization is AuthorizationMode.ABAC:
                 apply = getattr(self.backend, "apply_abac_policy", None)
@@ -142,6 +134,20 @@ class Provisioner:
         finally:
             api.close()
         provisioned.onboarding_seconds["total"] = time.monotonic() - started
+
+    def _wait_default_service_account(self, api: Any, namespace: str) -> None:
+        """Pods cannot be created before the namespace's default service account exists."""
+
+        def read() -> Any:
+            return kube.call(api, "CoreV1Api", "read_namespaced_service_account", "default", namespace)
+
+        wait_until(
+            read,
+            lambda _sa: True,
+            timeout=self.timeout,
+            what=f"the default service account of {namespace}",
+            retry_on=(kube.ApiFailure,),
+        )
 
     def _create(self, api: Any, handle: ClusterHandle, manifest: dict[str, Any]) -> None:
         try:
