@@ -14,13 +14,13 @@ PYTEST_ARGS ?=
 run: system venv lab
 	$(CAAS) run
 
-## test: lint, then every project test (unit tests and the real-lab tests)
+## test: lint, then every project test (unit tests, real-lab tests, and `caas run` end to end)
 test: system venv lab lint
-	$(PY) -m pytest tests steps --hypothesis-profile=ci -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest tests --hypothesis-profile=ci -p no:cacheprovider $(PYTEST_ARGS)
 
 ## unit: the tests that need no cluster
 unit: venv
-	$(PY) -m pytest tests/unit steps $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -51,7 +51,8 @@ lab: venv system
 	$(CAAS) lab build
 
 bench: system venv lab
-	$(PY) bench/lab.py
+	$(PY) -m bench.lab
+	$(PY) -m bench.provisioning
 
 clean: venv
 	$(CAAS) clean --all

@@ -4,7 +4,7 @@ Prints one table: each figure beside its target and the ratio figure/target (≤
 The cold build uses an empty Go build cache in a temporary directory (the module cache is kept),
 so the machine's own warm cache is not disturbed.
 
-    python bench/lab.py [--skip-cold] [--json FILE]
+    python -m bench.lab [--skip-cold] [--json FILE]
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from provisioning.lab import build, cluster
 from provisioning.lab.cluster import LabPaths
@@ -62,17 +59,20 @@ def main() -> int:
     args = parser.parse_args()
     paths = LabPaths(lab_home(dict(os.environ)))
     rows: list[tuple[str, float | None, float]] = []
-    rows.append(("cold build (empty Go build cache)", None if args.skip_cold else cold_build(), 30 * 60))
-    build.build_all(paths.home, dict(os.environ))
-    rows.append(("warm build (no-op)", timed(lambda: build.build_all(paths.home, dict(os.environ))), 10))
-    rows.append(("one cluster to Ready (pks)", up_and_down(paths, "bench-one", "pks"), 30))
-    rows.append(("one cluster to Ready (cfcr)", up_and_down(paths, "bench-one", "cfcr"), 30))
-    rows.append(("cfcr + pks together to Ready", both_together(paths), 45))
-    print(f"{'figure':<36} {'seconds':>9} {'target':>8} {'ratio':>7}")
-    for name, seconds, target in rows:
+    print(f"{'figure':<36} {'seconds':>9} {'target':>8} {'ratio':>7}", flush=True)
+
+    def row(name: str, seconds: float | None, target: float) -> None:
+        rows.append((name, seconds, target))
         shown = "skipped" if seconds is None else f"{seconds:9.1f}"
         ratio = "" if seconds is None else f"{seconds / target:7.2f}"
-        print(f"{name:<36} {shown:>9} {target:8.0f} {ratio:>7}")
+        print(f"{name:<36} {shown:>9} {target:8.0f} {ratio:>7}", flush=True)
+
+    row("cold build (empty Go build cache)", None if args.skip_cold else cold_build(), 30 * 60)
+    build.build_all(paths.home, dict(os.environ))
+    row("warm build (no-op)", timed(lambda: build.build_all(paths.home, dict(os.environ))), 10)
+    row("one cluster to Ready (pks)", up_and_down(paths, "bench-one", "pks"), 30)
+    row("one cluster to Ready (cfcr)", up_and_down(paths, "bench-one", "cfcr"), 30)
+    row("cfcr + pks together to Ready", both_together(paths), 45)
     if args.json:
         Path(args.json).write_text(json.dumps([{"figure": n, "seconds": s, "target": t} for n, s, t in rows]))
     return 0

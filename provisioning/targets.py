@@ -132,10 +132,19 @@ class LabSpec(_Spec):
     nodes: int = Field(1, ge=1, le=3)
 
 
+class IdentitySpec(_Spec):
+    """Where a tenant identity's credentials come from on a cluster the suite does not create."""
+
+    context: str | None = None  # a context of the product's kubeconfig file
+    token_env: EnvName | None = None  # an environment variable holding a bearer token
+
+
 class KubeconfigSpec(_Spec):
     path: str
     context: str | None = None
     tenant_contexts: dict[str, str] = {}
+    identities: dict[str, IdentitySpec] = {}
+    impersonate_missing_identities: bool = False
 
 
 class ProxySpec(_Spec):

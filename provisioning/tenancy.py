@@ -64,6 +64,11 @@ class ProvisionedTenancy:
         identity = self.identity(user)
         provisioned = self.cluster_of(identity.tenant)
         credential = provisioned.credentials[user]
+        if credential.kubeconfig is not None:
+            return kube.from_kubeconfig(credential.kubeconfig, credential.context, timeout=timeout)
+        if credential.impersonate is not None:
+            name, groups = credential.impersonate
+            return kube.with_impersonation(self.admin_client(provisioned, timeout), name, groups)
         target = kube.Cluster(provisioned.handle.server, provisioned.handle.ca_pem)
         return kube.api_client(
             target, cert_pem=credential.cert_pem, key_pem=credential.key_pem, token=credential.token, timeout=timeout

@@ -35,9 +35,22 @@ class Credential:
     cert_pem: bytes | None = None
     key_pem: bytes | None = None
     token: str | None = None
+    kubeconfig: Path | None = None  # a kubeconfig file and context that authenticate the identity
+    context: str | None = None
+    impersonate: tuple[str, tuple[str, ...]] | None = None  # fallback: the admin, impersonating
 
     def __repr__(self) -> str:
-        kind = "certificate" if self.cert_pem else "token" if self.token else "none"
+        kind = (
+            "certificate"
+            if self.cert_pem
+            else "token"
+            if self.token
+            else "kubeconfig"
+            if self.kubeconfig
+            else "impersonation"
+            if self.impersonate
+            else "none"
+        )
         return f"Credential(<{kind}>)"
 
 

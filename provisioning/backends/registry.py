@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from provisioning.backends.kubeconfig import KubeconfigBackend
 from provisioning.backends.lab import LabBackend
 from provisioning.backends.protocol import ClusterBackend
 from provisioning.errors import ConfigError
@@ -20,8 +21,17 @@ def backend_for(settings: Settings, product: str) -> ClusterBackend:
             shared_workers=lab.nodes if lab else 1,
             timeouts=settings.timeouts,
         )
+    if spec.backend == "kubeconfig" and spec.kubeconfig is not None:
+        return KubeconfigBackend(
+            spec=spec.kubeconfig,
+            base_dir=settings.targets.source.parent,
+            source=str(settings.targets.source),
+            where=f"products[{index}].kubeconfig",
+            environment=settings.environment,
+            timeout=settings.timeouts.api_call,
+        )
     raise ConfigError(
         str(settings.targets.source),
         f"products[{index}].backend",
-        f'backend "{spec.backend}" is not available in this version yet (use lab)',
+        f'backend "{spec.backend}" is not available in this version yet (use lab or kubeconfig)',
     )

@@ -107,6 +107,24 @@ def from_kubeconfig(path: Path, context: str | None = None, timeout: float = DEF
     return api
 
 
+def cluster_of_context(path: Path, context: str | None = None) -> Cluster:
+    """Server and CA of a kubeconfig context (any form: inline data or files)."""
+    configuration = k8s.Configuration()
+    kube_config.load_kube_config(
+        config_file=str(path), context=context, client_configuration=configuration, persist_config=False
+    )
+    ca = Path(configuration.ssl_ca_cert).read_bytes() if configuration.ssl_ca_cert else b""
+    return Cluster(str(configuration.host), ca)
+
+
+def with_impersonation(api: k8s.ApiClient, user: str, groups: tuple[str, ...]) -> k8s.ApiClient:
+    """Send requests as `user` in `groups` (needs the impersonate verb); groups travel comma-free, one header each."""
+    api.set_default_header("Impersonate-User", user)
+    if groups:
+        api.set_default_header("Impersonate-Group", groups[0])
+    return api
+
+
 def cluster_of_kubeconfig(text: str) -> Cluster:
     import yaml
 

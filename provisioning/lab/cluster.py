@@ -8,10 +8,12 @@ StorageClass exists; if anything fails, everything started so far is removed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +87,16 @@ def list_clusters(paths: LabPaths) -> list[dict[str, Any]]:
 
 def layout_of(paths: LabPaths, state: dict[str, Any]) -> ClusterLayout:
     return ClusterLayout(state["name"], int(state["index"]), int(state["workers"]), paths.cluster_dir(state["name"]))
+
+
+@contextlib.contextmanager
+def _allocation_lock(paths: LabPaths) -> Iterator[None]:
+    with (paths.clusters / ".allocation.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _free_index(paths: LabPaths) -> int:
@@ -166,11 +178,8 @@ class LabCluster:
         ]
         if missing:
             raise InfrastructureError(f"lab binaries missing: {', '.join(missing)} (fix: caas lab build)")
-        self.layout.directory.mkdir(parents=True, exist_ok=False)
-        _write_state(self.layout, self.state)
         self.report(f"{self.layout.name}: certificates and node hosts")
         self._write_pki_and_configs()
-        host.ensure_bridge()
         for node in self.layout.nodes:
             host.create_node_host(node)
         self._routes()
@@ -245,6 +254,8 @@ class LabCluster:
             )
         if self.profile.authorization is AuthorizationMode.ABAC:
             (layout.directory / "abac-policy.jsonl").write_text(configs.abac_policy(configs.system_abac_policy()))
+        if self.profile.oidc:
+            (layout.directory / "authentication.yaml").write_text(configs.authentication_config([]))
         if self.profile.token_authentication:
             (layout.directory / "tokens.csv").write_text("")
             (layout.directory / "tokens.csv").chmod(0o600)
@@ -344,6 +355,10 @@ class LabCluster:
         else:
             authz = ["--authorization-mode=Node,RBAC"]
         authn = [f"--token-auth-file={layout.directory / 'tokens.csv'}"] if profile.token_authentication else []
+        if profile.oidc:
+            # OIDC-ready: the API server reads this structured authentication file and reloads it when it
+            # changes, so an OIDC issuer (JWT authenticator) can be added later without a restart.
+            authn.append(f"--authentication-config={layout.directory / 'authentication.yaml'}")
         self._start(
             cp,
             "kube-apiserver",
@@ -693,12 +708,16 @@ def up(
     if authorization is not None:
         profile = profile.with_authorization(authorization)
     host.check_kernel()
-    if paths.cluster_dir(name).exists():
-        raise ConfigError("--name", "", f'a lab cluster "{name}" already exists (fix: caas lab down {name})')
     paths.clusters.mkdir(parents=True, exist_ok=True)
-    layout = ClusterLayout(name, _free_index(paths), workers, paths.cluster_dir(name))
-    cluster = LabCluster(paths, layout, profile, report)
-    cluster.state["run_id"] = run_id
+    with _allocation_lock(paths):  # clusters started side by side must not pick the same index
+        if paths.cluster_dir(name).exists():
+            raise ConfigError("--name", "", f'a lab cluster "{name}" already exists (fix: caas lab down {name})')
+        layout = ClusterLayout(name, _free_index(paths), workers, paths.cluster_dir(name))
+        cluster = LabCluster(paths, layout, profile, report)
+        cluster.state["run_id"] = run_id
+        layout.directory.mkdir()
+        _write_state(layout, cluster.state)
+        host.ensure_bridge()
     try:
         cluster.up(timeout)
     except BaseException:
@@ -739,5 +758,6 @@ def down(paths: LabPaths, name: str) -> None:
             host.delete_link(node.host_veth)
     host.remove_cgroups(roots.__contains__)
     shutil.rmtree(directory, ignore_errors=True)
-    if not list_clusters(paths):
-        host.remove_bridge()
+    with _allocation_lock(paths):
+        if not list_clusters(paths):
+            host.remove_bridge()

@@ -218,3 +218,11 @@ def system_abac_policy() -> list[dict[str, object]]:
         {"group": "system:authenticated", "nonResourcePath": "*", "readonly": True},
         {"group": "system:unauthenticated", "nonResourcePath": "/version", "readonly": True},
     ]
+
+
+def authentication_config(jwt_issuers: list[dict[str, object]]) -> str:
+    """A structured AuthenticationConfiguration (apiserver.config.k8s.io/v1) with these JWT issuers."""
+    return json.dumps(
+        {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AuthenticationConfiguration", "jwt": jwt_issuers},
+        indent=1,
+    )

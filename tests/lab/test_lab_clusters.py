@@ -154,3 +154,33 @@ def test_teardown_leaves_nothing(lab_paths: LabPaths, lab_clusters: dict[str, La
         cluster.down(lab_paths, "t-teardown")
     leaked = host.inventory(lab_paths.home).new_since(before)
     assert leaked.empty, leaked
+
+
+def test_down_works_after_the_starting_process_is_killed(
+    lab_paths: LabPaths, lab_clusters: dict[str, LabCluster], timeouts: Timeouts
+) -> None:
+    """SIGKILL `caas lab up` half-way, then `caas lab down` from the state on disk: nothing is left."""
+    import signal
+    import subprocess
+    import sys
+
+    before = host.inventory(lab_paths.home)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "provisioning.cli.main", "lab", "up", "--name", "t-crash", "--profile", "pks"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(
+            lambda: len(cluster.read_state(lab_paths.cluster_dir("t-crash")).get("daemons", [])),
+            lambda started: started >= 4,
+            timeout=timeouts.lab_ready,
+            what="t-crash to start 4 daemons",
+        )
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    assert host.inventory(lab_paths.home).new_since(before).processes, "the crash left daemons running"
+    cluster.down(lab_paths, "t-crash")
+    leaked = host.inventory(lab_paths.home).new_since(before)
+    assert leaked.empty, leaked

@@ -1,0 +1,101 @@
+"""The `kubeconfig` backend: clusters that already exist, reached through a kubeconfig file.
+
+Nothing is created or destroyed here: a shared placement uses the file's context,
+a dedicated tenant the context the targets file maps it to. Identities use the
+credentials the targets file names (a context of the file, or a token from the
+environment); impersonation by the admin is only a fallback, labelled as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
+from provisioning.errors import ConfigError, InfrastructureError
+from provisioning.kube import client as kube
+from provisioning.model.tenancy import AuthorizationMode, Identity, Placement
+from provisioning.targets import KubeconfigSpec
+
+
+@dataclass
+class KubeconfigBackend:
+    """ClusterBackend for existing clusters."""
+
+    spec: KubeconfigSpec
+    base_dir: Path
+    source: str
+    where: str  # field path of the product's kubeconfig section, for error lines
+    environment: Mapping[str, str] = field(repr=False, default_factory=dict)
+    timeout: float = kube.DEFAULT_TIMEOUT
+    name: str = "kubeconfig"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(creates_clusters=False, mints_certificates=False, restarts_api_server=False)
+
+    @property
+    def path(self) -> Path:
+        return (self.base_dir / Path(self.spec.path).expanduser()).resolve()
+
+    def provision(self, request: ClusterRequest) -> ClusterHandle:
+        placement = request.placement
+        context = self.spec.context
+        if placement.placement is Placement.DEDICATED:
+            context = self.spec.tenant_contexts[placement.tenants[0].name]
+        try:
+            target = kube.cluster_of_context(self.path, context)
+        except Exception as exc:  # the loader raises ConfigException, KeyError, ...
+            raise ConfigError(
+                self.source, f"{self.where}.path", f"cannot use context {context or '(current)'} of {self.path}: {exc}"
+            ) from None
+        api = kube.from_kubeconfig(self.path, context, timeout=self.timeout)
+        try:
+            kube.request(api, "GET", "/version")
+        except kube.ApiFailure as exc:
+            raise InfrastructureError(
+                f"cluster {target.server} (context {context or '(current)'}) is unreachable: {exc} "
+                "(fix: check the kubeconfig's server address, the network or the proxy)"
+            ) from None
+        finally:
+            api.close()
+        return ClusterHandle(
+            name=placement.name,
+            product=placement.product,
+            server=target.server,
+            ca_pem=target.ca_pem,
+            admin_kubeconfig=self.path,
+            authorization=AuthorizationMode.RBAC,
+            backend=self.name,
+            context=context,
+        )
+
+    def release(self, handle: ClusterHandle) -> None:
+        """Existing clusters stay; the Provisioner removes what onboarding created on them."""
+
+    def credentials(self, handle: ClusterHandle, identities: tuple[Identity, ...]) -> dict[str, Credential]:
+        issued: dict[str, Credential] = {}
+        for identity in identities:
+            named = self.spec.identities.get(identity.user)
+            if named is not None and named.context:
+                issued[identity.user] = Credential(kubeconfig=self.path, context=named.context)
+            elif named is not None and named.token_env:
+                token = self.environment.get(named.token_env)
+                if not token:
+                    raise ConfigError(
+                        self.source,
+                        f"{self.where}.identities.{identity.user}.token_env",
+                        f"environment variable {named.token_env} is not set (export it)",
+                    )
+                issued[identity.user] = Credential(token=token)
+            elif self.spec.impersonate_missing_identities:
+                issued[identity.user] = Credential(impersonate=(identity.user, identity.groups))
+            else:
+                raise ConfigError(
+                    self.source,
+                    f"{self.where}.identities",
+                    f'no credentials for "{identity.user}" (add it, or set '
+                    "impersonate_missing_identities: true to impersonate as a fallback)",
+                )
+        return issued

@@ -1,0 +1,87 @@
+"""The kubeconfig backend on a real cluster it did not create: onboarding, identities, release."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from provisioning.backends.registry import backend_for
+from provisioning.errors import InfrastructureError
+from provisioning.kube import client as kube
+from provisioning.lab import cluster
+from provisioning.lab.cluster import LabCluster
+from provisioning.settings import build_settings
+from provisioning.tenancy import Provisioner
+from provisioning.wait import wait_until
+
+pytestmark = pytest.mark.lab
+
+
+def _targets(tmp_path: Path, kubeconfig: Path) -> Path:
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        textwrap.dedent(f"""\
+        version: 1
+        products:
+          - name: existing
+            backend: kubeconfig
+            kubeconfig: {{path: {kubeconfig}, impersonate_missing_identities: true}}
+            plans: [{{name: default, pod_security: baseline}}]
+        tenancy:
+          - product: existing
+            tenants: [{{name: blue, plan: default}}, {{name: green, plan: default}}]
+        """)
+    )
+    return targets
+
+
+def test_onboards_on_an_existing_cluster_and_removes_only_what_it_created(
+    lab_clusters: dict[str, LabCluster], tmp_path: Path
+) -> None:
+    lab = lab_clusters["pks"]
+    admin_path = lab.layout.kubeconfig(cluster.ADMIN)
+    settings = build_settings(targets_path=_targets(tmp_path, admin_path), environment={}, run_id="kcfg")
+    provisioner = Provisioner(backend_for(settings, "existing"), settings.run_id)
+    tenancy = provisioner.provision(settings.targets.model, "existing")
+    admin = kube.from_kubeconfig(admin_path)
+    try:
+        labelled = kube.call(
+            admin, "CoreV1Api", "list_namespace", label_selector="caas-conformance.io/run-id=kcfg"
+        ).items
+        assert sorted(n.metadata.name for n in labelled) == ["tenant-blue", "tenant-green"]
+        viewer = tenancy.client_for("blue-viewer")
+        try:
+            assert kube.call(viewer, "CoreV1Api", "list_namespaced_pod", "tenant-blue").items == []
+            with pytest.raises(kube.ApiFailure) as denied:
+                kube.call(viewer, "CoreV1Api", "list_namespaced_pod", "tenant-green")
+            assert denied.value.status == 403
+        finally:
+            viewer.close()
+        provisioner.release()
+
+        def remaining() -> list[str]:
+            return [
+                n.metadata.name
+                for n in kube.call(
+                    admin, "CoreV1Api", "list_namespace", label_selector="caas-conformance.io/run-id=kcfg"
+                ).items
+            ]
+
+        wait_until(remaining, lambda names: not names, timeout=120, what="the run's namespaces to be deleted")
+        assert kube.call(admin, "CoreV1Api", "read_namespace", "kube-system"), "the cluster itself stays"
+    finally:
+        admin.close()
+
+
+def test_an_unreachable_cluster_is_one_clear_error(lab_clusters: dict[str, LabCluster], tmp_path: Path) -> None:
+    admin_path = lab_clusters["pks"].layout.kubeconfig(cluster.ADMIN)
+    text = admin_path.read_text().replace(lab_clusters["pks"].layout.api_server_url, "https://127.0.0.1:1")
+    broken = tmp_path / "broken.kubeconfig"
+    broken.write_text(text)
+    settings = build_settings(targets_path=_targets(tmp_path, broken), environment={}, run_id="kcfg-down")
+    with pytest.raises(InfrastructureError) as failure:
+        Provisioner(backend_for(settings, "existing"), settings.run_id).provision(settings.targets.model, "existing")
+    assert "is unreachable" in str(failure.value)
+    assert "fix: check the kubeconfig's server address" in str(failure.value)

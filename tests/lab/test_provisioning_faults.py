@@ -1,0 +1,72 @@
+"""Provisioning faults on real lab clusters: a failure part-way rolls back everything done so far."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from provisioning.backends.lab import LabBackend
+from provisioning.backends.protocol import ClusterHandle, ClusterRequest, Credential
+from provisioning.errors import CaasError, InfrastructureError
+from provisioning.lab import cluster, host
+from provisioning.lab.cluster import LabPaths
+from provisioning.model.tenancy import Identity, Placement, Plan, Product, TenancyModel, Tenant
+from provisioning.settings import Timeouts
+from provisioning.tenancy import Provisioner
+
+pytestmark = pytest.mark.lab
+
+MODEL = TenancyModel(
+    products=(Product("pks", "lab", (Plan("small"),)),),
+    tenants={"pks": (Tenant("blue", "small"), Tenant("green", "small"), Tenant("red", "small", Placement.DEDICATED))},
+)
+
+
+class CredentialsFail(LabBackend):
+    """The real lab backend, except that minting credentials fails on the second cluster."""
+
+    calls = 0
+
+    def credentials(self, handle: ClusterHandle, identities: tuple[Identity, ...]) -> dict[str, Credential]:
+        type(self).calls += 1
+        if type(self).calls == 2:
+            raise InfrastructureError("injected: credential service unavailable")
+        return super().credentials(handle, identities)
+
+
+class WithoutRights(LabBackend):
+    """The real lab backend, but hands onboarding a kubeconfig that may not create namespaces."""
+
+    def provision(self, request: ClusterRequest) -> ClusterHandle:
+        handle = super().provision(request)
+        weak = Path(str(handle.admin_kubeconfig).replace("admin.kubeconfig", "kube-proxy.kubeconfig"))
+        return dataclasses.replace(handle, admin_kubeconfig=weak)
+
+
+def _backend(kind: type[LabBackend], paths: LabPaths) -> LabBackend:
+    return kind(paths=paths, profile="pks", shared_workers=1, timeouts=Timeouts())
+
+
+def test_a_failure_after_the_first_cluster_removes_every_cluster(lab_paths: LabPaths) -> None:
+    before = host.inventory(lab_paths.home)
+    provisioner = Provisioner(_backend(CredentialsFail, lab_paths), "fault-a")
+    with pytest.raises(InfrastructureError, match="injected"):
+        provisioner.provision(MODEL, "pks")
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "fault-a"]
+    leaked = host.inventory(lab_paths.home).new_since(before)
+    assert leaked.empty, leaked
+
+
+def test_onboarding_without_rights_is_one_clear_error_and_rolls_back(lab_paths: LabPaths) -> None:
+    before = host.inventory(lab_paths.home)
+    provisioner = Provisioner(_backend(WithoutRights, lab_paths), "fault-b")
+    with pytest.raises(CaasError) as failure:
+        provisioner.provision(MODEL, "pks")
+    message = str(failure.value)
+    assert len(message.splitlines()) == 1
+    assert "onboarding needs more rights: creating Namespace /tenant-blue was refused (403" in message
+    assert "fix: use admin credentials" in message
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "fault-b"]
+    assert host.inventory(lab_paths.home).new_since(before).empty
