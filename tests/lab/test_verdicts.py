@@ -24,8 +24,6 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
             "-m",
             "provisioning.cli.main",
             "run",
-            "-k",
-            "tenant_isolation",
             "--output",
             str(output),
             "--run-id",
@@ -47,21 +45,24 @@ def _status(comparison: dict[str, object], check: str, product: str) -> str:
     return str(rows[check]["products"][product]["status"])
 
 
-def test_isolation_verdicts_are_exactly_the_products_defaults(
-    isolation_run: tuple[int, dict[str, object], Path],
-) -> None:
-    code, comparison, _ = isolation_run
-    observed = {
-        (check, product): _status(comparison, check, product)
-        for check in ("check_net_001", "check_net_002")
-        for product in ("cfcr", "pks")
-    }
-    assert observed == {
-        ("check_net_001", "cfcr"): "fail",  # flannel does not enforce: tenants reach each other
-        ("check_net_001", "pks"): "pass",
-        ("check_net_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
-        ("check_net_002", "pks"): "pass",
-    }
+EXPECTED = {
+    ("check_smoke_001", "cfcr"): "pass",
+    ("check_smoke_001", "pks"): "pass",
+    ("check_prov_001", "cfcr"): "pass",
+    ("check_prov_001", "pks"): "pass",
+    ("check_prov_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
+    ("check_prov_002", "pks"): "pass",
+    ("check_net_001", "cfcr"): "fail",  # flannel does not enforce: tenants reach each other
+    ("check_net_001", "pks"): "pass",
+    ("check_net_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
+    ("check_net_002", "pks"): "pass",
+}
+
+
+def test_verdicts_are_exactly_the_products_defaults(main_run: tuple[int, dict[str, object], Path]) -> None:
+    code, comparison, _ = main_run
+    observed = {(check, product): _status(comparison, check, product) for check, product in EXPECTED}
+    assert observed == EXPECTED
     assert code == 0, "every verdict matches the targets file's expectations"
 
 
