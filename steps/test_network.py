@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+import allure
 import pytest
-from pytest_bdd import given, scenarios, then, when
+from pytest_bdd import given, parsers, scenarios, then, when
 
 from fixtures.network.expectations import (
     Pair,
@@ -15,9 +17,11 @@ from fixtures.network.expectations import (
     requirement_rules,
     same_tenant,
 )
+from fixtures.network.policies_in_force import expected_by_policies, read_policies
 from fixtures.network.probe import ProbePod, Prober, Target, pod_targets
 from fixtures.network.reachability import attach, observe_until_converged
 from provisioning.kube import client as kube
+from provisioning.model.onboarding import TENANT
 from provisioning.model.tenancy import Placement
 from provisioning.tenancy import ProvisionedTenancy
 from reports.matrix import Matrix
@@ -102,4 +106,99 @@ def reachability_is_exactly(probe_run: ProbeRun, datatable: list[list[str]]) -> 
     )
     verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS)
     attach(verdict, "reachability")
+    assert verdict.comparison.passed, verdict.report()
+
+
+@when(
+    parsers.parse(
+        'the first tenant admits the second tenant\'s pods "{source_app}" to its pods "{target_app}" '
+        "on TCP port {port:d}"
+    ),
+    target_fixture="opened_at",
+)
+def tenant_opens_one_flow(
+    tenancy: ProvisionedTenancy, source_app: str, target_app: str, port: int, request: pytest.FixtureRequest
+) -> float:
+    shared = [c for c in tenancy.clusters if c.tenants[0].placement is Placement.SHARED and len(c.tenants) >= 2]
+    if not shared:
+        pytest.skip("not applicable: fewer than two tenants share a cluster")
+    first, second = shared[0].tenants[:2]
+    policies = [
+        (
+            first,
+            {
+                "metadata": {"name": "admit-partner"},
+                "spec": {
+                    "podSelector": {"matchLabels": {"app": target_app}},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [
+                        {
+                            "from": [
+                                {
+                                    "namespaceSelector": {"matchLabels": {TENANT: second.name}},
+                                    "podSelector": {"matchLabels": {"app": source_app}},
+                                }
+                            ],
+                            "ports": [{"protocol": "TCP", "port": port}],
+                        }
+                    ],
+                },
+            },
+        ),
+        (
+            second,
+            {
+                "metadata": {"name": "reach-partner"},
+                "spec": {
+                    "podSelector": {"matchLabels": {"app": source_app}},
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {
+                            "to": [
+                                {
+                                    "namespaceSelector": {"matchLabels": {TENANT: first.name}},
+                                    "podSelector": {"matchLabels": {"app": target_app}},
+                                }
+                            ],
+                            "ports": [{"protocol": "TCP", "port": port}],
+                        }
+                    ],
+                },
+            },
+        ),
+    ]
+    started = time.monotonic()
+    for tenant, policy in policies:
+        api = tenancy.client_for(f"{tenant.name}-admin")
+        try:
+            kube.call(api, "NetworkingV1Api", "create_namespaced_network_policy", tenant.namespace, policy)
+        finally:
+            api.close()
+        request.addfinalizer(
+            lambda t=tenant, p=policy: _delete_policy(tenancy, t.name, t.namespace, p["metadata"]["name"])
+        )
+    return started
+
+
+def _delete_policy(tenancy: ProvisionedTenancy, tenant: str, namespace: str, name: str) -> None:
+    api = tenancy.client_for(f"{tenant}-admin")
+    try:
+        kube.call(api, "NetworkingV1Api", "delete_namespaced_network_policy", name, namespace)
+    finally:
+        api.close()
+
+
+@then("the observed reachability is exactly what the policies in force allow")
+def reachability_is_what_policies_allow(probe_run: ProbeRun, tenancy: ProvisionedTenancy, opened_at: float) -> None:
+    cluster = tenancy.cluster_of(probe_run.sources[0].tenant)
+    policies, namespace_labels = read_policies(tenancy, cluster)
+    expected = expected_by_policies(probe_run.sources, probe_run.columns, probe_run.pairs, policies, namespace_labels)
+    verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS, started=opened_at)
+    attach(verdict, "reachability under the tenants' policies")
+    if verdict.comparison.passed:
+        allure.attach(
+            f"time to enforce: {verdict.seconds:.1f}s ({verdict.attempts} attempts)",
+            name="time to enforce",
+            attachment_type=allure.attachment_type.TEXT,
+        )
     assert verdict.comparison.passed, verdict.report()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -184,3 +185,26 @@ def test_down_works_after_the_starting_process_is_killed(
     cluster.down(lab_paths, "t-crash")
     leaked = host.inventory(lab_paths.home).new_since(before)
     assert leaked.empty, leaked
+
+
+def test_a_component_that_fails_to_start_shows_its_log_and_leaves_nothing(
+    lab_paths: LabPaths, tmp_path: Path, timeouts: Timeouts
+) -> None:
+    """A lab home whose etcd exits at once: `up` names etcd, shows its log tail, and removes everything."""
+    home = LabPaths(tmp_path / "lab")
+    home.bin.mkdir(parents=True)
+    for binary in lab_paths.bin.iterdir():
+        (home.bin / binary.name).symlink_to(binary)
+    (home.bin / "etcd").unlink()
+    (home.bin / "etcd").write_text("#!/bin/sh\necho 'etcd: injected failure: data dir is corrupt' >&2\nexit 1\n")
+    (home.bin / "etcd").chmod(0o755)
+    (home.home / "images").symlink_to(lab_paths.images)
+    before = host.inventory(lab_paths.home)
+    with pytest.raises(cluster.ComponentDied) as failure:
+        cluster.up(home, "t-broken", "pks", 1, timeouts.lab_ready)
+    message = str(failure.value)
+    assert message.startswith("etcd of cluster t-broken exited:")
+    assert "injected failure: data dir is corrupt" in message
+    assert not home.cluster_dir("t-broken").exists()
+    assert host.inventory(home.home).empty
+    assert host.inventory(lab_paths.home).new_since(before).empty

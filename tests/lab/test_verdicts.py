@@ -56,6 +56,8 @@ EXPECTED = {
     ("check_net_001", "pks"): "pass",
     ("check_net_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
     ("check_net_002", "pks"): "pass",
+    ("check_net_003", "cfcr"): "fail",  # policies accepted, never enforced
+    ("check_net_003", "pks"): "pass",
 }
 
 
