@@ -29,7 +29,8 @@ def run(paths: LabPaths, profile: str, tenants: int, placement: Placement) -> di
         tenancy = provisioner.provision(model, profile)
     finally:
         provisioner.release()
-    onboarding = [s for c in tenancy.clusters for k, s in c.onboarding_seconds.items() if k.startswith("t")]
+    names = {t.name for t in tenancy.tenants}
+    onboarding = [s for c in tenancy.clusters for k, s in c.onboarding_seconds.items() if k in names]
     return {
         "clusters_s": sum(v for k, v in tenancy.timings.items() if k.startswith("cluster")),
         "per_tenant_s": statistics.mean(onboarding),

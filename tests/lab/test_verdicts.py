@@ -5,11 +5,16 @@ and never calls it isolated."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from provisioning.lab import cluster, host
+from provisioning.lab.cluster import LabPaths
+from provisioning.settings import lab_home
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, object], Path]:
+    paths = LabPaths(lab_home(dict(os.environ)))
+    before = host.inventory(paths.home)
     output = tmp_path_factory.mktemp("run")
     result = subprocess.run(
         [
@@ -35,6 +42,9 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
         timeout=1200,
         check=False,
     )
+    leaked = host.inventory(paths.home).new_since(before)
+    assert leaked.empty, f"the run left {leaked}"
+    assert not [c for c in cluster.list_clusters(paths) if c.get("run_id") == "verdicts"]
     comparison = output / "verdicts" / "comparison.json"
     assert comparison.exists(), result.stdout + result.stderr
     return result.returncode, json.loads(comparison.read_text()), output / "verdicts"
