@@ -47,11 +47,15 @@ class ComponentDied(InfrastructureError):
 
 @dataclass(frozen=True)
 class LabPaths:
+    """Where the lab keeps binaries, images and clusters. There is one lab per machine: cluster names,
+    addresses and the bridge are host-wide, so every LabPaths of a machine must share `home`."""
+
     home: Path
+    bin_override: Path | None = None  # other binaries for the same lab (tests inject faults this way)
 
     @property
     def bin(self) -> Path:
-        return self.home / "bin"
+        return self.bin_override or self.home / "bin"
 
     @property
     def images(self) -> Path:

@@ -188,17 +188,17 @@ def test_down_works_after_the_starting_process_is_killed(
 
 
 def test_a_component_that_fails_to_start_shows_its_log_and_leaves_nothing(
-    lab_paths: LabPaths, tmp_path: Path, timeouts: Timeouts
+    lab_paths: LabPaths, lab_clusters: dict[str, LabCluster], tmp_path: Path, timeouts: Timeouts
 ) -> None:
-    """A lab home whose etcd exits at once: `up` names etcd, shows its log tail, and removes everything."""
-    home = LabPaths(tmp_path / "lab")
-    home.bin.mkdir(parents=True)
+    """Binaries whose etcd exits at once: `up` names etcd, shows its log tail, and removes everything."""
+    broken_bin = tmp_path / "bin"
+    broken_bin.mkdir()
     for binary in lab_paths.bin.iterdir():
-        (home.bin / binary.name).symlink_to(binary)
-    (home.bin / "etcd").unlink()
-    (home.bin / "etcd").write_text("#!/bin/sh\necho 'etcd: injected failure: data dir is corrupt' >&2\nexit 1\n")
-    (home.bin / "etcd").chmod(0o755)
-    (home.home / "images").symlink_to(lab_paths.images)
+        (broken_bin / binary.name).symlink_to(binary)
+    (broken_bin / "etcd").unlink()
+    (broken_bin / "etcd").write_text("#!/bin/sh\necho 'etcd: injected failure: data dir is corrupt' >&2\nexit 1\n")
+    (broken_bin / "etcd").chmod(0o755)
+    home = LabPaths(lab_paths.home, bin_override=broken_bin)
     before = host.inventory(lab_paths.home)
     with pytest.raises(cluster.ComponentDied) as failure:
         cluster.up(home, "t-broken", "pks", 1, timeouts.lab_ready)
@@ -206,5 +206,5 @@ def test_a_component_that_fails_to_start_shows_its_log_and_leaves_nothing(
     assert message.startswith("etcd of cluster t-broken exited:")
     assert "injected failure: data dir is corrupt" in message
     assert not home.cluster_dir("t-broken").exists()
-    assert host.inventory(home.home).empty
     assert host.inventory(lab_paths.home).new_since(before).empty
+    assert host.inventory(lab_paths.home).links == before.links, "the running clusters keep their network"
