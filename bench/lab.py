@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,9 +23,9 @@ from provisioning.lab.cluster import LabPaths
 from provisioning.settings import Timeouts, lab_home
 
 
-def timed(action: object) -> float:
+def timed(action: Callable[[], object]) -> float:
     started = time.monotonic()
-    action()  # type: ignore[operator]
+    action()
     return time.monotonic() - started
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from provisioning.errors import ConfigError
@@ -51,13 +51,6 @@ class Settings:
         names = tuple(p.name for p in self.targets.model.products)
         return tuple(n for n in names if not self.products or n in self.products)
 
-    def secret(self, env_name: str, what: str) -> str:
-        """The value of a credential named by the targets file, or a clear error."""
-        value = self.environment.get(env_name)
-        if not value:
-            raise ConfigError(str(self.targets.source), what, f"environment variable {env_name} is not set (export it)")
-        return value
-
 
 def new_run_id() -> str:
     return f"run-{secrets.token_hex(4)}"
@@ -96,10 +89,9 @@ def build_settings(
     )
 
 
+DEFAULT_TARGETS = Path(__file__).resolve().parent.parent / "targets.example.yaml"
+
+
 def lab_home(environment: Mapping[str, str]) -> Path:
     """Where the embedded lab keeps its binaries, images and cluster state."""
     return Path(environment.get(f"{ENV_PREFIX}LAB_HOME", "/var/lib/caas-lab"))
-
-
-def with_products(settings: Settings, products: tuple[str, ...]) -> Settings:
-    return replace(settings, products=products)

@@ -59,7 +59,7 @@ def _one_of(kind: str, options: Iterable[str]) -> Any:
     return check
 
 
-def _dns_label(value: str) -> str:
+def dns_label(value: str) -> str:
     if len(value) > 40 or not _DNS1123_LABEL.match(value):
         raise ValueError(
             f'"{value}" is not a valid name (use at most 40 lower-case letters, digits and "-", '
@@ -83,7 +83,7 @@ def _env_name(value: str) -> str:
     return value
 
 
-DnsName = Annotated[str, AfterValidator(_dns_label)]
+DnsName = Annotated[str, AfterValidator(dns_label)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Backend = Annotated[str, AfterValidator(_one_of("backend", BACKENDS))]
 LabProfile = Annotated[str, AfterValidator(_one_of("lab profile", LAB_PROFILES))]

@@ -17,11 +17,10 @@ from fixtures.network.expectations import (
     requirement_rules,
     same_tenant,
 )
-from fixtures.network.policies_in_force import expected_by_policies, read_policies
+from fixtures.network.policies_in_force import expected_by_policies, partner_policy, read_policies
 from fixtures.network.probe import ProbePod, Prober, Target, pod_targets
 from fixtures.network.reachability import attach, observe_until_converged
 from provisioning.kube import client as kube
-from provisioning.model.onboarding import TENANT
 from provisioning.model.tenancy import Placement
 from provisioning.tenancy import ProvisionedTenancy
 from reports.matrix import Matrix
@@ -124,48 +123,8 @@ def tenant_opens_one_flow(
         pytest.skip("not applicable: fewer than two tenants share a cluster")
     first, second = shared[0].tenants[:2]
     policies = [
-        (
-            first,
-            {
-                "metadata": {"name": "admit-partner"},
-                "spec": {
-                    "podSelector": {"matchLabels": {"app": target_app}},
-                    "policyTypes": ["Ingress"],
-                    "ingress": [
-                        {
-                            "from": [
-                                {
-                                    "namespaceSelector": {"matchLabels": {TENANT: second.name}},
-                                    "podSelector": {"matchLabels": {"app": source_app}},
-                                }
-                            ],
-                            "ports": [{"protocol": "TCP", "port": port}],
-                        }
-                    ],
-                },
-            },
-        ),
-        (
-            second,
-            {
-                "metadata": {"name": "reach-partner"},
-                "spec": {
-                    "podSelector": {"matchLabels": {"app": source_app}},
-                    "policyTypes": ["Egress"],
-                    "egress": [
-                        {
-                            "to": [
-                                {
-                                    "namespaceSelector": {"matchLabels": {TENANT: first.name}},
-                                    "podSelector": {"matchLabels": {"app": target_app}},
-                                }
-                            ],
-                            "ports": [{"protocol": "TCP", "port": port}],
-                        }
-                    ],
-                },
-            },
-        ),
+        (first, partner_policy("admit-partner", "Ingress", target_app, second.name, source_app, port)),
+        (second, partner_policy("reach-partner", "Egress", source_app, first.name, target_app, port)),
     ]
     started = time.monotonic()
     for tenant, policy in policies:

@@ -141,9 +141,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     paths = _paths()
-    names = [s["name"] for s in cluster.list_clusters(paths)] if args.all else [args.name]
-    if args.all and paths.clusters.exists():
-        names = sorted({*names, *(d.name for d in paths.clusters.iterdir() if d.is_dir())})
+    if args.all:  # every cluster directory, also one whose state file a crash never wrote
+        names = sorted(d.name for d in paths.clusters.iterdir() if d.is_dir()) if paths.clusters.exists() else []
+    else:
+        names = [args.name]
     for name in names:
         if not args.all and not paths.cluster_dir(name).exists():
             raise ConfigError("NAME", "", f'no lab cluster "{name}" (see caas lab status)')

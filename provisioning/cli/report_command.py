@@ -8,7 +8,7 @@ from typing import Any
 
 from provisioning.cli.main import environment
 from provisioning.errors import ConfigError, ExitCode
-from provisioning.settings import build_settings
+from provisioning.settings import DEFAULT_TARGETS, build_settings
 
 
 def register(commands: Any) -> None:
@@ -26,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
     if not results.is_dir():
         raise ConfigError("RUN_DIR", "", f"{results} does not exist (pass a directory written by caas run)")
     settings = build_settings(
-        targets_path=args.targets or run_command.DEFAULT_TARGETS, environment=environment(), run_id=run_dir.name
+        targets_path=args.targets or DEFAULT_TARGETS, environment=environment(), run_id=run_dir.name
     )
-    records = run_command._records(settings, results)
-    paths = run_command._write_reports(records, run_dir)
-    run_command._summary(records, 0, run_dir, paths)
+    records = run_command.read_records(settings, results)
+    paths = run_command.write_reports(records, run_dir)
+    run_command.print_summary(records, 0, run_dir, paths)
     return int(ExitCode.OK)

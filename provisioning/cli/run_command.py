@@ -13,12 +13,11 @@ from provisioning.cli.main import environment
 from provisioning.cli.progress import Progress
 from provisioning.errors import ExitCode
 from provisioning.lab import build
-from provisioning.settings import Settings, build_settings
+from provisioning.settings import DEFAULT_TARGETS, Settings, build_settings
 from reports.comparison import to_html, to_json, to_markdown
 from reports.records import RunRecords, Status, aggregate, read_allure_results
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TARGETS = ROOT / "targets.example.yaml"
 
 
 def register(commands: Any) -> None:
@@ -76,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
     progress(f"run {settings.run_id}: running the checks on {', '.join(settings.selected_products)}")
     with (run_dir / "pytest.log").open("w") as log:
         outcome = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
-    records = _records(settings, allure_dir)
-    paths = _write_reports(records, run_dir)
-    _summary(records, outcome.returncode, run_dir, paths)
+    records = read_records(settings, allure_dir)
+    paths = write_reports(records, run_dir)
+    print_summary(records, outcome.returncode, run_dir, paths)
     if outcome.returncode in (2, 3, 4) or not records.checks:
         return int(ExitCode.INFRASTRUCTURE)
     statuses = [records.record(c, p) for c in records.checks for p in records.products]
@@ -87,14 +86,14 @@ def run(args: argparse.Namespace) -> int:
     return int(ExitCode.OK if all(r.meets_expectation for r in statuses) else ExitCode.CONFORMANCE_FAILURE)
 
 
-def _records(settings: Settings, allure_dir: Path) -> RunRecords:
+def read_records(settings: Settings, allure_dir: Path) -> RunRecords:
     expectations = {(e.check, e.product): (Status(e.status), e.reason) for e in settings.targets.spec.expectations}
     results = read_allure_results(allure_dir) if allure_dir.exists() else []
     checks = {r.check for r in results}
     return aggregate(results, settings.selected_products, checks, expectations)
 
 
-def _write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
+def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     from reports.catalog import load_checks
 
     titles = {k: v.title for k, v in load_checks().items()}
@@ -111,7 +110,7 @@ def _write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def _summary(records: RunRecords, pytest_code: int, run_dir: Path, paths: dict[str, Path]) -> None:
+def print_summary(records: RunRecords, pytest_code: int, run_dir: Path, paths: dict[str, Path]) -> None:
     print(f"\ncaas run {run_dir.name}: pytest exit code {pytest_code}")
     for product in records.products:
         counts: dict[str, int] = {}

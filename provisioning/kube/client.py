@@ -8,7 +8,7 @@ mutated), and API errors become `ApiFailure` with the status code kept.
 from __future__ import annotations
 
 import atexit
-import base64
+import hashlib
 import json
 import shutil
 import tempfile
@@ -83,16 +83,17 @@ _MATERIAL_DIR: Path | None = None
 
 
 def _material(data: bytes, suffix: str) -> str:
-    """Write key material to a private temp file (the client library wants paths)."""
+    """Key material as a private file (the client library wants paths), written once per content."""
     global _MATERIAL_DIR  # noqa: PLW0603 - one private directory per process
     if _MATERIAL_DIR is None:
         _MATERIAL_DIR = Path(tempfile.mkdtemp(prefix="caas-keys-"))
         _MATERIAL_DIR.chmod(0o700)
         atexit.register(shutil.rmtree, _MATERIAL_DIR, True)
-    handle = tempfile.NamedTemporaryFile(dir=_MATERIAL_DIR, suffix=f".{suffix}", delete=False)  # noqa: SIM115
-    with handle:
-        handle.write(data)
-    return handle.name
+    path = _MATERIAL_DIR / f"{hashlib.sha256(data).hexdigest()}.{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+        path.chmod(0o600)
+    return str(path)
 
 
 def from_kubeconfig(path: Path, context: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> k8s.ApiClient:
@@ -123,14 +124,6 @@ def with_impersonation(api: k8s.ApiClient, user: str, groups: tuple[str, ...]) -
     if groups:
         api.set_default_header("Impersonate-Group", groups[0])
     return api
-
-
-def cluster_of_kubeconfig(text: str) -> Cluster:
-    import yaml
-
-    config = yaml.safe_load(text)
-    entry = config["clusters"][0]["cluster"]
-    return Cluster(entry["server"], base64.b64decode(entry["certificate-authority-data"]))
 
 
 def timeout_of(api: k8s.ApiClient) -> float:
@@ -178,11 +171,3 @@ def request(
     if raw:
         return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
     return json.loads(data) if data else None
-
-
-def is_not_found(error: ApiFailure) -> bool:
-    return error.status == 404
-
-
-def sanitize(api: k8s.ApiClient, obj: Any) -> Any:
-    return api.sanitize_for_serialization(obj)

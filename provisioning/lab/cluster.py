@@ -34,6 +34,7 @@ from provisioning.lab.layout import (
 )
 from provisioning.lab.profiles import PROFILES, LabProfile
 from provisioning.model.tenancy import AuthorizationMode
+from provisioning.targets import dns_label
 from provisioning.wait import wait_until
 
 Report = Callable[[str], None]
@@ -112,10 +113,8 @@ def _free_index(paths: LabPaths) -> int:
 
 
 def validate_request(name: str, profile: str, workers: int) -> LabProfile:
-    from provisioning.targets import _dns_label
-
     try:
-        _dns_label(name)
+        dns_label(name)
     except ValueError as exc:
         raise ConfigError("--name", "", str(exc)) from None
     if len(name) > 20:
@@ -536,8 +535,7 @@ class LabCluster:
             api.close()
 
     def admin_api(self, timeout: float = 15.0) -> Any:
-        text = self.layout.kubeconfig(ADMIN).read_text()
-        return kube.from_kubeconfig(self.layout.kubeconfig(ADMIN), timeout=timeout) if text else None
+        return kube.from_kubeconfig(self.layout.kubeconfig(ADMIN), timeout=timeout)
 
     def wait_api_ready(self, timeout: float) -> None:
         api = self.admin_api(timeout=5)

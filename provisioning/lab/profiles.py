@@ -6,7 +6,7 @@ tell why the lab's `cfcr` cluster behaves differently from its `pks` cluster.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from provisioning.model.tenancy import AuthorizationMode
 
@@ -24,8 +24,6 @@ class LabProfile:
     facts: dict[str, str] = field(default_factory=dict)
 
     def with_authorization(self, mode: AuthorizationMode) -> LabProfile:
-        from dataclasses import replace
-
         return replace(self, authorization=mode)
 
 

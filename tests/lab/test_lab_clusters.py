@@ -62,9 +62,8 @@ def test_a_pod_runs_and_gets_an_address(lab: LabCluster, admin: Any, namespace: 
 def test_clusters_reject_each_others_admin_credentials(lab_clusters: dict[str, LabCluster]) -> None:
     pks, cfcr = lab_clusters["pks"], lab_clusters["cfcr"]
     own = kube.from_kubeconfig(pks.layout.kubeconfig(cluster.ADMIN))
-    foreign_text = cfcr.layout.kubeconfig(cluster.ADMIN).read_text()
-    pks_ca = kube.cluster_of_kubeconfig(pks.layout.kubeconfig(cluster.ADMIN).read_text()).ca_pem
-    config = json.loads(foreign_text)
+    pks_ca = kube.cluster_of_context(pks.layout.kubeconfig(cluster.ADMIN)).ca_pem
+    config = json.loads(cfcr.layout.kubeconfig(cluster.ADMIN).read_text())
     user = config["users"][0]["user"]
     import base64
 
