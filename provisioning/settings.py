@@ -16,6 +16,7 @@ from provisioning.errors import ConfigError
 from provisioning.targets import Targets, load_targets
 
 ENV_PREFIX = "CAAS_"
+_CLUSTER_PREFIX = re.compile(r"^[a-z0-9]{1,5}-$")
 _RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
 
 
@@ -44,6 +45,7 @@ class Settings:
     products: tuple[str, ...] = ()
     timeouts: Timeouts = field(default_factory=Timeouts)
     hypothesis_examples: int = 10
+    cluster_prefix: str = ""  # keeps cluster names of concurrent suites on one lab apart
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -77,6 +79,11 @@ def build_settings(
     examples_text = environment.get(f"{ENV_PREFIX}HYPOTHESIS_EXAMPLES", "10")
     if not examples_text.isdigit() or int(examples_text) < 1:
         raise ConfigError(f"{ENV_PREFIX}HYPOTHESIS_EXAMPLES", "", "must be a whole number of at least 1")
+    prefix = environment.get(f"{ENV_PREFIX}CLUSTER_PREFIX", "")
+    if prefix and not _CLUSTER_PREFIX.match(prefix):
+        raise ConfigError(
+            f"{ENV_PREFIX}CLUSTER_PREFIX", "", f'"{prefix}" is not a valid prefix (up to 5 of a-z, 0-9, then "-")'
+        )
     return Settings(
         targets=targets,
         run_id=chosen_run_id,
@@ -85,6 +92,7 @@ def build_settings(
         keep=keep or environment.get(f"{ENV_PREFIX}KEEP", "") == "1",
         products=products,
         hypothesis_examples=int(examples_text),
+        cluster_prefix=prefix,
         environment=dict(environment),
     )
 

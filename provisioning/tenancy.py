@@ -88,9 +88,15 @@ class Provisioner:
     """Provisions one product's tenancy through its backend, with rollback."""
 
     def __init__(
-        self, backend: ClusterBackend, run_id: str, report: Report = lambda _m: None, timeout: float = 60.0
+        self,
+        backend: ClusterBackend,
+        run_id: str,
+        report: Report = lambda _m: None,
+        timeout: float = 60.0,
+        cluster_prefix: str = "",
     ) -> None:
         self.backend = backend
+        self.cluster_prefix = cluster_prefix
         self.timeout = timeout
         self.run_id = run_id
         self.report = report
@@ -100,7 +106,7 @@ class Provisioner:
         product = model.product(product_name)
         tenancy = ProvisionedTenancy(product, self.run_id)
         try:
-            for placement in model.clusters(product_name):
+            for placement in model.clusters(product_name, self.cluster_prefix):
                 started = time.monotonic()
                 plan = product.plan(placement.tenants[0].plan)
                 self.report(f"{product_name}: provisioning cluster {placement.name}")

@@ -137,16 +137,17 @@ class TenancyModel:
         known = ", ".join(p.name for p in self.products)
         raise KeyError(f'unknown product "{name}" (one of: {known})')
 
-    def clusters(self, product: str) -> tuple[ClusterPlacement, ...]:
+    def clusters(self, product: str, prefix: str = "") -> tuple[ClusterPlacement, ...]:
         """The clusters a product needs: one shared cluster (if any tenant is shared)
-        then one dedicated cluster per dedicated tenant, in declaration order."""
+        then one dedicated cluster per dedicated tenant, in declaration order.
+        `prefix` keeps the cluster names of concurrent suites on one lab apart."""
         tenants = self.tenants.get(product, ())
         shared = tuple(t for t in tenants if t.placement is Placement.SHARED)
         placements: list[ClusterPlacement] = []
         if shared:
-            placements.append(ClusterPlacement(product, f"{product}-shared", Placement.SHARED, shared))
+            placements.append(ClusterPlacement(product, f"{prefix}{product}-shared", Placement.SHARED, shared))
         placements.extend(
-            ClusterPlacement(product, f"{product}-{t.name}", Placement.DEDICATED, (t,))
+            ClusterPlacement(product, f"{prefix}{product}-{t.name}", Placement.DEDICATED, (t,))
             for t in tenants
             if t.placement is Placement.DEDICATED
         )
