@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import scenarios, then, when
 
-from fixtures.readback import TenantObjects, read_onboarding
+from fixtures.readback import TenantObjects, read_onboarding, read_tenant_namespaces
 from provisioning.model.tenancy import Placement, Role
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
@@ -66,3 +66,28 @@ def placements_apart(clusters: list[ProvisionedCluster]) -> None:
     assert len(names) == len(set(names))
     for provisioned in clusters:
         assert len({t.placement for t in provisioned.tenants}) == 1
+
+
+@when(
+    "the tenant namespaces on every cluster of the product are listed as the cluster admin",
+    target_fixture="namespaces_by_cluster",
+)
+def tenant_namespaces(tenancy: ProvisionedTenancy) -> dict[str, set[str]]:
+    if {t.placement for t in tenancy.tenants} != {Placement.SHARED, Placement.DEDICATED}:
+        pytest.skip(f"not applicable: product {tenancy.product.name} has no mixed tenancy in the targets file")
+    return read_tenant_namespaces(tenancy)
+
+
+@then("the tenant namespaces on each cluster are exactly its tenants' namespaces")
+def namespaces_where_they_belong(namespaces_by_cluster: dict[str, set[str]], tenancy: ProvisionedTenancy) -> None:
+    expected = {c.handle.name: {t.namespace for t in c.tenants} for c in tenancy.clusters}
+    assert namespaces_by_cluster == expected
+
+
+@then("the shared tenants share one cluster and every dedicated tenant has one of its own")
+def shared_and_dedicated(tenancy: ProvisionedTenancy) -> None:
+    shared = [c for c in tenancy.clusters if any(t.placement is Placement.SHARED for t in c.tenants)]
+    dedicated = [t for t in tenancy.tenants if t.placement is Placement.DEDICATED]
+    assert len(shared) == 1
+    assert {t.name for t in shared[0].tenants} == {t.name for t in tenancy.tenants if t.placement is Placement.SHARED}
+    assert len(tenancy.clusters) == 1 + len(dedicated)

@@ -7,10 +7,13 @@ import time
 from typing import Any
 
 from provisioning.cli.main import environment
-from provisioning.errors import ConfigError, ExitCode
+from provisioning.errors import ExitCode
+from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
-from provisioning.settings import lab_home
+from provisioning.settings import DEFAULT_TARGETS, lab_home
+from provisioning.sweep import Selection, kubeconfig_contexts, sweep_namespaces
+from provisioning.targets import load_targets
 
 EXPIRY_SECONDS = 6 * 3600
 
@@ -19,8 +22,10 @@ def register(commands: Any) -> None:
     p = commands.add_parser(
         "clean",
         help="remove what runs left behind (also after a crash)",
-        description="Remove lab clusters created by runs: one run's, expired ones, or all.",
+        description="Remove lab clusters created by runs, and the labelled tenant namespaces runs left on the "
+        "existing clusters (kubeconfig products) of the targets file: one run's, expired ones, or all.",
     )
+    p.add_argument("--targets", default=str(DEFAULT_TARGETS), help="targets file naming existing clusters to sweep")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--run-id", help="only what this run created")
     which.add_argument("--expired", action="store_true", help=f"what runs created over {EXPIRY_SECONDS // 3600}h ago")
@@ -44,10 +49,21 @@ def run(args: argparse.Namespace) -> int:
         if chosen:
             cluster.down(paths, state["name"])
             removed.append(state["name"])
-    if args.run_id and not removed and not paths.clusters.exists():
-        raise ConfigError("--run-id", "", f'nothing of run "{args.run_id}" is left')
     for name in removed:
         print(f"removed lab cluster {name}")
+    selection = Selection(run_id=args.run_id, older_than=EXPIRY_SECONDS if args.expired else None)
+    failed = 0
+    for product, path, context in kubeconfig_contexts(load_targets(args.targets)):
+        where = f"{product} ({path.name}, context {context or '(current)'})"
+        api = kube.from_kubeconfig(path, context)
+        try:
+            for namespace in sweep_namespaces(api, selection):
+                print(f"removed namespace {namespace} of {where}")
+        except kube.ApiFailure as exc:
+            failed += 1
+            print(f"caas clean: cannot sweep {where}: {exc}")
+        finally:
+            api.close()
     leftovers = host.inventory(paths.home)
     print(f"caas clean: {len(removed)} clusters removed; lab processes left: {len(leftovers.processes)}")
-    return int(ExitCode.OK)
+    return int(ExitCode.INFRASTRUCTURE if failed else ExitCode.OK)

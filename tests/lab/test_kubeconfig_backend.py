@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -12,11 +14,13 @@ from provisioning.errors import InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster
+from provisioning.model.onboarding import labels
 from provisioning.settings import build_settings
 from provisioning.tenancy import Provisioner
 from provisioning.wait import wait_until
 
 pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _targets(tmp_path: Path, kubeconfig: Path) -> Path:
@@ -85,3 +89,41 @@ def test_an_unreachable_cluster_is_one_clear_error(lab_clusters: dict[str, LabCl
         Provisioner(backend_for(settings, "existing"), settings.run_id).provision(settings.targets.model, "existing")
     assert "is unreachable" in str(failure.value)
     assert "fix: check the kubeconfig's server address" in str(failure.value)
+
+
+def test_clean_sweeps_what_a_crashed_run_left_on_an_existing_cluster(
+    lab_clusters: dict[str, LabCluster], tmp_path: Path
+) -> None:
+    admin_path = lab_clusters["pks"].layout.kubeconfig(cluster.ADMIN)
+    targets = _targets(tmp_path, admin_path)
+    settings = build_settings(targets_path=targets, environment={}, run_id="kcfg-crashed")
+    Provisioner(backend_for(settings, "existing"), "kcfg-crashed").provision(settings.targets.model, "existing")
+    admin = kube.from_kubeconfig(admin_path)
+    other = {"metadata": {"name": "tenant-kept", "labels": labels("kcfg-other", "kept")}}
+    kube.call(admin, "CoreV1Api", "create_namespace", other)  # another run's, still in use
+
+    def labelled(run_id: str) -> list[str]:
+        selector = f"caas-conformance.io/run-id={run_id}"
+        return [n.metadata.name for n in kube.call(admin, "CoreV1Api", "list_namespace", label_selector=selector).items]
+
+    def clean(run_id: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", run_id, "--targets", str(targets)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    try:
+        assert sorted(labelled("kcfg-crashed")) == ["tenant-blue", "tenant-green"]
+        swept = clean("kcfg-crashed")
+        assert swept.returncode == 0, swept.stdout + swept.stderr
+        assert "removed namespace tenant-blue of existing" in swept.stdout
+        wait_until(lambda: labelled("kcfg-crashed"), lambda n: not n, timeout=120, what="the crashed run's namespaces")
+        assert labelled("kcfg-other") == ["tenant-kept"], "another run's objects stay"
+    finally:
+        clean("kcfg-other")
+        wait_until(lambda: labelled("kcfg-other"), lambda n: not n, timeout=120, what="the other run's namespace")
+        admin.close()

@@ -62,6 +62,8 @@ EXPECTED = {
     ("check_prov_001", "pks"): "pass",
     ("check_prov_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
     ("check_prov_002", "pks"): "pass",
+    ("check_prov_003", "cfcr"): "skipped",  # the example gives cfcr no mixed tenancy
+    ("check_prov_003", "pks"): "pass",
     ("check_net_001", "cfcr"): "fail",  # flannel does not enforce: tenants reach each other
     ("check_net_001", "pks"): "pass",
     ("check_net_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster

@@ -1,0 +1,57 @@
+"""Remove what runs left on clusters the suite does not own (kubeconfig targets): the tenant
+namespaces it labelled, chosen by run id, by age, or all of them. Deleting a namespace deletes
+everything onboarding and the checks created in it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provisioning.kube import client as kube
+from provisioning.model.onboarding import MANAGED_BY, RUN_ID
+from provisioning.targets import Targets
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which runs' objects to remove: one run id, those older than `older_than` seconds, or all."""
+
+    run_id: str | None = None
+    older_than: float | None = None
+
+    def chooses(self, labels: dict[str, str], created: float, now: float) -> bool:
+        if self.run_id is not None:
+            return labels.get(RUN_ID) == self.run_id
+        if self.older_than is not None:
+            return now - created > self.older_than
+        return True
+
+
+def kubeconfig_contexts(targets: Targets) -> Iterator[tuple[str, Path, str | None]]:
+    """(product, kubeconfig path, context) of every existing cluster the targets file names."""
+    for spec in targets.spec.products:
+        if spec.backend != "kubeconfig" or spec.kubeconfig is None:
+            continue
+        path = (targets.source.parent / Path(spec.kubeconfig.path).expanduser()).resolve()
+        for context in dict.fromkeys([spec.kubeconfig.context, *spec.kubeconfig.tenant_contexts.values()]):
+            yield spec.name, path, context
+
+
+def sweep_namespaces(api: Any, selection: Selection) -> list[str]:
+    """Delete the suite's labelled namespaces that `selection` chooses; return their names."""
+    listed = kube.call(api, "CoreV1Api", "list_namespace", label_selector=f"{MANAGED_BY}=caas-conformance")
+    now = time.time()
+    removed = []
+    for ns in listed.items:
+        created = ns.metadata.creation_timestamp.timestamp()
+        if selection.chooses(dict(ns.metadata.labels or {}), created, now):
+            try:
+                kube.call(api, "CoreV1Api", "delete_namespace", ns.metadata.name)
+            except kube.ApiFailure as exc:
+                if exc.status != 404:
+                    raise
+            removed.append(ns.metadata.name)
+    return removed

@@ -1,0 +1,61 @@
+"""Under pytest-xdist the tenancy is provisioned once per session, by the controller, and every
+worker's scenarios use those same clusters."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provisioning.lab import cluster
+from provisioning.lab.cluster import LabPaths
+
+pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_two_workers_share_one_provisioned_tenancy(lab_paths: LabPaths) -> None:
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "steps/test_provisioning.py",
+                "steps/test_smoke.py",
+                "-n",
+                "2",
+                "-v",
+                "-p",
+                "no:cacheprovider",
+                "--product",
+                "pks",
+                "--run-id",
+                "xdist-once",
+                "--keep",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        workers = set(re.findall(r"\[(gw\d)\] \[\s*\d+%\] PASSED steps/test_provisioning", result.stdout))
+        assert workers == {"gw0", "gw1"}, f"both workers ran provisioning scenarios: {result.stdout[-2000:]}"
+        clusters = sorted(s["name"] for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "xdist-once")
+        prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")
+        assert clusters == [f"{prefix}pks-red", f"{prefix}pks-shared"], "exactly the model's clusters, created once"
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", "xdist-once"],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "xdist-once"]
