@@ -125,6 +125,7 @@ class PlanSpec(_Spec):
     pod_security: PodSecurity = "restricted"
     authorization: Authorization = "rbac"
     quota: QuotaSpec = QuotaSpec()
+    control_plane_egress: bool = False
 
 
 class LabSpec(_Spec):
@@ -405,6 +406,7 @@ def _to_model(spec: TargetsSpec) -> TenancyModel:
                         default_limits=dict(plan.quota.default_limits),
                         default_requests=dict(plan.quota.default_requests),
                     ),
+                    control_plane_egress=plan.control_plane_egress,
                 )
                 for plan in p.plans
             ),

@@ -18,10 +18,16 @@ def read_back(tenancy: ProvisionedTenancy) -> list[TenantObjects]:
 
 
 @then("every shared tenant has exactly these onboarding objects:")
-def exactly_these_objects(onboarded: list[TenantObjects], datatable: list[list[str]]) -> None:
+def exactly_these_objects(
+    onboarded: list[TenantObjects], datatable: list[list[str]], tenancy: ProvisionedTenancy
+) -> None:
     assert onboarded, "no shared tenant was observed"
     for tenant in onboarded:
-        expected = {(kind, name.format(tenant=tenant.tenant)) for kind, name in datatable[1:]}
+        plan = tenancy.product.plan(tenancy.tenant(tenant.tenant).plan)
+        conditions = {"always": True, "its plan allows control-plane egress": plan.control_plane_egress}
+        expected = {
+            (kind, name.format(tenant=tenant.tenant)) for kind, name, when in datatable[1:] if conditions[when.strip()]
+        }
         observed = {o for o in tenant.objects if o[0] != "RoleBinding"}
         assert observed == expected, (
             f"tenant {tenant.tenant}: missing {expected - observed}, extra {observed - expected}"

@@ -8,12 +8,13 @@ Feature: Tenants are onboarded onto a shared cluster the way a provider would do
     Given the provisioned tenancy of the product under test
     When the onboarding objects of every shared tenant are read back as the cluster admin
     Then every shared tenant has exactly these onboarding objects:
-      | kind          | name              |
-      | Namespace     | tenant-{tenant}   |
-      | NetworkPolicy | default-deny      |
-      | NetworkPolicy | allow-same-tenant |
-      | NetworkPolicy | allow-dns         |
-      | ResourceQuota | tenant-quota      |
-      | LimitRange    | tenant-limits     |
+      | kind          | name                | when                                |
+      | Namespace     | tenant-{tenant}     | always                              |
+      | NetworkPolicy | default-deny        | always                              |
+      | NetworkPolicy | allow-same-tenant   | always                              |
+      | NetworkPolicy | allow-dns           | always                              |
+      | NetworkPolicy | allow-control-plane | its plan allows control-plane egress |
+      | ResourceQuota | tenant-quota        | always                              |
+      | LimitRange    | tenant-limits       | always                              |
     And every shared tenant's namespace enforces its plan's pod-security level
     And on clusters authorized by RBAC every shared tenant has bindings for its admins, developers and viewers

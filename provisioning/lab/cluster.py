@@ -310,6 +310,9 @@ class LabCluster:
                 # In mangle, ahead of the filter chains that kube-proxy and kube-router own and accept in.
                 edge = ("-t", "mangle")
                 host.iptables_in(node, *edge, "-N", "CAAS-EDGE")
+                # Replies to connections from outside (e.g. to a node port) may leave; pods may not open any.
+                conntrack = ("-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED")
+                host.iptables_in(node, *edge, "-A", "CAAS-EDGE", *conntrack, "-j", "RETURN")
                 host.iptables_in(node, *edge, "-A", "CAAS-EDGE", "-d", own, "-j", "RETURN")
                 host.iptables_in(node, *edge, "-A", "CAAS-EDGE", "-d", LAB_NETWORK, "-j", "DROP")
                 host.iptables_in(node, *edge, "-A", "FORWARD", "-s", self.layout.cluster_cidr, "-j", "CAAS-EDGE")

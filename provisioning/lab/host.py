@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,28 @@ def create_node_host(node: NodeLayout) -> None:
         ("net.ipv4.conf.all.route_localnet", "1"),
     ):
         run([*inside, "sysctl", "-q", "-w", f"{name}={value}"])
+
+
+@contextlib.contextmanager
+def outside_client() -> Iterator[list[str]]:
+    """A client on the provider's network that is neither pod nor node: a network namespace of its
+    own on the lab bridge, without a default route (the machine's own uplink would answer for any
+    address). Yields the command prefix that runs a program inside it; removed on exit."""
+    suffix = os.getpid() % 100000
+    name, veth = f"{NETNS_PREFIX}outside-{suffix}", f"caasout{suffix}"
+    address = f"{BRIDGE_ADDRESS.rsplit('.', 1)[0]}.{100 + suffix % 150}"
+    inside = ["ip", "netns", "exec", name]
+    try:
+        run(["ip", "netns", "add", name])
+        run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name])
+        run(["ip", "link", "set", veth, "master", BRIDGE, "up"])
+        run([*inside, "ip", "addr", "add", f"{address}/{BRIDGE_PREFIX}", "dev", "eth0"])
+        run([*inside, "ip", "link", "set", "eth0", "up"])
+        run([*inside, "ip", "link", "set", "lo", "up"])
+        yield inside
+    finally:
+        delete_netns(name)
+        delete_link(veth)
 
 
 def add_route(node: NodeLayout, cidr: str, via: str) -> None:

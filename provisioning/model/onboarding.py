@@ -17,6 +17,7 @@ RUN_ID = f"{LABEL_PREFIX}/run-id"
 TENANT = f"{LABEL_PREFIX}/tenant"
 MANAGED_BY = f"{LABEL_PREFIX}/managed-by"
 PSA_VERSION = "v1.34"
+API_SERVER_PORT = 6443  # where the API server listens behind the kubernetes Service (after DNAT)
 
 Manifest = dict[str, Any]
 
@@ -95,6 +96,19 @@ def tenant_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]:
             },
         },
     ]
+    if plan.control_plane_egress:
+        manifests.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": meta("allow-control-plane"),
+                "spec": {
+                    "podSelector": {},
+                    "policyTypes": ["Egress"],
+                    "egress": [{"ports": [{"protocol": "TCP", "port": API_SERVER_PORT}]}],
+                },
+            }
+        )
     if plan.quota.hard:
         manifests.append(
             {

@@ -65,6 +65,7 @@ class Plan:
     pod_security: PodSecurityLevel = PodSecurityLevel.RESTRICTED
     authorization: AuthorizationMode = AuthorizationMode.RBAC
     quota: Quota = field(default_factory=Quota)
+    control_plane_egress: bool = False  # tenant pods may open connections to the API server
 
 
 @dataclass(frozen=True)

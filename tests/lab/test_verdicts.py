@@ -70,6 +70,14 @@ EXPECTED = {
     ("check_net_002", "pks"): "pass",
     ("check_net_003", "cfcr"): "fail",  # policies accepted, never enforced
     ("check_net_003", "pks"): "pass",
+    ("check_net_004", "cfcr"): "fail",  # service addresses answer every tenant
+    ("check_net_004", "pks"): "pass",
+    ("check_net_005", "cfcr"): "pass",  # DNS works on both
+    ("check_net_005", "pks"): "pass",
+    ("check_net_006", "cfcr"): "pass",  # pod and service networks are not routed outside the cluster
+    ("check_net_006", "pks"): "pass",
+    ("check_net_007", "cfcr"): "fail",  # kubelets and the API server open to every pod
+    ("check_net_007", "pks"): "pass",
 }
 
 
