@@ -1,0 +1,145 @@
+"""Generated NetworkPolicy sets on a `pks` lab cluster: for each example the evaluator's expected
+matrix must equal what the probes observe. A failing example is shrunk and saved under
+`regressions/network_policies/` (commit it); saved cases are replayed first, every run.
+The number of generated examples is the setting CAAS_HYPOTHESIS_EXAMPLES (small in CI)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, example, given, settings
+
+from fixtures.network.expectations import Pair
+from fixtures.network.generated import GeneratedPolicy, load_regressions, policy_sets, resolve, save_regression
+from fixtures.network.policies_in_force import expected_by_policies, read_policies
+from fixtures.network.probe import Prober, deploy_probe_pods, pod_targets
+from fixtures.network.reachability import observe_until_converged
+from provisioning.backends.registry import backend_for
+from provisioning.kube import client as kube
+from provisioning.lab import cluster
+from provisioning.lab.cluster import LabCluster
+from provisioning.settings import Timeouts, build_settings
+from provisioning.tenancy import ProvisionedTenancy, Provisioner
+
+pytestmark = pytest.mark.lab
+TENANTS = ("gblue", "ggreen")
+APPS = ("a", "b")
+REGRESSIONS = Path(__file__).parent / "regressions" / "network_policies"
+EXAMPLES = int(os.environ.get("CAAS_HYPOTHESIS_EXAMPLES", "6"))
+
+
+@pytest.fixture(scope="module")
+def tenancy(
+    lab_clusters: dict[str, LabCluster], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProvisionedTenancy]:
+    """Two tenants onboarded on the pks lab cluster (default-deny, allow-same-tenant, allow-DNS)."""
+    admin = lab_clusters["pks"].layout.kubeconfig(cluster.ADMIN)
+    targets = tmp_path_factory.mktemp("generated") / "targets.yaml"
+    tenants = ", ".join(f"{{name: {t}, plan: default}}" for t in TENANTS)
+    targets.write_text(
+        textwrap.dedent(f"""\
+        version: 1
+        products:
+          - name: existing
+            backend: kubeconfig
+            kubeconfig: {{path: {admin}, impersonate_missing_identities: true}}
+            plans: [{{name: default}}]
+        tenancy:
+          - product: existing
+            tenants: [{tenants}]
+        """)
+    )
+    run_settings = build_settings(targets_path=targets, environment={}, run_id="generated")
+    provisioner = Provisioner(backend_for(run_settings, "existing"), run_settings.run_id)
+    yield provisioner.provision(run_settings.targets.model, "existing")
+    provisioner.release()
+
+
+def _apply(tenancy: ProvisionedTenancy, policies: list[GeneratedPolicy], cidr: str, ips: dict[str, str]) -> None:
+    api = tenancy.admin_client(tenancy.clusters[0])
+    try:
+        for policy in policies:
+            manifest = resolve(policy, cidr, ips)
+            namespace = tenancy.tenant(policy["tenant"]).namespace
+            kube.call(api, "NetworkingV1Api", "create_namespaced_network_policy", namespace, manifest)
+    finally:
+        api.close()
+
+
+def _remove(tenancy: ProvisionedTenancy, policies: list[GeneratedPolicy]) -> None:
+    api = tenancy.admin_client(tenancy.clusters[0])
+    try:
+        for policy in policies:
+            namespace = tenancy.tenant(policy["tenant"]).namespace
+            try:
+                kube.call(api, "NetworkingV1Api", "delete_namespaced_network_policy", policy["name"], namespace)
+            except kube.ApiFailure as exc:
+                if exc.status != 404:
+                    raise
+    finally:
+        api.close()
+
+
+def test_generated_policies_are_enforced_exactly_as_the_evaluator_says(
+    tenancy: ProvisionedTenancy, lab_clusters: dict[str, LabCluster]
+) -> None:
+    timeouts = Timeouts()
+    pods = deploy_probe_pods(tenancy, timeouts.pod_ready)
+    ips = {p.label: p.ip for p in pods}
+    cidr = lab_clusters["pks"].layout.cluster_cidr
+    targets = [(pod, t) for pod in pods for t in pod_targets([pod])]
+    pairs: list[Pair] = [(s, o, t) for s in pods for o, t in targets if s != o]
+    columns = [t.column for _, t in targets]
+    prober = Prober(tenancy, timeouts.probe)
+    wanted = {(s.label, t.column) for s, _, t in pairs}
+
+    def observe() -> Any:
+        observation = prober.observe(pods, [t for _, t in targets], skip=lambda s, t: (s.label, t.column) not in wanted)
+        return observation.matrix, observation.probes
+
+    def check(policies: list[GeneratedPolicy]) -> None:
+        _apply(tenancy, policies, cidr, ips)
+        try:
+            in_force, namespace_labels = read_policies(tenancy, tenancy.clusters[0])
+            expected = expected_by_policies(pods, columns, pairs, in_force, namespace_labels)
+            verdict = observe_until_converged(expected, observe, attempts=5, within=25)
+        finally:
+            _remove(tenancy, policies)
+        if not verdict.comparison.passed:
+            saved = save_regression(REGRESSIONS, policies)
+            raise AssertionError(f"saved as {saved.name}\n{verdict.report()}")
+
+    cases = given(policy_sets(TENANTS, APPS))(check)
+    for case in load_regressions(REGRESSIONS):
+        cases = example(case)(cases)
+    settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+    )(cases)()
+
+
+def test_a_policy_set_round_trips_through_its_symbolic_form() -> None:
+    policy: GeneratedPolicy = {
+        "tenant": "gblue",
+        "name": "generated-0",
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"ipBlock": {"cidr": "CLUSTER", "except": ["POD:ggreen/a"]}}]}],
+        },
+    }
+    manifest = resolve(policy, "10.101.0.0/16", {"ggreen/a": "10.101.1.7"})
+    assert manifest["spec"]["ingress"][0]["from"][0]["ipBlock"] == {
+        "cidr": "10.101.0.0/16",
+        "except": ["10.101.1.7/32"],
+    }
+    assert policy["spec"]["ingress"][0]["from"][0]["ipBlock"]["cidr"] == "CLUSTER", "the symbolic form is untouched"
