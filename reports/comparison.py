@@ -33,15 +33,20 @@ def _cell(records: RunRecords, check: str, product: str) -> str:
     return _cell_text(records.record(check, product))
 
 
+def _md(text: str) -> str:
+    """A table cell's text with what Markdown would read as table syntax or HTML escaped."""
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_markdown(records: RunRecords, titles: Mapping[str, str]) -> str:
     head = "| check | title | " + " | ".join(records.products) + " |"
     rule = "|---|---|" + "---|" * len(records.products)
     lines = ["# Product comparison", ""]
     for area, checks in records.by_area():
-        lines += [f"## {area}", "", head, rule]
+        lines += [f"## {_md(area)}", "", head, rule]
         for check in checks:
             cells = " | ".join(_cell(records, check, p) for p in records.products)
-            lines.append(f"| {check} | {titles.get(check, '')} | {cells} |")
+            lines.append(f"| {_md(check)} | {_md(titles.get(check, ''))} | {cells} |")
         lines.append("")
     differences = records.differences()
     lines += [f"Differences between products: {len(differences)}"]
