@@ -45,13 +45,38 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
         timeout=1200,
         check=False,
     )
-    leaked = host.inventory(paths.home).new_since(before)
+    leaked = _ours(host.inventory(paths.home).new_since(before))
     assert leaked.empty, f"the run left {leaked}"
     assert not [c for c in cluster.list_clusters(paths) if c.get("run_id") == "verdicts"]
     comparison = output / "verdicts" / "comparison.json"
     assert comparison.exists(), result.stdout + result.stderr
     (output / "verdicts" / "caas-run.stdout").write_text(result.stdout)
     return result.returncode, json.loads(comparison.read_text()), output / "verdicts"
+
+
+def _ours(leaked: host.Inventory) -> host.Inventory:
+    """With CAAS_CLUSTER_PREFIX set, the lab is shared: only what carries this suite's prefix is ours."""
+    prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")
+    if not prefix:
+        return leaked
+
+    def mine(item: object) -> bool:
+        return f"caas-{prefix}" in str(item) or f"/clusters/{prefix}" in str(item)
+
+    def my_process(pid: int) -> bool:
+        try:
+            return mine(Path(f"/proc/{pid}/cgroup").read_text())
+        except OSError:
+            return False
+
+    return host.Inventory(
+        tuple(filter(mine, leaked.netns)),
+        tuple(filter(mine, leaked.links)),
+        tuple(filter(my_process, leaked.processes)),
+        tuple(filter(mine, leaked.mounts)),
+        tuple(filter(mine, leaked.cgroups)),
+        tuple(filter(mine, leaked.host_iptables)),
+    )
 
 
 def _status(comparison: dict[str, object], check: str, product: str) -> str:
