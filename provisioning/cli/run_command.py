@@ -122,8 +122,14 @@ def write_allure_report(records: RunRecords, settings: Settings, run_dir: Path) 
 
 
 def scan_artifacts(run_dir: Path, history: Path) -> None:
-    """The final scan: any secret in any artifact of the run fails it (SecretLeakError, exit code 4)."""
-    digests = redaction.read_digests(run_dir / redaction.DIGESTS_FILE)
+    """The final scan: any secret in any artifact of the run fails it (SecretLeakError, exit code 4).
+
+    The digests of the secrets the checks handled are removed once read: a digest of a weak password
+    could be guessed, so it does not stay beside the reports.
+    """
+    digests_file = run_dir / redaction.DIGESTS_FILE
+    digests = redaction.read_digests(digests_file)
+    digests_file.unlink(missing_ok=True)
     leaks = redaction.scan(run_dir, digests)
     if history.exists():
         leaks += redaction.scan_file(history, digests)
