@@ -6,16 +6,18 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CAAS := $(VENV)/bin/caas
 DEBIAN_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack busybox-static iproute2 util-linux
+# the Allure 3 report (npm package, see package.json) and the headless browser the report tests open it with
+DEBIAN_PACKAGES += nodejs npm chromium
 PYTEST_ARGS ?=
 
-.PHONY: run test lint unit lab-tests system venv lab bench clean format
+.PHONY: run test lint unit lab-tests system venv lab bench clean format npm
 
 ## run: the main job: the whole evaluation on the embedded lab, ending with the report's path
-run: system venv lab
+run: system venv lab npm
 	$(CAAS) run
 
 ## test: lint, then every project test (unit tests, real-lab tests, and `caas run` end to end)
-test: system venv lab lint
+test: system venv lab npm lint
 	$(PY) -m pytest tests --hypothesis-profile=ci -p no:cacheprovider $(PYTEST_ARGS)
 
 ## unit: the tests that need no cluster
@@ -56,3 +58,10 @@ bench: system venv lab
 
 clean: venv
 	$(CAAS) clean --all
+
+## npm: the Allure 3 CLI, installed exactly as package-lock.json pins it
+npm: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@

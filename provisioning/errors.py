@@ -12,6 +12,7 @@ class ExitCode(enum.IntEnum):
     CONFORMANCE_FAILURE = 1  # at least one check failed
     USAGE = 2  # bad command line, targets file or plan definition
     INFRASTRUCTURE = 3  # a cluster, backend or tool could not do its part
+    SECRET_LEAKED = 4  # the final scan found a secret in an artifact of the run
 
 
 class CaasError(Exception):
@@ -47,3 +48,9 @@ class InfrastructureError(CaasError):
     """A cluster, backend or host tool failed; the message says what and the fix."""
 
     exit_code = ExitCode.INFRASTRUCTURE
+
+
+class SecretLeakError(CaasError):
+    """A secret reached an artifact: the run's output must not be shared until it is removed."""
+
+    exit_code = ExitCode.SECRET_LEAKED

@@ -9,8 +9,9 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 
 class Status(enum.StrEnum):
@@ -31,6 +32,9 @@ _ALLURE_STATUS = {
 _SEVERITY = (Status.FAIL, Status.ERROR, Status.UNKNOWN, Status.PASS, Status.SKIPPED)
 
 
+_TENANCY_TAGS = ("shared_cluster", "dedicated_cluster")
+
+
 @dataclass(frozen=True)
 class ScenarioResult:
     """One scenario's outcome on one product, as the Allure adapter wrote it."""
@@ -42,6 +46,13 @@ class ScenarioResult:
     message: str = ""
     uuid: str = ""
     duration_ms: int = 0
+    area: str = ""  # the epic label: tenant_isolation, rbac, privileged, storage...
+    tenancy: tuple[str, ...] = ()  # shared_cluster and/or dedicated_cluster
+    plan: str = ""  # the `plan` label, where a scenario sets one
+    layer: str = ""  # which layer decided (the `layer` label), e.g. "NetworkPolicy", "RBAC", "admission"
+    start_ms: int = 0
+    evidence: tuple[str, ...] = ()  # attachment files of the result, relative to the results directory
+    history_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,39 @@ class CheckRecord:
     scenarios: tuple[ScenarioResult, ...] = ()
     expected: Status | None = None  # from the targets file's expectations
     reason: str = ""
+    area: str = ""
+    report_links: Mapping[str, str] = field(default_factory=dict)  # scenario uuid -> Allure report test id
+
+    @property
+    def tenancy(self) -> tuple[str, ...]:
+        return tuple(sorted({t for s in self.scenarios for t in s.tenancy}))
+
+    @property
+    def plans(self) -> tuple[str, ...]:
+        return tuple(sorted({s.plan for s in self.scenarios if s.plan}))
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(sorted({s.layer for s in self.scenarios if s.layer}))
+
+    @property
+    def duration_ms(self) -> int:
+        return sum(s.duration_ms for s in self.scenarios)
+
+    @property
+    def evidence(self) -> tuple[str, ...]:
+        return tuple(e for s in self.scenarios for e in s.evidence)
+
+    @property
+    def decisive(self) -> ScenarioResult | None:
+        """The scenario that set the record's status (the most severe one), if any ran."""
+        ranked = sorted(self.scenarios, key=lambda s: _SEVERITY.index(s.status))
+        return ranked[0] if ranked else None
+
+    def report_link(self) -> str:
+        """The Allure report's test id of the decisive scenario ("" when the report does not have it)."""
+        decisive = self.decisive
+        return self.report_links.get(decisive.uuid, "") if decisive else ""
 
     @property
     def meets_expectation(self) -> bool:
@@ -77,14 +121,46 @@ class RunRecords:
         """Checks whose status differs between products."""
         return [c for c in self.checks if len({self.record(c, p).status for p in self.products}) > 1]
 
+    def area_of(self, check: str) -> str:
+        for product in self.products:
+            if area := self.record(check, product).area:
+                return area
+        return "other"
+
+    def by_area(self) -> list[tuple[str, list[str]]]:
+        """Checks grouped by area (areas sorted, checks in their order)."""
+        groups: dict[str, list[str]] = {}
+        for check in self.checks:
+            groups.setdefault(self.area_of(check), []).append(check)
+        return sorted(groups.items())
+
+    def with_report_links(self, links: Mapping[str, str]) -> RunRecords:
+        """These records with each scenario's Allure report test id (scenario uuid -> report id)."""
+        records = {
+            key: replace(r, report_links={s.uuid: links[s.uuid] for s in r.scenarios if s.uuid in links})
+            for key, r in self.records.items()
+        }
+        return replace(self, records=records)
+
+
+def _attachments(node: Mapping[str, Any]) -> list[str]:
+    found = [str(a["source"]) for a in node.get("attachments", []) if "source" in a]
+    for step in node.get("steps", []):
+        found += _attachments(step)
+    return found
+
 
 def read_allure_results(directory: Path) -> list[ScenarioResult]:
+    """The scenario results of an allure-results directory that carry `check` and `product` labels."""
     results = []
     for path in sorted(directory.glob("*-result.json")):
         data = json.loads(path.read_text())
         labels: dict[str, str] = {}
+        tags: set[str] = set()
         for label in data.get("labels", []):
             labels.setdefault(label["name"], label["value"])
+            if label["name"] == "tag":
+                tags.add(str(label["value"]))
         if "check" not in labels or "product" not in labels:
             continue
         details = data.get("statusDetails") or {}
@@ -97,6 +173,13 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 message=str(details.get("message", ""))[:2000],
                 uuid=str(data.get("uuid", "")),
                 duration_ms=int(data.get("stop", 0)) - int(data.get("start", 0)),
+                area=labels.get("epic", ""),
+                tenancy=tuple(t for t in _TENANCY_TAGS if t in tags),
+                plan=labels.get("plan", ""),
+                layer=labels.get("layer", ""),
+                start_ms=int(data.get("start", 0)),
+                evidence=tuple(_attachments(data)),
+                history_id=str(data.get("historyId", "")),
             )
         )
     return results
@@ -107,6 +190,7 @@ def aggregate(
     products: Iterable[str],
     checks: Iterable[str],
     expectations: Mapping[tuple[str, str], tuple[Status, str]] | None = None,
+    areas: Mapping[str, str] | None = None,
 ) -> RunRecords:
     """Fold scenario results into one record per check and product; missing ones are UNKNOWN."""
     by_key: dict[tuple[str, str], list[ScenarioResult]] = {}
@@ -124,5 +208,6 @@ def aggregate(
                 statuses = {s.status for s in scenarios}
                 status = next(s for s in _SEVERITY if s in statuses)
             expected, reason = expectations.get((check, product), (None, ""))
-            records[(check, product)] = CheckRecord(check, product, status, scenarios, expected, reason)
+            area = next((s.area for s in scenarios if s.area), (areas or {}).get(check, ""))
+            records[(check, product)] = CheckRecord(check, product, status, scenarios, expected, reason, area)
     return RunRecords(product_list, check_list, records)

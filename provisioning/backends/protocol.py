@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from provisioning.model.tenancy import AuthorizationMode, ClusterPlacement, Identity, Plan
+from provisioning.redaction import register
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Credential:
     kubeconfig: Path | None = None  # a kubeconfig file and context that authenticate the identity
     context: str | None = None
     impersonate: tuple[str, tuple[str, ...]] | None = None  # fallback: the admin, impersonating
+
+    def __post_init__(self) -> None:
+        register(self.key_pem, self.token)
 
     def __repr__(self) -> str:
         kind = (

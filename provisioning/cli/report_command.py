@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
         targets_path=args.targets or DEFAULT_TARGETS, environment=environment(), run_id=run_dir.name
     )
     records = run_command.read_records(settings, results)
+    records = run_command.write_allure_report(records, settings, run_dir)
     paths = run_command.write_reports(records, run_dir)
     run_command.print_summary(records, 0, run_dir, paths)
+    run_command.scan_artifacts(run_dir, settings.output_dir / run_command.HISTORY_FILE)
     return int(ExitCode.OK)

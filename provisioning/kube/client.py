@@ -21,6 +21,8 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import kube_config
 
+from provisioning import redaction
+
 DEFAULT_TIMEOUT = 15.0
 
 
@@ -63,6 +65,7 @@ def api_client(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> k8s.ApiClient:
     """A fresh ApiClient for one identity (client certificate or bearer token)."""
+    redaction.register(key_pem, token)
     configuration = k8s.Configuration()
     configuration.host = cluster.server
     configuration.ssl_ca_cert = _material(cluster.ca_pem, "ca")
@@ -102,10 +105,19 @@ def from_kubeconfig(path: Path, context: str | None = None, timeout: float = DEF
     kube_config.load_kube_config(
         config_file=str(path), context=context, client_configuration=configuration, persist_config=False
     )
+    _register_secrets(configuration)
     configuration.retries = False
     api = k8s.ApiClient(configuration)
     api.caas_timeout = timeout
     return api
+
+
+def _register_secrets(configuration: k8s.Configuration) -> None:
+    """The kubeconfig user's token and key become known secrets of the process (redacted everywhere)."""
+    for value in (configuration.api_key or {}).values():
+        redaction.register(str(value).removeprefix("Bearer ").strip())
+    if configuration.key_file:
+        redaction.register(Path(configuration.key_file).read_bytes())
 
 
 def cluster_of_context(path: Path, context: str | None = None) -> Cluster:

@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from provisioning.redaction import register
+
 _VALIDITY = datetime.timedelta(days=365)
 
 
@@ -24,6 +26,9 @@ class KeyPair:
 
     cert_pem: bytes
     key_pem: bytes = b""
+
+    def __post_init__(self) -> None:
+        register(self.key_pem)
 
     def __repr__(self) -> str:  # never show key material
         return "KeyPair(<pem>)"

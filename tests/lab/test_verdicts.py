@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from provisioning import redaction
+from provisioning.errors import ExitCode
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.settings import lab_home
+from tests import browser
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,12 +46,38 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
         timeout=1200,
         check=False,
     )
-    leaked = host.inventory(paths.home).new_since(before)
+    leaked = _ours(host.inventory(paths.home).new_since(before))
     assert leaked.empty, f"the run left {leaked}"
     assert not [c for c in cluster.list_clusters(paths) if c.get("run_id") == "verdicts"]
     comparison = output / "verdicts" / "comparison.json"
     assert comparison.exists(), result.stdout + result.stderr
+    (output / "verdicts" / "caas-run.stdout").write_text(result.stdout)
     return result.returncode, json.loads(comparison.read_text()), output / "verdicts"
+
+
+def _ours(leaked: host.Inventory) -> host.Inventory:
+    """With CAAS_CLUSTER_PREFIX set, the lab is shared: only what carries this suite's prefix is ours."""
+    prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")
+    if not prefix:
+        return leaked
+
+    def mine(item: object) -> bool:
+        return f"caas-{prefix}" in str(item) or f"/clusters/{prefix}" in str(item)
+
+    def my_process(pid: int) -> bool:
+        try:
+            return mine(Path(f"/proc/{pid}/cgroup").read_text())
+        except OSError:
+            return False
+
+    return host.Inventory(
+        tuple(filter(mine, leaked.netns)),
+        tuple(filter(mine, leaked.links)),
+        tuple(filter(my_process, leaked.processes)),
+        tuple(filter(mine, leaked.mounts)),
+        tuple(filter(mine, leaked.cgroups)),
+        tuple(filter(mine, leaked.host_iptables)),
+    )
 
 
 def _status(comparison: dict[str, object], check: str, product: str) -> str:
@@ -97,3 +127,68 @@ def test_failing_verdict_carries_the_full_matrix(main_run: tuple[int, dict[str, 
     results = [json.loads(p.read_text()) for p in (run_dir / "allure-results").glob("*-result.json")]
     products = {label["value"] for r in results for label in r["labels"] if label["name"] == "product"}
     assert products == {"cfcr", "pks"}
+
+
+# --- the reports: the comparison page and the Allure 3 report, opened in headless Chromium ---------------
+
+
+def _report_test_id(comparison: dict[str, object], check: str, product: str) -> str:
+    rows = {row["check"]: row for row in comparison["checks"]}  # type: ignore[index, union-attr]
+    return str(rows[check]["products"][product]["report_test_id"])
+
+
+def test_the_run_prints_both_reports(main_run: tuple[int, dict[str, object], Path]) -> None:
+    _, _, run_dir = main_run
+    stdout = (run_dir / "caas-run.stdout").read_text()
+    assert f"report: {run_dir / 'comparison.html'}" in stdout
+    assert f"allure: {run_dir / 'allure-report' / 'index.html'}" in stdout
+    assert (run_dir / "allure-report" / "index.html").stat().st_size > 100_000
+    assert (run_dir.parent / "history.jsonl").read_text().count("\n") >= 1, "the history file gets a line per run"
+
+
+def test_comparison_page_shows_both_products_and_the_known_difference(
+    main_run: tuple[int, dict[str, object], Path], tmp_path: Path
+) -> None:
+    _, comparison, run_dir = main_run
+    page = (run_dir / "comparison.html").as_uri()
+    dom = browser.dump_dom(page, tmp_path / "profile")
+    assert "<th>cfcr</th>" in dom
+    assert "<th>pks</th>" in dom
+    row = re.search(r'<tr class="differs" data-check="check_net_001">.*?</tr>', dom, re.DOTALL)
+    assert row, "check_net_001 differs between the products"
+    cells = re.findall(r'<td class="(\w+)"', row.group(0))
+    assert cells == ["fail", "pass"], "cfcr fails check_net_001, pks passes it"
+    link = _report_test_id(comparison, "check_net_001", "cfcr")
+    assert link
+    assert f'href="allure-report/index.html#/{link}"' in row.group(0)
+    filtered = browser.dump_dom(page + "#differs-only", tmp_path / "profile")
+    assert re.search(r'<tr class="same hide"', filtered), "the differences-only filter hides equal rows"
+    assert '<tr class="differs" data-check="check_net_001">' in filtered
+    shot = browser.screenshot(page, run_dir / "screenshots" / "comparison.png", tmp_path / "profile")
+    print(f"comparison page screenshot: {shot}")
+
+
+def test_allure_report_opens_from_disk_with_both_products(
+    main_run: tuple[int, dict[str, object], Path], tmp_path: Path
+) -> None:
+    _, comparison, run_dir = main_run
+    index = (run_dir / "allure-report" / "index.html").as_uri()
+    home = browser.visible_text(browser.dump_dom(index, tmp_path / "profile"))
+    assert "Failed to fetch" not in home, "the report must open from disk without a server"
+    for product in ("cfcr", "pks"):
+        test_id = _report_test_id(comparison, "check_net_001", product)
+        text = browser.visible_text(browser.dump_dom(f"{index}#/{test_id}", tmp_path / "profile"))
+        assert "Tenants" in text, text[:2000]
+        assert f"product {product}" in text, text[:2000]
+        assert ("Failed" if product == "cfcr" else "Passed") in text
+    cfcr_test = _report_test_id(comparison, "check_net_001", "cfcr")
+    shot = browser.screenshot(f"{index}#/{cfcr_test}", run_dir / "screenshots" / "allure.png", tmp_path / "profile")
+    print(f"Allure report screenshot: {shot}")
+
+
+def test_no_secret_in_any_artifact_of_the_run(main_run: tuple[int, dict[str, object], Path]) -> None:
+    _, _, run_dir = main_run
+    code, _, _ = main_run
+    assert code != int(ExitCode.SECRET_LEAKED), "the run's own final scan (with the secrets' digests) passed"
+    assert not (run_dir / redaction.DIGESTS_FILE).exists(), "the digests do not stay beside the reports"
+    assert redaction.scan(run_dir) == [], "no secret shape in any artifact"
