@@ -68,6 +68,16 @@ EXPECTED = {
     ("check_net_002", "pks"): "pass",
     ("check_net_003", "cfcr"): "fail",  # policies accepted, never enforced
     ("check_net_003", "pks"): "pass",
+    ("check_priv_001", "cfcr"): "pass",  # baseline: privileged refused by API validation, the rest by PodSecurity
+    ("check_priv_001", "pks"): "pass",
+    ("check_priv_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
+    ("check_priv_002", "pks"): "pass",  # red's large plan: privileged pods admitted and running
+    ("check_priv_003", "cfcr"): "pass",
+    ("check_priv_003", "pks"): "pass",
+    ("check_priv_004", "cfcr"): "fail",  # ABAC "*" on the namespace lets a tenant relabel it to privileged
+    ("check_priv_004", "pks"): "pass",
+    ("check_priv_005", "cfcr"): "pass",
+    ("check_priv_005", "pks"): "pass",
 }
 
 
@@ -87,3 +97,45 @@ def test_failing_verdict_carries_the_full_matrix(main_run: tuple[int, dict[str, 
     results = [json.loads(p.read_text()) for p in (run_dir / "allure-results").glob("*-result.json")]
     products = {label["value"] for r in results for label in r["labels"] if label["name"] == "product"}
     assert products == {"cfcr", "pks"}
+
+
+PLAN_TABLE = "plan x case table (json)"
+
+
+def _plan_tables(run_dir: Path) -> dict[str, list[str]]:
+    """Rows of every attached plan x case table, by row label ("product/plan (tenant)")."""
+    rows: dict[str, list[str]] = {}
+    header: list[str] = []
+    results = run_dir / "allure-results"
+    for path in results.glob("*-result.json"):
+        steps = json.loads(path.read_text()).get("steps", [])
+        for attachment in (a for step in steps for a in step.get("attachments", [])):
+            if attachment["name"] == PLAN_TABLE:
+                table = json.loads((results / attachment["source"]).read_text())
+                header = table[0]
+                rows.update({row[0]: row[1:] for row in table[1:]})
+    return {"plan": header[1:], **rows} if header else {}
+
+
+def test_plan_by_case_table_is_the_plan_catalog(main_run: tuple[int, dict[str, object], Path]) -> None:
+    """Every plan of pks and the cfcr default, every privilege: the verdicts the plan catalog implies,
+    privileged pods allowed and running on pks large (red's dedicated cluster)."""
+    from provisioning.model.privileges import Case, expected_outcomes
+    from provisioning.settings import DEFAULT_TARGETS
+    from provisioning.targets import load_targets
+
+    _, _, run_dir = main_run
+    tables = _plan_tables(run_dir)
+    assert tables.pop("plan") == [c.value for c in Case]
+    model = load_targets(DEFAULT_TARGETS).model
+    expected = {
+        f"{product}/{tenant.plan} ({tenant.name})": [
+            v.value for v in expected_outcomes(model.product(product).plan(tenant.plan)).values()
+        ]
+        for product, tenants in model.tenants.items()
+        for tenant in tenants
+    }
+    assert tables == expected
+    red = dict(zip([c.value for c in Case], tables["pks/large (red)"], strict=True))
+    assert red["privileged"] == red["hostPID"] == red["cap SYS_ADMIN"] == "runs"
+    assert set(tables["pks/small (blue)"]) == {"rejected"}
