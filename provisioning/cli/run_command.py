@@ -4,6 +4,7 @@ feature against every product, write the reports and print their paths."""
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,8 @@ def read_records(settings: Settings, allure_dir: Path) -> RunRecords:
 
 def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     from reports.catalog import load_checks
+    from reports.plan_tables import read_plan_tables
+    from reports.plan_tables import to_markdown as plans_markdown
 
     titles = {k: v.title for k, v in load_checks().items()}
     paths = {
@@ -105,6 +108,12 @@ def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     paths["comparison (HTML)"].write_text(to_html(records, titles, allure_link="allure-report/index.html"))
     paths["comparison (Markdown)"].write_text(to_markdown(records, titles))
     paths["comparison (JSON)"].write_text(to_json(records, titles))
+    plans = read_plan_tables(run_dir / "allure-results") if (run_dir / "allure-results").is_dir() else []
+    if plans:
+        paths["privileges per plan (Markdown)"] = run_dir / "privileges.md"
+        paths["privileges per plan (JSON)"] = run_dir / "privileges.json"
+        paths["privileges per plan (Markdown)"].write_text(plans_markdown(plans))
+        paths["privileges per plan (JSON)"].write_text(json.dumps(plans, indent=1))
     paths["Allure results"] = run_dir / "allure-results"
     paths["pytest log"] = run_dir / "pytest.log"
     return paths

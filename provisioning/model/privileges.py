@@ -359,10 +359,22 @@ def render_table(verdicts: Sequence[PlanVerdicts]) -> str:
 
 
 def plan_by_case_table(verdicts: Sequence[PlanVerdicts]) -> list[list[str]]:
-    """The plan x case table (observed outcomes), header first, for the report and the project test."""
+    """The plan x case table, header first, for the report and the project test: each cell is the
+    observed outcome and, where someone refused, the layer ("rejected: PodSecurity admission")."""
     header = ["plan", *(c.value for c in Case)]
     rows = [header]
     for verdict in verdicts:
-        observed = {r.case: r.observed.value for r in verdict.results}
+        observed = {r.case: _cell(r) for r in verdict.results}
         rows.append([verdict.row, *(observed.get(c, Outcome.UNOBSERVED.value) for c in Case)])
     return rows
+
+
+def _cell(result: CaseResult) -> str:
+    if result.layer in (None, Layer.NONE):
+        return result.observed.value
+    return f"{result.observed.value}: {result.layer.value}"
+
+
+def outcome_of(cell: str) -> str:
+    """The outcome part of a plan x case table cell."""
+    return cell.split(":", 1)[0]

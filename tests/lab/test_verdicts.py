@@ -99,28 +99,16 @@ def test_failing_verdict_carries_the_full_matrix(main_run: tuple[int, dict[str, 
     assert products == {"cfcr", "pks"}
 
 
-PLAN_TABLE = "plan x case table (json)"
-
-
 def _plan_tables(run_dir: Path) -> dict[str, list[str]]:
-    """Rows of every attached plan x case table, by row label ("product/plan (tenant)")."""
-    rows: dict[str, list[str]] = {}
-    header: list[str] = []
-    results = run_dir / "allure-results"
-    for path in results.glob("*-result.json"):
-        steps = json.loads(path.read_text()).get("steps", [])
-        for attachment in (a for step in steps for a in step.get("attachments", [])):
-            if attachment["name"] == PLAN_TABLE:
-                table = json.loads((results / attachment["source"]).read_text())
-                header = table[0]
-                rows.update({row[0]: row[1:] for row in table[1:]})
-    return {"plan": header[1:], **rows} if header else {}
+    """The run's privileges-per-plan report (privileges.json) by row label ("product/plan (tenant)")."""
+    table = json.loads((run_dir / "privileges.json").read_text())
+    return {row[0]: row[1:] for row in table}
 
 
 def test_plan_by_case_table_is_the_plan_catalog(main_run: tuple[int, dict[str, object], Path]) -> None:
     """Every plan of pks and the cfcr default, every privilege: the verdicts the plan catalog implies,
     privileged pods allowed and running on pks large (red's dedicated cluster)."""
-    from provisioning.model.privileges import Case, expected_outcomes
+    from provisioning.model.privileges import Case, expected_outcomes, outcome_of
     from provisioning.settings import DEFAULT_TARGETS
     from provisioning.targets import load_targets
 
@@ -135,7 +123,9 @@ def test_plan_by_case_table_is_the_plan_catalog(main_run: tuple[int, dict[str, o
         for product, tenants in model.tenants.items()
         for tenant in tenants
     }
-    assert tables == expected
+    assert {row: [outcome_of(cell) for cell in cells] for row, cells in tables.items()} == expected
     red = dict(zip([c.value for c in Case], tables["pks/large (red)"], strict=True))
     assert red["privileged"] == red["hostPID"] == red["cap SYS_ADMIN"] == "runs"
-    assert set(tables["pks/small (blue)"]) == {"rejected"}
+    assert red["unsafe sysctl"] == "node refused: kubelet"
+    assert tables["cfcr/default (blue)"][0] == "rejected: API validation"  # --allow-privileged=false
+    assert tables["pks/medium (green)"][0] == "rejected: PodSecurity admission"
