@@ -104,7 +104,7 @@ def access_is_exactly(tampering: Matrix, datatable: list[list[str]]) -> None:
         tampering.rows, tampering.columns, {(r, c): wanted[c] for r in tampering.rows for c in tampering.columns}
     )
     comparison = compare(expected, apply_positive_control(expected, tampering))
-    _text(comparison.render(), "tenant fences (text)")
+    _text(f"tenant fences of {len(tampering.rows)} tenant(s)\n\n{comparison.render()}", "tenant fences (text)")
     allure.attach(to_html_table(comparison), name="tenant fences (table)", attachment_type=allure.attachment_type.HTML)
     assert comparison.passed, comparison.render()
 
