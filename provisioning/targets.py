@@ -39,6 +39,10 @@ EXPECTED_STATUSES = ("pass", "fail")
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[munkMGTPE])?$")
+_COUNTED = re.compile(
+    r"^(pods|services|secrets|configmaps|persistentvolumeclaims|replicationcontrollers|"
+    r"resourcequotas|services\.nodeports|services\.loadbalancers)$|^count/|/persistentvolumeclaims$"
+)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_WORDS = ("password", "token", "secret", "key", "credential")
 _QUOTA_RESOURCES = re.compile(
@@ -112,9 +116,11 @@ class QuotaSpec(_Spec):
     @field_validator("hard")
     @classmethod
     def _resource_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value:
+        for name, quantity in value.items():
             if not _QUOTA_RESOURCES.match(name):
                 raise ValueError(f'unknown quota resource "{name}" (e.g. cpu, memory, pods, requests.storage)')
+            if _COUNTED.match(name) and not quantity.isdigit():
+                raise ValueError(f'quota {name} counts objects: "{quantity}" is not a whole number (write e.g. "10")')
         return value
 
 

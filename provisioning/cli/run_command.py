@@ -4,6 +4,7 @@ feature against every product, write the reports and print their paths."""
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -143,6 +144,8 @@ def scan_artifacts(run_dir: Path, history: Path) -> None:
 
 def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     from reports.catalog import load_checks
+    from reports.plan_tables import read_plan_tables
+    from reports.plan_tables import to_markdown as plans_markdown
 
     titles = {k: v.title for k, v in load_checks().items()}
     paths = {
@@ -155,6 +158,12 @@ def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     paths["comparison (JSON)"].write_text(to_json(records, titles))
     if (run_dir / "allure-report" / "index.html").exists():
         paths["Allure report (HTML)"] = run_dir / "allure-report" / "index.html"
+    plans = read_plan_tables(run_dir / "allure-results") if (run_dir / "allure-results").is_dir() else []
+    if plans:
+        paths["privileges per plan (Markdown)"] = run_dir / "privileges.md"
+        paths["privileges per plan (JSON)"] = run_dir / "privileges.json"
+        paths["privileges per plan (Markdown)"].write_text(plans_markdown(plans))
+        paths["privileges per plan (JSON)"].write_text(json.dumps(plans, indent=1))
     paths["Allure results"] = run_dir / "allure-results"
     paths["pytest log"] = run_dir / "pytest.log"
     return paths

@@ -40,6 +40,13 @@ class ApiFailure(Exception):
         return _message(self.body) or self.reason
 
 
+def _body_text(body: object) -> str:
+    """An error body as text (raw requests get bytes)."""
+    if isinstance(body, bytes):
+        return body.decode(errors="replace")
+    return str(body or "")
+
+
 def _message(body: str) -> str:
     try:
         parsed = json.loads(body)
@@ -149,7 +156,7 @@ def call(api: k8s.ApiClient, group: str, method: str, *args: Any, **kwargs: Any)
     try:
         return getattr(api_class(api), method)(*args, **kwargs)
     except ApiException as exc:
-        raise ApiFailure(int(exc.status or 0), str(exc.reason), str(exc.body or "")) from None
+        raise ApiFailure(int(exc.status or 0), str(exc.reason), _body_text(exc.body)) from None
     except Exception as exc:  # transport: connection refused, TLS, timeouts
         raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
 
@@ -176,10 +183,39 @@ def request(
             _request_timeout=timeout_of(api),
         )
     except ApiException as exc:
-        raise ApiFailure(int(exc.status or 0), str(exc.reason), str(exc.body or "")) from None
+        raise ApiFailure(int(exc.status or 0), str(exc.reason), _body_text(exc.body)) from None
     except Exception as exc:
         raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
     data = response[0].data if isinstance(response, tuple) else response.data
     if raw:
         return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
     return json.loads(data) if data else None
+
+
+def create_with_warnings(api: k8s.ApiClient, path: str, body: Mapping[str, Any]) -> tuple[Any, list[str]]:
+    """POST `body` to `path` and return the created object with the API server's Warning headers
+    (e.g. what PodSecurity would reject in a workload's pod template)."""
+    try:
+        response = api.call_api(
+            path,
+            "POST",
+            body=body,
+            header_params={"Content-Type": "application/json", "Accept": "application/json"},
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=timeout_of(api),
+        )
+    except ApiException as exc:
+        raise ApiFailure(int(exc.status or 0), str(exc.reason), _body_text(exc.body)) from None
+    except Exception as exc:
+        raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
+    raw = response[0] if isinstance(response, tuple) else response
+    warnings = [_warning_text(v) for v in raw.headers.getlist("Warning")] if raw.headers else []
+    return (json.loads(raw.data) if raw.data else None), warnings
+
+
+def _warning_text(header: str) -> str:
+    """`299 - "text"` -> text (RFC 7234 warn-code, agent, quoted text)."""
+    parts = header.split(" ", 2)
+    text = parts[2] if len(parts) == 3 else header
+    return text.strip().strip('"').replace('\\"', '"')

@@ -108,6 +108,16 @@ EXPECTED = {
     ("check_net_006", "pks"): "pass",
     ("check_net_007", "cfcr"): "fail",  # kubelets and the API server open to every pod
     ("check_net_007", "pks"): "pass",
+    ("check_priv_001", "cfcr"): "pass",  # baseline: privileged refused by API validation, the rest by PodSecurity
+    ("check_priv_001", "pks"): "pass",
+    ("check_priv_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
+    ("check_priv_002", "pks"): "pass",  # red's large plan: privileged pods admitted and running
+    ("check_priv_003", "cfcr"): "pass",
+    ("check_priv_003", "pks"): "pass",
+    ("check_priv_004", "cfcr"): "fail",  # ABAC "*" on the namespace lets a tenant relabel it to privileged
+    ("check_priv_004", "pks"): "pass",
+    ("check_priv_005", "cfcr"): "pass",
+    ("check_priv_005", "pks"): "pass",
 }
 
 
@@ -192,3 +202,35 @@ def test_no_secret_in_any_artifact_of_the_run(main_run: tuple[int, dict[str, obj
     assert code != int(ExitCode.SECRET_LEAKED), "the run's own final scan (with the secrets' digests) passed"
     assert not (run_dir / redaction.DIGESTS_FILE).exists(), "the digests do not stay beside the reports"
     assert redaction.scan(run_dir) == [], "no secret shape in any artifact"
+
+
+def _plan_tables(run_dir: Path) -> dict[str, list[str]]:
+    """The run's privileges-per-plan report (privileges.json) by row label ("product/plan (tenant)")."""
+    table = json.loads((run_dir / "privileges.json").read_text())
+    return {row[0]: row[1:] for row in table}
+
+
+def test_plan_by_case_table_is_the_plan_catalog(main_run: tuple[int, dict[str, object], Path]) -> None:
+    """Every plan of pks and the cfcr default, every privilege: the verdicts the plan catalog implies,
+    privileged pods allowed and running on pks large (red's dedicated cluster)."""
+    from provisioning.model.privileges import Case, expected_outcomes, outcome_of
+    from provisioning.settings import DEFAULT_TARGETS
+    from provisioning.targets import load_targets
+
+    _, _, run_dir = main_run
+    tables = _plan_tables(run_dir)
+    assert tables.pop("plan") == [c.value for c in Case]
+    model = load_targets(DEFAULT_TARGETS).model
+    expected = {
+        f"{product}/{tenant.plan} ({tenant.name})": [
+            v.value for v in expected_outcomes(model.product(product).plan(tenant.plan)).values()
+        ]
+        for product, tenants in model.tenants.items()
+        for tenant in tenants
+    }
+    assert {row: [outcome_of(cell) for cell in cells] for row, cells in tables.items()} == expected
+    red = dict(zip([c.value for c in Case], tables["pks/large (red)"], strict=True))
+    assert red["privileged"] == red["hostPID"] == red["cap SYS_ADMIN"] == "runs"
+    assert red["unsafe sysctl"] == "node refused: kubelet"
+    assert tables["cfcr/default (blue)"][0] == "rejected: API validation"  # --allow-privileged=false
+    assert tables["pks/medium (green)"][0] == "rejected: PodSecurity admission"

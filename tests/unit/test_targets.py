@@ -154,6 +154,30 @@ MALFORMED = [
         "allows privileged pods",
     ),
     (
+        "negative-default-limit",
+        VALID.replace('quota: {hard: {pods: "10"}}', 'quota: {hard: {pods: "10"}, default_limits: {cpu: "-500m"}}'),
+        "products[0].plans[0].quota.default_limits",
+        'negative quantity "-500m"',
+    ),
+    (
+        "unparsable-default-request",
+        VALID.replace('quota: {hard: {pods: "10"}}', 'quota: {hard: {pods: "10"}, default_requests: {memory: 64MB}}'),
+        "products[0].plans[0].quota.default_requests",
+        '"64MB" is not a Kubernetes quantity',
+    ),
+    (
+        "fractional-object-count",
+        VALID.replace('pods: "10"', 'pods: "2.5"'),
+        "products[0].plans[0].quota.hard",
+        'quota pods counts objects: "2.5" is not a whole number',
+    ),
+    (
+        "quota-not-a-mapping",
+        VALID.replace('quota: {hard: {pods: "10"}}', "quota: {hard: [pods]}"),
+        "products[0].plans[0].quota.hard",
+        "expected a mapping of resource name to quantity",
+    ),
+    (
         "unknown-placement",
         VALID.replace("plan: small}", "plan: small, placement: somewhere}"),
         "tenancy[0].tenants[0].placement",

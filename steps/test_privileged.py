@@ -1,0 +1,123 @@
+"""Steps of the privileged-container plan rules and plan limits: observe as each tenant, compare with its plan."""
+
+from __future__ import annotations
+
+import json
+
+import allure
+import pytest
+from pytest_bdd import parsers, scenarios, then, when
+
+from fixtures.network.reachability import to_html_table
+from fixtures.privileged.cases import observe_plan
+from fixtures.privileged.limits import LimitsObservation, observe_limits
+from fixtures.privileged.tampering import observe_tampering
+from fixtures.privileged.workloads import DeploymentObservation, observe_forbidden_deployment
+from provisioning.model.privileges import PlanVerdicts, forbidden_case, plan_by_case_table, render_table
+from provisioning.model.tenancy import Placement, Tenant
+from provisioning.settings import Settings
+from provisioning.tenancy import ProvisionedTenancy
+from reports.matrix import Cell, Matrix, apply_positive_control, compare
+
+scenarios("privileged")
+
+
+def _tenants(tenancy: ProvisionedTenancy, placement: Placement) -> tuple[Tenant, ...]:
+    tenants = tuple(t for t in tenancy.tenants if t.placement is placement)
+    if not tenants:
+        pytest.skip(f"not applicable: the product has no {placement.value} tenant in the targets file")
+    return tenants
+
+
+def _text(body: str, name: str) -> None:
+    allure.attach(body, name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+@when(
+    parsers.parse("each tenant admin on a {placement} cluster asks for every privilege"),
+    target_fixture="plan_verdicts",
+)
+def ask_for_every_privilege(tenancy: ProvisionedTenancy, settings: Settings, placement: str) -> list[PlanVerdicts]:
+    tenants = _tenants(tenancy, Placement(placement))
+    return [observe_plan(tenancy, t, settings.run_id, settings.timeouts.pod_ready) for t in tenants]
+
+
+@then("every privilege gets the verdict its plan implies, with the layer that decided")
+def verdicts_as_plans_imply(plan_verdicts: list[PlanVerdicts]) -> None:
+    table = render_table(plan_verdicts)
+    _text(table, "privileges per plan: case, expected, observed, layer, API message")
+    allure.attach(
+        json.dumps(plan_by_case_table(plan_verdicts)),
+        name="plan x case table (json)",
+        attachment_type=allure.attachment_type.JSON,
+    )
+    assert all(v.passed for v in plan_verdicts), table
+
+
+@when(
+    "each tenant admin whose plan forbids host namespaces creates a Deployment whose pod uses one",
+    target_fixture="deployments",
+)
+def forbidden_deployments(tenancy: ProvisionedTenancy, settings: Settings) -> list[DeploymentObservation]:
+    observations = []
+    for tenant in _tenants(tenancy, Placement.SHARED):
+        case = forbidden_case(tenancy.product.plan(tenant.plan))
+        if case is not None:
+            observations.append(
+                observe_forbidden_deployment(tenancy, tenant, case, settings.run_id, settings.timeouts.pod_ready)
+            )
+    if not observations:
+        pytest.skip("not applicable: no shared tenant's plan forbids host namespaces")
+    _text("\n".join(o.describe() for o in observations), "Deployments with a forbidden pod")
+    return observations
+
+
+@then("each Deployment was accepted with a pod-security warning")
+def accepted_with_warning(deployments: list[DeploymentObservation]) -> None:
+    for seen in deployments:
+        assert seen.accepted, seen.describe()
+        assert not seen.error, seen.describe()
+        assert any("would violate PodSecurity" in w for w in seen.warnings), seen.describe()
+
+
+@then("each Deployment's ReplicaSet recorded that it failed to create the pod")
+def replica_set_failed_create(deployments: list[DeploymentObservation]) -> None:
+    for seen in deployments:
+        assert "violates PodSecurity" in seen.failed_create, seen.describe()
+
+
+@then("no pod of those Deployments exists")
+def no_pod_exists(deployments: list[DeploymentObservation]) -> None:
+    for seen in deployments:
+        assert seen.pods == 0, seen.describe()
+
+
+@when("each tenant admin on a shared cluster tries to change its fences", target_fixture="tampering")
+def try_to_change_fences(tenancy: ProvisionedTenancy, settings: Settings) -> Matrix:
+    return observe_tampering(tenancy, _tenants(tenancy, Placement.SHARED), settings.run_id)
+
+
+@then("the observed access is exactly:")
+def access_is_exactly(tampering: Matrix, datatable: list[list[str]]) -> None:
+    wanted = {row[0].strip(): Cell(row[1].strip()) for row in datatable[1:]}
+    expected = Matrix.build(
+        tampering.rows, tampering.columns, {(r, c): wanted[c] for r in tampering.rows for c in tampering.columns}
+    )
+    comparison = compare(expected, apply_positive_control(expected, tampering))
+    _text(f"tenant fences of {len(tampering.rows)} tenant(s)\n\n{comparison.render()}", "tenant fences (text)")
+    allure.attach(to_html_table(comparison), name="tenant fences (table)", attachment_type=allure.attachment_type.HTML)
+    assert comparison.passed, comparison.render()
+
+
+@when("each tenant admin meets its plan's limits", target_fixture="limits")
+def meet_plan_limits(tenancy: ProvisionedTenancy, settings: Settings) -> list[LimitsObservation]:
+    observations = [observe_limits(tenancy, t, settings.run_id, settings.timeouts.pod_ready) for t in tenancy.tenants]
+    _text("\n".join(o.describe() for o in observations), "plan limits")
+    return observations
+
+
+@then("every tenant's limits are exactly its plan's")
+def limits_are_the_plans(limits: list[LimitsObservation]) -> None:
+    report = "\n".join(o.describe() for o in limits)
+    assert not any(o.errors for o in limits), report
+    assert not any(o.problems for o in limits), report
