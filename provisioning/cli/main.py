@@ -24,7 +24,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from provisioning.cli import clean_command, config_command, lab_commands, report_command, run_command
+    from provisioning.cli import (
+        broker_command,
+        clean_command,
+        config_command,
+        lab_commands,
+        report_command,
+        run_command,
+    )
 
     parser = _Parser(
         prog="caas",
@@ -39,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_command.register(commands)
     clean_command.register(commands)
     report_command.register(commands)
+    broker_command.register(commands)
     return parser
 
 
