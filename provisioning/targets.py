@@ -201,6 +201,7 @@ class BoshSpec(_Spec):
     director_url: HttpUrl
     client_env: EnvName
     client_secret_env: EnvName
+    uaa_url: HttpUrl | None = None  # for CredHub when the director's /info names none (basic auth)
     credhub_url: HttpUrl | None = None  # default: the director's host on port 8844
     credhub_client_env: EnvName | None = None  # default: the director's client
     credhub_client_secret_env: EnvName | None = None

@@ -22,6 +22,7 @@ import yaml
 
 from provisioning.backends import kubeconfig_files
 from provisioning.backends.bosh_manifest import OpsError, apply_ops, interpolate
+from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.backends.uaa import Grant, fetch_token
@@ -88,7 +89,9 @@ class BoshBackend:
 
     def _token(self, client: str, secret: str, where: str) -> str:
         options = self.info()["user_authentication"].get("options") or {}
-        uaa_url = options.get("url") or f"https://{urlsplit(self.spec.director_url).hostname}:8443"
+        uaa_url = (
+            options.get("url") or self.spec.uaa_url or f"https://{urlsplit(self.spec.director_url).hostname}:8443"
+        )
         uaa = self._client(str(uaa_url), "BOSH UAA")
         try:
             return fetch_token(uaa, Grant("client_credentials", client_id=client, client_secret=secret, where=where))
@@ -240,8 +243,8 @@ class BoshBackend:
         try:
             self.follow_task(self._task_of(response), f"deploy {deployment}")
             text = self.admin_kubeconfig(deployment)
-        except BaseException:
-            self._delete(deployment)
+        except BaseException as exc:
+            _undo(lambda: self._delete(deployment), exc, f"deleting BOSH deployment {deployment}")
             raise
         server, ca = kubeconfig_files.server_and_ca(kubeconfig_files.parse(text, "CredHub"), "CredHub")
         directory = kubeconfig_files.private_directory("caas-bosh-")

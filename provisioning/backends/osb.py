@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from provisioning.backends import kubeconfig_files
+from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.errors import InfrastructureError
@@ -325,8 +326,8 @@ class OsbBackend:
                         poll=self.spec.poll_seconds,
                     )
                 path = self._bind(client, instance, "admin", {})
-            except BaseException:
-                self._remove(client, request.placement.name)  # orphan mitigation, as the spec asks
+            except BaseException as exc:  # orphan mitigation, as the spec asks
+                _undo(lambda: self._remove(client, request.placement.name), exc, "deprovisioning the instance")
                 raise
         finally:
             client.close()

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from provisioning.backends import kubeconfig_files
+from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.backends.uaa import Grant, fetch_token
@@ -166,8 +167,8 @@ class PksBackend:
         try:
             self._settled(name, "CREATE")
             kubeconfig = self._bind(name)
-        except BaseException:
-            self._delete(name)
+        except BaseException as exc:
+            _undo(lambda: self._delete(name), exc, f"deleting PKS cluster {name}")
             raise
         server, ca = kubeconfig_files.server_and_ca(kubeconfig_files.parse(kubeconfig, "PKS binds"), "PKS binds")
         directory = kubeconfig_files.private_directory("caas-pks-")

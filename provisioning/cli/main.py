@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except CaasError as exc:
-        for line in str(exc).splitlines():
+        for line in [*str(exc).splitlines(), *getattr(exc, "__notes__", [])]:
             sys.stderr.write(f"caas: error: {line}\n")
         return int(exc.exit_code)
     except KeyboardInterrupt:
