@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CAAS := $(VENV)/bin/caas
-DEBIAN_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack busybox-static iproute2 util-linux
+DEBIAN_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack busybox-static iproute2 util-linux tinyproxy
 PYTEST_ARGS ?=
 
 .PHONY: run test lint unit lab-tests system venv lab bench clean format

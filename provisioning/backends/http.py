@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -132,9 +133,11 @@ class HttpClient:
         """Remember one more secret (e.g. a token fetched later) to redact from messages."""
         self._secrets.append(secret)
 
-    def redact(self, text: str) -> str:
+    def redact(self, text: str, headers: Mapping[str, str] | None = None) -> str:
+        """`text` without known secrets, their base64 forms, or the credentials of `headers`' Authorization."""
         encoded = [base64.b64encode(s.encode()).decode() for s in self._secrets if s]
-        return redact(text, [*self._secrets, *encoded])
+        sent = [v.split(" ", 1)[-1] for k, v in (headers or {}).items() if k.lower().endswith("authorization")]
+        return redact(text, [*self._secrets, *encoded, *sent])
 
     def url(self, path: str, query: Mapping[str, str] | None = None) -> str:
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
@@ -170,7 +173,7 @@ class HttpClient:
         try:
             raw = self._pool.request(method, self.url(path, query), body=data, headers=sent, redirect=False)
         except ProxyError as exc:
-            if "407" in str(exc):
+            if _proxy_refused_credentials(str(exc)):
                 raise HttpFailure(self._proxy_message(call, exc), status=407) from None
             raise _failure(self._proxy_message(call, exc)) from None
         except HTTPError as exc:
@@ -179,7 +182,8 @@ class HttpClient:
                 self.redact(
                     f"{self.service} {call} failed: {reason} (fix: check {self.base_url} is reachable"
                     + (f" through the proxy {self.proxy.address}" if self.proxy else "")
-                    + f"; timeout {self.timeout:g}s)"
+                    + f"; timeout {self.timeout:g}s)",
+                    sent,
                 )
             ) from None
         response = Response(raw.status, {k.lower(): v for k, v in raw.headers.items()}, raw.data)
@@ -190,7 +194,7 @@ class HttpClient:
         detail, code = _error_detail(response)
         hint = (hints or {}).get(response.status) or _HINTS.get(response.status, "unexpected answer")
         raise _failure(
-            self.redact(f"{self.service} {call}: {response.status}{detail}: {hint}"),
+            self.redact(f"{self.service} {call}: {response.status}{detail}: {hint}", sent),
             status=response.status,
             error_code=code,
         )
@@ -198,8 +202,9 @@ class HttpClient:
     def _proxy_message(self, call: str, exc: object) -> str:
         assert self.proxy is not None
         text = str(exc)
-        if "407" in text:
-            reason = "the proxy refused its credentials (407 Proxy Authentication Required)"
+        if _proxy_refused_credentials(text):
+            answered = re.search(r"(40[17] [A-Za-z ]+)", text)
+            reason = f"the proxy refused its credentials ({answered.group(1) if answered else '407'})"
             fix = "check the proxy's username_env and password_env"
         else:
             reason = f"the proxy failed ({_short(text)})"
@@ -208,6 +213,11 @@ class HttpClient:
 
     def close(self) -> None:
         self._pool.clear()
+
+
+def _proxy_refused_credentials(text: str) -> bool:
+    """A tunnel (CONNECT) refused for authentication: 407, or 401 as tinyproxy answers wrong credentials."""
+    return "407" in text or "Tunnel connection failed: 401" in text
 
 
 def _short(text: str) -> str:

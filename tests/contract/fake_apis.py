@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,7 +45,8 @@ class FakeApi:
         raise NotImplementedError
 
     @contextmanager
-    def serve(self) -> Iterator[str]:
+    def serve(self, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+        """Serve on a free port of 127.0.0.1; with `tls` (certificate and key files) over HTTPS."""
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -69,14 +72,18 @@ class FakeApi:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer  # noqa: N815
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_port}"
+            yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
         finally:
             server.shutdown()
             server.server_close()

@@ -128,7 +128,7 @@ def test_bad_credentials_are_one_clear_line_without_the_password(pks: tuple[PksA
 
 
 def test_an_expired_token_on_the_api_is_a_clear_401(pks: tuple[PksApi, str], tmp_path: Path) -> None:
-    api, url = pks
+    _api, url = pks
     backend, _request = backend_and_request(product_settings(tmp_path, _product(url), ENV))
     backend._token = "expired-token-value"  # type: ignore[attr-defined]
     with pytest.raises(HttpFailure) as refused:
