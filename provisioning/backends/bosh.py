@@ -89,9 +89,7 @@ class BoshBackend:
 
     def _token(self, client: str, secret: str, where: str) -> str:
         options = self.info()["user_authentication"].get("options") or {}
-        uaa_url = (
-            options.get("url") or self.spec.uaa_url or f"https://{urlsplit(self.spec.director_url).hostname}:8443"
-        )
+        uaa_url = options.get("url") or self.spec.uaa_url or f"https://{urlsplit(self.spec.director_url).hostname}:8443"
         uaa = self._client(str(uaa_url), "BOSH UAA")
         try:
             return fetch_token(uaa, Grant("client_credentials", client_id=client, client_secret=secret, where=where))
