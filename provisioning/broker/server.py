@@ -9,6 +9,7 @@ held at INFO and a filter redacts the broker password from every log record.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -22,6 +23,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from provisioning.broker.service import LabClusterBroker
 
 LOGGER = logging.getLogger("caas.broker")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -33,16 +35,19 @@ class BrokerCredentials:
 
 
 class _Redact(logging.Filter):
+    """Removes the broker password and terminal colour codes (Werkzeug colours its request lines)."""
+
     def __init__(self, secrets: tuple[str, ...]) -> None:
         super().__init__()
         self._secrets = [s for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(secret in message for secret in self._secrets):
-            for secret in self._secrets:
-                message = message.replace(secret, "<redacted>")
-            record.msg, record.args = message, None
+        cleaned = _ANSI.sub("", message)
+        for secret in self._secrets:
+            cleaned = cleaned.replace(secret, "<redacted>")
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
 
 

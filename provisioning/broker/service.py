@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from openbrokerapi.service_broker import (
 from provisioning.broker.clusters import ClusterMaker
 from provisioning.model.tenancy import Product
 
+LOGGER = logging.getLogger("caas.broker")
 SERVICE_ID = "caas-lab-cluster"
 IN_PROGRESS = "in progress"
 SUCCEEDED = "succeeded"
@@ -163,11 +165,14 @@ class LabClusterBroker(ServiceBroker):  # type: ignore[misc]
         return ProvisionedServiceSpec(ProvisionState.IS_ASYNC, operation=instance.operation)
 
     def _create(self, instance: _Instance, plan: Any) -> None:
+        LOGGER.info("creating cluster %s on plan %s (%s)", instance.cluster, plan.name, instance.operation)
         try:
             self.clusters.create(instance.cluster, plan, instance.run_id)
         except Exception as exc:
+            LOGGER.warning("cluster %s failed: %s", instance.cluster, exc)
             self._finish(instance, FAILED, f"creating cluster {instance.cluster} failed: {exc}")
         else:
+            LOGGER.info("cluster %s is ready", instance.cluster)
             self._finish(instance, SUCCEEDED, f"cluster {instance.cluster} is ready")
 
     def _finish(self, instance: _Instance, state: str, description: str) -> None:
@@ -205,11 +210,14 @@ class LabClusterBroker(ServiceBroker):  # type: ignore[misc]
         return DeprovisionServiceSpec(is_async=True, operation=instance.operation)
 
     def _delete(self, instance_id: str, instance: _Instance) -> None:
+        LOGGER.info("deleting cluster %s (%s)", instance.cluster, instance.operation)
         try:
             self.clusters.delete(instance.cluster)
         except Exception as exc:
+            LOGGER.warning("deleting cluster %s failed: %s", instance.cluster, exc)
             self._finish(instance, FAILED, f"deleting cluster {instance.cluster} failed: {exc}")
             return
+        LOGGER.info("cluster %s is deleted", instance.cluster)
         with self._lock:
             self._instances.pop(instance_id, None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 from types import FrameType
@@ -50,6 +51,7 @@ def run_serve(args: argparse.Namespace) -> int:
     for name in (USERNAME_ENV, PASSWORD_ENV):
         if not env.get(name):
             raise ConfigError(name, "", "is not set (export the broker's basic-auth credentials)")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     product = settings.targets.model.product(args.product)
     clusters = LabClusters(LabPaths(settings.lab_home), spec.lab.profile if spec.lab else "pks", 300.0)
     broker = LabClusterBroker(product, clusters, cluster_prefix=settings.cluster_prefix)
