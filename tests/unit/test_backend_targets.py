@@ -129,3 +129,56 @@ def test_valid_backend_sections_are_accepted(tmp_path: Path, capsys: pytest.Capt
         _text(backend, section + '\n    proxy: {url: "http://proxy:3128", username_env: A, password_env: B}')
     )
     assert main(["check-config", str(targets)]) == 0, capsys.readouterr().err
+
+
+def test_the_commented_backend_examples_of_the_example_targets_are_valid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = (Path(__file__).resolve().parents[2] / "targets.example.yaml").read_text().splitlines()
+    products: list[str] = []
+    for name in ("tkgi", "cfcr-bosh", "pks-osb"):
+        start = example.index(f"  # - name: {name}")
+        block = [example[start]]
+        block += [line for line in _takewhile_commented(example[start + 1 :])]
+        products += [line.replace("  # ", "  ", 1) for line in block]
+    for needed in ("pks-ca.pem", "bosh-ca.pem"):
+        (tmp_path / needed).write_text("ca")
+    manifests = tmp_path / "kubo-deployment" / "manifests" / "ops-files" / "misc"
+    manifests.mkdir(parents=True)
+    for path in ("cfcr.yml", "ops-files/misc/single-master.yml", "ops-files/allow-privileged-containers.yml"):
+        (tmp_path / "kubo-deployment" / "manifests" / path).write_text("[]\n")
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "version: 1\nproducts:\n" + "\n".join(products) + "\ntenancy:\n  - product: pks-osb\n"
+        "    tenants: [{name: blue, plan: small}]\n"
+    )
+    assert main(["check-config", str(targets)]) == 0, capsys.readouterr().err
+
+
+def _takewhile_commented(lines: list[str]) -> list[str]:
+    block = []
+    for line in lines:
+        if not line.startswith("  #   "):
+            break
+        block.append(line)
+    return block
+
+
+def test_the_broker_needs_its_credentials(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CAAS_BROKER_USERNAME", raising=False)
+    monkeypatch.delenv("CAAS_BROKER_PASSWORD", raising=False)
+    assert main(["broker", "serve", "--port", "0"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "caas: error: CAAS_BROKER_USERNAME: is not set (export the broker's basic-auth credentials)"
+    ]
+
+
+def test_the_broker_serves_only_lab_products(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(_text("osb", OSB))
+    monkeypatch.setenv("CAAS_BROKER_USERNAME", "u")
+    monkeypatch.setenv("CAAS_BROKER_PASSWORD", "p")
+    assert main(["broker", "serve", "--targets", str(targets), "--product", "p", "--port", "0"]) == 2
+    assert 'product "p" is not a lab product' in capsys.readouterr().err
