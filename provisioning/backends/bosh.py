@@ -109,20 +109,27 @@ class BoshBackend:
         return self._auth
 
     def _director(self, method: str, path: str, **kwargs: Any) -> Any:
-        auth = self._authorization()
-        director = self._client(self.spec.director_url, "BOSH director")
+        """One director call; a 401 on a UAA token fetched earlier (it expired while a task ran) fetches
+        a new token and tries once more."""
         hints = {
             401: f"the director rejected the credentials: check {self.where}.client_env and "
             f"{self.where}.client_secret_env (the client needs the scope bosh.admin)",
             403: "the client lacks the scope bosh.admin (or the deployment's team scope)",
             **kwargs.pop("hints", {}),
         }
-        try:
-            return director.request(
-                method, path, headers={"Authorization": auth, **kwargs.pop("headers", {})}, hints=hints, **kwargs
-            )
-        finally:
-            director.close()
+        extra = kwargs.pop("headers", {})
+        renewed = self._auth is None
+        while True:
+            auth = self._authorization()
+            director = self._client(self.spec.director_url, "BOSH director")
+            try:
+                return director.request(method, path, headers={"Authorization": auth, **extra}, hints=hints, **kwargs)
+            except HttpFailure as exc:
+                if exc.status != 401 or renewed or not auth.startswith("Bearer "):
+                    raise
+                self._auth, renewed = None, True
+            finally:
+                director.close()
 
     # -- manifests and tasks ---------------------------------------------------------------------
     def manifest(self, deployment: str) -> str:

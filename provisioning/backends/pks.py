@@ -88,16 +88,25 @@ class PksBackend:
         return self._client(self.spec.api_url, "PKS API")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        api = self._api()
+        """One API call; a 401 on a token fetched earlier (UAA tokens expire, often after 10 minutes,
+        while a create takes longer) fetches a new token and tries once more."""
         hints = {
             401: f"the PKS API rejected the token: check {self.where}.username_env and {self.where}.password_env",
             403: "the user lacks the scope pks.clusters.admin or pks.clusters.manage (fix: grant it in UAA)",
             **kwargs.pop("hints", {}),
         }
-        try:
-            return api.request(method, path, headers={"Authorization": f"Bearer {self._token}"}, hints=hints, **kwargs)
-        finally:
-            api.close()
+        renewed = self._token is None
+        while True:
+            api = self._api()
+            try:
+                headers = {"Authorization": f"Bearer {self._token}"}
+                return api.request(method, path, headers=headers, hints=hints, **kwargs)
+            except HttpFailure as exc:
+                if exc.status != 401 or renewed:
+                    raise
+                self._token, renewed = None, True
+            finally:
+                api.close()
 
     # -- API -------------------------------------------------------------------------------------
     def plans(self) -> list[dict[str, Any]]:

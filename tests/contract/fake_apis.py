@@ -40,6 +40,23 @@ class FakeApi:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
+        self.token_lifetime: int | None = None  # API requests a token is good for (None: forever)
+        self.tokens_issued = 0
+        self._uses: dict[str, int] = {}
+
+    def issue_token(self) -> str:
+        self.tokens_issued += 1
+        token = f"{TOKEN}.{self.tokens_issued}"
+        self._uses[token] = 0
+        return token
+
+    def token_valid(self, headers: dict[str, str]) -> bool:
+        """A bearer token this server issued and that has not expired (as UAA's access tokens do)."""
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in self._uses:
+            return False
+        self._uses[token] += 1
+        return self.token_lifetime is None or self._uses[token] <= self.token_lifetime
 
     def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Answer:
         raise NotImplementedError
@@ -97,7 +114,7 @@ def _basic(headers: dict[str, str]) -> tuple[str, str]:
     return user, password
 
 
-def _uaa(form: dict[str, str], headers: dict[str, str], accepted: dict[str, str], grant: str) -> Answer:
+def _uaa(api: FakeApi, form: dict[str, str], headers: dict[str, str], accepted: dict[str, str], grant: str) -> Answer:
     client, secret = _basic(headers)
     if form.get("grant_type") != grant:
         return Answer(400, {"error": "unsupported_grant_type"})
@@ -107,7 +124,7 @@ def _uaa(form: dict[str, str], headers: dict[str, str], accepted: dict[str, str]
         ok = accepted.get(client) == secret
     if not ok:
         return Answer(401, {"error": "unauthorized", "error_description": "Bad credentials"})
-    return Answer(200, {"access_token": TOKEN, "token_type": "bearer", "expires_in": 3599, "jti": "x"})
+    return Answer(200, {"access_token": api.issue_token(), "token_type": "bearer", "expires_in": 599, "jti": "x"})
 
 
 class PksApi(FakeApi):
@@ -129,8 +146,8 @@ class PksApi(FakeApi):
     def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Answer:
         if path == "/oauth/token" and method == "POST":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-            return _uaa(form, headers, self.users, self.grant)
-        if headers.get("authorization") != f"Bearer {TOKEN}":
+            return _uaa(self, form, headers, self.users, self.grant)
+        if not self.token_valid(headers):
             return Answer(401, {"error": "invalid_token", "error_description": "Invalid token"})
         if path == "/v1/plans" and method == "GET":
             return Answer(200, self.plans)
@@ -238,8 +255,8 @@ class BoshApi(FakeApi):
             )
         if path == "/oauth/token" and method == "POST":
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-            return _uaa(form, headers, self.clients, "client_credentials")
-        authorized = headers.get("authorization") == f"Bearer {TOKEN}"
+            return _uaa(self, form, headers, self.clients, "client_credentials")
+        authorized = self.token_valid(headers)
         if self.auth == "basic" and not path.startswith("/api/v1/"):  # CredHub always takes UAA tokens
             user, password = _basic(headers)
             authorized = self.clients.get(user) == password

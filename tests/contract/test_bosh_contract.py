@@ -89,6 +89,17 @@ def test_a_slow_task_is_followed_until_done(workdir: Path) -> None:
     assert len([r for r in api.requests if r == ("GET", "/tasks/1")]) == 31
 
 
+def test_an_expired_token_is_renewed_while_a_long_task_is_followed(workdir: Path) -> None:
+    api = BoshApi(polls=10)
+    api.token_lifetime = 3
+    with api.serve() as url:
+        api.base = url
+        backend, request = backend_and_request(product_settings(workdir, _product(url), ENV))
+        backend.release(backend.provision(request))
+    assert api.tasks[1]["state"] == "done"
+    assert api.tokens_issued >= 4
+
+
 def test_a_failed_task_names_the_error_and_removes_the_deployment(workdir: Path) -> None:
     api = BoshApi(polls=1, fail_deploy=True)
     with api.serve() as url:

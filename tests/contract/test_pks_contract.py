@@ -127,15 +127,24 @@ def test_bad_credentials_are_one_clear_line_without_the_password(pks: tuple[PksA
     assert "wrong-password-123" not in message + repr(refused.value) + repr(backend)
 
 
-def test_an_expired_token_on_the_api_is_a_clear_401(pks: tuple[PksApi, str], tmp_path: Path) -> None:
-    _api, url = pks
+def test_an_expired_token_is_renewed_while_a_long_create_is_polled(tmp_path: Path) -> None:
+    api = PksApi(polls=12)
+    api.token_lifetime = 4
+    with api.serve() as url:
+        backend, request = backend_and_request(product_settings(tmp_path, _product(url), ENV))
+        backend.release(backend.provision(request))
+    assert api.tokens_issued >= 4, "a new token whenever the last one expired"
+
+
+def test_a_token_refused_right_after_it_was_issued_is_a_clear_401(pks: tuple[PksApi, str], tmp_path: Path) -> None:
+    api, url = pks
+    api.token_lifetime = 0
     backend, _request = backend_and_request(product_settings(tmp_path, _product(url), ENV))
-    backend._token = "expired-token-value"  # type: ignore[attr-defined]
     with pytest.raises(HttpFailure) as refused:
         backend.plans()  # type: ignore[attr-defined]
     assert refused.value.status == 401
-    assert "the PKS API rejected the token" in str(refused.value)
-    assert "expired-token-value" not in str(refused.value)
+    assert api.tokens_issued == 1, "a token refused as soon as it was issued is not fetched again"
+    assert "the PKS API rejected the token: check products[0].pks.username_env" in str(refused.value)
     assert TOKEN not in str(refused.value)
 
 
