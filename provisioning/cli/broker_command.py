@@ -53,7 +53,8 @@ def run_serve(args: argparse.Namespace) -> int:
             raise ConfigError(name, "", "is not set (export the broker's basic-auth credentials)")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     product = settings.targets.model.product(args.product)
-    clusters = LabClusters(LabPaths(settings.lab_home), spec.lab.profile if spec.lab else "pks", 300.0)
+    profile = spec.lab.profile if spec.lab else "pks"
+    clusters = LabClusters(LabPaths(settings.lab_home), profile, settings.timeouts.lab_ready)
     broker = LabClusterBroker(product, clusters, cluster_prefix=settings.cluster_prefix)
     app = create_app(broker, BrokerCredentials(env[USERNAME_ENV], env[PASSWORD_ENV]))
     server = make_broker_server(app, args.host, args.port)

@@ -11,8 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
+from provisioning.backends.http import REDACTED, HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 
 
 @pytest.fixture
@@ -82,3 +84,13 @@ def test_proxy_credentials_never_show() -> None:
     client = HttpClient("https://api.example.com", service="PKS API", timeout=1, proxy=proxy)
     assert "proxy-pw-1" not in repr(proxy) + repr(client)
     assert repr(client) == "HttpClient(PKS API https://api.example.com via http://proxy.example.com:3128)"
+
+
+SECRET_CHARACTERS = st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&*+-./:;=?@^_~")
+
+
+@given(secret=st.text(SECRET_CHARACTERS, min_size=3, max_size=40))
+def test_a_known_secret_never_survives_redaction(secret: str) -> None:
+    client = HttpClient("https://api.example.com", service="API", timeout=1, secrets=(secret,))
+    encoded = base64.b64encode(secret.encode()).decode()
+    assert client.redact(f"[{secret}] | {encoded}") == f"[{REDACTED}] | {REDACTED}"
