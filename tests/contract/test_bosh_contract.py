@@ -12,8 +12,8 @@ import yaml
 from provisioning.backends.bosh import TaskFailed
 from provisioning.backends.http import HttpFailure
 from provisioning.errors import ConfigError
-from tests.contract.conftest import backend_and_request, product_settings
 from tests.contract.fake_apis import CA_PEM, BoshApi
+from tests.contract.targets_helpers import backend_and_request, product_settings
 
 pytestmark = pytest.mark.contract
 

@@ -14,7 +14,7 @@ import yaml
 from provisioning.backends.http import HttpFailure
 from provisioning.backends.osb import OsbClient, OsbConcurrency, OsbConflict, OsbGone, OsbOperationFailed
 from tests.contract.broker_fixtures import CA, PASSWORD, USER, RecordingClusters, served_broker
-from tests.contract.conftest import backend_and_request, product_settings
+from tests.contract.targets_helpers import backend_and_request, product_settings
 
 pytestmark = pytest.mark.contract
 

@@ -13,8 +13,8 @@ from provisioning.backends.http import HttpFailure
 from provisioning.backends.pks import ClusterActionFailed
 from provisioning.errors import ConfigError
 from provisioning.wait import WaitTimeout
-from tests.contract.conftest import backend_and_request, product_settings
 from tests.contract.fake_apis import CA_PEM, TOKEN, PksApi
+from tests.contract.targets_helpers import backend_and_request, product_settings
 
 pytestmark = pytest.mark.contract
 

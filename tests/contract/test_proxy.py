@@ -12,8 +12,8 @@ import pytest
 from provisioning.backends.http import HttpFailure
 from provisioning.lab import pki
 from tests.contract.broker_fixtures import PASSWORD, USER, RecordingClusters, served_broker
-from tests.contract.conftest import backend_and_request, product_settings
 from tests.contract.fake_apis import BoshApi, PksApi
+from tests.contract.targets_helpers import backend_and_request, product_settings
 from tests.contract.tinyproxy import PROXY_PASSWORD, PROXY_USER, RunningProxy, tinyproxy
 
 pytestmark = [pytest.mark.contract, pytest.mark.proxy]
