@@ -289,7 +289,8 @@ class OsbBackend:
             where=self.where,
         )
 
-    def _service_and_plan(self, client: OsbClient, plan_name: str) -> tuple[str, str]:
+    def _service_and_plan(self, client: OsbClient, plan_name: str) -> tuple[str, str, float]:
+        """The service id, plan id and how long to poll (the plan's maximum_polling_duration, if shorter)."""
         services = client.catalog()
         if self.spec.service_id:
             services = [s for s in services if s.get("id") == self.spec.service_id]
@@ -297,18 +298,21 @@ class OsbBackend:
             raise InfrastructureError(
                 f"the broker's catalog has {len(services)} matching services (fix: set {self.where}.service_id)"
             )
-        plans = {str(p.get("name")): str(p.get("id")) for p in services[0].get("plans", [])}
+        plans = {str(p.get("name")): p for p in services[0].get("plans", [])}
         if plan_name not in plans:
             raise InfrastructureError(
                 f'the broker offers no plan "{plan_name}" (offered: {", ".join(plans) or "none"}); '
                 "fix: rename the plan in the targets file"
             )
-        return str(services[0]["id"]), plans[plan_name]
+        plan = plans[plan_name]
+        limit = plan.get("maximum_polling_duration")
+        timeout = min(self.spec.operation_timeout, float(limit)) if isinstance(limit, int | float) else None
+        return str(services[0]["id"]), str(plan.get("id")), timeout or self.spec.operation_timeout
 
     def provision(self, request: ClusterRequest) -> ClusterHandle:
         client = self.client()
         try:
-            service_id, plan_id = self._service_and_plan(client, request.plan.name)
+            service_id, plan_id, polling = self._service_and_plan(client, request.plan.name)
             instance = _Instance(
                 str(uuid.uuid4()), service_id, plan_id, kubeconfig_files.private_directory("caas-osb-")
             )
@@ -322,7 +326,7 @@ class OsbBackend:
                         service_id,
                         plan_id,
                         accepted.operation,
-                        timeout=self.spec.operation_timeout,
+                        timeout=polling,
                         poll=self.spec.poll_seconds,
                     )
                 path = self._bind(client, instance, "admin", {})

@@ -117,3 +117,21 @@ def test_a_wrong_password_is_one_line_without_the_password(broker_url: str, tmp_
     for text in (message, repr(refused.value), repr(backend)):
         assert "wrong-broker-pw" not in text
         assert encoded not in text
+
+
+class _Catalog:
+    def __init__(self, plans: list[dict[str, object]]) -> None:
+        self.plans = plans
+
+    def catalog(self) -> list[dict[str, object]]:
+        return [{"id": "svc", "plans": self.plans}]
+
+
+def test_a_plans_maximum_polling_duration_shortens_the_wait(broker_url: str, tmp_path: Path) -> None:
+    backend, _request = backend_and_request(product_settings(tmp_path, _product(broker_url), ENV))
+    limited = _Catalog([{"id": "p1", "name": "small", "maximum_polling_duration": 7}])
+    unlimited = _Catalog([{"id": "p1", "name": "small"}])
+    assert backend._service_and_plan(limited, "small") == ("svc", "p1", 7.0)  # type: ignore[attr-defined]
+    assert backend._service_and_plan(unlimited, "small") == ("svc", "p1", 20.0)  # type: ignore[attr-defined]
+    with pytest.raises(Exception, match=r'the broker offers no plan "large" \(offered: small\)'):
+        backend._service_and_plan(unlimited, "large")  # type: ignore[attr-defined]
