@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CAAS := $(VENV)/bin/caas
-DEBIAN_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack busybox-static iproute2 util-linux
+DEBIAN_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack busybox-static iproute2 util-linux tinyproxy
 # the Allure 3 report (npm package, see package.json) and the headless browser the report tests open it with
 DEBIAN_PACKAGES += nodejs npm chromium
 PYTEST_ARGS ?=

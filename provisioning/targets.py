@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from provisioning.errors import ConfigError, ConfigErrors
 from provisioning.model.tenancy import (
@@ -87,7 +87,28 @@ def _env_name(value: str) -> str:
     return value
 
 
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", value):
+        raise ValueError(f'"{value}" is not an http(s) URL (write e.g. "https://api.example.com:9021")')
+    return value
+
+
+def _cluster_template(value: str) -> str:
+    if "{cluster}" not in value or not dns_host(value.replace("{cluster}", "c")):
+        raise ValueError(
+            f'"{value}" is not a host name template with {{cluster}} (write e.g. "{{cluster}}.example.com")'
+        )
+    return value
+
+
+def dns_host(value: str) -> bool:
+    return all(_DNS1123_LABEL.match(part) for part in value.split("."))
+
+
 DnsName = Annotated[str, AfterValidator(dns_label)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+ClusterTemplate = Annotated[str, AfterValidator(_cluster_template)]
+UaaGrant = Annotated[str, AfterValidator(_one_of("grant", ("password", "client_credentials")))]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Backend = Annotated[str, AfterValidator(_one_of("backend", BACKENDS))]
 LabProfile = Annotated[str, AfterValidator(_one_of("lab profile", LAB_PROFILES))]
@@ -155,34 +176,61 @@ class KubeconfigSpec(_Spec):
 
 
 class ProxySpec(_Spec):
-    url: str
+    url: HttpUrl
     username_env: EnvName | None = None
     password_env: EnvName | None = None
 
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> ProxySpec:
+        if (self.username_env is None) != (self.password_env is None):
+            raise ValueError("a proxy with authentication needs both username_env and password_env (or neither)")
+        return self
+
 
 class PksSpec(_Spec):
-    api_url: str
-    uaa_url: str | None = None
+    """A PKS/TKGI API; `username_env`/`password_env` hold a user (password grant with the CLI's client
+    `pks_cli`) or, with `grant: client_credentials`, a UAA client id and secret."""
+
+    api_url: HttpUrl
+    uaa_url: HttpUrl | None = None  # default: the API's host on port 8443
     username_env: EnvName
     password_env: EnvName
+    grant: UaaGrant = "password"
     ca_file: str | None = None
+    master_host: ClusterTemplate = "{cluster}.pks.example.com"  # kubernetes_master_host of new clusters
+    cluster_timeout: float = Field(1800, ge=1)  # create or delete, until last_action_state settles
+    poll_seconds: float = Field(10, gt=0, le=60)
 
 
 class BoshSpec(_Spec):
-    director_url: str
+    """A BOSH director deploying CFCR (kubo) clusters; its UAA client needs bosh.admin."""
+
+    director_url: HttpUrl
     client_env: EnvName
     client_secret_env: EnvName
-    credhub_url: str | None = None
+    uaa_url: HttpUrl | None = None  # for CredHub when the director's /info names none (basic auth)
+    credhub_url: HttpUrl | None = None  # default: the director's host on port 8844
+    credhub_client_env: EnvName | None = None  # default: the director's client
+    credhub_client_secret_env: EnvName | None = None
     ca_file: str | None = None
-    manifest: str | None = None
-    ops_files: list[str] = []
+    manifest: str  # the kubo manifest, e.g. kubo-deployment/manifests/cfcr.yml
+    ops_files: list[str] = []  # applied in order, e.g. ops-files/allow-privileged-containers.yml
+    vars: dict[str, str] = {}  # ((name)) values; "{cluster}" is replaced by the deployment name
+    master_host: ClusterTemplate = "{cluster}.cfcr.example.com"  # the API server's host (kubernetes_master_host)
+    task_timeout: float = Field(3600, ge=1)
+    poll_seconds: float = Field(10, gt=0, le=60)
 
 
 class OsbSpec(_Spec):
-    broker_url: str
+    """An Open Service Broker (v2.17) whose instances are clusters and whose bindings carry a kubeconfig."""
+
+    broker_url: HttpUrl
     username_env: EnvName
     password_env: EnvName
-    service_id: str | None = None
+    service_id: str | None = None  # default: the catalog's only service
+    originating_user: str | None = None  # sent as X-Broker-API-Originating-Identity
+    operation_timeout: float = Field(1800, ge=1)
+    poll_seconds: float = Field(5, gt=0, le=60)
 
 
 class ProductSpec(_Spec):
@@ -306,7 +354,9 @@ def _explain(label: str, err: Any) -> ConfigError:
         message = "expected a mapping of fields (key: value lines)"
     elif kind in ("too_short",):
         message = "must not be empty (add at least one item)"
-    elif kind in ("greater_than_equal", "less_than_equal"):
+    elif kind in ("float_type", "float_parsing"):
+        message = f"expected a number, got {given!r} (write e.g. 30)"
+    elif kind in ("greater_than_equal", "less_than_equal", "greater_than"):
         message = f"{given!r} is out of range ({err['msg'].lower()})"
     else:
         message = f"{err['msg']} (got {given!r})"
@@ -343,6 +393,20 @@ def _cross_check(spec: TargetsSpec, label: str, base_dir: Path) -> Iterable[Conf
                 )
         if product.kubeconfig is not None:
             yield from _check_readable(label, f"{where}.kubeconfig.path", base_dir / product.kubeconfig.path)
+        if product.bosh is not None:
+            yield from _check_readable(label, f"{where}.bosh.manifest", base_dir / product.bosh.manifest)
+            for k, ops_file in enumerate(product.bosh.ops_files):
+                yield from _check_readable(label, f"{where}.bosh.ops_files[{k}]", base_dir / ops_file)
+            if (product.bosh.credhub_client_env is None) != (product.bosh.credhub_client_secret_env is None):
+                yield ConfigError(
+                    label,
+                    f"{where}.bosh.credhub_client_env",
+                    "set both credhub_client_env and credhub_client_secret_env, or neither",
+                )
+        for section in (product.pks, product.bosh):
+            ca_file = getattr(section, "ca_file", None)
+            if ca_file:
+                yield from _check_readable(label, f"{where}.{product.backend}.ca_file", base_dir / ca_file)
     tenant_names: dict[tuple[str, str], str] = {}
     for i, tenancy in enumerate(spec.tenancy):
         where = f"tenancy[{i}]"

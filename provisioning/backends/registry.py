@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from provisioning.backends.bosh import BoshBackend
+from provisioning.backends.http import Proxy
 from provisioning.backends.kubeconfig import KubeconfigBackend
 from provisioning.backends.lab import LabBackend
+from provisioning.backends.osb import OsbBackend
+from provisioning.backends.pks import PksBackend
 from provisioning.backends.protocol import ClusterBackend
 from provisioning.errors import ConfigError
 from provisioning.lab.cluster import LabPaths
 from provisioning.settings import Settings
+from provisioning.targets import ProxySpec
 
 
 def backend_for(settings: Settings, product: str) -> ClusterBackend:
     spec = settings.targets.product_spec(product)
     index = [p.name for p in settings.targets.spec.products].index(product)
+    where = f"products[{index}]"
+    source = str(settings.targets.source)
+    base_dir = settings.targets.source.parent
+    env = _Environment(settings.environment, source)
     if spec.backend == "lab":
         lab = spec.lab
         return LabBackend(
@@ -24,14 +35,78 @@ def backend_for(settings: Settings, product: str) -> ClusterBackend:
     if spec.backend == "kubeconfig" and spec.kubeconfig is not None:
         return KubeconfigBackend(
             spec=spec.kubeconfig,
-            base_dir=settings.targets.source.parent,
-            source=str(settings.targets.source),
-            where=f"products[{index}].kubeconfig",
+            base_dir=base_dir,
+            source=source,
+            where=f"{where}.kubeconfig",
             environment=settings.environment,
             timeout=settings.timeouts.api_call,
         )
-    raise ConfigError(
-        str(settings.targets.source),
-        f"products[{index}].backend",
-        f'backend "{spec.backend}" is not available in this version yet (use lab or kubeconfig)',
-    )
+    proxy = _proxy(spec.proxy, env, f"{where}.proxy")
+    timeout = settings.timeouts.api_call
+    if spec.backend == "pks" and spec.pks is not None:
+        section = f"{where}.pks"
+        return PksBackend(
+            spec=spec.pks,
+            username=env.get(spec.pks.username_env, f"{section}.username_env"),
+            password=env.get(spec.pks.password_env, f"{section}.password_env"),
+            where=section,
+            proxy=proxy,
+            timeout=timeout,
+            base_dir=base_dir,
+        )
+    if spec.backend == "bosh" and spec.bosh is not None:
+        section = f"{where}.bosh"
+        bosh = spec.bosh
+        return BoshBackend(
+            spec=bosh,
+            client=env.get(bosh.client_env, f"{section}.client_env"),
+            client_secret=env.get(bosh.client_secret_env, f"{section}.client_secret_env"),
+            credhub_client=env.get(bosh.credhub_client_env, f"{section}.credhub_client_env")
+            if bosh.credhub_client_env
+            else None,
+            credhub_secret=env.get(bosh.credhub_client_secret_env, f"{section}.credhub_client_secret_env")
+            if bosh.credhub_client_secret_env
+            else None,
+            where=section,
+            source=source,
+            proxy=proxy,
+            timeout=timeout,
+            base_dir=base_dir,
+        )
+    if spec.backend == "osb" and spec.osb is not None:
+        section = f"{where}.osb"
+        return OsbBackend(
+            spec=spec.osb,
+            username=env.get(spec.osb.username_env, f"{section}.username_env"),
+            password=env.get(spec.osb.password_env, f"{section}.password_env"),
+            where=section,
+            proxy=proxy,
+            timeout=timeout,
+        )
+    raise ConfigError(source, f"{where}.backend", f'backend "{spec.backend}" needs a "{spec.backend}:" section')
+
+
+class _Environment:
+    """Secrets named by the targets file; a missing one is one line naming the field."""
+
+    def __init__(self, environment: Mapping[str, str], source: str) -> None:
+        self._environment = environment
+        self._source = source
+
+    def get(self, name: str, field: str) -> str:
+        value = self._environment.get(name)
+        if not value:
+            raise ConfigError(self._source, field, f"environment variable {name} is not set (export it)")
+        return value
+
+
+def _proxy(spec: ProxySpec | None, env: _Environment, where: str) -> Proxy | None:
+    if spec is None:
+        return None
+    if spec.username_env and spec.password_env:
+        return Proxy(
+            spec.url,
+            username=env.get(spec.username_env, f"{where}.username_env"),
+            password=env.get(spec.password_env, f"{where}.password_env"),
+        )
+    return Proxy(spec.url)

@@ -24,7 +24,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from provisioning.cli import clean_command, config_command, lab_commands, report_command, run_command
+    from provisioning.cli import (
+        broker_command,
+        clean_command,
+        config_command,
+        lab_commands,
+        report_command,
+        run_command,
+    )
 
     parser = _Parser(
         prog="caas",
@@ -39,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_command.register(commands)
     clean_command.register(commands)
     report_command.register(commands)
+    broker_command.register(commands)
     return parser
 
 
@@ -49,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except CaasError as exc:
-        for line in str(exc).splitlines():
+        for line in [*str(exc).splitlines(), *getattr(exc, "__notes__", [])]:
             sys.stderr.write(f"caas: error: {line}\n")
         return int(exc.exit_code)
     except KeyboardInterrupt:
