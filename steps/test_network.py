@@ -23,7 +23,7 @@ from fixtures.network.expectations import (
 from fixtures.network.outside import OUTSIDE, observe_from_outside, probe_binary
 from fixtures.network.policies_in_force import expected_by_policies, partner_policy, read_policies
 from fixtures.network.probe import ProbePod, Prober, Target, pod_targets
-from fixtures.network.reachability import attach, observe_until_converged
+from fixtures.network.reachability import attach, observe_until_converged, require
 from fixtures.network.services import TenantService
 from provisioning.kube import client as kube
 from provisioning.model.tenancy import Placement
@@ -131,7 +131,7 @@ def reachability_is_exactly(probe_run: ProbeRun, datatable: list[list[str]], ten
     )
     verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS)
     attach(verdict, "reachability")
-    assert verdict.comparison.passed, verdict.report()
+    require(verdict)
 
 
 @when(
@@ -186,7 +186,7 @@ def reachability_is_what_policies_allow(probe_run: ProbeRun, tenancy: Provisione
             name="time to enforce",
             attachment_type=allure.attachment_type.TEXT,
         )
-    assert verdict.comparison.passed, verdict.report()
+    require(verdict)
 
 
 def _shared_pods(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod]) -> list[ProbePod]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reports.matrix import Cell, Matrix, compare
 
 ROWS, COLS = ("blue/a", "green/a"), ("blue/b:8080/tcp", "green/b:8080/tcp")
@@ -61,3 +63,16 @@ def test_merge_keeps_earlier_observations() -> None:
     newer = Matrix.build(ROWS, COLS, {("blue/a", "blue/b:8080/tcp"): Cell.ALLOWED})
     assert partial.merge(newer)["blue/a", "blue/b:8080/tcp"] is Cell.ALLOWED
     assert partial.merge(Matrix.build(ROWS, COLS, {}))["blue/a", "blue/b:8080/tcp"] is Cell.DENIED
+
+
+def test_a_round_with_errors_and_no_contradiction_is_inconclusive_not_failed() -> None:
+    from fixtures.network.reachability import Inconclusive, Verdict, require
+
+    expected = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.DENIED})
+    errored = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.ERROR})
+    with pytest.raises(Inconclusive):
+        require(Verdict(compare(expected, errored), 1, 0.1, 2))
+    contradicted = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.ALLOWED})
+    with pytest.raises(AssertionError):
+        require(Verdict(compare(expected, contradicted), 1, 0.1, 2))
+    require(Verdict(compare(expected, expected), 1, 0.1, 2))
