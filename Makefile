@@ -7,7 +7,9 @@ PY := $(VENV)/bin/python
 CAAS := $(VENV)/bin/caas
 DEBIAN_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack busybox-static iproute2 util-linux tinyproxy
 # the Allure 3 report (npm package, see package.json) and the headless browser the report tests open it with
-DEBIAN_PACKAGES += nodejs npm chromium
+DEBIAN_PACKAGES += chromium
+# node and npm may come from Debian or from a NodeSource nodejs (which bundles npm): checked as commands
+DEBIAN_COMMANDS := node:nodejs npm:npm
 PYTEST_ARGS ?=
 
 .PHONY: run test lint unit lab-tests system venv lab bench clean format npm
@@ -35,7 +37,8 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 system:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
+	  for c in $(DEBIAN_COMMANDS); do command -v $${c%%:*} >/dev/null 2>&1 || echo $${c##*:}; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -52,9 +55,9 @@ $(VENV)/.installed: pyproject.toml
 lab: venv system
 	$(CAAS) lab build
 
-bench: system venv lab
-	$(PY) -m bench.lab
-	$(PY) -m bench.provisioning
+## bench: every benchmark of bench/, then one table (each figure beside its same-run baseline and target)
+bench: system venv lab npm
+	$(PY) -m bench.table $(BENCH_ARGS)
 
 clean: venv
 	$(CAAS) clean --all

@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+from pathlib import Path
 
 from provisioning.backends.lab import LabBackend
 from provisioning.lab.cluster import LabPaths
@@ -42,6 +44,7 @@ def run(paths: LabPaths, profile: str, tenants: int, placement: Placement) -> di
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,5,10")
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     paths = LabPaths(lab_home(dict(os.environ)))
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -49,17 +52,36 @@ def main() -> int:
         f"{'case':<32} {'tenants':>7} {'cluster s':>9} {'per tenant s':>12} {'ABAC restart s':>14} "
         f"{'onboarding s':>12} {'vs 1 tenant':>11}"
     )
+    rows: list[dict[str, object]] = []
     for profile in ("pks", "cfcr"):
         baseline = None
         for size in sizes:
             figures = run(paths, profile, size, Placement.SHARED)
             baseline = baseline or figures["onboarding_total_s"]
+            rows.append(
+                {
+                    "figure": f"onboarding {size} tenants, {profile}",
+                    "seconds": figures["onboarding_total_s"],
+                    "baseline": "1 tenant",
+                    "baseline_seconds": baseline,
+                }
+            )
             print(
                 f"{'shared cluster, ' + profile:<32} {size:>7} {figures['clusters_s']:9.1f} "
                 f"{figures['per_tenant_s']:12.2f} {figures['abac_restart_s']:14.1f} "
                 f"{figures['onboarding_total_s']:12.1f} {figures['onboarding_total_s'] / baseline:10.1f}x"
             )
     dedicated = run(paths, "pks", 1, Placement.DEDICATED)
+    rows.append(
+        {
+            "figure": "dedicated pks cluster + onboarding",
+            "seconds": dedicated["clusters_s"] + dedicated["onboarding_total_s"],
+            "baseline": "onboarding on a shared cluster",
+            "baseline_seconds": rows[0]["baseline_seconds"],
+        }
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows))
     print(
         f"{'dedicated cluster, pks':<32} {1:>7} {dedicated['clusters_s']:9.1f} {dedicated['per_tenant_s']:12.2f} "
         f"{dedicated['abac_restart_s']:14.1f} {dedicated['onboarding_total_s']:12.1f} {'':>11}"
