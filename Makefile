@@ -12,6 +12,8 @@ DEBIAN_PACKAGES += chromium
 DEBIAN_COMMANDS := node:nodejs npm:npm
 PYTEST_ARGS ?=
 
+
+.PHONY: nightly
 .PHONY: run test lint unit lab-tests system venv lab bench clean format npm
 
 ## run: the main job: the whole evaluation on the embedded lab, ending with the report's path
@@ -20,7 +22,11 @@ run: system venv lab npm
 
 ## test: lint, then every project test (unit tests, real-lab tests, and `caas run` end to end)
 test: system venv lab npm lint
-	$(PY) -m pytest tests --hypothesis-profile=ci -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest tests -m "not nightly" --hypothesis-profile=ci -p no:cacheprovider $(PYTEST_ARGS)
+
+## nightly: the slow project tests (every mutation, more generated policies), as the nightly job runs them
+nightly: system venv lab npm
+	CAAS_HYPOTHESIS_EXAMPLES=$${CAAS_HYPOTHESIS_EXAMPLES:-50} $(PY) -m pytest tests -m nightly -p no:cacheprovider $(PYTEST_ARGS)
 
 ## unit: the tests that need no cluster
 unit: venv

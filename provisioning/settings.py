@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provisioning.errors import ConfigError
+from provisioning.model.mutations import Mutation
 from provisioning.targets import Targets, load_targets
 
 ENV_PREFIX = "CAAS_"
@@ -46,6 +47,7 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     hypothesis_examples: int = 10
     cluster_prefix: str = ""  # keeps cluster names of concurrent suites on one lab apart
+    mutation: Mutation | None = None  # onboarding with one fence removed (mutation testing)
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -84,6 +86,12 @@ def build_settings(
         raise ConfigError(
             f"{ENV_PREFIX}CLUSTER_PREFIX", "", f'"{prefix}" is not a valid prefix (up to 5 of a-z, 0-9, then "-")'
         )
+    mutation_text = environment.get(f"{ENV_PREFIX}MUTATION", "")
+    known_mutations = ", ".join(m.value for m in Mutation)
+    if mutation_text and mutation_text not in {m.value for m in Mutation}:
+        raise ConfigError(
+            f"{ENV_PREFIX}MUTATION", "", f'unknown mutation "{mutation_text}" (one of: {known_mutations})'
+        )
     return Settings(
         targets=targets,
         run_id=chosen_run_id,
@@ -93,6 +101,7 @@ def build_settings(
         products=products,
         hypothesis_examples=int(examples_text),
         cluster_prefix=prefix,
+        mutation=Mutation(mutation_text) if mutation_text else None,
         environment=dict(environment),
     )
 

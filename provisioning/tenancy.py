@@ -14,6 +14,7 @@ from typing import Any
 from provisioning.backends.protocol import ClusterBackend, ClusterHandle, ClusterRequest, Credential
 from provisioning.errors import CaasError, InfrastructureError
 from provisioning.kube import client as kube
+from provisioning.model.mutations import Mutation
 from provisioning.model.onboarding import abac_policy_lines, collection_path, object_path, tenant_manifests
 from provisioning.model.tenancy import AuthorizationMode, Identity, Product, TenancyModel, Tenant
 from provisioning.wait import wait_until
@@ -94,7 +95,9 @@ class Provisioner:
         report: Report = lambda _m: None,
         timeout: float = 60.0,
         cluster_prefix: str = "",
+        mutation: Mutation | None = None,
     ) -> None:
+        self.mutation = mutation
         self.backend = backend
         self.cluster_prefix = cluster_prefix
         self.timeout = timeout
@@ -131,7 +134,7 @@ class Provisioner:
             for tenant in provisioned.tenants:
                 tenant_started = time.monotonic()
                 self.report(f"{product.name}: onboarding tenant {tenant.name} on {handle.name}")
-                for manifest in tenant_manifests(tenant, product.plan(tenant.plan), self.run_id):
+                for manifest in tenant_manifests(tenant, product.plan(tenant.plan), self.run_id, self.mutation):
                     self._create(api, handle, manifest)
                 self._wait_default_service_account(api, tenant.namespace)
                 provisioned.onboarding_seconds[tenant.name] = time.monotonic() - tenant_started
@@ -171,7 +174,7 @@ class Provisioner:
                     "fix: use admin credentials for the cluster"
                 ) from None
             raise InfrastructureError(f"creating {what} failed: {exc}") from None
-        if manifest["kind"] == "Namespace":  # deleting the namespace deletes what onboarding put in it
+        if "namespace" not in manifest["metadata"]:  # deleting a namespace deletes what onboarding put in it
             path = object_path(manifest)
             self._undo.append(lambda: _delete(handle, path))
 

@@ -70,6 +70,15 @@ class ProbeRun:
         return self.observer(self)
 
 
+@dataclass(frozen=True)
+class OpenedFlow:
+    """The one flow two tenants opened between them, and when."""
+
+    started: float
+    source: str  # matrix row, e.g. "green/a"
+    column: str  # matrix column, e.g. "blue/b:8080/tcp"
+
+
 @given("probe pods in every tenant")
 def probe_pods_in_every_tenant(probe_pods: list[ProbePod]) -> list[ProbePod]:
     return probe_pods
@@ -139,11 +148,11 @@ def reachability_is_exactly(probe_run: ProbeRun, datatable: list[list[str]], ten
         'the first tenant admits the second tenant\'s pods "{source_app}" to its pods "{target_app}" '
         "on TCP port {port:d}"
     ),
-    target_fixture="opened_at",
+    target_fixture="opened",
 )
 def tenant_opens_one_flow(
     tenancy: ProvisionedTenancy, source_app: str, target_app: str, port: int, request: pytest.FixtureRequest
-) -> float:
+) -> OpenedFlow:
     shared = [c for c in tenancy.clusters if c.tenants[0].placement is Placement.SHARED and len(c.tenants) >= 2]
     if not shared:
         pytest.skip("not applicable: fewer than two tenants share a cluster")
@@ -162,7 +171,7 @@ def tenant_opens_one_flow(
         request.addfinalizer(
             lambda t=tenant, p=policy: _delete_policy(tenancy, t.name, t.namespace, p["metadata"]["name"])
         )
-    return started
+    return OpenedFlow(started, f"{second.name}/{source_app}", f"{first.name}/{target_app}:{port}/tcp")
 
 
 def _delete_policy(tenancy: ProvisionedTenancy, tenant: str, namespace: str, name: str) -> None:
@@ -174,11 +183,20 @@ def _delete_policy(tenancy: ProvisionedTenancy, tenant: str, namespace: str, nam
 
 
 @then("the observed reachability is exactly what the policies in force allow")
-def reachability_is_what_policies_allow(probe_run: ProbeRun, tenancy: ProvisionedTenancy, opened_at: float) -> None:
+def reachability_is_what_policies_allow(probe_run: ProbeRun, tenancy: ProvisionedTenancy, opened: OpenedFlow) -> None:
     cluster = tenancy.cluster_of(probe_run.sources[0].tenant)
     policies, namespace_labels = read_policies(tenancy, cluster)
     expected = expected_by_policies(probe_run.sources, probe_run.columns, probe_run.pairs, policies, namespace_labels)
-    verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS, started=opened_at)
+    cross_tenant = {
+        (s.label, t.column)
+        for s, o, t in probe_run.pairs
+        if s.tenant != o.tenant and expected[s.label, t.column] is Cell.ALLOWED
+    }
+    assert cross_tenant == {(opened.source, opened.column)}, (
+        f"the policies in force open {sorted(cross_tenant)} between tenants, not only the flow the tenants "
+        f"named ({opened.source} -> {opened.column}): the tenancy's own fences are missing"
+    )
+    verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS, started=opened.started)
     attach(verdict, "reachability under the tenants' policies")
     if verdict.comparison.passed:
         allure.attach(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioning.model.mutations import Mutation
 from provisioning.model.tenancy import AuthorizationMode, Plan, Role, Tenant
 
 LABEL_PREFIX = "caas-conformance.io"
@@ -26,8 +27,37 @@ def labels(run_id: str, tenant: str) -> dict[str, str]:
     return {RUN_ID: run_id, TENANT: tenant, MANAGED_BY: "caas-conformance"}
 
 
-def tenant_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]:
-    """Every object a tenant's onboarding creates, namespace first (creation order)."""
+def tenant_manifests(tenant: Tenant, plan: Plan, run_id: str, mutation: Mutation | None = None) -> list[Manifest]:
+    """Every object a tenant's onboarding creates, namespace first (creation order); a `mutation`
+    removes or weakens one fence on purpose (see provisioning/model/mutations.py)."""
+    manifests = _tenant_manifests(tenant, plan, run_id)
+    if mutation is Mutation.NETWORK_POLICIES:
+        return [m for m in manifests if m["kind"] != "NetworkPolicy"]
+    if mutation is Mutation.POD_SECURITY:
+        ns_labels = manifests[0]["metadata"]["labels"]
+        manifests[0]["metadata"]["labels"] = {k: v for k, v in ns_labels.items() if not k.startswith("pod-security")}
+    if mutation is Mutation.QUOTA:
+        return [m for m in manifests if m["kind"] not in ("ResourceQuota", "LimitRange")]
+    if mutation is Mutation.CLUSTER_ADMIN and plan.authorization is AuthorizationMode.RBAC:
+        manifests.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": f"mutation-{tenant.name}-cluster-admin", "labels": labels(run_id, tenant.name)},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                "subjects": [
+                    {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Group",
+                        "name": f"{tenant.name}:{Role.ADMIN.value}s",
+                    }
+                ],
+            }
+        )
+    return manifests
+
+
+def _tenant_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]:
     ns = tenant.namespace
     common = labels(run_id, tenant.name)
 
@@ -149,6 +179,7 @@ _PLURALS = {
     "Pod": "pods",
     "Service": "services",
     "PersistentVolumeClaim": "persistentvolumeclaims",
+    "ClusterRoleBinding": "clusterrolebindings",
 }
 
 

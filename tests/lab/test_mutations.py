@@ -1,0 +1,67 @@
+"""Mutation testing of the deny checks: onboarding with the fence a check depends on removed
+(`CAAS_MUTATION`), then `caas run`; every check that depends on it must fail. A check that still
+passes would pass whether or not the fence exists. The CI runs one mutation; all run nightly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provisioning.lab import cluster
+from provisioning.lab.cluster import LabPaths
+from provisioning.model.mutations import MUST_FAIL, Mutation
+
+pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _statuses(comparison: Path, product: str) -> dict[str, str]:
+    rows = json.loads(comparison.read_text())["checks"]
+    return {row["check"]: row["products"][product]["status"] for row in rows if product in row["products"]}
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    [pytest.param(m, marks=() if m is Mutation.NETWORK_POLICIES else pytest.mark.nightly) for m in Mutation],
+    ids=[m.value for m in Mutation],
+)
+def test_removing_a_fence_turns_every_check_that_depends_on_it_red(
+    mutation: Mutation, tmp_path: Path, lab_paths: LabPaths
+) -> None:
+    checks = MUST_FAIL[mutation]
+    run_id = f"mutation-{mutation.value}"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "provisioning.cli.main",
+            "run",
+            "--product",
+            "pks",
+            "-k",
+            " or ".join(checks),
+            "--run-id",
+            run_id,
+            "--output",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "CAAS_MUTATION": mutation.value},
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+    )
+    comparison = tmp_path / run_id / "comparison.json"
+    assert comparison.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    statuses = _statuses(comparison, "pks")
+    killed = [c for c in checks if statuses.get(c) == "fail"]
+    print(f"mutation {mutation.value}: killed {len(killed)}/{len(checks)} ({statuses})")
+    assert killed == list(checks), f"checks that survived the mutation: {set(checks) - set(killed)}"
+    assert done.returncode == 1, "the run reports the failures"
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id], "nothing is left"
