@@ -68,6 +68,16 @@ EXPECTED = {
     ("check_net_002", "pks"): "pass",
     ("check_net_003", "cfcr"): "fail",  # policies accepted, never enforced
     ("check_net_003", "pks"): "pass",
+    ("check_sto_001", "cfcr"): "pass",
+    ("check_sto_001", "pks"): "pass",
+    ("check_sto_002", "cfcr"): "pass",
+    ("check_sto_002", "pks"): "pass",
+    ("check_sto_003", "cfcr"): "pass",  # ABAC lines are per namespace: no cluster-scoped volume rights
+    ("check_sto_003", "pks"): "pass",
+    ("check_sto_004", "cfcr"): "pass",
+    ("check_sto_004", "pks"): "pass",
+    ("check_sto_005", "cfcr"): "pass",
+    ("check_sto_005", "pks"): "pass",
 }
 
 
