@@ -125,6 +125,7 @@ class PlanSpec(_Spec):
     pod_security: PodSecurity = "restricted"
     authorization: Authorization = "rbac"
     quota: QuotaSpec = QuotaSpec()
+    datastore: str | None = Field(None, min_length=1)  # vSphere datastore that holds the plan's volumes
 
 
 class LabSpec(_Spec):
@@ -405,6 +406,7 @@ def _to_model(spec: TargetsSpec) -> TenancyModel:
                         default_limits=dict(plan.quota.default_limits),
                         default_requests=dict(plan.quota.default_requests),
                     ),
+                    datastore=plan.datastore or "",
                 )
                 for plan in p.plans
             ),

@@ -65,6 +65,7 @@ class Plan:
     pod_security: PodSecurityLevel = PodSecurityLevel.RESTRICTED
     authorization: AuthorizationMode = AuthorizationMode.RBAC
     quota: Quota = field(default_factory=Quota)
+    datastore: str = ""  # the vSphere datastore its volumes' disks must be in ("" where not vSphere)
 
 
 @dataclass(frozen=True)

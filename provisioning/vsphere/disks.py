@@ -118,6 +118,13 @@ def check_placement(session: Session, disk_id: str, wanted_datastore: str) -> Di
     return DiskCheck(disk_id, wanted_datastore, placement, disk)
 
 
+def check_volume(session: Session, volume: Mapping[str, Any], plan_datastore: str) -> DiskCheck:
+    """For a PersistentVolume (as a dict) of a vSphere target: its disk, checked against the plan's datastore."""
+    if not plan_datastore:
+        raise CaasError("the plan names no datastore (fix: set plans[].datastore in the targets file)")
+    return check_placement(session, volume_handle(volume), plan_datastore)
+
+
 def wait_gone(session: Session, disk_id: str, timeout: float) -> None:
     """Return once no datastore holds the disk; WaitTimeout names it and where it was last seen."""
     wait_until(

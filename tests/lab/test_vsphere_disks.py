@@ -16,15 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.errors import CaasError
+from provisioning.errors import CaasError, InfrastructureError
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.vcsim import Vcsim
 from provisioning.settings import lab_home
-from provisioning.vsphere.connection import VCenter, VSphereError, VSphereLoginError, connect
+from provisioning.vsphere.connection import Session, VCenter, VSphereError, VSphereLoginError, connect
 from provisioning.vsphere.disks import (
+    CSI_DRIVER,
     Disk,
     Placement,
     check_placement,
+    check_volume,
     create_disk,
     datastores,
     delete_disk,
@@ -46,8 +48,7 @@ def simulator(tmp_path: Path) -> Iterator[Vcsim]:
     try:
         yield vcsim
         with connect(_target(vcsim), TIMEOUT) as session:
-            left = {name: ds for name, ds in datastores(session).items()}
-            disks = {n: list(session.disks.ListVStorageObject(ds) or []) for n, ds in left.items()}
+            disks = {n: list(session.disks.ListVStorageObject(ds) or []) for n, ds in datastores(session).items()}
         assert not any(disks.values()), f"disks left in vcsim: {disks}"
     finally:
         vcsim.stop()
@@ -60,25 +61,25 @@ def _target(vcsim: Vcsim, password: str | None = None) -> VCenter:
 
 
 @pytest.fixture
-def session(simulator: Vcsim) -> Iterator[object]:
+def session(simulator: Vcsim) -> Iterator[Session]:
     with connect(_target(simulator), TIMEOUT) as opened:
         yield opened
 
 
 @pytest.fixture
-def disks(session: object) -> Iterator[list[Disk]]:
+def disks(session: Session) -> Iterator[list[Disk]]:
     """Disks a test creates; any the test did not delete are deleted after it."""
     created: list[Disk] = []
     yield created
     for disk in created:
-        if find_disk(session, disk.id) is not None:  # type: ignore[arg-type]
-            delete_disk(session, disk, TIMEOUT)  # type: ignore[arg-type]
+        if find_disk(session, disk.id) is not None:
+            delete_disk(session, disk, TIMEOUT)
 
 
-def test_a_volume_disk_is_found_in_the_datastore_its_plan_names(session: object, disks: list[Disk]) -> None:
-    disk = create_disk(session, "pvc-in-plan", PLAN_DATASTORE, 16, TIMEOUT)  # type: ignore[arg-type]
+def test_a_volume_disk_is_found_in_the_datastore_its_plan_names(session: Session, disks: list[Disk]) -> None:
+    disk = create_disk(session, "pvc-in-plan", PLAN_DATASTORE, 16, TIMEOUT)
     disks.append(disk)
-    check = check_placement(session, disk.id, PLAN_DATASTORE)  # type: ignore[arg-type]
+    check = check_placement(session, disk.id, PLAN_DATASTORE)
     assert check.placement is Placement.IN_PLAN_DATASTORE
     assert check.disk is not None
     assert check.disk.datastore == PLAN_DATASTORE
@@ -86,39 +87,49 @@ def test_a_volume_disk_is_found_in_the_datastore_its_plan_names(session: object,
     assert check.disk.capacity_mb == 16
 
 
-def test_a_disk_in_another_datastore_is_reported_with_both_names(session: object, disks: list[Disk]) -> None:
-    disk = create_disk(session, "pvc-elsewhere", OTHER_DATASTORE, 16, TIMEOUT)  # type: ignore[arg-type]
+def test_a_disk_in_another_datastore_is_reported_with_both_names(session: Session, disks: list[Disk]) -> None:
+    disk = create_disk(session, "pvc-elsewhere", OTHER_DATASTORE, 16, TIMEOUT)
     disks.append(disk)
-    check = check_placement(session, disk.id, PLAN_DATASTORE)  # type: ignore[arg-type]
+    check = check_placement(session, disk.id, PLAN_DATASTORE)
     assert check.placement is Placement.WRONG_DATASTORE
     assert f"found in {OTHER_DATASTORE}, the plan names {PLAN_DATASTORE}" in check.describe()
 
 
-def test_deletion_is_detected_and_a_disk_that_stays_times_out(session: object, disks: list[Disk]) -> None:
-    doomed = create_disk(session, "pvc-doomed", PLAN_DATASTORE, 16, TIMEOUT)  # type: ignore[arg-type]
-    staying = create_disk(session, "pvc-staying", PLAN_DATASTORE, 16, TIMEOUT)  # type: ignore[arg-type]
+def test_deletion_is_detected_and_a_disk_that_stays_times_out(session: Session, disks: list[Disk]) -> None:
+    doomed = create_disk(session, "pvc-doomed", PLAN_DATASTORE, 16, TIMEOUT)
+    staying = create_disk(session, "pvc-staying", PLAN_DATASTORE, 16, TIMEOUT)
     disks.extend([doomed, staying])
-    delete_disk(session, doomed, TIMEOUT)  # type: ignore[arg-type]
-    wait_gone(session, doomed.id, TIMEOUT)  # type: ignore[arg-type]
-    assert find_disk(session, doomed.id) is None  # type: ignore[arg-type]
-    assert check_placement(session, doomed.id, PLAN_DATASTORE).placement is Placement.MISSING  # type: ignore[arg-type]
+    delete_disk(session, doomed, TIMEOUT)
+    wait_gone(session, doomed.id, TIMEOUT)
+    assert find_disk(session, doomed.id) is None
+    assert check_placement(session, doomed.id, PLAN_DATASTORE).placement is Placement.MISSING
     started = time.monotonic()
     with pytest.raises(WaitTimeout, match=f"disk {staying.id} to be deleted"):
-        wait_gone(session, staying.id, 1.0)  # type: ignore[arg-type]
+        wait_gone(session, staying.id, 1.0)
     assert time.monotonic() - started < 1.0 + TIMEOUT
 
 
-def test_a_missing_disk_is_reported_clearly(session: object) -> None:
+def test_a_vsphere_volume_is_checked_against_its_plans_datastore(session: Session, disks: list[Disk]) -> None:
+    disk = create_disk(session, "pvc-csi", PLAN_DATASTORE, 16, TIMEOUT)
+    disks.append(disk)
+    volume = {"metadata": {"name": "pvc-csi"}, "spec": {"csi": {"driver": CSI_DRIVER, "volumeHandle": disk.id}}}
+    assert check_volume(session, volume, PLAN_DATASTORE).placement is Placement.IN_PLAN_DATASTORE
+    assert check_volume(session, volume, OTHER_DATASTORE).placement is Placement.WRONG_DATASTORE
+    with pytest.raises(CaasError, match="the plan names no datastore"):
+        check_volume(session, volume, "")
+
+
+def test_a_missing_disk_is_reported_clearly(session: Session) -> None:
     missing = str(uuid.uuid4())
-    check = check_placement(session, missing, PLAN_DATASTORE)  # type: ignore[arg-type]
+    check = check_placement(session, missing, PLAN_DATASTORE)
     assert check.placement is Placement.MISSING
     assert check.disk is None
     assert check.describe() == f"disk {missing} is missing: no datastore of this vCenter holds it"
 
 
-def test_an_unknown_datastore_names_the_ones_that_exist(session: object) -> None:
+def test_an_unknown_datastore_names_the_ones_that_exist(session: Session) -> None:
     with pytest.raises(CaasError, match=f'datastore "nope" does not exist in this vCenter \\(one of: {PLAN_DATASTORE}'):
-        create_disk(session, "pvc-x", "nope", 16, TIMEOUT)  # type: ignore[arg-type]
+        create_disk(session, "pvc-x", "nope", 16, TIMEOUT)
 
 
 def test_a_refused_login_is_a_configuration_error_without_the_password(simulator: Vcsim) -> None:
@@ -140,3 +151,21 @@ def test_an_unreachable_vcenter_fails_within_the_timeout() -> None:
         ):
             pass
     assert time.monotonic() - started < 5.0
+
+
+def test_leftovers_in_the_simulator_and_on_disk_are_detected(tmp_path: Path) -> None:
+    """The teardown checks above can fail: a disk left in vcsim is listed, a file left on disk is reported."""
+    vcsim = Vcsim.start(LabPaths(lab_home(dict(os.environ))).bin, tmp_path / "vcsim")
+    try:
+        with connect(_target(vcsim), TIMEOUT) as opened:
+            disk = create_disk(opened, "pvc-left", PLAN_DATASTORE, 16, TIMEOUT)
+            listed = {i.id for i in opened.disks.ListVStorageObject(datastores(opened)[PLAN_DATASTORE])}
+            assert disk.id in listed
+            assert any((tmp_path / "vcsim").rglob(f"{disk.id}*")), "the disk's file is on disk while vcsim runs"
+            delete_disk(opened, disk, TIMEOUT)
+        (tmp_path / "vcsim" / "stray").write_text("left behind")
+    finally:
+        with pytest.raises(InfrastructureError, match=r"vcsim left files in .*: stray"):
+            vcsim.stop()
+    assert vcsim.process.returncode is not None
+    assert [p.name for p in (tmp_path / "vcsim").iterdir()] == ["stray"], "vcsim removed its own datastores"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from provisioning.errors import CaasError
+from provisioning.targets import load_targets
 from provisioning.vsphere.disks import CSI_DRIVER, volume_handle
 
 
@@ -25,3 +28,18 @@ def test_other_volumes_are_refused_with_one_clear_line(spec: dict[str, object], 
     with pytest.raises(CaasError, match=f"volume pvc-2 is not a vSphere volume \\({named}") as refused:
         volume_handle({"metadata": {"name": "pvc-2"}, "spec": spec})
     assert "\n" not in str(refused.value)
+
+
+def test_a_plans_datastore_reaches_the_model(tmp_path: Path) -> None:
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(
+        "version: 1\n"
+        "products:\n"
+        "  - name: vs\n"
+        "    backend: lab\n"
+        "    plans: [{name: small, datastore: vsanDatastore}, {name: plain}]\n"
+        "tenancy: [{product: vs, tenants: [{name: blue, plan: small}]}]\n"
+    )
+    product = load_targets(targets).model.product("vs")
+    assert product.plan("small").datastore == "vsanDatastore"
+    assert product.plan("plain").datastore == ""
