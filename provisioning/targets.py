@@ -153,6 +153,7 @@ class PlanSpec(_Spec):
     authorization: Authorization = "rbac"
     quota: QuotaSpec = QuotaSpec()
     control_plane_egress: bool = False
+    datastore: str | None = Field(None, min_length=1)  # vSphere datastore that holds the plan's volumes
 
 
 class LabSpec(_Spec):
@@ -477,6 +478,7 @@ def _to_model(spec: TargetsSpec) -> TenancyModel:
                         default_requests=dict(plan.quota.default_requests),
                     ),
                     control_plane_egress=plan.control_plane_egress,
+                    datastore=plan.datastore or "",
                 )
                 for plan in p.plans
             ),

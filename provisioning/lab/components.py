@@ -12,6 +12,7 @@ KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.16"
 KUBE_ROUTER_VERSION = "v2.1.0"
 COREDNS_VERSION = "v1.14.7"
+GOVMOMI_VERSION = "v0.52.0"
 
 _VERSION_VARIABLES = {
     "gitVersion": KUBERNETES_VERSION,
@@ -51,6 +52,7 @@ GO_PROGRAMS: tuple[GoProgram, ...] = (
     GoProgram("hostpath-provisioner", "hostpath", ".", "v0.1.0"),
     GoProgram("pause", "images", "./cmd/pause", "v0.1.0"),
     GoProgram("caas-probe", "images", "./cmd/probe", "v0.1.0"),
+    GoProgram("vcsim", "vcsim", ".", GOVMOMI_VERSION),  # vCenter simulator for the vSphere adapter's tests
 )
 
 # Debian packages the lab runs on: program to look for -> package that provides it.

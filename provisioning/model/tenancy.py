@@ -66,6 +66,7 @@ class Plan:
     authorization: AuthorizationMode = AuthorizationMode.RBAC
     quota: Quota = field(default_factory=Quota)
     control_plane_egress: bool = False  # tenant pods may open connections to the API server
+    datastore: str = ""  # the vSphere datastore its volumes' disks must be in ("" where not vSphere)
 
 
 @dataclass(frozen=True)
