@@ -55,3 +55,54 @@ def sweep_namespaces(api: Any, selection: Selection) -> list[str]:
                     raise
             removed.append(ns.metadata.name)
     return removed
+
+
+def namespaced_collections(api: Any) -> list[str]:
+    """The list paths of every namespaced resource the API serves (read from discovery)."""
+    paths = []
+    groups = [("/api/v1", "")]
+    for group in kube.request(api, "GET", "/apis")["groups"]:
+        groups.append((f"/apis/{group['preferredVersion']['groupVersion']}", group["name"]))
+    for base, _ in groups:
+        for resource in kube.request(api, "GET", base)["resources"]:
+            verbs = set(resource.get("verbs", []))
+            if resource["namespaced"] and "/" not in resource["name"] and {"list", "patch"} <= verbs:
+                paths.append(f"{base}/namespaces/{{namespace}}/{resource['name']}")
+    return paths
+
+
+def release_finalizers(api: Any, namespace: str) -> list[str]:
+    """Clear the finalizers that keep a deleted namespace Terminating (objects whose controller is
+    gone, e.g. with the run that created them); return what was released."""
+    released = []
+    for collection in namespaced_collections(api):
+        path = collection.format(namespace=namespace)
+        try:
+            items = kube.request(api, "GET", path)["items"]
+        except kube.ApiFailure:
+            continue  # a resource the admin may not list, or an aggregated API that is down
+        for item in items:
+            if item["metadata"].get("finalizers"):
+                name = item["metadata"]["name"]
+                kube.request(
+                    api,
+                    "PATCH",
+                    f"{path}/{name}",
+                    body={"metadata": {"finalizers": None}},
+                    content_type="application/merge-patch+json",
+                )
+                released.append(f"{path.rsplit('/', 1)[-1]}/{name}")
+    return released
+
+
+def stuck_terminating(api: Any, names: list[str]) -> list[str]:
+    """The namespaces among `names` that still exist."""
+    remaining = []
+    for name in names:
+        try:
+            kube.call(api, "CoreV1Api", "read_namespace", name)
+            remaining.append(name)
+        except kube.ApiFailure as exc:
+            if exc.status != 404:
+                raise
+    return remaining

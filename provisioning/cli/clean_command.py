@@ -12,10 +12,12 @@ from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.settings import DEFAULT_TARGETS, lab_home
-from provisioning.sweep import Selection, kubeconfig_contexts, sweep_namespaces
+from provisioning.sweep import Selection, kubeconfig_contexts, release_finalizers, stuck_terminating, sweep_namespaces
 from provisioning.targets import load_targets
+from provisioning.wait import WaitTimeout, wait_until
 
 EXPIRY_SECONDS = 6 * 3600
+NAMESPACE_GRACE = 30.0  # how long a swept namespace may take to go before its finalizers are released
 
 
 def register(commands: Any) -> None:
@@ -57,9 +59,8 @@ def run(args: argparse.Namespace) -> int:
         where = f"{product} ({path.name}, context {context or '(current)'})"
         api = kube.from_kubeconfig(path, context)
         try:
-            for namespace in sweep_namespaces(api, selection):
-                print(f"removed namespace {namespace} of {where}")
-        except kube.ApiFailure as exc:
+            _sweep(api, selection, where)
+        except (kube.ApiFailure, WaitTimeout) as exc:
             failed += 1
             print(f"caas clean: cannot sweep {where}: {exc}")
         finally:
@@ -67,3 +68,27 @@ def run(args: argparse.Namespace) -> int:
     leftovers = host.inventory(paths.home)
     print(f"caas clean: {len(removed)} clusters removed; lab processes left: {len(leftovers.processes)}")
     return int(ExitCode.INFRASTRUCTURE if failed else ExitCode.OK)
+
+
+def _sweep(api: Any, selection: Selection, where: str) -> None:
+    """Delete the chosen namespaces and see them go; release finalizers that keep one Terminating."""
+    swept = sweep_namespaces(api, selection)
+    for namespace in swept:
+        print(f"removed namespace {namespace} of {where}")
+
+    def gone(what: str) -> None:
+        wait_until(
+            lambda: stuck_terminating(api, swept),
+            lambda left: not left,
+            timeout=NAMESPACE_GRACE,
+            what=what,
+            retry_on=(kube.ApiFailure,),
+        )
+
+    try:
+        gone("the swept namespaces to go")
+    except WaitTimeout:
+        for namespace in stuck_terminating(api, swept):  # finalizers whose controller is gone
+            for released in release_finalizers(api, namespace):
+                print(f"released finalizers of {released} in {namespace} of {where}")
+        gone("the swept namespaces to go after releasing finalizers")
