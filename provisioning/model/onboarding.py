@@ -17,6 +17,7 @@ LABEL_PREFIX = "caas-conformance.io"
 RUN_ID = f"{LABEL_PREFIX}/run-id"
 TENANT = f"{LABEL_PREFIX}/tenant"
 MANAGED_BY = f"{LABEL_PREFIX}/managed-by"
+COMPONENT = f"{LABEL_PREFIX}/component"  # "onboarding" on what the provider's onboarding created
 PSA_VERSION = "v1.34"
 API_SERVER_PORT = 6443  # where the API server listens behind the kubernetes Service (after DNAT)
 
@@ -59,7 +60,7 @@ def tenant_manifests(tenant: Tenant, plan: Plan, run_id: str, mutation: Mutation
 
 def _tenant_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]:
     ns = tenant.namespace
-    common = labels(run_id, tenant.name)
+    common = {**labels(run_id, tenant.name), COMPONENT: "onboarding"}
 
     def meta(name: str) -> dict[str, Any]:
         return {"name": name, "namespace": ns, "labels": common}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.settings import Timeouts
@@ -65,3 +67,95 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
     assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "killed"]
     leaked = host.inventory(lab_paths.home).new_since(before)
     assert leaked.empty, leaked
+
+
+# --- SIGKILL at random points of a whole run (provisioning, probing, teardown), then `caas clean` ---------
+
+POINTS = ("a scenario has finished", "the scenarios are over", "a cluster is ready", "a tenant is onboarded")
+# every point once (the first two also in CI), then six more drawn at random (seeded: reproducible)
+RANDOM_KILLS = [
+    (point, n)
+    for n, point in enumerate([*POINTS, *random.Random(20261126).choices(POINTS, k=6)])  # noqa: S311
+]
+
+
+def _kill_point_reached(point: str, paths: LabPaths, run_id: str, log: Path, after_tests: int) -> bool:
+    states = [s for s in cluster.list_clusters(paths) if s.get("run_id") == run_id]
+    text = log.read_text() if log.exists() else ""
+    if point == "a cluster is ready":
+        return any(s.get("status") == "ready" for s in states)
+    if point == "a tenant is onboarded":
+        return any(_has_tenant_namespace(paths, s["name"], run_id) for s in states if s.get("status") == "ready")
+    if point == "a scenario has finished":
+        return text.count(" PASSED") + text.count(" FAILED") + text.count(" SKIPPED") > after_tests
+    return " passed" in text or " failed" in text  # pytest's closing line: teardown and reports follow
+
+
+def _has_tenant_namespace(paths: LabPaths, name: str, run_id: str) -> bool:
+    try:
+        api = kube.from_kubeconfig(paths.cluster_dir(name) / "kubeconfigs" / "admin.kubeconfig", timeout=5)
+    except Exception:  # the run may be removing the cluster right now
+        return False
+    try:
+        selector = f"caas-conformance.io/run-id={run_id}"
+        return bool(kube.call(api, "CoreV1Api", "list_namespace", label_selector=selector).items)
+    except kube.ApiFailure:
+        return False
+    finally:
+        api.close()
+
+
+@pytest.mark.parametrize(
+    ("point", "seed"),
+    [pytest.param(p, n, marks=() if n < 2 else pytest.mark.nightly) for p, n in RANDOM_KILLS],
+    ids=[f"{n}-{p.replace(' ', '-')}" for p, n in RANDOM_KILLS],
+)
+def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
+    point: str, seed: int, lab_paths: LabPaths, tmp_path: Path
+) -> None:
+    run_id = f"killed-{seed}"
+    before = host.inventory(lab_paths.home)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "provisioning.cli.main",
+            "run",
+            "--run-id",
+            run_id,
+            "--output",
+            str(tmp_path),
+            "--product",
+            "pks",
+            "-k",
+            "provisioning or tenant_isolation",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log = tmp_path / run_id / "pytest.log"
+    after_tests = random.Random(seed).randrange(1, 6)  # noqa: S311 - a kill point, not a secret
+    try:
+        wait_until(
+            lambda: _kill_point_reached(point, lab_paths, run_id, log, after_tests) or run.poll() is not None,
+            bool,
+            timeout=900,
+            what=f"the run to reach the kill point: {point}",
+        )
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait(timeout=30)
+    clean = subprocess.run(
+        [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", run_id],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id]
+    leaked = host.inventory(lab_paths.home).new_since(before)
+    assert leaked.empty, f"killed when {point}: {leaked}"
