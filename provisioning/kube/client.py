@@ -96,13 +96,18 @@ def _material(data: bytes, suffix: str) -> str:
     return str(path)
 
 
-def from_kubeconfig(path: Path, context: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> k8s.ApiClient:
-    """An ApiClient from a kubeconfig file (client certificate or token users), without retries."""
+def from_kubeconfig(
+    path: Path, context: str | None = None, timeout: float = DEFAULT_TIMEOUT, pool_size: int | None = None
+) -> k8s.ApiClient:
+    """An ApiClient from a kubeconfig file (client certificate or token users), without retries;
+    `pool_size` keeps that many connections open for concurrent requests."""
     configuration = k8s.Configuration()
     kube_config.load_kube_config(
         config_file=str(path), context=context, client_configuration=configuration, persist_config=False
     )
     configuration.retries = False
+    if pool_size is not None:
+        configuration.connection_pool_maxsize = pool_size
     api = k8s.ApiClient(configuration)
     api.caas_timeout = timeout
     return api
@@ -150,15 +155,17 @@ def request(
     query: Mapping[str, str] | None = None,
     content_type: str = "application/json",
     raw: bool = False,
+    headers: Mapping[str, str] | None = None,
 ) -> Any:
-    """A raw API request (for paths the typed client does not cover, e.g. dry-run creates)."""
+    """A raw API request (for paths the typed client does not cover, e.g. dry-run creates);
+    `headers` are sent with this request only (e.g. impersonation headers)."""
     try:
         response = api.call_api(
             path,
             method,
             query_params=list((query or {}).items()),
             body=body,
-            header_params={"Content-Type": content_type, "Accept": "application/json"},
+            header_params={"Content-Type": content_type, "Accept": "application/json", **(headers or {})},
             auth_settings=["BearerToken"],
             _preload_content=False,
             _request_timeout=timeout_of(api),
