@@ -53,6 +53,7 @@ lab: venv system
 bench: system venv lab
 	$(PY) -m bench.lab
 	$(PY) -m bench.provisioning
+	$(PY) -m bench.rbac
 
 clean: venv
 	$(CAAS) clean --all

@@ -171,7 +171,8 @@ def request(
             _request_timeout=timeout_of(api),
         )
     except ApiException as exc:
-        raise ApiFailure(int(exc.status or 0), str(exc.reason), str(exc.body or "")) from None
+        text = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else str(exc.body or "")
+        raise ApiFailure(int(exc.status or 0), str(exc.reason), text) from None
     except Exception as exc:
         raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
     data = response[0].data if isinstance(response, tuple) else response.data

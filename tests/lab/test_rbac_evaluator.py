@@ -229,7 +229,6 @@ def test_evaluator_agrees_with_subject_access_reviews(
         max_examples=BATCHES,
         deadline=None,
         database=None,
-        derandomize=False,
         suppress_health_check=list(HealthCheck),
     )
     @given(st.lists(requests(resources), min_size=BATCH, max_size=BATCH))
