@@ -179,3 +179,21 @@ def request(
     if raw:
         return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
     return json.loads(data) if data else None
+
+
+def post_raw(api: k8s.ApiClient, path: str, body: bytes) -> tuple[int, bytes]:
+    """POST prepared JSON straight through the client's connection pool (no model (de)serialization),
+    for high request rates such as batches of access reviews. Transport errors raise ApiFailure(0)."""
+    configuration = api.configuration
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    token = (configuration.api_key or {}).get("authorization")
+    if token:
+        prefix = (configuration.api_key_prefix or {}).get("authorization")
+        headers["Authorization"] = f"{prefix} {token}" if prefix else token
+    try:
+        response = api.rest_client.pool_manager.request(
+            "POST", configuration.host + path, body=body, headers=headers, timeout=timeout_of(api), retries=False
+        )
+    except Exception as exc:
+        raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
+    return int(response.status), bytes(response.data)
