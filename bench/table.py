@@ -24,9 +24,14 @@ def render(rows: list[dict[str, object]]) -> str:
         seconds = row.get("seconds")
         base = row.get("baseline_seconds")
         ratio = f"{float(base) / float(seconds):6.1f}x" if seconds and base else ""  # type: ignore[arg-type]
+        if row.get("rate") is not None and row.get("baseline_rate"):
+            ratio = f"{float(row['rate']) / float(row['baseline_rate']):6.1f}x"  # type: ignore[arg-type]
+            base = row["baseline_rate"]
         target = ""
         if row.get("target") is not None:
             target = f"<= {float(row['target']):g}s"  # type: ignore[arg-type]
+        if row.get("target_rate") is not None:
+            target = f">= {float(row['target_rate']):g}/s"  # type: ignore[arg-type]
         if row.get("target_ratio") is not None:
             target += f" >= {float(row['target_ratio']):g}x"  # type: ignore[arg-type]
         if row.get("rate") is not None:

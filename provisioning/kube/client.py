@@ -106,14 +106,19 @@ def _material(data: bytes, suffix: str) -> str:
     return str(path)
 
 
-def from_kubeconfig(path: Path, context: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> k8s.ApiClient:
-    """An ApiClient from a kubeconfig file (client certificate or token users), without retries."""
+def from_kubeconfig(
+    path: Path, context: str | None = None, timeout: float = DEFAULT_TIMEOUT, pool_size: int | None = None
+) -> k8s.ApiClient:
+    """An ApiClient from a kubeconfig file (client certificate or token users), without retries;
+    `pool_size` keeps that many connections open for concurrent requests."""
     configuration = k8s.Configuration()
     kube_config.load_kube_config(
         config_file=str(path), context=context, client_configuration=configuration, persist_config=False
     )
     _register_secrets(configuration)
     configuration.retries = False
+    if pool_size is not None:
+        configuration.connection_pool_maxsize = pool_size
     api = k8s.ApiClient(configuration)
     api.caas_timeout = timeout
     return api
@@ -169,15 +174,17 @@ def request(
     query: Mapping[str, str] | None = None,
     content_type: str = "application/json",
     raw: bool = False,
+    headers: Mapping[str, str] | None = None,
 ) -> Any:
-    """A raw API request (for paths the typed client does not cover, e.g. dry-run creates)."""
+    """A raw API request (for paths the typed client does not cover, e.g. dry-run creates);
+    `headers` are sent with this request only (e.g. impersonation headers)."""
     try:
         response = api.call_api(
             path,
             method,
             query_params=list((query or {}).items()),
             body=body,
-            header_params={"Content-Type": content_type, "Accept": "application/json"},
+            header_params={"Content-Type": content_type, "Accept": "application/json", **(headers or {})},
             auth_settings=["BearerToken"],
             _preload_content=False,
             _request_timeout=timeout_of(api),
@@ -219,3 +226,21 @@ def _warning_text(header: str) -> str:
     parts = header.split(" ", 2)
     text = parts[2] if len(parts) == 3 else header
     return text.strip().strip('"').replace('\\"', '"')
+
+
+def post_raw(api: k8s.ApiClient, path: str, body: bytes) -> tuple[int, bytes]:
+    """POST prepared JSON straight through the client's connection pool (no model (de)serialization),
+    for high request rates such as batches of access reviews. Transport errors raise ApiFailure(0)."""
+    configuration = api.configuration
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    token = (configuration.api_key or {}).get("authorization")
+    if token:
+        prefix = (configuration.api_key_prefix or {}).get("authorization")
+        headers["Authorization"] = f"{prefix} {token}" if prefix else token
+    try:
+        response = api.rest_client.pool_manager.request(
+            "POST", configuration.host + path, body=body, headers=headers, timeout=timeout_of(api), retries=False
+        )
+    except Exception as exc:
+        raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
+    return int(response.status), bytes(response.data)

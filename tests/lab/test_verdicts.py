@@ -128,6 +128,16 @@ EXPECTED = {
     ("check_sto_004", "pks"): "pass",
     ("check_sto_005", "cfcr"): "pass",
     ("check_sto_005", "pks"): "pass",
+    ("check_rbac_001", "cfcr"): "fail",  # ABAC: tenants relabel and delete their own namespace
+    ("check_rbac_001", "pks"): "pass",
+    ("check_rbac_002", "cfcr"): "fail",  # ABAC knows no roles: developers act as admins, viewers read secrets
+    ("check_rbac_002", "pks"): "pass",
+    ("check_rbac_003", "cfcr"): "fail",  # ABAC has no bind/escalate check
+    ("check_rbac_003", "pks"): "pass",
+    ("check_rbac_004", "cfcr"): "fail",  # ABAC: provider objects writable, no tenant roles
+    ("check_rbac_004", "pks"): "fail",  # built-in admin/edit write RoleBindings and NetworkPolicies
+    ("check_rbac_005", "cfcr"): "pass",  # request and SubjectAccessReview agree; ABAC refuses self reviews
+    ("check_rbac_005", "pks"): "pass",
 }
 
 

@@ -1,0 +1,143 @@
+"""Benchmark of access checks against the lab: SubjectAccessReviews per second, concurrent
+beside sequential, measured in the same run on one `pks` lab cluster (target >= 1,000/s concurrent).
+
+    python -m bench.rbac [--reviews N] [--workers W] [--cluster NAME] [--json FILE]
+
+With --cluster it uses a running lab cluster; otherwise it starts one (named with the
+CAAS_CLUSTER_PREFIX) and removes it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from fixtures.rbac.reviews import review_all
+from provisioning.kube import client as kube
+from provisioning.lab import cluster
+from provisioning.lab.cluster import LabPaths
+from provisioning.model.rbac import Request
+from provisioning.settings import Timeouts, lab_home
+from reports.matrix import Cell
+
+TARGET = 1000.0
+VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
+RESOURCES = (("", "pods"), ("", "secrets"), ("apps", "deployments"), ("rbac.authorization.k8s.io", "rolebindings"))
+
+
+def cases(count: int) -> list[Request]:
+    pick = random.Random(7)  # noqa: S311 - reproducible cases, not secrets
+    return [
+        Request(
+            pick.choice(("blue-admin", "green-viewer", "stranger")),
+            (pick.choice(("blue:admins", "green:viewers", "auditors")), "system:authenticated"),
+            pick.choice(VERBS),
+            resource,
+            pick.choice(("tenant-blue", "tenant-green", "")),
+            group,
+        )
+        for group, resource in (pick.choice(RESOURCES) for _ in range(count))
+    ]
+
+
+def rate(api: object, requests: list[Request], workers: int) -> float:
+    started = time.monotonic()
+    answers = review_all(api, requests, workers=workers)
+    seconds = time.monotonic() - started
+    errors = sum(1 for cell, _ in answers if cell is Cell.ERROR)
+    if errors:
+        raise SystemExit(f"bench.rbac: {errors} reviews failed; the figure would be meaningless")
+    return len(requests) / seconds
+
+
+def _share(kubeconfig: str, requests: list[Request], workers: int) -> int:
+    """One client process's share: its own connections, `workers` threads; returns the error count."""
+    api = kube.from_kubeconfig(Path(kubeconfig), pool_size=workers)
+    try:
+        return sum(1 for cell, _ in review_all(api, requests, workers=workers) if cell is Cell.ERROR)
+    finally:
+        api.close()
+
+
+def rate_processes(kubeconfig: str, requests: list[Request], workers: int, processes: int) -> float:
+    """Reviews per second with `processes` client processes (the client, not the server, is the bottleneck
+    of one Python process)."""
+    shares = [requests[i::processes] for i in range(processes)]
+    with ProcessPoolExecutor(processes) as pool:
+        list(pool.map(_share, [kubeconfig] * processes, [s[:20] for s in shares], [workers] * processes))
+        started = time.monotonic()
+        errors = sum(pool.map(_share, [kubeconfig] * processes, shares, [workers] * processes))
+        seconds = time.monotonic() - started
+    if errors:
+        raise SystemExit(f"bench.rbac: {errors} reviews failed; the figure would be meaningless")
+    return len(requests) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.rbac")
+    parser.add_argument("--reviews", type=int, default=4000)
+    parser.add_argument("--workers", type=int, default=32)
+    parser.add_argument("--processes", type=int, default=2, help="client processes for the multi-process figure")
+    parser.add_argument("--cluster", default=None)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    paths = LabPaths(lab_home(dict(os.environ)))
+    name = args.cluster or f"{os.environ.get('CAAS_CLUSTER_PREFIX', '')}bench-rbac"
+    started_here = args.cluster is None
+    if started_here:
+        cluster.up(paths, name, "pks", 1, Timeouts().lab_ready)
+    try:
+        lab = cluster.attach(paths, name)
+        api = kube.from_kubeconfig(Path(lab.layout.kubeconfig(cluster.ADMIN)), pool_size=args.workers)
+        try:
+            review_all(api, cases(200), workers=args.workers)  # warm connections and caches
+            sequential = rate(api, cases(args.reviews // 4), workers=1)
+            concurrent = rate(api, cases(args.reviews), workers=args.workers)
+        finally:
+            api.close()
+        kubeconfig = str(lab.layout.kubeconfig(cluster.ADMIN))
+        multi = rate_processes(kubeconfig, cases(args.reviews), args.workers, args.processes)
+    finally:
+        if started_here:
+            cluster.down(paths, name)
+    rows = [
+        ("sequential reviews/s (baseline)", sequential, None),
+        (f"concurrent reviews/s ({args.workers} threads)", concurrent, TARGET),
+        (f"concurrent reviews/s ({args.processes}x{args.workers})", multi, TARGET),
+    ]
+    print(f"{'figure':<40} {'value':>10} {'target':>10} {'ratio':>8}")
+    for label, value, target in rows:
+        ratio = f"{target / value:.2f}" if target else "-"
+        print(f"{label:<40} {value:>10.0f} {target or '-':>10} {ratio:>8}")
+    best = max(concurrent, multi)
+    print(f"speed-up over sequential: {best / sequential:.1f}x (ratio target/figure <= 1 meets the target)")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                [
+                    {
+                        "figure": f"access reviews, {args.workers} threads",
+                        "rate": concurrent,
+                        "target_rate": TARGET,
+                        "baseline": "sequential reviews",
+                        "baseline_rate": sequential,
+                    },
+                    {
+                        "figure": f"access reviews, {args.processes}x{args.workers}",
+                        "rate": multi,
+                        "target_rate": TARGET,
+                        "baseline": "sequential reviews",
+                        "baseline_rate": sequential,
+                    },
+                ]
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

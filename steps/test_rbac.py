@@ -1,0 +1,199 @@
+"""Steps of the RBAC checks: ask as the tenants' identities, three ways, compare with the model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pytest_bdd import parsers, scenarios, then, when
+
+from fixtures.rbac.access import AccessObserver, Observation, real_request, resource_probe
+from fixtures.rbac.discovery import discover
+from fixtures.rbac.escalation import ESCALATIONS, Context, change_provider_object
+from fixtures.rbac.matrix import (
+    AccessRun,
+    Question,
+    attach_comparison,
+    attach_ways,
+    observe_cluster,
+    own_namespace_controls,
+    shared_cluster,
+)
+from provisioning.kube import client as kube
+from provisioning.model.onboarding import labels
+from provisioning.model.tenancy import Role
+from provisioning.settings import Settings
+from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
+from provisioning.wait import wait_until
+from reports.matrix import Cell
+
+scenarios("rbac")
+
+
+def _shared(tenancy: ProvisionedTenancy) -> ProvisionedCluster:
+    cluster = shared_cluster(tenancy)
+    if cluster is None:
+        pytest.skip("not applicable: fewer than two tenants share a cluster")
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def access_run(tenancy: ProvisionedTenancy) -> AccessRun:
+    """The whole matrix of a product's shared cluster, observed once per product."""
+    cluster = _shared(tenancy)
+    run, _ = observe_cluster(tenancy, cluster)
+    return run
+
+
+@when(
+    "every tenant identity on a shared cluster asks for every verb on every resource the API serves",
+    target_fixture="observed_run",
+)
+def ask_everything(tenancy: ProvisionedTenancy, request: pytest.FixtureRequest) -> AccessRun:
+    _shared(tenancy)
+    run: AccessRun = request.getfixturevalue("access_run")
+    return run
+
+
+@then("every cluster-scoped request is denied while each identity can work in its own namespace")
+def cluster_scope_denied(observed_run: AccessRun) -> None:
+    comparison = observed_run.compare(lambda q: q.scope in ("cluster", "control"))
+    attach_comparison(comparison, "cluster-scoped access", observed_run.observation.report())
+    assert comparison.passed, comparison.render()
+
+
+@then("the observed access in the tenant namespaces is exactly what the tenancy model requires")
+def namespaces_as_modelled(observed_run: AccessRun) -> None:
+    comparison = observed_run.compare(lambda q: q.scope in ("namespaced", "control"))
+    attach_comparison(comparison, "tenant namespace access", observed_run.observation.report())
+    assert comparison.passed, comparison.render()
+
+
+@then("the ways of observing that can answer agree on every cell")
+def ways_agree(observed_run: AccessRun) -> None:
+    observation = observed_run.observation
+    attach_ways(observation, "whole matrix")
+    errors = [
+        f"{w}: {r} -> {c} ({m.evidence.get((r, c), '')})"
+        for w, m in _available(observation)
+        for r, c, _ in m.incomplete()
+    ]
+    assert not errors, "not observed properly:\n" + "\n".join(errors[:20])
+    assert not observation.disagreements, "\n".join(observation.disagreements[:50])
+
+
+def _available(observation: Observation) -> list[tuple[str, Any]]:
+    return [(w, m) for w, m in observation.ways.items() if w not in observation.unavailable]
+
+
+@when("every tenant identity on a shared cluster tries to:", target_fixture="attempts")
+def try_attempts(tenancy: ProvisionedTenancy, datatable: list[list[str]]) -> tuple[list[Question], Observation]:
+    cluster = _shared(tenancy)
+    header = [h.strip() for h in datatable[0]]
+    rows = [dict(zip(header, (c.strip() for c in row), strict=True)) for row in datatable[1:]]
+    tenants = cluster.tenants
+    admin = tenancy.admin_client(cluster)
+    try:
+        resources = discover(admin)
+    finally:
+        admin.close()
+    questions = own_namespace_controls(tenants, resources)
+    for own in tenants:
+        other = next(t for t in tenants if t != own)
+        for identity in own.identities:
+            context = Context(identity, own, other)
+            for row in rows:
+                if "action" in row:
+                    probe = change_provider_object(context, row["attempt"], row["action"])
+                else:
+                    probe = ESCALATIONS[row["attempt"]](context, row["attempt"])
+                questions.append(Question(probe, identity, Cell.DENIED, "attempt"))
+    observer = AccessObserver(tenancy, cluster)
+    try:
+        return questions, observer.observe([q.probe for q in questions])
+    finally:
+        observer.close()
+
+
+@then("every attempt is denied")
+def every_attempt_denied(attempts: tuple[list[Question], Observation]) -> None:
+    questions, observation = attempts
+    run = AccessRun(tuple(questions), observation)
+    comparison = run.compare()
+    attach_comparison(comparison, "attempts", observation.report())
+    attach_ways(observation, "attempts")
+    assert comparison.passed, comparison.render() + "\n" + observation.report()
+
+
+@when(
+    parsers.parse('a tenant admin grants its developers "{verb}" on "{resource}" with a role of its own'),
+    target_fixture="delegation",
+)
+def admin_delegates(
+    tenancy: ProvisionedTenancy, settings: Settings, verb: str, resource: str, request: pytest.FixtureRequest
+) -> dict[str, Any]:
+    cluster = _shared(tenancy)
+    tenant = cluster.tenants[0]
+    ns = tenant.namespace
+    admin = tenancy.admin_client(cluster)
+    try:
+        found = next(r for r in discover(admin) if r.name == resource)
+    finally:
+        admin.close()
+    developer = next(i for i in tenant.identities if i.role is Role.DEVELOPER)
+    probe = resource_probe(developer.user, developer.user, found, verb, ns)
+    dev_api = tenancy.client_for(developer.user)
+    request.addfinalizer(dev_api.close)
+    before, evidence = real_request(dev_api, probe)
+    name = f"caas-delegated-{verb}-{resource}"
+    meta = {"name": name, "namespace": ns, "labels": labels(settings.run_id, tenant.name)}
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": meta,
+        "rules": [{"apiGroups": [found.group], "resources": [resource], "verbs": [verb]}],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": meta,
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": developer.groups[0]}],
+    }
+    tenant_admin = tenancy.client_for(f"{tenant.name}-admin")
+    request.addfinalizer(tenant_admin.close)
+    base = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}"
+    refused = []
+    for kind, body in (("roles", role), ("rolebindings", binding)):
+        try:
+            kube.request(tenant_admin, "POST", f"{base}/{kind}", body=body)
+            request.addfinalizer(lambda k=kind: _delete(tenancy, cluster, f"{base}/{k}/{name}"))
+        except kube.ApiFailure as failure:
+            refused.append(f"creating {kind}/{name} as {tenant.name}-admin: {failure}")
+    return {"api": dev_api, "probe": probe, "before": (before, evidence), "refused": refused}
+
+
+def _delete(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, path: str) -> None:
+    api = tenancy.admin_client(cluster)
+    try:
+        kube.request(api, "DELETE", path)
+    except kube.ApiFailure as failure:
+        if failure.status != 404:
+            raise
+    finally:
+        api.close()
+
+
+@then(parsers.parse('its developers can "{verb}" "{resource}" in their namespace, and could not before'))
+def developers_can_now(delegation: dict[str, Any], settings: Settings, verb: str, resource: str) -> None:
+    before, evidence = delegation["before"]
+    assert before is Cell.DENIED, (
+        f"before the delegation the developer's {verb} {resource} was {before.value}: {evidence}"
+    )
+    assert not delegation["refused"], "\n".join(delegation["refused"])
+    wait_until(
+        lambda: real_request(delegation["api"], delegation["probe"]),
+        lambda answer: answer[0] is Cell.ALLOWED,
+        timeout=settings.timeouts.enforce,
+        what=f"the developer's {verb} {resource} to be allowed by the delegated role",
+    )

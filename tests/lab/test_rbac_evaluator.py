@@ -1,0 +1,267 @@
+"""The pure RBAC evaluator agrees with a real API server's SubjectAccessReviews.
+
+A `pks` lab cluster gets the tenants' onboarding (namespaces, RoleBindings to admin/edit/view)
+plus objects that exercise the rest of RBAC: a namespaced Role with resource names and
+subresources bound to a service account, a cluster role aggregated into view (so into edit and
+admin), a ClusterRoleBinding and a user bound to edit in one namespace. Hypothesis generates
+(subject, verb, resource, namespace, name) cases in batches reviewed concurrently; at least
+10,000 cases per run must all agree. A disagreement is shrunk and saved to
+`data/rbac_regressions.json`, which `test_regression_cases_agree` replays on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fixtures.rbac.reviews import read_policy, review_all
+from provisioning.kube import client as kube
+from provisioning.lab import cluster
+from provisioning.lab.cluster import LabPaths
+from provisioning.model.onboarding import collection_path, tenant_manifests
+from provisioning.model.rbac import RbacPolicy, Request
+from provisioning.model.tenancy import Plan, Tenant
+from provisioning.settings import Timeouts
+from provisioning.wait import wait_until
+from reports.matrix import Cell
+
+pytestmark = pytest.mark.lab
+
+REGRESSIONS = Path(__file__).parent / "data" / "rbac_regressions.json"
+BATCH = 500
+BATCHES = 21  # 10,500 cases
+RUN_ID = "rbac-evaluator"
+TENANTS = (Tenant("blue", "small"), Tenant("green", "small"))
+LABELS = {"caas-conformance.io/run-id": RUN_ID}
+
+EXTRA_OBJECTS: list[dict[str, Any]] = [
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "config-reader", "namespace": "tenant-blue", "labels": LABELS},
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["configmaps"],
+                "verbs": ["get", "update"],
+                "resourceNames": ["app-config"],
+            },
+            {"apiGroups": [""], "resources": ["pods/log", "*/status"], "verbs": ["get"]},
+            {"apiGroups": ["apps"], "resources": ["*"], "verbs": ["list"]},
+        ],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "builder-reads-config", "namespace": "tenant-blue", "labels": LABELS},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "config-reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "builder"}],  # namespace defaults to the binding's
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {
+            "name": "caas-widgets-view",
+            "labels": {**LABELS, "rbac.authorization.k8s.io/aggregate-to-view": "true"},
+        },
+        "rules": [{"apiGroups": ["example.com"], "resources": ["widgets"], "verbs": ["get", "list", "watch"]}],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "caas-auditors", "labels": LABELS},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "auditors"}],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "contractor", "namespace": "tenant-green", "labels": LABELS},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "green-contractor"}],
+    },
+]
+_PATHS = {
+    "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
+    "RoleBinding": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+    "ClusterRole": "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+    "ClusterRoleBinding": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+}
+
+USERS = (
+    *(i.user for t in TENANTS for i in t.identities),
+    "green-contractor",
+    "stranger",
+    "system:serviceaccount:tenant-blue:builder",
+    "system:serviceaccount:tenant-green:builder",
+    "system:serviceaccount:kube-system:default",
+    "system:kube-scheduler",
+    "system:kube-controller-manager",
+)
+GROUPS = (
+    *(g for t in TENANTS for i in t.identities for g in i.groups),
+    "auditors",
+    "system:authenticated",
+    "system:serviceaccounts",
+    "system:serviceaccounts:tenant-blue",
+    "system:masters",
+)
+VERBS = (
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "bind",
+    "escalate",
+    "impersonate",
+    "approve",
+    "*",
+)
+EXTRA_RESOURCES = (
+    ("", "pods", "log"),
+    ("", "pods", "exec"),
+    ("", "pods", "status"),
+    ("", "serviceaccounts", "token"),
+    ("", "nodes", "proxy"),
+    ("apps", "deployments", "scale"),
+    ("certificates.k8s.io", "certificatesigningrequests", "approval"),
+    ("example.com", "widgets", ""),
+    ("", "users", ""),
+    ("", "groups", ""),
+    ("", "*", ""),
+)
+NAMESPACES = ("", "tenant-blue", "tenant-green", "kube-system", "default")
+NAMES = ("", "app-config", "other", "cluster-admin")
+
+
+@pytest.fixture(scope="module")
+def admin() -> Iterator[Any]:
+    paths = LabPaths(Path(os.environ.get("CAAS_LAB_HOME", "/var/lib/caas-lab")))
+    name = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '')}rbac-sar"
+    if paths.cluster_dir(name).exists():
+        cluster.down(paths, name)
+    lab = cluster.up(paths, name, "pks", 1, Timeouts().lab_ready, run_id=RUN_ID)
+    api = kube.from_kubeconfig(Path(lab.layout.kubeconfig(cluster.ADMIN)), pool_size=32)
+    try:
+        for tenant in TENANTS:
+            for manifest in tenant_manifests(tenant, Plan("small"), RUN_ID):
+                kube.request(api, "POST", collection_path(manifest), body=manifest)
+        for obj in EXTRA_OBJECTS:
+            path = _PATHS[obj["kind"]].format(ns=obj["metadata"].get("namespace", ""))
+            kube.request(api, "POST", path, body=obj)
+        wait_until(
+            lambda: kube.request(api, "GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles/admin"),
+            lambda role: any("widgets" in r.get("resources", ()) for r in role.get("rules") or ()),
+            timeout=60,
+            what="the aggregation controller to fold caas-widgets-view into admin",
+        )
+        yield api
+    finally:
+        api.close()
+        cluster.down(paths, name)
+
+
+@pytest.fixture(scope="module")
+def policy(admin: Any) -> RbacPolicy:
+    return read_policy(admin)
+
+
+@pytest.fixture(scope="module")
+def resources(admin: Any) -> tuple[tuple[str, str, str], ...]:
+    found = []
+    for group in [""] + [g["name"] for g in kube.request(admin, "GET", "/apis")["groups"]]:
+        if group:
+            version = next(g for g in kube.request(admin, "GET", "/apis")["groups"] if g["name"] == group)
+            path = f"/apis/{group}/{version['preferredVersion']['version']}"
+        else:
+            path = "/api/v1"
+        found += [(group, r["name"], "") for r in kube.request(admin, "GET", path)["resources"] if "/" not in r["name"]]
+    return (*found, *EXTRA_RESOURCES)
+
+
+def requests(resources: tuple[tuple[str, str, str], ...]) -> st.SearchStrategy[Request]:
+    return st.builds(
+        lambda user, groups, verb, resource, namespace, name: Request(
+            user, tuple(groups), verb, resource[1], namespace, resource[0], resource[2], name
+        ),
+        st.sampled_from(USERS),
+        st.lists(st.sampled_from(GROUPS), unique=True, max_size=3),
+        st.sampled_from(VERBS),
+        st.sampled_from(resources),
+        st.sampled_from(NAMESPACES),
+        st.sampled_from(NAMES),
+    )
+
+
+def disagreements(admin: Any, policy: RbacPolicy, cases: list[Request]) -> list[dict[str, Any]]:
+    """Cases where the evaluator and the server differ; a server that could not answer fails loudly."""
+    answers = review_all(admin, cases, workers=16)
+    errors = [(c, text) for c, (cell, text) in zip(cases, answers, strict=True) if cell is Cell.ERROR]
+    assert not errors, f"the API server did not answer {len(errors)} reviews, e.g. {errors[0]}"
+    found = []
+    for case, (cell, reason) in zip(cases, answers, strict=True):
+        predicted = Cell.ALLOWED if policy.allows(case) else Cell.DENIED
+        if predicted is not cell:
+            found.append(
+                {"case": case.__dict__ | {"groups": list(case.groups)}, "server": cell.value, "reason": reason}
+            )
+    return found
+
+
+def test_evaluator_agrees_with_subject_access_reviews(
+    admin: Any, policy: RbacPolicy, resources: tuple[tuple[str, str, str], ...]
+) -> None:
+    reviewed = 0
+    last_failure: list[dict[str, Any]] = []
+
+    @settings(
+        max_examples=BATCHES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(st.lists(requests(resources), min_size=BATCH, max_size=BATCH))
+    def agree(cases: list[Request]) -> None:
+        nonlocal reviewed, last_failure
+        reviewed += len(cases)
+        found = disagreements(admin, policy, cases)
+        if found:
+            last_failure = found
+        assert not found, json.dumps(found[:3], indent=1)
+
+    try:
+        agree()
+    except AssertionError:
+        if last_failure:
+            _save_regressions(last_failure)
+        raise
+    assert reviewed >= BATCH * BATCHES, f"only {reviewed} cases were reviewed"
+
+
+def _save_regressions(found: list[dict[str, Any]]) -> None:
+    saved = json.loads(REGRESSIONS.read_text()) if REGRESSIONS.exists() else []
+    known = {json.dumps(c["case"], sort_keys=True) for c in saved}
+    saved += [
+        {"case": f["case"], "note": f"server said {f['server']}"}
+        for f in found
+        if json.dumps(f["case"], sort_keys=True) not in known
+    ]
+    REGRESSIONS.write_text(json.dumps(saved, indent=1) + "\n")
+
+
+def test_regression_cases_agree(admin: Any, policy: RbacPolicy) -> None:
+    saved = json.loads(REGRESSIONS.read_text())
+    cases = [Request(**{**c["case"], "groups": tuple(c["case"]["groups"])}) for c in saved]
+    assert cases, "the regression file holds the cases that once disagreed (and tricky seeds)"
+    assert disagreements(admin, policy, cases) == []
