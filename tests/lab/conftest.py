@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,3 +58,24 @@ def admin(lab: LabCluster) -> Iterator[object]:
     api = kube.from_kubeconfig(Path(lab.layout.kubeconfig(cluster.ADMIN)))
     yield api
     api.close()
+
+
+def existing_cluster_targets(directory: Path, kubeconfig: str | Path, tenants: tuple[str, ...]) -> Path:
+    """A targets file that treats a running lab cluster as an existing cluster (kubeconfig backend),
+    with `tenants` on one plan and identities impersonated by the admin."""
+    listed = ", ".join(f"{{name: {t}, plan: default}}" for t in tenants)
+    targets = directory / "targets.yaml"
+    targets.write_text(
+        textwrap.dedent(f"""\
+        version: 1
+        products:
+          - name: existing
+            backend: kubeconfig
+            kubeconfig: {{path: {kubeconfig}, impersonate_missing_identities: true}}
+            plans: [{{name: default, pod_security: baseline}}]
+        tenancy:
+          - product: existing
+            tenants: [{listed}]
+        """)
+    )
+    return targets

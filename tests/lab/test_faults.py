@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
 from provisioning.wait import wait_until
 from reports.matrix import Cell, Matrix, apply_positive_control, compare
+from tests.lab.conftest import existing_cluster_targets
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,21 +49,7 @@ def lab(lab_paths: LabPaths, timeouts: Timeouts) -> Iterator[LabCluster]:
 
 
 def _targets_file(directory: Path, kubeconfig: str) -> Path:
-    targets = directory / "targets.yaml"
-    targets.write_text(
-        textwrap.dedent(f"""\
-        version: 1
-        products:
-          - name: existing
-            backend: kubeconfig
-            kubeconfig: {{path: {kubeconfig}, impersonate_missing_identities: true}}
-            plans: [{{name: default}}]
-        tenancy:
-          - product: existing
-            tenants: [{{name: fblue, plan: default}}]
-        """)
-    )
-    return targets
+    return existing_cluster_targets(directory, kubeconfig, ("fblue",))
 
 
 @pytest.fixture(scope="module")

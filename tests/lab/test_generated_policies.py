@@ -6,7 +6,6 @@ The number of generated examples is the setting CAAS_HYPOTHESIS_EXAMPLES (small 
 from __future__ import annotations
 
 import os
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster
 from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
+from tests.lab.conftest import existing_cluster_targets
 
 pytestmark = pytest.mark.lab
 TENANTS = ("gblue", "ggreen")
@@ -39,21 +39,7 @@ def tenancy(
 ) -> Iterator[ProvisionedTenancy]:
     """Two tenants onboarded on the pks lab cluster (default-deny, allow-same-tenant, allow-DNS)."""
     admin = lab_clusters["pks"].layout.kubeconfig(cluster.ADMIN)
-    targets = tmp_path_factory.mktemp("generated") / "targets.yaml"
-    tenants = ", ".join(f"{{name: {t}, plan: default}}" for t in TENANTS)
-    targets.write_text(
-        textwrap.dedent(f"""\
-        version: 1
-        products:
-          - name: existing
-            backend: kubeconfig
-            kubeconfig: {{path: {admin}, impersonate_missing_identities: true}}
-            plans: [{{name: default}}]
-        tenancy:
-          - product: existing
-            tenants: [{tenants}]
-        """)
-    )
+    targets = existing_cluster_targets(tmp_path_factory.mktemp("generated"), admin, TENANTS)
     run_settings = build_settings(targets_path=targets, environment={}, run_id="generated")
     provisioner = Provisioner(backend_for(run_settings, "existing"), run_settings.run_id)
     yield provisioner.provision(run_settings.targets.model, "existing")

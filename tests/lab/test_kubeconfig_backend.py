@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -18,27 +17,14 @@ from provisioning.model.onboarding import labels
 from provisioning.settings import build_settings
 from provisioning.tenancy import Provisioner
 from provisioning.wait import wait_until
+from tests.lab.conftest import existing_cluster_targets
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _targets(tmp_path: Path, kubeconfig: Path) -> Path:
-    targets = tmp_path / "targets.yaml"
-    targets.write_text(
-        textwrap.dedent(f"""\
-        version: 1
-        products:
-          - name: existing
-            backend: kubeconfig
-            kubeconfig: {{path: {kubeconfig}, impersonate_missing_identities: true}}
-            plans: [{{name: default, pod_security: baseline}}]
-        tenancy:
-          - product: existing
-            tenants: [{{name: blue, plan: default}}, {{name: green, plan: default}}]
-        """)
-    )
-    return targets
+    return existing_cluster_targets(tmp_path, kubeconfig, ("blue", "green"))
 
 
 def test_onboards_on_an_existing_cluster_and_removes_only_what_it_created(
