@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
             removed.append(state["name"])
     for name in removed:
         print(f"removed lab cluster {name}")
+    for name in host.remove_orphan_outside_clients():
+        print(f"removed outside client {name} (its run was killed)")
     selection = Selection(run_id=args.run_id, older_than=EXPIRY_SECONDS if args.expired else None)
     failed = 0
     for product, path, context in kubeconfig_contexts(load_targets(args.targets)):

@@ -97,9 +97,9 @@ def outside_client() -> Iterator[list[str]]:
     """A client on the provider's network that is neither pod nor node: a network namespace of its
     own on the lab bridge, without a default route (the machine's own uplink would answer for any
     address). Yields the command prefix that runs a program inside it; removed on exit."""
-    suffix = os.getpid() % 100000
-    name, veth = f"{NETNS_PREFIX}outside-{suffix}", f"caasout{suffix}"
-    address = f"{BRIDGE_ADDRESS.rsplit('.', 1)[0]}.{100 + suffix % 150}"
+    pid = os.getpid()
+    name, veth = _outside_names(pid)
+    address = f"{BRIDGE_ADDRESS.rsplit('.', 1)[0]}.{100 + pid % 150}"
     inside = ["ip", "netns", "exec", name]
     try:
         run(["ip", "netns", "add", name])
@@ -112,6 +112,28 @@ def outside_client() -> Iterator[list[str]]:
     finally:
         delete_netns(name)
         delete_link(veth)
+
+
+OUTSIDE = f"{NETNS_PREFIX}outside-"
+
+
+def _outside_names(pid: int) -> tuple[str, str]:
+    """The outside client's namespace (named after its owner's pid) and host link (at most 15 chars)."""
+    return f"{OUTSIDE}{pid}", f"caasout{pid % 100000}"
+
+
+def remove_orphan_outside_clients() -> list[str]:
+    """Remove outside-client namespaces whose owner died without removing them (e.g. SIGKILL)."""
+    removed = []
+    netns_dir = Path("/run/netns")
+    for entry in sorted(netns_dir.iterdir()) if netns_dir.is_dir() else []:
+        pid_text = entry.name.removeprefix(OUTSIDE)
+        if entry.name.startswith(OUTSIDE) and pid_text.isdigit() and not Path(f"/proc/{pid_text}").exists():
+            name, veth = _outside_names(int(pid_text))
+            delete_netns(name)
+            delete_link(veth)
+            removed.append(name)
+    return removed
 
 
 def add_route(node: NodeLayout, cidr: str, via: str) -> None:
