@@ -266,9 +266,10 @@ def lab_cgroups(belongs: Callable[[str], bool]) -> list[Path]:
             continue
         for top in hierarchy.iterdir():
             if top.is_dir() and belongs(top.name):
-                found.extend(
-                    sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True)
-                )
+                # os.walk ignores directories that vanish while it walks (pods of running clusters
+                # come and go); rglob would raise FileNotFoundError
+                below = [Path(root) / d for root, dirs, _ in os.walk(top) for d in dirs]
+                found.extend(sorted(below, key=lambda p: len(p.parts), reverse=True))
                 found.append(top)
     return found
 
