@@ -15,8 +15,9 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from provisioning.model.pods import NONROOT_UID
+
 BUSYBOX = Path("/bin/busybox")
-NONROOT_UID = 65532
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioning.model.pods import restricted_container_security, restricted_pod_security
 from provisioning.model.tenancy import Plan, PodSecurityLevel
 
 
@@ -100,7 +101,6 @@ class NodeSupport:
 
 UNSAFE_SYSCTL = "kernel.msgmax"  # namespaced, but on no pod-security level's safe list
 HOST_PORT = 18080
-NONROOT_UID = 65532
 
 # What each pod-security level forbids (Pod Security Standards v1.34); restricted includes baseline.
 _BASELINE_FORBIDS = frozenset(
@@ -164,20 +164,13 @@ def compliant_pod(name: str, labels: Mapping[str, str], image: str) -> Manifest:
         "spec": {
             "terminationGracePeriodSeconds": 0,
             "automountServiceAccountToken": False,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": NONROOT_UID,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            "securityContext": restricted_pod_security(with_group=False),
             "containers": [
                 {
                     "name": "probe",
                     "image": image,
                     "imagePullPolicy": "IfNotPresent",
-                    "securityContext": {
-                        "allowPrivilegeEscalation": False,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
+                    "securityContext": restricted_container_security(read_only_root=False),
                 }
             ],
         },
