@@ -17,6 +17,7 @@ from provisioning.kube import client as kube
 from provisioning.model.mutations import Mutation
 from provisioning.model.onboarding import abac_policy_lines, collection_path, object_path, tenant_manifests
 from provisioning.model.tenancy import AuthorizationMode, Identity, Product, TenancyModel, Tenant
+from provisioning.undo import unwind
 from provisioning.wait import wait_until
 
 Undo = Callable[[], None]
@@ -180,13 +181,7 @@ class Provisioner:
 
     def rollback(self) -> None:
         """Undo everything done so far, newest first; keep going past individual failures."""
-        errors = []
-        while self._undo:
-            step = self._undo.pop()
-            try:
-                step()
-            except Exception as exc:
-                errors.append(str(exc))
+        errors = unwind(self._undo)
         if errors:
             raise InfrastructureError("cleanup left errors: " + "; ".join(errors))
 
