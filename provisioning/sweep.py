@@ -1,12 +1,14 @@
 """Remove what runs left on clusters the suite does not own (kubeconfig targets): the tenant
-namespaces it labelled, chosen by run id, by age, or all of them. Deleting a namespace deletes
-everything onboarding and the checks created in it."""
+namespaces it labelled and its labelled cluster-scoped objects (onboarding's admission policy),
+chosen by run id, by age, or all of them. Deleting a namespace deletes everything onboarding
+and the checks created in it."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,38 @@ def sweep_namespaces(api: Any, selection: Selection) -> list[str]:
                 if exc.status != 404:
                     raise
             removed.append(ns.metadata.name)
+    return removed
+
+
+# Cluster-scoped kinds the suite creates: onboarding's admission policy, and a mutation's ClusterRoleBinding.
+CLUSTER_COLLECTIONS = (
+    "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
+    "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+    "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+)
+
+
+def sweep_cluster_objects(api: Any, selection: Selection) -> list[str]:
+    """Delete the suite's labelled cluster-scoped objects that `selection` chooses; return kind/name of each."""
+    now = time.time()
+    removed = []
+    for collection in CLUSTER_COLLECTIONS:
+        try:
+            listed = kube.request(api, "GET", collection, query={"labelSelector": f"{MANAGED_BY}=caas-conformance"})
+        except kube.ApiFailure as exc:
+            if exc.status == 404:  # an older cluster that does not serve the kind
+                continue
+            raise
+        for item in listed.get("items", []):
+            meta = item["metadata"]
+            created = datetime.fromisoformat(meta["creationTimestamp"].replace("Z", "+00:00")).timestamp()
+            if selection.chooses(dict(meta.get("labels") or {}), created, now):
+                try:
+                    kube.request(api, "DELETE", f"{collection}/{meta['name']}")
+                except kube.ApiFailure as exc:
+                    if exc.status != 404:
+                        raise
+                removed.append(f"{collection.rsplit('/', 1)[1]}/{meta['name']}")
     return removed
 
 

@@ -15,7 +15,14 @@ from provisioning.backends.protocol import ClusterBackend, ClusterHandle, Cluste
 from provisioning.errors import CaasError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.model.mutations import Mutation
-from provisioning.model.onboarding import abac_policy_lines, collection_path, object_path, tenant_manifests
+from provisioning.model.onboarding import (
+    PROTECTION,
+    abac_policy_lines,
+    collection_path,
+    object_path,
+    protection_manifests,
+    tenant_manifests,
+)
 from provisioning.model.tenancy import AuthorizationMode, Identity, Product, TenancyModel, Tenant
 from provisioning.undo import unwind
 from provisioning.wait import wait_until
@@ -131,7 +138,11 @@ class Provisioner:
         started = time.monotonic()
         provisioned.credentials.update(self.backend.credentials(handle, identities))
         api = kube.from_kubeconfig(handle.admin_kubeconfig, handle.context)
+        guarded = [t for t in provisioned.tenants if product.plan(t.plan).authorization is AuthorizationMode.RBAC]
         try:
+            protection = protection_manifests(self.run_id, self.mutation) if guarded else []
+            for manifest in protection:
+                self._create(api, handle, manifest)
             for tenant in provisioned.tenants:
                 tenant_started = time.monotonic()
                 self.report(f"{product.name}: onboarding tenant {tenant.name} on {handle.name}")
@@ -139,6 +150,8 @@ class Provisioner:
                     self._create(api, handle, manifest)
                 self._wait_default_service_account(api, tenant.namespace)
                 provisioned.onboarding_seconds[tenant.name] = time.monotonic() - tenant_started
+            if protection:
+                self._wait_protection(handle, guarded[0])
             if handle.authorization is AuthorizationMode.ABAC:
                 apply = getattr(self.backend, "apply_abac_policy", None)
                 if apply is None:
@@ -149,6 +162,33 @@ class Provisioner:
         finally:
             api.close()
         provisioned.onboarding_seconds["total"] = time.monotonic() - started
+
+    def _wait_protection(self, handle: ClusterHandle, tenant: Tenant) -> None:
+        """Admission policies take effect asynchronously: wait until a tenant admin's (dry-run) delete of
+        an onboarding RoleBinding is refused by the policy, the proof that it is in force."""
+        api = kube.with_impersonation(
+            kube.from_kubeconfig(handle.admin_kubeconfig, handle.context),
+            f"{tenant.name}-admin",
+            (f"{tenant.name}:admins",),
+        )
+        path = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{tenant.namespace}/rolebindings/tenant-admins"
+
+        def attempt() -> str:
+            try:
+                kube.request(api, "DELETE", path, query={"dryRun": "All"})
+            except kube.ApiFailure as failure:
+                return f"{failure.status}: {failure.message}"
+            return "accepted (the policy is not in force yet)"
+
+        try:
+            wait_until(
+                attempt,
+                lambda answer: answer.startswith("403") and PROTECTION in answer,
+                timeout=self.timeout,
+                what=f"the admission policy {PROTECTION} to refuse a tenant admin's delete of {path}",
+            )
+        finally:
+            api.close()
 
     def _wait_default_service_account(self, api: Any, namespace: str) -> None:
         """Pods cannot be created before the namespace's default service account exists."""

@@ -12,7 +12,14 @@ from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.settings import DEFAULT_TARGETS, lab_home
-from provisioning.sweep import Selection, kubeconfig_contexts, release_finalizers, stuck_terminating, sweep_namespaces
+from provisioning.sweep import (
+    Selection,
+    kubeconfig_contexts,
+    release_finalizers,
+    stuck_terminating,
+    sweep_cluster_objects,
+    sweep_namespaces,
+)
 from provisioning.targets import load_targets
 from provisioning.wait import WaitTimeout, wait_until
 
@@ -77,6 +84,8 @@ def _sweep(api: Any, selection: Selection, where: str) -> None:
     swept = sweep_namespaces(api, selection)
     for namespace in swept:
         print(f"removed namespace {namespace} of {where}")
+    for removed in sweep_cluster_objects(api, selection):
+        print(f"removed {removed} of {where}")
 
     def gone(what: str) -> None:
         wait_until(

@@ -172,6 +172,8 @@ def abac_policy_lines(tenant: Tenant) -> list[dict[str, object]]:
 
 
 _PLURALS = {
+    "ValidatingAdmissionPolicy": "validatingadmissionpolicies",
+    "ValidatingAdmissionPolicyBinding": "validatingadmissionpolicybindings",
     "Namespace": "namespaces",
     "RoleBinding": "rolebindings",
     "NetworkPolicy": "networkpolicies",
@@ -195,3 +197,78 @@ def collection_path(manifest: Manifest) -> str:
 
 def object_path(manifest: Manifest) -> str:
     return f"{collection_path(manifest)}/{manifest['metadata']['name']}"
+
+
+PROTECTION = "caas-protect-onboarding"  # name prefix of the admission policy that guards onboarding's objects
+PROTECTED_GROUP = "caas-conformance.io"  # a virtual resource: only those granted it (cluster admins) pass
+PROTECTED_RESOURCE = "onboarding"
+_ADMISSION = "admissionregistration.k8s.io/v1"
+_IS_ONBOARDING = (
+    "has({o}.metadata.labels) && '" + COMPONENT + "' in {o}.metadata.labels"
+    " && {o}.metadata.labels['" + COMPONENT + "'] == 'onboarding'"
+)
+
+
+def protection_manifests(run_id: str, mutation: Mutation | None = None) -> list[Manifest]:
+    """The cluster-wide admission policy that keeps what onboarding made out of the tenants' reach.
+
+    RBAC cannot do this: a tenant bound to `admin` or `edit` in its namespace may change or delete
+    any RoleBinding, NetworkPolicy, ResourceQuota or LimitRange there, including the provider's.
+    The policy refuses creating, changing or deleting an object labelled `component=onboarding`
+    unless the requester is authorized for the virtual resource `onboarding.caas-conformance.io`,
+    which only cluster-wide roles grant (cluster admins; the namespace and garbage collectors,
+    which may delete or update anything). Tenants' namespace roles never grant it.
+    """
+    if mutation is Mutation.ONBOARDING_PROTECTION:
+        return []
+    name = f"{PROTECTION}-{run_id}"
+    meta = {"name": name, "labels": {RUN_ID: run_id, MANAGED_BY: "caas-conformance"}}
+    verb = "request.operation == 'DELETE' ? 'delete' : request.operation == 'CREATE' ? 'create' : 'update'"
+    return [
+        {
+            "apiVersion": _ADMISSION,
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": meta,
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": ["", "rbac.authorization.k8s.io", "networking.k8s.io"],
+                            "apiVersions": ["*"],
+                            "operations": ["CREATE", "UPDATE", "DELETE"],
+                            "resources": [
+                                "namespaces",
+                                "rolebindings",
+                                "networkpolicies",
+                                "resourcequotas",
+                                "limitranges",
+                            ],
+                        }
+                    ]
+                },
+                "matchConditions": [
+                    {
+                        "name": "made-by-onboarding",
+                        "expression": f"(object != null && {_IS_ONBOARDING.format(o='object')})"
+                        f" || (oldObject != null && {_IS_ONBOARDING.format(o='oldObject')})",
+                    }
+                ],
+                "validations": [
+                    {
+                        "expression": f"authorizer.group('{PROTECTED_GROUP}').resource('{PROTECTED_RESOURCE}')"
+                        f".check({verb}).allowed()",
+                        "messageExpression": '"the provider\'s onboarding made this object; "'
+                        " + request.userInfo.username + ' may not ' + request.operation.lowerAscii() + ' it'",
+                        "reason": "Forbidden",
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": _ADMISSION,
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": meta,
+            "spec": {"policyName": name, "validationActions": ["Deny"]},
+        },
+    ]

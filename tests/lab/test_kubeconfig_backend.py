@@ -13,7 +13,7 @@ from provisioning.errors import InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster
-from provisioning.model.onboarding import labels
+from provisioning.model.onboarding import PROTECTION, labels
 from provisioning.settings import build_settings
 from provisioning.tenancy import Provisioner
 from provisioning.wait import wait_until
@@ -25,6 +25,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _targets(tmp_path: Path, kubeconfig: Path) -> Path:
     return existing_cluster_targets(tmp_path, kubeconfig, ("blue", "green"))
+
+
+def _policies(admin: object, run_id: str) -> list[str]:
+    listed = kube.request(
+        admin,
+        "GET",
+        "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+        query={"labelSelector": f"caas-conformance.io/run-id={run_id}"},
+    )
+    return [item["metadata"]["name"] for item in listed["items"]]
 
 
 def test_onboards_on_an_existing_cluster_and_removes_only_what_it_created(
@@ -41,6 +51,7 @@ def test_onboards_on_an_existing_cluster_and_removes_only_what_it_created(
             admin, "CoreV1Api", "list_namespace", label_selector="caas-conformance.io/run-id=kcfg"
         ).items
         assert sorted(n.metadata.name for n in labelled) == ["tenant-blue", "tenant-green"]
+        assert _policies(admin, "kcfg") == [f"{PROTECTION}-kcfg"], "onboarding's objects are guarded"
         viewer = tenancy.client_for("blue-viewer")
         try:
             assert kube.call(viewer, "CoreV1Api", "list_namespaced_pod", "tenant-blue").items == []
@@ -60,6 +71,7 @@ def test_onboards_on_an_existing_cluster_and_removes_only_what_it_created(
             ]
 
         wait_until(remaining, lambda names: not names, timeout=120, what="the run's namespaces to be deleted")
+        assert _policies(admin, "kcfg") == [], "the admission policy is released with the run"
         assert kube.call(admin, "CoreV1Api", "read_namespace", "kube-system"), "the cluster itself stays"
     finally:
         admin.close()
@@ -108,6 +120,8 @@ def test_clean_sweeps_what_a_crashed_run_left_on_an_existing_cluster(
         assert swept.returncode == 0, swept.stdout + swept.stderr
         assert "removed namespace tenant-blue of existing" in swept.stdout
         wait_until(lambda: labelled("kcfg-crashed"), lambda n: not n, timeout=120, what="the crashed run's namespaces")
+        assert f"removed validatingadmissionpolicies/{PROTECTION}-kcfg-crashed of existing" in swept.stdout
+        assert _policies(admin, "kcfg-crashed") == [], "the crashed run's admission policy is swept"
         assert labelled("kcfg-other") == ["tenant-kept"], "another run's objects stay"
     finally:
         clean("kcfg-other")

@@ -5,7 +5,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioning.model.onboarding import RUN_ID, TENANT, abac_policy_lines, collection_path, tenant_manifests
+from provisioning.model.mutations import Mutation
+from provisioning.model.onboarding import (
+    COMPONENT,
+    PROTECTION,
+    RUN_ID,
+    TENANT,
+    abac_policy_lines,
+    collection_path,
+    protection_manifests,
+    tenant_manifests,
+)
 from provisioning.model.tenancy import (
     AuthorizationMode,
     Placement,
@@ -57,6 +67,22 @@ def test_collection_paths() -> None:
     assert collection_path(manifests["NetworkPolicy"]) == (
         "/apis/networking.k8s.io/v1/namespaces/tenant-blue/networkpolicies"
     )
+
+
+def test_the_admission_policy_guards_what_onboarding_labels_and_is_bound() -> None:
+    policy, binding = protection_manifests("run-1")
+    assert policy["metadata"]["name"] == binding["spec"]["policyName"] == f"{PROTECTION}-run-1"
+    assert policy["metadata"]["labels"][RUN_ID] == "run-1", "swept by run id like everything else"
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    guarded = set(policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"])
+    made = {m["kind"] for m in tenant_manifests(Tenant("blue", "small"), SMALL, "r")}
+    plural = {"Namespace": "namespaces", "RoleBinding": "rolebindings", "NetworkPolicy": "networkpolicies"}
+    plural |= {"ResourceQuota": "resourcequotas", "LimitRange": "limitranges"}
+    assert {plural[kind] for kind in made} <= guarded, "every kind onboarding makes is guarded"
+    assert COMPONENT in policy["spec"]["matchConditions"][0]["expression"]
+    assert collection_path(policy) == "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies"
+    assert protection_manifests("run-1", Mutation.ONBOARDING_PROTECTION) == [], "the mutation removes the fence"
 
 
 names = st.text(alphabet="abcdefghij", min_size=1, max_size=6)

@@ -15,6 +15,12 @@ ESCALATION = (
     'is attempting to grant RBAC permissions not currently held"}'
 )
 ADMISSION = '{"message": "pods \\"x\\" is forbidden: violates PodSecurity \\"restricted:v1.34\\""}'
+PROVIDER_FENCE = (
+    '{"message": "rolebindings \\"tenant-admins\\" is forbidden: ValidatingAdmissionPolicy '
+    "'caas-protect-onboarding-run-1' with binding 'caas-protect-onboarding-run-1' denied request: "
+    "the provider's onboarding made this object\"}"
+)
+OTHER_POLICY = '{"message": "x is forbidden: ValidatingAdmissionPolicy \'someone-else\' denied request"}'
 
 
 @pytest.mark.parametrize(
@@ -23,6 +29,8 @@ ADMISSION = '{"message": "pods \\"x\\" is forbidden: violates PodSecurity \\"res
         (403, RBAC_DENIAL, Cell.DENIED),
         (403, ESCALATION, Cell.DENIED),
         (403, ADMISSION, Cell.ALLOWED),  # authorized, then refused by admission
+        (403, PROVIDER_FENCE, Cell.DENIED),  # out of the tenant's reach: the provider's fence refused it
+        (403, OTHER_POLICY, Cell.ALLOWED),  # another admission policy says nothing about the provider's fence
         (404, '{"message": "not found"}', Cell.ALLOWED),  # authorization runs before the lookup
         (422, '{"message": "invalid"}', Cell.ALLOWED),
         (401, '{"message": "Unauthorized"}', Cell.ERROR),
