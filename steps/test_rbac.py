@@ -8,6 +8,7 @@ import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
 from fixtures.rbac.access import AccessObserver, Observation, real_request, resource_probe
+from fixtures.rbac.credentials import credential_matrices
 from fixtures.rbac.discovery import discover
 from fixtures.rbac.escalation import ESCALATIONS, Context, change_provider_object
 from fixtures.rbac.matrix import (
@@ -19,13 +20,14 @@ from fixtures.rbac.matrix import (
     own_namespace_controls,
     shared_cluster,
 )
+from provisioning.backends.protocol import Credential
 from provisioning.kube import client as kube
 from provisioning.model.onboarding import labels
-from provisioning.model.tenancy import Role
+from provisioning.model.tenancy import Placement, Role
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from provisioning.wait import wait_until
-from reports.matrix import Cell
+from reports.matrix import Cell, Matrix, compare
 
 scenarios("rbac")
 
@@ -197,3 +199,29 @@ def developers_can_now(delegation: dict[str, Any], settings: Settings, verb: str
         timeout=settings.timeouts.enforce,
         what=f"the developer's {verb} {resource} to be allowed by the delegated role",
     )
+
+
+@when(
+    "every tenant identity presents its credentials to every cluster of the product",
+    target_fixture="credentials_per_cluster",
+)
+def present_credentials(tenancy: ProvisionedTenancy) -> tuple[Matrix, Matrix]:
+    if not any(t.placement is Placement.DEDICATED for t in tenancy.tenants):
+        pytest.skip(f"not applicable: product {tenancy.product.name} has no dedicated tenant in the targets file")
+    identities = [i for t in tenancy.tenants for i in t.identities]
+    portable = [i for i in identities if _portable(tenancy.cluster_of(i.tenant).credentials[i.user])]
+    if len(portable) < len(identities):
+        pytest.skip("not applicable: the backend's tenant credentials are a kubeconfig or the admin impersonating")
+    return credential_matrices(tenancy, identities)
+
+
+def _portable(credential: Credential) -> bool:
+    return bool(credential.token or (credential.cert_pem and credential.key_pem))
+
+
+@then("each identity is authenticated on its own cluster only")
+def own_cluster_only(credentials_per_cluster: tuple[Matrix, Matrix]) -> None:
+    expected, observed = credentials_per_cluster
+    comparison = compare(expected, observed)
+    attach_comparison(comparison, "credentials per cluster")
+    assert comparison.passed, comparison.render()

@@ -138,6 +138,8 @@ EXPECTED = {
     ("check_rbac_004", "pks"): "pass",  # admin/edit may write them, onboarding's admission policy refuses
     ("check_rbac_005", "cfcr"): "pass",  # request and SubjectAccessReview agree; ABAC refuses self reviews
     ("check_rbac_005", "pks"): "pass",
+    ("check_rbac_006", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
+    ("check_rbac_006", "pks"): "pass",
 }
 
 
