@@ -25,6 +25,7 @@ from provisioning.backends.bosh_manifest import OpsError, apply_ops, interpolate
 from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
+from provisioning.backends.renewal import RenewingAuthorization
 from provisioning.backends.uaa import Grant, fetch_token
 from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.lab.configs import kubeconfig as token_kubeconfig
@@ -56,8 +57,12 @@ class BoshBackend:
     base_dir: Path = Path()
     name: str = "bosh"
     _info: dict[str, Any] | None = field(default=None, repr=False)
-    _auth: str | None = field(default=None, repr=False)
     _files: dict[str, Path] = field(default_factory=dict, repr=False)
+    _authorization: RenewingAuthorization = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # a basic-auth password that the director refused stays refused; a UAA token may have expired
+        self._authorization = RenewingAuthorization(self._fetch_authorization, lambda v: v.startswith("Bearer "))
 
     @property
     def capabilities(self) -> Capabilities:
@@ -71,7 +76,7 @@ class BoshBackend:
             timeout=self.timeout,
             ca_file=str(self.base_dir / self.spec.ca_file) if self.spec.ca_file else None,
             proxy=self.proxy,
-            secrets=(self.client_secret, self.credhub_secret, self._auth),
+            secrets=(self.client_secret, self.credhub_secret, self._authorization.value),
         )
 
     def info(self) -> dict[str, Any]:
@@ -96,21 +101,17 @@ class BoshBackend:
         finally:
             uaa.close()
 
-    def _authorization(self) -> str:
-        if self._auth is None:
-            kind = self.info()["user_authentication"].get("type")
-            where = f"{self.where}.client_env and {self.where}.client_secret_env"
-            if kind == "uaa":
-                self._auth = "Bearer " + self._token(self.client, self.client_secret, where)
-            elif kind == "basic":
-                self._auth = basic_auth(self.client, self.client_secret)
-            else:
-                raise InfrastructureError(f'BOSH director: unknown authentication type "{kind}" in /info')
-        return self._auth
+    def _fetch_authorization(self) -> str:
+        kind = self.info()["user_authentication"].get("type")
+        where = f"{self.where}.client_env and {self.where}.client_secret_env"
+        if kind == "uaa":
+            return "Bearer " + self._token(self.client, self.client_secret, where)
+        if kind == "basic":
+            return basic_auth(self.client, self.client_secret)
+        raise InfrastructureError(f'BOSH director: unknown authentication type "{kind}" in /info')
 
     def _director(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One director call; a 401 on a UAA token fetched earlier (it expired while a task ran) fetches
-        a new token and tries once more."""
+        """One director call, with a UAA token renewed once if it expired while a task ran."""
         hints = {
             401: f"the director rejected the credentials: check {self.where}.client_env and "
             f"{self.where}.client_secret_env (the client needs the scope bosh.admin)",
@@ -118,18 +119,16 @@ class BoshBackend:
             **kwargs.pop("hints", {}),
         }
         extra = kwargs.pop("headers", {})
-        renewed = self._auth is None
-        while True:
-            auth = self._authorization()
+
+        def send(authorization: str) -> Any:
             director = self._client(self.spec.director_url, "BOSH director")
             try:
-                return director.request(method, path, headers={"Authorization": auth, **extra}, hints=hints, **kwargs)
-            except HttpFailure as exc:
-                if exc.status != 401 or renewed or not auth.startswith("Bearer "):
-                    raise
-                self._auth, renewed = None, True
+                headers = {"Authorization": authorization, **extra}
+                return director.request(method, path, headers=headers, hints=hints, **kwargs)
             finally:
                 director.close()
+
+        return self._authorization.call(send)
 
     # -- manifests and tasks ---------------------------------------------------------------------
     def manifest(self, deployment: str) -> str:
@@ -251,19 +250,10 @@ class BoshBackend:
         except BaseException as exc:
             _undo(lambda: self._delete(deployment), exc, f"deleting BOSH deployment {deployment}")
             raise
-        server, ca = kubeconfig_files.server_and_ca(kubeconfig_files.parse(text, "CredHub"), "CredHub")
         directory = kubeconfig_files.private_directory("caas-bosh-")
-        path = kubeconfig_files.write_private(directory, f"{deployment}.kubeconfig", text)
         self._files[deployment] = directory
-        return ClusterHandle(
-            name=deployment,
-            product=request.placement.product,
-            server=server,
-            ca_pem=ca,
-            admin_kubeconfig=path,
-            authorization=request.plan.authorization,
-            backend=self.name,
-        )
+        config = kubeconfig_files.parse(text, "CredHub")
+        return kubeconfig_files.admin_handle(request, self.name, config, "CredHub", directory, text=text)
 
     def _delete(self, deployment: str) -> None:
         try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from provisioning.backends.protocol import ClusterHandle, ClusterRequest
 from provisioning.errors import InfrastructureError
 
 
@@ -49,3 +50,27 @@ def server_and_ca(config: dict[str, Any], source: str) -> tuple[str, bytes]:
 
 def dump(config: dict[str, Any]) -> str:
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def admin_handle(
+    request: ClusterRequest, backend: str, config: dict[str, Any], source: str, directory: Path, text: str = ""
+) -> ClusterHandle:
+    """Write a product's admin kubeconfig (0600) into `directory` and describe the cluster it opens."""
+    path = write_private(directory, f"{request.placement.name}.kubeconfig", text or dump(config))
+    return cluster_handle(request, backend, config, source, path)
+
+
+def cluster_handle(
+    request: ClusterRequest, backend: str, config: dict[str, Any], source: str, path: Path
+) -> ClusterHandle:
+    """The cluster an admin kubeconfig (`config`, kept at `path`) opens."""
+    server, ca = server_and_ca(config, source)
+    return ClusterHandle(
+        name=request.placement.name,
+        product=request.placement.product,
+        server=server,
+        ca_pem=ca,
+        admin_kubeconfig=path,
+        authorization=request.plan.authorization,
+        backend=backend,
+    )

@@ -336,16 +336,7 @@ class OsbBackend:
         finally:
             client.close()
         config = kubeconfig_files.parse(path.read_text(), "the broker's binding")
-        server, ca = kubeconfig_files.server_and_ca(config, "the broker's binding")
-        return ClusterHandle(
-            name=request.placement.name,
-            product=request.placement.product,
-            server=server,
-            ca_pem=ca,
-            admin_kubeconfig=path,
-            authorization=request.plan.authorization,
-            backend=self.name,
-        )
+        return kubeconfig_files.cluster_handle(request, self.name, config, "the broker's binding", path)
 
     def _bind(self, client: OsbClient, instance: _Instance, user: str, parameters: dict[str, Any]) -> Path:
         binding_id = str(uuid.uuid4())

@@ -21,6 +21,7 @@ from provisioning.backends import kubeconfig_files
 from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
+from provisioning.backends.renewal import RenewingAuthorization
 from provisioning.backends.uaa import Grant, fetch_token
 from provisioning.errors import InfrastructureError
 from provisioning.model.tenancy import Identity
@@ -48,8 +49,11 @@ class PksBackend:
     timeout: float = 30.0
     base_dir: Path = Path()
     name: str = "pks"
-    _token: str | None = field(default=None, repr=False)
     _files: dict[str, Path] = field(default_factory=dict, repr=False)
+    _authorization: RenewingAuthorization = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._authorization = RenewingAuthorization(self._fetch_token)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -64,7 +68,7 @@ class PksBackend:
             timeout=self.timeout,
             ca_file=ca_file,
             proxy=self.proxy,
-            secrets=(self.password, self._token),
+            secrets=(self.password, self._authorization.value),
         )
 
     def _uaa_url(self) -> str:
@@ -78,35 +82,29 @@ class PksBackend:
             return Grant("client_credentials", client_id=self.username, client_secret=self.password, where=where)
         return Grant("password", client_id="pks_cli", username=self.username, password=self.password, where=where)
 
-    def _api(self) -> HttpClient:
-        if self._token is None:
-            uaa = self._client(self._uaa_url(), "PKS UAA")
-            try:
-                self._token = fetch_token(uaa, self._grant())
-            finally:
-                uaa.close()
-        return self._client(self.spec.api_url, "PKS API")
+    def _fetch_token(self) -> str:
+        uaa = self._client(self._uaa_url(), "PKS UAA")
+        try:
+            return "Bearer " + fetch_token(uaa, self._grant())
+        finally:
+            uaa.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One API call; a 401 on a token fetched earlier (UAA tokens expire, often after 10 minutes,
-        while a create takes longer) fetches a new token and tries once more."""
+        """One API call, with a token renewed once if it expired (see `RenewingAuthorization`)."""
         hints = {
             401: f"the PKS API rejected the token: check {self.where}.username_env and {self.where}.password_env",
             403: "the user lacks the scope pks.clusters.admin or pks.clusters.manage (fix: grant it in UAA)",
             **kwargs.pop("hints", {}),
         }
-        renewed = self._token is None
-        while True:
-            api = self._api()
+
+        def send(authorization: str) -> Any:
+            api = self._client(self.spec.api_url, "PKS API")
             try:
-                headers = {"Authorization": f"Bearer {self._token}"}
-                return api.request(method, path, headers=headers, hints=hints, **kwargs)
-            except HttpFailure as exc:
-                if exc.status != 401 or renewed:
-                    raise
-                self._token, renewed = None, True
+                return api.request(method, path, headers={"Authorization": authorization}, hints=hints, **kwargs)
             finally:
                 api.close()
+
+        return self._authorization.call(send)
 
     # -- API -------------------------------------------------------------------------------------
     def plans(self) -> list[dict[str, Any]]:
@@ -179,19 +177,10 @@ class PksBackend:
         except BaseException as exc:
             _undo(lambda: self._delete(name), exc, f"deleting PKS cluster {name}")
             raise
-        server, ca = kubeconfig_files.server_and_ca(kubeconfig_files.parse(kubeconfig, "PKS binds"), "PKS binds")
         directory = kubeconfig_files.private_directory("caas-pks-")
-        path = kubeconfig_files.write_private(directory, f"{name}.kubeconfig", kubeconfig_files.dump(kubeconfig))
         self._files[name] = directory
-        return ClusterHandle(
-            name=name,
-            product=request.placement.product,
-            server=server,
-            ca_pem=ca,
-            admin_kubeconfig=path,
-            authorization=request.plan.authorization,
-            backend=self.name,
-        )
+        config = kubeconfig_files.parse(kubeconfig, "PKS binds")
+        return kubeconfig_files.admin_handle(request, self.name, config, "PKS binds", directory)
 
     def _bind(self, name: str) -> dict[str, Any]:
         response = self._call("POST", f"/v1/clusters/{quote(name)}/binds", json_body={}, expect=(200, 201))

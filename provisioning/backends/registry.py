@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, overload
 
 from provisioning.backends.bosh import BoshBackend
 from provisioning.backends.http import Proxy
@@ -47,8 +48,8 @@ def backend_for(settings: Settings, product: str) -> ClusterBackend:
         section = f"{where}.pks"
         return PksBackend(
             spec=spec.pks,
-            username=env.get(spec.pks.username_env, f"{section}.username_env"),
-            password=env.get(spec.pks.password_env, f"{section}.password_env"),
+            username=env.named(spec.pks, section, "username_env"),
+            password=env.named(spec.pks, section, "password_env"),
             where=section,
             proxy=proxy,
             timeout=timeout,
@@ -59,14 +60,10 @@ def backend_for(settings: Settings, product: str) -> ClusterBackend:
         bosh = spec.bosh
         return BoshBackend(
             spec=bosh,
-            client=env.get(bosh.client_env, f"{section}.client_env"),
-            client_secret=env.get(bosh.client_secret_env, f"{section}.client_secret_env"),
-            credhub_client=env.get(bosh.credhub_client_env, f"{section}.credhub_client_env")
-            if bosh.credhub_client_env
-            else None,
-            credhub_secret=env.get(bosh.credhub_client_secret_env, f"{section}.credhub_client_secret_env")
-            if bosh.credhub_client_secret_env
-            else None,
+            client=env.named(bosh, section, "client_env"),
+            client_secret=env.named(bosh, section, "client_secret_env"),
+            credhub_client=env.named(bosh, section, "credhub_client_env", optional=True),
+            credhub_secret=env.named(bosh, section, "credhub_client_secret_env", optional=True),
             where=section,
             source=source,
             proxy=proxy,
@@ -77,8 +74,8 @@ def backend_for(settings: Settings, product: str) -> ClusterBackend:
         section = f"{where}.osb"
         return OsbBackend(
             spec=spec.osb,
-            username=env.get(spec.osb.username_env, f"{section}.username_env"),
-            password=env.get(spec.osb.password_env, f"{section}.password_env"),
+            username=env.named(spec.osb, section, "username_env"),
+            password=env.named(spec.osb, section, "password_env"),
             where=section,
             proxy=proxy,
             timeout=timeout,
@@ -99,6 +96,18 @@ class _Environment:
             raise ConfigError(self._source, field, f"environment variable {name} is not set (export it)")
         return value
 
+    @overload
+    def named(self, section: object, where: str, field: str, optional: Literal[False] = False) -> str: ...
+    @overload
+    def named(self, section: object, where: str, field: str, optional: Literal[True]) -> str | None: ...
+    def named(self, section: object, where: str, field: str, optional: bool = False) -> str | None:
+        """The secret in the variable that `section.field` names (`where.field` in errors); an optional
+        field left empty gives None."""
+        name = getattr(section, field)
+        if optional and not name:
+            return None
+        return self.get(name, f"{where}.{field}")
+
 
 def _proxy(spec: ProxySpec | None, env: _Environment, where: str) -> Proxy | None:
     if spec is None:
@@ -106,7 +115,7 @@ def _proxy(spec: ProxySpec | None, env: _Environment, where: str) -> Proxy | Non
     if spec.username_env and spec.password_env:
         return Proxy(
             spec.url,
-            username=env.get(spec.username_env, f"{where}.username_env"),
-            password=env.get(spec.password_env, f"{where}.password_env"),
+            username=env.named(spec, where, "username_env"),
+            password=env.named(spec, where, "password_env"),
         )
     return Proxy(spec.url)
