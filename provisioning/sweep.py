@@ -82,11 +82,7 @@ def sweep_cluster_objects(api: Any, selection: Selection) -> list[str]:
             meta = item["metadata"]
             created = datetime.fromisoformat(meta["creationTimestamp"].replace("Z", "+00:00")).timestamp()
             if selection.chooses(dict(meta.get("labels") or {}), created, now):
-                try:
-                    kube.request(api, "DELETE", f"{collection}/{meta['name']}")
-                except kube.ApiFailure as exc:
-                    if exc.status != 404:
-                        raise
+                kube.delete_if_present(api, f"{collection}/{meta['name']}")
                 removed.append(f"{collection.rsplit('/', 1)[1]}/{meta['name']}")
     return removed
 

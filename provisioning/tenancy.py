@@ -231,9 +231,6 @@ class Provisioner:
 def _delete(handle: ClusterHandle, path: str) -> None:
     api = kube.from_kubeconfig(handle.admin_kubeconfig, handle.context)
     try:
-        kube.request(api, "DELETE", path)
-    except kube.ApiFailure as exc:
-        if exc.status != 404:
-            raise
+        kube.delete_if_present(api, path)
     finally:
         api.close()

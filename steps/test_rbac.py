@@ -178,10 +178,7 @@ def admin_delegates(
 def _delete(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, path: str) -> None:
     api = tenancy.admin_client(cluster)
     try:
-        kube.request(api, "DELETE", path)
-    except kube.ApiFailure as failure:
-        if failure.status != 404:
-            raise
+        kube.delete_if_present(api, path)
     finally:
         api.close()
 

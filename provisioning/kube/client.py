@@ -244,3 +244,14 @@ def post_raw(api: k8s.ApiClient, path: str, body: bytes) -> tuple[int, bytes]:
     except Exception as exc:
         raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
     return int(response.status), bytes(response.data)
+
+
+def delete_if_present(api: k8s.ApiClient, path: str) -> bool:
+    """DELETE `path`; an object that is gone already (404) is fine. True if this call deleted it."""
+    try:
+        request(api, "DELETE", path)
+    except ApiFailure as exc:
+        if exc.status != 404:
+            raise
+        return False
+    return True
