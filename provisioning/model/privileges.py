@@ -333,6 +333,12 @@ class PlanVerdicts:
     def passed(self) -> bool:
         return len(self.results) == len(Case) and all(r.matches for r in self.results)
 
+    @property
+    def contradicted(self) -> bool:
+        """A case was observed and does not match its plan (a failure, not an observation problem)."""
+        unobservable = (Outcome.ERROR, Outcome.UNOBSERVED)
+        return any(not r.matches and r.observed not in unobservable for r in self.results)
+
 
 def render_table(verdicts: Sequence[PlanVerdicts]) -> str:
     """Per-case table: case, expected, observed, layer, API message (one block per plan)."""

@@ -66,13 +66,21 @@ def test_merge_keeps_earlier_observations() -> None:
 
 
 def test_a_round_with_errors_and_no_contradiction_is_inconclusive_not_failed() -> None:
-    from fixtures.network.reachability import Inconclusive, Verdict, require
+    from fixtures.network.reachability import Verdict
+    from fixtures.network.reachability import require as require_verdict
+    from fixtures.verdicts import Inconclusive, require
 
     expected = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.DENIED})
     errored = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.ERROR})
     with pytest.raises(Inconclusive):
-        require(Verdict(compare(expected, errored), 1, 0.1, 2))
+        require_verdict(Verdict(compare(expected, errored), 1, 0.1, 2))
     contradicted = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.ALLOWED})
     with pytest.raises(AssertionError):
-        require(Verdict(compare(expected, contradicted), 1, 0.1, 2))
-    require(Verdict(compare(expected, expected), 1, 0.1, 2))
+        require_verdict(Verdict(compare(expected, contradicted), 1, 0.1, 2))
+    require_verdict(Verdict(compare(expected, expected), 1, 0.1, 2))
+    # the same rule for every matrix check (RBAC, storage): errors alone are ERROR, a contradiction fails
+    both = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ERROR, ("a", "y"): Cell.ALLOWED})
+    with pytest.raises(AssertionError):
+        require(compare(expected, both), "report")
+    with pytest.raises(Inconclusive):
+        require(compare(expected, errored), "report")

@@ -131,6 +131,17 @@ def test_missing_cases_fail_the_plan_and_show_unobserved() -> None:
     table = plan_by_case_table([verdicts])
     assert table[1][0] == "pks/small (blue)"
     assert table[1].count("unobserved") == len(Case) - 1
+    assert not verdicts.contradicted, "missing cases make the plan inconclusive (ERROR), not a failure"
+
+
+def test_an_error_is_inconclusive_and_a_wrong_outcome_is_a_contradiction() -> None:
+    error = PlanVerdicts("pks", "small", "blue", "ran", (CaseResult(Case.HOST_PID, X, Outcome.ERROR),))
+    assert not error.passed
+    assert not error.contradicted
+    wrong = PlanVerdicts("pks", "small", "blue", "ran", (CaseResult(Case.HOST_PID, X, R, Layer.NONE),))
+    assert wrong.contradicted
+    elsewhere = PlanVerdicts("pks", "small", "blue", "ran", (CaseResult(Case.HOST_PID, X, X, Layer.KUBELET),))
+    assert elsewhere.contradicted, "a rejection by a layer that is not admission contradicts the plan"
 
 
 @pytest.mark.parametrize(
