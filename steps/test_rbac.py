@@ -97,10 +97,10 @@ def try_attempts(tenancy: ProvisionedTenancy, datatable: list[list[str]]) -> tup
         resources = discover(admin)
     finally:
         admin.close()
-    questions = own_namespace_controls(tenants, resources)
+    questions = own_namespace_controls(cluster, resources)
     for own in tenants:
         other = next(t for t in tenants if t != own)
-        for identity in own.identities:
+        for identity in cluster.identities_of(own):
             context = Context(identity, own, other)
             for row in rows:
                 if "action" in row:
