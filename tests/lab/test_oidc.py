@@ -16,6 +16,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -57,21 +58,39 @@ def _fresh(paths: LabPaths, name: str) -> LabCluster:
     return cluster.up(paths, name, "pks", 1, Timeouts().lab_ready, run_id=RUN_ID)
 
 
+def _down(paths: LabPaths, name: str) -> None:
+    if paths.cluster_dir(name).exists():  # the last test takes one down itself
+        cluster.down(paths, name)
+
+
 @pytest.fixture(scope="module")
-def lab(paths: LabPaths) -> Iterator[LabCluster]:
-    """A pks cluster with tenant blue onboarded for both authenticators."""
-    lab = _fresh(paths, f"{PREFIX}oidc")
+def labs(paths: LabPaths) -> Iterator[tuple[LabCluster, LabCluster]]:
+    """Two pks clusters started side by side, each with an issuer of its own (same client id, same
+    logins); the first has tenant blue onboarded for both authenticators."""
+    names = (f"{PREFIX}oidc", f"{PREFIX}oidc-other")
     try:
-        api = lab.admin_api()
+        with ThreadPoolExecutor(len(names)) as pool:
+            first, other = pool.map(lambda name: _fresh(paths, name), names)
+        api = first.admin_api()
         try:
             for manifest in tenant_manifests(BLUE, Plan("small"), RUN_ID, authenticators=tuple(Authenticator)):
                 kube.request(api, "POST", collection_path(manifest), body=manifest)
         finally:
             api.close()
-        yield lab
+        yield first, other
     finally:
-        if paths.cluster_dir(lab.layout.name).exists():  # the last test takes it down itself
-            cluster.down(paths, lab.layout.name)
+        with ThreadPoolExecutor(len(names)) as pool:
+            list(pool.map(lambda name: _down(paths, name), names))
+
+
+@pytest.fixture(scope="module")
+def lab(labs: tuple[LabCluster, LabCluster]) -> LabCluster:
+    return labs[0]
+
+
+@pytest.fixture(scope="module")
+def other_lab(labs: tuple[LabCluster, LabCluster]) -> LabCluster:
+    return labs[1]
 
 
 def _add_user(lab: LabCluster, login: str, groups: tuple[str, ...]) -> str:
@@ -213,16 +232,6 @@ def test_a_wrong_password_an_unknown_user_or_client_get_no_token(lab: LabCluster
 
 def _basic(user: str, password: str) -> str:
     return base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-@pytest.fixture
-def other_lab(paths: LabPaths) -> Iterator[LabCluster]:
-    """A second pks cluster, with an issuer of its own (same client id, same logins)."""
-    other = _fresh(paths, f"{PREFIX}oidc-other")
-    try:
-        yield other
-    finally:
-        cluster.down(paths, other.layout.name)
 
 
 def test_tokens_the_cluster_did_not_issue_are_unauthenticated_never_denied(
