@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -140,11 +141,13 @@ def admin_delegates(
         found = next(r for r in discover(admin) if r.name == resource)
     finally:
         admin.close()
-    developer = next(i for i in tenant.identities if i.role is Role.DEVELOPER)
-    probe = resource_probe(developer.user, developer.user, found, verb, ns)
-    dev_api = tenancy.client_for(developer.user)
-    request.addfinalizer(dev_api.close)
-    before, evidence = real_request(dev_api, probe)
+    developers = [i for i in cluster.identities_of(tenant) if i.role is Role.DEVELOPER]  # one per authenticator
+    checks = []
+    for developer in developers:
+        probe = resource_probe(developer.user, developer.user, found, verb, ns)
+        dev_api = tenancy.client_for(developer.user)
+        request.addfinalizer(dev_api.close)
+        checks.append((developer.user, dev_api, probe, real_request(dev_api, probe)))
     name = f"caas-delegated-{verb}-{resource}"
     meta = {"name": name, "namespace": ns, "labels": labels(settings.run_id, tenant.name)}
     role = {
@@ -158,7 +161,10 @@ def admin_delegates(
         "kind": "RoleBinding",
         "metadata": meta,
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": developer.groups[0]}],
+        "subjects": [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": developer.groups[0]}
+            for developer in developers
+        ],
     }
     tenant_admin = tenancy.client_for(f"{tenant.name}-admin")
     request.addfinalizer(tenant_admin.close)
@@ -170,7 +176,7 @@ def admin_delegates(
             request.addfinalizer(lambda k=kind: _delete(tenancy, cluster, f"{base}/{k}/{name}"))
         except kube.ApiFailure as failure:
             refused.append(f"creating {kind}/{name} as {tenant.name}-admin: {failure}")
-    return {"api": dev_api, "probe": probe, "before": (before, evidence), "refused": refused}
+    return {"checks": checks, "refused": refused}
 
 
 def _delete(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, path: str) -> None:
@@ -186,14 +192,13 @@ def _delete(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, path: str)
 
 @then(parsers.parse('its developers can "{verb}" "{resource}" in their namespace, and could not before'))
 def developers_can_now(delegation: dict[str, Any], settings: Settings, verb: str, resource: str) -> None:
-    before, evidence = delegation["before"]
-    assert before is Cell.DENIED, (
-        f"before the delegation the developer's {verb} {resource} was {before.value}: {evidence}"
-    )
+    for user, _api, _probe, (before, evidence) in delegation["checks"]:
+        assert before is Cell.DENIED, f"before the delegation {user}'s {verb} {resource} was {before.value}: {evidence}"
     assert not delegation["refused"], "\n".join(delegation["refused"])
-    wait_until(
-        lambda: real_request(delegation["api"], delegation["probe"]),
-        lambda answer: answer[0] is Cell.ALLOWED,
-        timeout=settings.timeouts.enforce,
-        what=f"the developer's {verb} {resource} to be allowed by the delegated role",
-    )
+    for user, api, probe, _before in delegation["checks"]:
+        wait_until(
+            functools.partial(real_request, api, probe),
+            lambda answer: answer[0] is Cell.ALLOWED,
+            timeout=settings.timeouts.enforce,
+            what=f"{user}'s {verb} {resource} to be allowed by the delegated role",
+        )
