@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from fixtures.rbac.access import Probe, real_request
-from provisioning.backends.http import HttpFailure
+from provisioning.backends.http import HttpFailure, basic_auth
 from provisioning.backends.oidc import GrantRefused, password_grant
 from provisioning.kube import client as kube
 from provisioning.lab import build, cluster, host, oidc
@@ -59,7 +59,7 @@ def _fresh(paths: LabPaths, name: str) -> LabCluster:
 
 
 def _down(paths: LabPaths, name: str) -> None:
-    if paths.cluster_dir(name).exists():  # the last test takes one down itself
+    if paths.cluster_dir(name).exists():  # the last test takes them down itself
         cluster.down(paths, name)
 
 
@@ -209,17 +209,20 @@ def test_a_wrong_password_an_unknown_user_or_client_get_no_token(lab: LabCluster
             _grant(lab, login, attempt, secret)
         assert (refused.value.status, refused.value.error) == (status, error)
         assert attempt not in str(refused.value)
+    files = oidc.IssuerFiles.of(lab.layout)
+    basic = {"Authorization": basic_auth(oidc.CLIENT_ID, oidc.client_secret(files))}
     issuer = lab.issuer_client()
     try:
-        files = oidc.IssuerFiles.of(lab.layout)
-        with pytest.raises(HttpFailure) as unsupported:
-            issuer.request(
-                "POST",
-                "/token",
-                form={"grant_type": "client_credentials", "scope": "openid"},
-                headers={"Authorization": f"Basic {_basic(oidc.CLIENT_ID, oidc.client_secret(files))}"},
-            )
-        assert (unsupported.value.status, unsupported.value.error_code) == (400, "unsupported_grant_type")
+        for form, error in (
+            ({"grant_type": "client_credentials", "scope": "openid"}, "unsupported_grant_type"),
+            (
+                {"grant_type": "password", "scope": "profile", "username": "blue-viewer", "password": password},
+                "invalid_scope",
+            ),
+        ):
+            with pytest.raises(HttpFailure) as refused_form:
+                issuer.request("POST", "/token", form=form, headers=basic)
+            assert (refused_form.value.status, refused_form.value.error_code) == (400, error)
     finally:
         issuer.close()
     # A user removed from the file is refused at once: the issuer reads the file again when it changes.
@@ -228,10 +231,6 @@ def test_a_wrong_password_an_unknown_user_or_client_get_no_token(lab: LabCluster
     oidc.write_users(oidc.IssuerFiles.of(lab.layout), users)
     with pytest.raises(GrantRefused, match="invalid_grant"):
         _grant(lab, "blue-viewer", password)
-
-
-def _basic(user: str, password: str) -> str:
-    return base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def test_tokens_the_cluster_did_not_issue_are_unauthenticated_never_denied(
@@ -272,11 +271,14 @@ def test_tokens_the_cluster_did_not_issue_are_unauthenticated_never_denied(
         assert cell is Cell.ERROR, f"a token {why} was observed as {cell.value} ({evidence})"
 
 
-def test_lab_down_removes_the_issuer_and_its_files(lab: LabCluster, paths: LabPaths) -> None:
-    (daemon,) = [d for d in lab.state["daemons"] if d["component"] == "oidc-issuer"]
-    assert host.is_running(daemon["pid"])
-    directory = lab.layout.directory
-    cluster.down(paths, lab.layout.name)
-    assert not host.is_running(daemon["pid"])
-    assert not directory.exists()
-    assert not host.processes_of(directory, lambda _top: False), "a process still names the cluster's files"
+def test_lab_down_removes_the_issuers_and_their_files(labs: tuple[LabCluster, LabCluster], paths: LabPaths) -> None:
+    issuers = [d["pid"] for lab in labs for d in lab.state["daemons"] if d["component"] == "oidc-issuer"]
+    assert len(issuers) == len(labs)
+    assert all(host.is_running(pid) for pid in issuers)
+    with ThreadPoolExecutor(len(labs)) as pool:  # side by side, as they came up
+        list(pool.map(lambda lab: cluster.down(paths, lab.layout.name), labs))
+    assert not [pid for pid in issuers if host.is_running(pid)], "an issuer outlived its cluster"
+    for lab in labs:
+        directory = lab.layout.directory
+        assert not directory.exists(), f"{directory} (with the issuer's key and users) is left"
+        assert not host.processes_of(directory, lambda _top: False), "a process still names the cluster's files"
