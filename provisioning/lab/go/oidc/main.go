@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,7 @@ func main() {
 		}
 	}
 	if len(missing) > 0 {
+		sort.Strings(missing)
 		log.Fatalf("caas-oidc: missing flags: %s", strings.Join(missing, ", "))
 	}
 	if !strings.HasPrefix(*issuerURL, "https://") || strings.HasSuffix(*issuerURL, "/") {
