@@ -22,7 +22,6 @@ from provisioning.lab import cluster, configs, oidc, pki
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.profiles import PROFILES
 from provisioning.model.tenancy import CERTIFICATE_ONLY, Authenticator, Identity, Placement
-from provisioning.redaction import register
 from provisioning.settings import Timeouts
 from provisioning.wait import wait_until
 
@@ -110,8 +109,7 @@ class LabBackend:
         if not lab.profile.oidc:
             raise InfrastructureError(f"lab cluster {handle.name} ({lab.profile.name}) has no OIDC issuer")
         files = oidc.IssuerFiles.of(lab.layout)
-        passwords = {i.login: oidc.new_secret() for i in identities}
-        register(*passwords.values())
+        passwords = {i.login: oidc.new_secret() for i in identities}  # each registered for redaction
         oidc.add_users(files, (oidc.user_entry(i.login, passwords[i.login], i.claimed_groups) for i in identities))
         issuer = lab.issuer_client(timeout=self.timeouts.api_call)
         try:
