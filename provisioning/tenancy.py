@@ -23,7 +23,15 @@ from provisioning.model.onboarding import (
     protection_manifests,
     tenant_manifests,
 )
-from provisioning.model.tenancy import AuthorizationMode, Identity, Product, TenancyModel, Tenant
+from provisioning.model.tenancy import (
+    CERTIFICATE_ONLY,
+    Authenticator,
+    AuthorizationMode,
+    Identity,
+    Product,
+    TenancyModel,
+    Tenant,
+)
 from provisioning.undo import unwind
 from provisioning.wait import wait_until
 
@@ -37,6 +45,15 @@ class ProvisionedCluster:
     tenants: tuple[Tenant, ...]
     credentials: dict[str, Credential] = field(default_factory=dict, repr=False)
     onboarding_seconds: dict[str, float] = field(default_factory=dict)
+    authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY  # how its tenants' identities authenticate
+
+    def identities_of(self, tenant: Tenant) -> tuple[Identity, ...]:
+        """The tenant's identities on this cluster: one admin, developer and viewer per authenticator."""
+        return tenant.identities_for(self.authenticators)
+
+    @property
+    def identities(self) -> tuple[Identity, ...]:
+        return tuple(i for t in self.tenants for i in self.identities_of(t))
 
 
 @dataclass
@@ -62,11 +79,14 @@ class ProvisionedTenancy:
         return next(t for t in self.tenants if t.name == name)
 
     def identity(self, user: str) -> Identity:
-        for tenant in self.tenants:
-            for identity in tenant.identities:
+        for provisioned in self.clusters:
+            for identity in provisioned.identities:
                 if identity.user == user:
                     return identity
-        raise KeyError(f'no identity "{user}" (users are <tenant>-admin, <tenant>-developer, <tenant>-viewer)')
+        raise KeyError(
+            f'no identity "{user}" (users are <tenant>-admin, <tenant>-developer, <tenant>-viewer, '
+            "and oidc:<tenant>-<role> where the product offers OIDC)"
+        )
 
     def client_for(self, user: str, timeout: float = kube.DEFAULT_TIMEOUT) -> Any:
         """A fresh ApiClient authenticated as `user` on its tenant's cluster."""
@@ -134,9 +154,10 @@ class Provisioner:
 
     def _onboard(self, product: Product, provisioned: ProvisionedCluster) -> None:
         handle = provisioned.handle
-        identities = tuple(i for t in provisioned.tenants for i in t.identities)
+        authenticators = self.backend.capabilities.authenticators
+        provisioned.authenticators = authenticators
         started = time.monotonic()
-        provisioned.credentials.update(self.backend.credentials(handle, identities))
+        provisioned.credentials.update(self.backend.credentials(handle, provisioned.identities))
         api = kube.from_kubeconfig(handle.admin_kubeconfig, handle.context)
         guarded = [t for t in provisioned.tenants if product.plan(t.plan).authorization is AuthorizationMode.RBAC]
         try:
@@ -146,7 +167,8 @@ class Provisioner:
             for tenant in provisioned.tenants:
                 tenant_started = time.monotonic()
                 self.report(f"{product.name}: onboarding tenant {tenant.name} on {handle.name}")
-                for manifest in tenant_manifests(tenant, product.plan(tenant.plan), self.run_id, self.mutation):
+                plan = product.plan(tenant.plan)
+                for manifest in tenant_manifests(tenant, plan, self.run_id, self.mutation, authenticators):
                     self._create(api, handle, manifest)
                 self._wait_default_service_account(api, tenant.namespace)
                 provisioned.onboarding_seconds[tenant.name] = time.monotonic() - tenant_started
@@ -157,7 +179,7 @@ class Provisioner:
                 if apply is None:
                     raise InfrastructureError(f"backend {self.backend.name} cannot change an ABAC policy")
                 abac_started = time.monotonic()
-                apply(handle, [line for t in provisioned.tenants for line in abac_policy_lines(t)])
+                apply(handle, [line for t in provisioned.tenants for line in abac_policy_lines(t, authenticators)])
                 provisioned.onboarding_seconds["abac-restart"] = time.monotonic() - abac_started
         finally:
             api.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioning.backends.protocol import ClusterHandle, Credential
-from provisioning.model.tenancy import AuthorizationMode, TenancyModel
+from provisioning.model.tenancy import Authenticator, AuthorizationMode, TenancyModel
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
 
@@ -70,6 +70,7 @@ def dump(tenancy: ProvisionedTenancy) -> dict[str, Any]:
                 "tenants": [t.name for t in c.tenants],
                 "credentials": {user: _credential(cred) for user, cred in c.credentials.items()},
                 "onboarding_seconds": c.onboarding_seconds,
+                "authenticators": [a.value for a in c.authenticators],
             }
             for c in tenancy.clusters
         ],
@@ -99,6 +100,7 @@ def load(data: dict[str, Any], model: TenancyModel) -> ProvisionedTenancy:
                 tuple(tenants[name] for name in entry["tenants"]),
                 {user: _read_credential(c) for user, c in entry["credentials"].items()},
                 dict(entry["onboarding_seconds"]),
+                tuple(Authenticator(a) for a in entry.get("authenticators", [Authenticator.CERTIFICATE.value])),
             )
         )
     return tenancy

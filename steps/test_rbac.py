@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -101,10 +102,10 @@ def try_attempts(tenancy: ProvisionedTenancy, datatable: list[list[str]]) -> tup
         resources = discover(admin)
     finally:
         admin.close()
-    questions = own_namespace_controls(tenants, resources)
+    questions = own_namespace_controls(cluster, resources)
     for own in tenants:
         other = next(t for t in tenants if t != own)
-        for identity in own.identities:
+        for identity in cluster.identities_of(own):
             context = Context(identity, own, other)
             for row in rows:
                 if "action" in row:
@@ -144,11 +145,13 @@ def admin_delegates(
         found = next(r for r in discover(admin) if r.name == resource)
     finally:
         admin.close()
-    developer = next(i for i in tenant.identities if i.role is Role.DEVELOPER)
-    probe = resource_probe(developer.user, developer.user, found, verb, ns)
-    dev_api = tenancy.client_for(developer.user)
-    request.addfinalizer(dev_api.close)
-    before, evidence = real_request(dev_api, probe)
+    developers = [i for i in cluster.identities_of(tenant) if i.role is Role.DEVELOPER]  # one per authenticator
+    checks = []
+    for developer in developers:
+        probe = resource_probe(developer.user, developer.user, found, verb, ns)
+        dev_api = tenancy.client_for(developer.user)
+        request.addfinalizer(dev_api.close)
+        checks.append((developer.user, dev_api, probe, real_request(dev_api, probe)))
     name = f"caas-delegated-{verb}-{resource}"
     meta = {"name": name, "namespace": ns, "labels": labels(settings.run_id, tenant.name)}
     role = {
@@ -162,7 +165,10 @@ def admin_delegates(
         "kind": "RoleBinding",
         "metadata": meta,
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": developer.groups[0]}],
+        "subjects": [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": developer.groups[0]}
+            for developer in developers
+        ],
     }
     tenant_admin = tenancy.client_for(f"{tenant.name}-admin")
     request.addfinalizer(tenant_admin.close)
@@ -174,7 +180,7 @@ def admin_delegates(
             request.addfinalizer(lambda k=kind: _delete(tenancy, cluster, f"{base}/{k}/{name}"))
         except kube.ApiFailure as failure:
             refused.append(f"creating {kind}/{name} as {tenant.name}-admin: {failure}")
-    return {"api": dev_api, "probe": probe, "before": (before, evidence), "refused": refused}
+    return {"checks": checks, "refused": refused}
 
 
 def _delete(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, path: str) -> None:
@@ -187,17 +193,16 @@ def _delete(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, path: str)
 
 @then(parsers.parse('its developers can "{verb}" "{resource}" in their namespace, and could not before'))
 def developers_can_now(delegation: dict[str, Any], settings: Settings, verb: str, resource: str) -> None:
-    before, evidence = delegation["before"]
-    assert before is Cell.DENIED, (
-        f"before the delegation the developer's {verb} {resource} was {before.value}: {evidence}"
-    )
+    for user, _api, _probe, (before, evidence) in delegation["checks"]:
+        assert before is Cell.DENIED, f"before the delegation {user}'s {verb} {resource} was {before.value}: {evidence}"
     assert not delegation["refused"], "\n".join(delegation["refused"])
-    wait_until(
-        lambda: real_request(delegation["api"], delegation["probe"]),
-        lambda answer: answer[0] is Cell.ALLOWED,
-        timeout=settings.timeouts.enforce,
-        what=f"the developer's {verb} {resource} to be allowed by the delegated role",
-    )
+    for user, api, probe, _before in delegation["checks"]:
+        wait_until(
+            functools.partial(real_request, api, probe),
+            lambda answer: answer[0] is Cell.ALLOWED,
+            timeout=settings.timeouts.enforce,
+            what=f"{user}'s {verb} {resource} to be allowed by the delegated role",
+        )
 
 
 @when(
@@ -207,7 +212,7 @@ def developers_can_now(delegation: dict[str, Any], settings: Settings, verb: str
 def present_credentials(tenancy: ProvisionedTenancy) -> tuple[Matrix, Matrix]:
     if not any(t.placement is Placement.DEDICATED for t in tenancy.tenants):
         pytest.skip(f"not applicable: product {tenancy.product.name} has no dedicated tenant in the targets file")
-    identities = [i for t in tenancy.tenants for i in t.identities]
+    identities = [i for c in tenancy.clusters for i in c.identities]  # certificate and OIDC identities
     portable = [i for i in identities if _portable(tenancy.cluster_of(i.tenant).credentials[i.user])]
     if len(portable) < len(identities):
         pytest.skip("not applicable: the backend's tenant credentials are a kubeconfig or the admin impersonating")

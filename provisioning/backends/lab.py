@@ -4,7 +4,9 @@ A shared placement is one lab cluster; a dedicated placement is one lab cluster
 per tenant with as many workers as its plan. Identities get client certificates
 signed by the cluster's CA (CN = user, O = groups); on profiles with token
 authentication (cfcr) they get static tokens, applied the way the product did:
-by rewriting the token file and restarting the API server.
+by rewriting the token file and restarting the API server. On profiles with
+`oidc` (pks) the OIDC identities get a random password in the cluster issuer's
+users file (as a salted hash) and an ID token by a real password grant.
 """
 
 from __future__ import annotations
@@ -12,13 +14,18 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from provisioning.backends.oidc import password_grant
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
-from provisioning.errors import ConfigError
-from provisioning.lab import cluster, configs, pki
-from provisioning.lab.cluster import LabPaths
+from provisioning.errors import ConfigError, InfrastructureError
+from provisioning.kube import client as kube
+from provisioning.lab import cluster, configs, oidc, pki
+from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.profiles import PROFILES
-from provisioning.model.tenancy import Identity, Placement
+from provisioning.model.tenancy import CERTIFICATE_ONLY, Authenticator, Identity, Placement
 from provisioning.settings import Timeouts
+from provisioning.wait import wait_until
+
+SELF_SUBJECT_REVIEWS = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 
 
 @dataclass
@@ -38,6 +45,7 @@ class LabBackend:
             mints_certificates=True,
             restarts_api_server=True,
             enforces_network_policy=PROFILES[self.profile].enforce_network_policy,
+            authenticators=(*CERTIFICATE_ONLY, Authenticator.OIDC) if PROFILES[self.profile].oidc else CERTIFICATE_ONLY,
         )
 
     def provision(self, request: ClusterRequest) -> ClusterHandle:
@@ -71,6 +79,14 @@ class LabBackend:
 
     def credentials(self, handle: ClusterHandle, identities: tuple[Identity, ...]) -> dict[str, Credential]:
         lab = cluster.attach(self.paths, handle.name)
+        by_oidc = [i for i in identities if i.authenticator is Authenticator.OIDC]
+        issued = self._oidc_credentials(lab, handle, tuple(by_oidc)) if by_oidc else {}
+        issued.update(self._certificate_credentials(lab, tuple(i for i in identities if i not in by_oidc)))
+        return issued
+
+    def _certificate_credentials(self, lab: LabCluster, identities: tuple[Identity, ...]) -> dict[str, Credential]:
+        if not identities:
+            return {}
         if lab.profile.token_authentication:
             tokens = {i.user: secrets.token_urlsafe(24) for i in identities}
             tokens_file = lab.layout.directory / "tokens.csv"
@@ -85,6 +101,47 @@ class LabBackend:
             pair = pki.issue(ca, identity.user, groups=identity.groups)
             issued[identity.user] = Credential(cert_pem=pair.cert_pem, key_pem=pair.key_pem)
         return issued
+
+    def _oidc_credentials(
+        self, lab: LabCluster, handle: ClusterHandle, identities: tuple[Identity, ...]
+    ) -> dict[str, Credential]:
+        """Each identity a random password in the issuer's users file, then its ID token by the password grant."""
+        if not lab.profile.oidc:
+            raise InfrastructureError(f"lab cluster {handle.name} ({lab.profile.name}) has no OIDC issuer")
+        files = oidc.IssuerFiles.of(lab.layout)
+        passwords = {i.login: oidc.new_secret() for i in identities}  # each registered for redaction
+        oidc.add_users(files, (oidc.user_entry(i.login, passwords[i.login], i.claimed_groups) for i in identities))
+        issuer = lab.issuer_client(timeout=self.timeouts.api_call)
+        try:
+            secret = oidc.client_secret(files)
+            tokens = {
+                i.user: password_grant(issuer, oidc.CLIENT_ID, secret, i.login, passwords[i.login]) for i in identities
+            }
+        finally:
+            issuer.close()
+        self._wait_token_accepted(handle, identities[0], tokens[identities[0].user])
+        return {user: Credential(token=token) for user, token in tokens.items()}
+
+    def _wait_token_accepted(self, handle: ClusterHandle, identity: Identity, token: str) -> None:
+        """The API server initialises its JWT authenticator on its own time: wait until it takes a real token."""
+        api = kube.api_client(kube.Cluster(handle.server, handle.ca_pem), token=token, timeout=self.timeouts.api_call)
+        review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        try:
+            answer = wait_until(
+                lambda: kube.request(api, "POST", SELF_SUBJECT_REVIEWS, body=review),
+                lambda _answer: True,
+                timeout=self.timeouts.lab_ready,
+                what=f"the API server of {handle.name} to accept ID tokens of its OIDC issuer",
+                retry_on=(kube.ApiFailure,),
+            )
+        finally:
+            api.close()
+        seen = answer.get("status", {}).get("userInfo", {})
+        if seen.get("username") != identity.user or not set(identity.groups) <= set(seen.get("groups", [])):
+            raise InfrastructureError(
+                f"the API server of {handle.name} took {identity.user}'s ID token as "
+                f"{seen.get('username')!r} in {seen.get('groups')!r} (check the JWT authenticator's claim mappings)"
+            )
 
     def apply_abac_policy(self, handle: ClusterHandle, lines: list[dict[str, object]]) -> None:
         """Append policy lines and restart the API server, as an ABAC operator had to."""

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from provisioning.model.tenancy import AuthorizationMode, ClusterPlacement, Identity, Plan
+from provisioning.model.tenancy import (
+    CERTIFICATE_ONLY,
+    Authenticator,
+    AuthorizationMode,
+    ClusterPlacement,
+    Identity,
+    Plan,
+)
 from provisioning.redaction import register
 
 
@@ -18,6 +25,8 @@ class Capabilities:
     mints_certificates: bool
     restarts_api_server: bool  # e.g. to apply ABAC policy or token-file changes, as an operator would
     enforces_network_policy: bool | None = None  # None: unknown until observed
+    # How tenant identities can authenticate; onboarding binds the groups of each and the checks ask as each.
+    authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provisioning.backends.http import HttpClient, HttpFailure
 from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.kube import client as kube
-from provisioning.lab import configs, host, images, pki
+from provisioning.lab import configs, host, images, oidc, pki
 from provisioning.lab.layout import (
     CLUSTER_DOMAIN,
     DNS_SERVICE_IP,
@@ -176,9 +177,9 @@ class LabCluster:
     def up(self, timeout: float) -> None:
         started = time.monotonic()
         bin_dir = self.paths.bin
-        missing = [
-            p for p in ("kube", "etcd", "coredns", "hostpath-provisioner", "kube-router") if not (bin_dir / p).exists()
-        ]
+        programs: tuple[str, ...] = ("kube", "etcd", "coredns", "hostpath-provisioner", "kube-router")
+        programs += (oidc.PROGRAM,) if self.profile.oidc else ()
+        missing = [p for p in programs if not (bin_dir / p).exists()]
         if missing:
             raise InfrastructureError(f"lab binaries missing: {', '.join(missing)} (fix: caas lab build)")
         self.report(f"{self.layout.name}: certificates and node hosts")
@@ -193,6 +194,8 @@ class LabCluster:
         for node in self.layout.worker_nodes:
             self._import_images(node, timeout)
         self.wait_api_ready(timeout)
+        if self.profile.oidc:
+            self.wait_issuer_ready(timeout)
         self._start_controllers()
         for node in self.layout.worker_nodes:
             self._start_node_daemons(node)
@@ -258,7 +261,11 @@ class LabCluster:
         if self.profile.authorization is AuthorizationMode.ABAC:
             (layout.directory / "abac-policy.jsonl").write_text(configs.abac_policy(configs.system_abac_policy()))
         if self.profile.oidc:
-            (layout.directory / "authentication.yaml").write_text(configs.authentication_config([]))
+            # The cluster's own OIDC issuer, trusted by the API server from the start (its users come at onboarding).
+            self._save("oidc", pki.issue(ca, oidc.PROGRAM, ip_addresses=(cp.ip,), server=True, client=False))
+            oidc.create_files(oidc.IssuerFiles.of(layout))
+            issuer = oidc.jwt_authenticator(oidc.issuer_url(layout), ca.cert_pem)
+            (layout.directory / "authentication.yaml").write_text(configs.authentication_config([issuer]))
         if self.profile.token_authentication:
             (layout.directory / "tokens.csv").write_text("")
             (layout.directory / "tokens.csv").chmod(0o600)
@@ -362,8 +369,9 @@ class LabCluster:
             authz = ["--authorization-mode=Node,RBAC"]
         authn = [f"--token-auth-file={layout.directory / 'tokens.csv'}"] if profile.token_authentication else []
         if profile.oidc:
-            # OIDC-ready: the API server reads this structured authentication file and reloads it when it
-            # changes, so an OIDC issuer (JWT authenticator) can be added later without a restart.
+            # The structured authentication file names the cluster's OIDC issuer (a JWT authenticator); the
+            # API server reloads it when it changes. The issuer starts first, so the API server finds it.
+            self._start(cp, "oidc-issuer", oidc.issuer_argv(self.paths.bin / oidc.PROGRAM, layout))
             authn.append(f"--authentication-config={layout.directory / 'authentication.yaml'}")
         self._start(
             cp,
@@ -557,6 +565,33 @@ class LabCluster:
             )
         finally:
             api.close()
+
+    def issuer_client(self, timeout: float = 5.0) -> HttpClient:
+        """An HTTPS client for the cluster's OIDC issuer, verifying it against the cluster CA."""
+        return HttpClient(
+            oidc.issuer_url(self.layout),
+            service=f"the OIDC issuer of {self.layout.name}",
+            timeout=timeout,
+            ca_file=str(self.layout.pki / "ca.crt"),
+        )
+
+    def wait_issuer_ready(self, timeout: float) -> None:
+        issuer = self.issuer_client()
+        try:
+
+            def healthy() -> bytes:
+                self.check_daemons()
+                return issuer.request("GET", "/healthz").body
+
+            wait_until(
+                healthy,
+                lambda body: body == b"ok",
+                timeout=timeout,
+                what=f"the OIDC issuer of {self.layout.name} to serve",
+                retry_on=(HttpFailure,),
+            )
+        finally:
+            issuer.close()
 
     def _wait_ready(self, timeout: float) -> None:
         api = self.admin_api(timeout=10)

@@ -53,6 +53,7 @@ GO_PROGRAMS: tuple[GoProgram, ...] = (
     GoProgram("pause", "images", "./cmd/pause", "v0.1.0"),
     GoProgram("caas-probe", "images", "./cmd/probe", "v0.1.0"),
     GoProgram("vcsim", "vcsim", ".", GOVMOMI_VERSION),  # vCenter simulator for the vSphere adapter's tests
+    GoProgram("caas-oidc", "oidc", ".", "v0.1.0"),  # the OIDC issuer of clusters whose profile has `oidc`
 )
 
 # Debian packages the lab runs on: program to look for -> package that provides it.

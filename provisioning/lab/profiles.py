@@ -76,7 +76,9 @@ PKS = LabProfile(
         "(docs-pks vsphere-nsxt-cluster-objects); the lab models that as a firewall at each cluster's edge "
         "that rejects pod traffic to other clusters' nodes (an assumption of the lab, not a documented default).",
         "authorization": "PKS 1.0 plans chose RBAC or ABAC; Pivotal recommended RBAC and removed ABAC in 1.1.",
-        "oidc": "PKS can use UAA as the OIDC provider of the Kubernetes API server (docs-pks _uaa).",
+        "oidc": "PKS can use UAA as the OIDC provider of the Kubernetes API server (docs-pks _uaa); the lab "
+        "gives each cluster its own issuer (caas-oidc: static users, password grant, ID tokens with a groups "
+        "claim) whose users and groups the API server prefixes with oidc:.",
         "allow_privileged": "'Enable Privileged Containers' is a per-plan switch in PKS; the lab's API server "
         "allows them and each tenant namespace's pod-security level enforces its plan.",
     },

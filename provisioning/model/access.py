@@ -14,16 +14,22 @@ from dataclasses import replace
 from provisioning.model.default_roles import DEFAULT_CLUSTER_ROLES
 from provisioning.model.onboarding import tenant_manifests
 from provisioning.model.rbac import AUTHENTICATED, RbacPolicy, Request
-from provisioning.model.tenancy import AuthorizationMode, Identity, Product, Tenant
+from provisioning.model.tenancy import CERTIFICATE_ONLY, Authenticator, AuthorizationMode, Identity, Product, Tenant
 
 
-def required_policy(product: Product, tenants: Iterable[Tenant]) -> RbacPolicy:
-    """The default cluster roles and the RoleBindings that RBAC onboarding creates for `tenants`."""
+def required_policy(
+    product: Product, tenants: Iterable[Tenant], authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY
+) -> RbacPolicy:
+    """The default cluster roles and the RoleBindings that RBAC onboarding creates for `tenants`,
+    binding their groups under each of the cluster's `authenticators`."""
     bindings = [
         manifest
         for tenant in tenants
         for manifest in tenant_manifests(
-            tenant, replace(product.plan(tenant.plan), authorization=AuthorizationMode.RBAC), run_id="model"
+            tenant,
+            replace(product.plan(tenant.plan), authorization=AuthorizationMode.RBAC),
+            run_id="model",
+            authenticators=authenticators,
         )
         if manifest["kind"] == "RoleBinding"
     ]

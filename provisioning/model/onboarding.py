@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from provisioning.model.mutations import Mutation
-from provisioning.model.tenancy import AuthorizationMode, Plan, Role, Tenant
+from provisioning.model.tenancy import (
+    CERTIFICATE_ONLY,
+    Authenticator,
+    AuthorizationMode,
+    Plan,
+    Role,
+    Tenant,
+    role_group,
+)
 
 LABEL_PREFIX = "caas-conformance.io"
 RUN_ID = f"{LABEL_PREFIX}/run-id"
@@ -28,10 +36,17 @@ def labels(run_id: str, tenant: str) -> dict[str, str]:
     return {RUN_ID: run_id, TENANT: tenant, MANAGED_BY: "caas-conformance"}
 
 
-def tenant_manifests(tenant: Tenant, plan: Plan, run_id: str, mutation: Mutation | None = None) -> list[Manifest]:
-    """Every object a tenant's onboarding creates, namespace first (creation order); a `mutation`
-    removes or weakens one fence on purpose (see provisioning/model/mutations.py)."""
-    manifests = _tenant_manifests(tenant, plan, run_id)
+def tenant_manifests(
+    tenant: Tenant,
+    plan: Plan,
+    run_id: str,
+    mutation: Mutation | None = None,
+    authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY,
+) -> list[Manifest]:
+    """Every object a tenant's onboarding creates, namespace first (creation order); the role bindings
+    name the tenant's groups under each of the cluster's `authenticators`; a `mutation` removes or
+    weakens one fence on purpose (see provisioning/model/mutations.py)."""
+    manifests = _tenant_manifests(tenant, plan, run_id, authenticators)
     if mutation is Mutation.NETWORK_POLICIES:
         return [m for m in manifests if m["kind"] != "NetworkPolicy"]
     if mutation is Mutation.POD_SECURITY:
@@ -46,19 +61,22 @@ def tenant_manifests(tenant: Tenant, plan: Plan, run_id: str, mutation: Mutation
                 "kind": "ClusterRoleBinding",
                 "metadata": {"name": f"mutation-{tenant.name}-cluster-admin", "labels": labels(run_id, tenant.name)},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-                "subjects": [
-                    {
-                        "apiGroup": "rbac.authorization.k8s.io",
-                        "kind": "Group",
-                        "name": f"{tenant.name}:{Role.ADMIN.value}s",
-                    }
-                ],
+                "subjects": _group_subjects(tenant, Role.ADMIN, authenticators),
             }
         )
     return manifests
 
 
-def _tenant_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]:
+def _group_subjects(tenant: Tenant, role: Role, authenticators: tuple[Authenticator, ...]) -> list[dict[str, str]]:
+    return [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": role_group(tenant.name, role, a)}
+        for a in authenticators
+    ]
+
+
+def _tenant_manifests(
+    tenant: Tenant, plan: Plan, run_id: str, authenticators: tuple[Authenticator, ...]
+) -> list[Manifest]:
     ns = tenant.namespace
     common = {**labels(run_id, tenant.name), COMPONENT: "onboarding"}
 
@@ -84,7 +102,6 @@ def _tenant_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]
     ]
     if plan.authorization is AuthorizationMode.RBAC:
         for role in Role:
-            group = f"{tenant.name}:{role.value}s"
             manifests.append(
                 {
                     "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -95,7 +112,7 @@ def _tenant_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]
                         "kind": "ClusterRole",
                         "name": role.cluster_role,
                     },
-                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}],
+                    "subjects": _group_subjects(tenant, role, authenticators),
                 }
             )
     manifests += [
@@ -161,13 +178,19 @@ def _tenant_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]
     return manifests
 
 
-def abac_policy_lines(tenant: Tenant) -> list[dict[str, object]]:
+def abac_policy_lines(
+    tenant: Tenant, authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY
+) -> list[dict[str, object]]:
     """The tenant's ABAC lines: ABAC knows no verbs beyond read-only, so developers get what admins get."""
-    everything = {"namespace": tenant.namespace, "resource": "*", "apiGroup": "*"}
+    everything: dict[str, object] = {"namespace": tenant.namespace, "resource": "*", "apiGroup": "*"}
     return [
-        {"group": f"{tenant.name}:{Role.ADMIN.value}s", **everything},
-        {"group": f"{tenant.name}:{Role.DEVELOPER.value}s", **everything},
-        {"group": f"{tenant.name}:{Role.VIEWER.value}s", **everything, "readonly": True},
+        line
+        for a in authenticators
+        for line in (
+            {"group": role_group(tenant.name, Role.ADMIN, a), **everything},
+            {"group": role_group(tenant.name, Role.DEVELOPER, a), **everything},
+            {"group": role_group(tenant.name, Role.VIEWER, a), **everything, "readonly": True},
+        )
     ]
 
 

@@ -8,7 +8,7 @@ cluster placements) and never touch a cluster.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 
@@ -46,6 +46,22 @@ class Role(enum.StrEnum):
         return {Role.ADMIN: "admin", Role.DEVELOPER: "edit", Role.VIEWER: "view"}[self]
 
 
+class Authenticator(enum.StrEnum):
+    """How an identity proves who it is to the API server."""
+
+    CERTIFICATE = "certificate"  # a client certificate (or the product's static token): names as issued
+    OIDC = "oidc"  # an ID token of the product's OIDC issuer: the API server prefixes its names
+
+    @property
+    def prefix(self) -> str:
+        """What the API server puts before the user and group names this authenticator vouches for;
+        with a prefix no issuer can name a `system:` user or group."""
+        return "oidc:" if self is Authenticator.OIDC else ""
+
+
+CERTIFICATE_ONLY: tuple[Authenticator, ...] = (Authenticator.CERTIFICATE,)
+
+
 @dataclass(frozen=True)
 class Quota:
     """ResourceQuota hard limits and LimitRange defaults of a plan (Kubernetes quantities)."""
@@ -69,17 +85,34 @@ class Plan:
     datastore: str = ""  # the vSphere datastore its volumes' disks must be in ("" where not vSphere)
 
 
+def role_group(tenant: str, role: Role, authenticator: Authenticator = Authenticator.CERTIFICATE) -> str:
+    """The group of a tenant's identities in `role`, as the API server sees it."""
+    return f"{authenticator.prefix}{tenant}:{role.value}s"
+
+
 @dataclass(frozen=True)
 class Identity:
-    """A tenant user with the groups its credentials carry."""
+    """A tenant user as the API server sees it (`user`, `groups`); an OIDC identity is the same person
+    as the certificate identity of its tenant and role, vouched for by the product's issuer."""
 
     user: str
     tenant: str
     role: Role
+    authenticator: Authenticator = Authenticator.CERTIFICATE
+
+    @property
+    def login(self) -> str:
+        """The name the credential carries (the issuer's login); the API server adds the prefix."""
+        return self.user.removeprefix(self.authenticator.prefix)
+
+    @property
+    def claimed_groups(self) -> tuple[str, ...]:
+        """The groups the credential carries (certificate O fields, the ID token's groups claim)."""
+        return (role_group(self.tenant, self.role), f"{self.tenant}:members")
 
     @property
     def groups(self) -> tuple[str, ...]:
-        return (f"{self.tenant}:{self.role.value}s", f"{self.tenant}:members")
+        return tuple(self.authenticator.prefix + group for group in self.claimed_groups)
 
 
 @dataclass(frozen=True)
@@ -96,7 +129,14 @@ class Tenant:
 
     @property
     def identities(self) -> tuple[Identity, ...]:
-        return tuple(Identity(f"{self.name}-{role.value}", self.name, role) for role in Role)
+        """The tenant's certificate identities: admin, developer, viewer."""
+        return self.identities_for(CERTIFICATE_ONLY)
+
+    def identities_for(self, authenticators: Iterable[Authenticator]) -> tuple[Identity, ...]:
+        """The tenant's identities under each of `authenticators`, in that order."""
+        return tuple(
+            Identity(f"{a.prefix}{self.name}-{role.value}", self.name, role, a) for a in authenticators for role in Role
+        )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.onboarding import collection_path, tenant_manifests
 from provisioning.model.rbac import RbacPolicy, Request
-from provisioning.model.tenancy import Plan, Tenant
+from provisioning.model.tenancy import Authenticator, Plan, Tenant
 from provisioning.settings import Timeouts
 from provisioning.wait import wait_until
 from reports.matrix import Cell
@@ -39,6 +39,7 @@ BATCH = 500
 BATCHES = 21  # 10,500 cases
 RUN_ID = "rbac-evaluator"
 TENANTS = (Tenant("blue", "small"), Tenant("green", "small"))
+AUTHENTICATORS = (Authenticator.CERTIFICATE, Authenticator.OIDC)  # bindings and subjects of both, as on pks
 LABELS = {"caas-conformance.io/run-id": RUN_ID}
 
 EXTRA_OBJECTS: list[dict[str, Any]] = [
@@ -96,7 +97,7 @@ _PATHS = {
 }
 
 USERS = (
-    *(i.user for t in TENANTS for i in t.identities),
+    *(i.user for t in TENANTS for i in t.identities_for(AUTHENTICATORS)),
     "green-contractor",
     "stranger",
     "system:serviceaccount:tenant-blue:builder",
@@ -106,7 +107,7 @@ USERS = (
     "system:kube-controller-manager",
 )
 GROUPS = (
-    *(g for t in TENANTS for i in t.identities for g in i.groups),
+    *(g for t in TENANTS for i in t.identities_for(AUTHENTICATORS) for g in i.groups),
     "auditors",
     "system:authenticated",
     "system:serviceaccounts",
@@ -155,7 +156,7 @@ def admin() -> Iterator[Any]:
     api = kube.from_kubeconfig(Path(lab.layout.kubeconfig(cluster.ADMIN)), pool_size=32)
     try:
         for tenant in TENANTS:
-            for manifest in tenant_manifests(tenant, Plan("small"), RUN_ID):
+            for manifest in tenant_manifests(tenant, Plan("small"), RUN_ID, authenticators=AUTHENTICATORS):
                 kube.request(api, "POST", collection_path(manifest), body=manifest)
         for obj in EXTRA_OBJECTS:
             path = _PATHS[obj["kind"]].format(ns=obj["metadata"].get("namespace", ""))
