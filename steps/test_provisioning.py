@@ -6,7 +6,7 @@ import pytest
 from pytest_bdd import scenarios, then, when
 
 from fixtures.readback import TenantObjects, read_onboarding, read_tenant_namespaces
-from provisioning.model.tenancy import Placement, Role
+from provisioning.model.tenancy import Placement, Role, role_group
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
 scenarios("provisioning")
@@ -42,10 +42,11 @@ def enforces_plan_level(onboarded: list[TenantObjects], tenancy: ProvisionedTena
 
 
 @then("on clusters authorized by RBAC every shared tenant has bindings for its admins, developers and viewers")
-def rbac_bindings(onboarded: list[TenantObjects]) -> None:
+def rbac_bindings(onboarded: list[TenantObjects], tenancy: ProvisionedTenancy) -> None:
     for observed in onboarded:
+        authenticators = tenancy.cluster_of(observed.tenant).authenticators  # e.g. certificates and OIDC
         expected = (
-            {(role.cluster_role, f"{observed.tenant}:{role.value}s") for role in Role}
+            {(role.cluster_role, role_group(observed.tenant, role, a)) for role in Role for a in authenticators}
             if observed.authorization == "rbac"
             else set()
         )
