@@ -24,6 +24,7 @@ from fixtures.storage.volumes import (
     unique,
     volume_pod_manifest,
 )
+from fixtures.verdicts import require
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedTenancy
@@ -135,7 +136,7 @@ def access_is_exactly(
     )
     report = f"owner {parties.owner}, other tenant {parties.other}\n{comparison.render()}\nevidence:\n{evidence}"
     _attach("volume separation", report)
-    assert comparison.passed, report
+    require(comparison, report)
 
 
 @when("the tenant deletes its pods and its claim", target_fixture="deleted")
@@ -218,4 +219,4 @@ def claims_are_exactly(quota_matrix: Matrix, datatable: list[list[str]]) -> None
     evidence = "\n".join(f"{r} / {c}: {e}" for (r, c), e in quota_matrix.evidence.items())
     report = f"{comparison.render()}\nevidence:\n{evidence}"
     _attach("storage quota", report)
-    assert comparison.passed, report
+    require(comparison, report)
