@@ -39,7 +39,8 @@ def _other_suites_indices(paths: LabPaths) -> set[int]:
 def ours(leaked: host.Inventory, indices: Iterable[int] = ()) -> host.Inventory:
     """The part of `leaked` that belongs to this suite: names with its cluster prefix, processes whose
     command line or cgroups name such a cluster, host links of the cluster `indices` its runs used, host
-    rules that carry the prefix. Without a prefix the lab is not shared: all of it."""
+    rules that carry the prefix; outside clients' namespaces whose owner died (`caas clean` removes those
+    of every run). Without a prefix the lab is not shared: all of it."""
     prefix = cluster_prefix()
     if not prefix:
         return leaked
@@ -49,6 +50,10 @@ def ours(leaked: host.Inventory, indices: Iterable[int] = ()) -> host.Inventory:
     def mine(item: Any) -> bool:
         return any(mark in str(item) for mark in marks)
 
+    def my_netns(name: str) -> bool:  # an outside client's namespace whose owner is dead: nobody's, a leak
+        owner = name.removeprefix(host.OUTSIDE)
+        return mine(name) or (name != owner and owner.isdigit() and not host.is_running(int(owner)))
+
     def my_process(pid: int) -> bool:
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -57,7 +62,7 @@ def ours(leaked: host.Inventory, indices: Iterable[int] = ()) -> host.Inventory:
             return False
 
     return host.Inventory(
-        tuple(filter(mine, leaked.netns)),
+        tuple(filter(my_netns, leaked.netns)),
         tuple(name for name in leaked.links if name.startswith(links)),
         tuple(filter(my_process, leaked.processes)),
         tuple(filter(mine, leaked.mounts)),
