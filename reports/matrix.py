@@ -115,7 +115,8 @@ class Comparison:
             "PASS"
             if self.passed
             else (
-                f"FAIL: {len(self.mismatches)} mismatched, {len(self.incomplete)} not observed of "
+                f"{'FAIL' if self.mismatches else 'ERROR'}: {len(self.mismatches)} mismatched, "
+                f"{len(self.incomplete)} not observed of "
                 f"{len(self.expected.rows) * len(self.expected.columns)} cells"
             )
         )

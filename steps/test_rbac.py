@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
-from fixtures.rbac.access import AccessObserver, Observation, real_request, resource_probe
+from fixtures.rbac.access import AccessObserver, Observation, classify_failure, real_request, resource_probe
 from fixtures.rbac.credentials import credential_matrices
 from fixtures.rbac.discovery import discover
 from fixtures.rbac.escalation import ESCALATIONS, Context, change_provider_object
@@ -173,13 +173,16 @@ def admin_delegates(
     tenant_admin = tenancy.client_for(f"{tenant.name}-admin")
     request.addfinalizer(tenant_admin.close)
     base = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}"
-    refused = []
+    refused, unanswered = [], []
     for kind, body in (("roles", role), ("rolebindings", binding)):
         try:
             kube.request(tenant_admin, "POST", f"{base}/{kind}", body=body)
             request.addfinalizer(lambda k=kind: _delete(tenancy, cluster, f"{base}/{k}/{name}"))
         except kube.ApiFailure as failure:
-            refused.append(f"creating {kind}/{name} as {tenant.name}-admin: {failure}")
+            said = f"creating {kind}/{name} as {tenant.name}-admin: {failure}"
+            (unanswered if classify_failure(failure)[0] is Cell.ERROR else refused).append(said)
+    if unanswered:  # a transport error, 401, 429 or 5xx is no refusal
+        raise Inconclusive("\n".join(unanswered))
     return {"checks": checks, "refused": refused}
 
 
@@ -194,6 +197,8 @@ def _delete(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, path: str)
 @then(parsers.parse('its developers can "{verb}" "{resource}" in their namespace, and could not before'))
 def developers_can_now(delegation: dict[str, Any], settings: Settings, verb: str, resource: str) -> None:
     for user, _api, _probe, (before, evidence) in delegation["checks"]:
+        if before is Cell.ERROR:
+            raise Inconclusive(f"before the delegation {user}'s {verb} {resource} was not observed: {evidence}")
         assert before is Cell.DENIED, f"before the delegation {user}'s {verb} {resource} was {before.value}: {evidence}"
     assert not delegation["refused"], "\n".join(delegation["refused"])
     for user, api, probe, _before in delegation["checks"]:

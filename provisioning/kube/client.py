@@ -189,11 +189,12 @@ def request(
             _preload_content=False,
             _request_timeout=timeout_of(api),
         )
+        # the body is read here, not in call_api: a connection that breaks now is a transport error too
+        data = response[0].data if isinstance(response, tuple) else response.data
     except ApiException as exc:
         raise ApiFailure(int(exc.status or 0), str(exc.reason), _body_text(exc.body)) from None
     except Exception as exc:
         raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
-    data = response[0].data if isinstance(response, tuple) else response.data
     if raw:
         return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
     return json.loads(data) if data else None
@@ -212,13 +213,14 @@ def create_with_warnings(api: k8s.ApiClient, path: str, body: Mapping[str, Any])
             _preload_content=False,
             _request_timeout=timeout_of(api),
         )
+        raw = response[0] if isinstance(response, tuple) else response
+        data = raw.data  # read inside the try: a connection that breaks now is a transport error too
     except ApiException as exc:
         raise ApiFailure(int(exc.status or 0), str(exc.reason), _body_text(exc.body)) from None
     except Exception as exc:
         raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
-    raw = response[0] if isinstance(response, tuple) else response
     warnings = [_warning_text(v) for v in raw.headers.getlist("Warning")] if raw.headers else []
-    return (json.loads(raw.data) if raw.data else None), warnings
+    return (json.loads(data) if data else None), warnings
 
 
 def _warning_text(header: str) -> str:

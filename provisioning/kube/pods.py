@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,14 +124,20 @@ def exec_in_pod(
     }
     if container:
         kwargs["container"] = container
+    started = time.monotonic()
+    what = f"exec in {namespace}/{pod}"
     try:
-        response = stream(k8s.CoreV1Api(api).connect_get_namespaced_pod_exec, pod, namespace, **kwargs)
-        response.run_forever(timeout=deadline)
+        response = _open_bounded(
+            lambda: stream(k8s.CoreV1Api(api).connect_get_namespaced_pod_exec, pod, namespace, **kwargs),
+            deadline,
+            what,
+        )
+        response.run_forever(timeout=max(0.1, deadline - (time.monotonic() - started)))
         stdout = response.read_stdout() if response.peek_stdout() else ""
         stderr = response.read_stderr() if response.peek_stderr() else ""
         if response.is_open():
             response.close()
-            raise ApiFailure(0, f"exec in {namespace}/{pod} did not finish within {deadline:g}s")
+            raise ApiFailure(0, f"{what} did not finish within {deadline:g}s")
         code = response.returncode
         response.close()
     except ApiFailure:
@@ -137,3 +146,31 @@ def exec_in_pod(
         status = int(getattr(exc, "status", 0) or 0)
         raise ApiFailure(status, f"exec in {namespace}/{pod} failed: {exc.__class__.__name__}: {exc}"[:300]) from None
     return ExecResult(int(code if code is not None else -1), stdout, stderr)
+
+
+def _open_bounded(open_stream: Callable[[], Any], deadline: float, what: str) -> Any:
+    """Open an exec's websocket within `deadline`. The client library opens it without a timeout, so an
+    API server that accepts the connection and never answers the upgrade (e.g. while the node's kubelet
+    hangs) would block forever: the handshake runs in a daemon thread, given up at the deadline, and a
+    stream that opens after that is closed at once."""
+    opened: dict[str, Any] = {}
+    done, given_up = threading.Event(), threading.Event()
+
+    def handshake() -> None:
+        try:
+            opened["stream"] = open_stream()
+        except BaseException as exc:  # re-raised in the caller's thread
+            opened["error"] = exc
+        done.set()
+        if given_up.is_set() and "stream" in opened:
+            opened["stream"].close()
+
+    threading.Thread(target=handshake, name=f"handshake {what}", daemon=True).start()
+    if not done.wait(deadline):
+        given_up.set()
+        if done.is_set() and "stream" in opened:  # it opened between the deadline and now
+            opened["stream"].close()
+        raise ApiFailure(0, f"{what} did not start within {deadline:g}s (no answer to the websocket upgrade)")
+    if "error" in opened:
+        raise opened["error"]
+    return opened["stream"]

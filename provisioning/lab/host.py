@@ -182,11 +182,22 @@ def start_daemon(
 
 
 def is_running(pid: int) -> bool:
+    """Whether any thread of the process still runs. A killed multi-threaded process (every Go daemon)
+    shows its leader as a zombie while its other threads are still exiting, and its files (e.g. the
+    API server's listening socket) are closed only when the last thread is gone: a restart that
+    trusted the leader's state alone could find the port still taken."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    for task in tasks:
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:  # that thread is gone
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def _top_cgroups(cgroup_file_text: str) -> set[str]:

@@ -16,13 +16,16 @@ from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.settings import Timeouts
 from provisioning.wait import wait_until
+from tests.lab.inventory import cluster_prefix, leaked_since, run_cluster_indices
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths, tmp_path: Path) -> None:
+    run_id = f"{cluster_prefix()}killed"  # another suite on the same lab runs this test under its own run id
     before = host.inventory(lab_paths.home)
+    indices: set[int] = set()
     run = subprocess.Popen(  # a whole `caas run`, in its own process group so the kill reaches pytest too
         [
             sys.executable,
@@ -30,7 +33,7 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
             "provisioning.cli.main",
             "run",
             "--run-id",
-            "killed",
+            run_id,
             "--output",
             str(tmp_path),
             "-k",
@@ -43,10 +46,11 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
     )
 
     def ready_clusters() -> list[str]:
+        indices.update(run_cluster_indices(lab_paths, run_id))
         return [
             s["name"]
             for s in cluster.list_clusters(lab_paths)
-            if s.get("run_id") == "killed" and s.get("status") == "ready"
+            if s.get("run_id") == run_id and s.get("status") == "ready"
         ]
 
     try:
@@ -54,9 +58,10 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
     finally:
         os.killpg(run.pid, signal.SIGKILL)
         run.wait(timeout=30)
-    assert [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "killed"], "the kill left clusters"
+    assert [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id], "the kill left clusters"
+    indices.update(run_cluster_indices(lab_paths, run_id))
     clean = subprocess.run(
-        [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", "killed"],
+        [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", run_id],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -64,8 +69,8 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
         check=False,
     )
     assert clean.returncode == 0, clean.stderr
-    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "killed"]
-    leaked = host.inventory(lab_paths.home).new_since(before)
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id]
+    leaked = leaked_since(lab_paths, before, indices)
     assert leaked.empty, leaked
 
 
@@ -113,8 +118,14 @@ def _has_tenant_namespace(paths: LabPaths, name: str, run_id: str) -> bool:
 def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
     point: str, seed: int, lab_paths: LabPaths, tmp_path: Path
 ) -> None:
-    run_id = f"killed-{seed}"
+    run_id = f"{cluster_prefix()}killed-{seed}"
     before = host.inventory(lab_paths.home)
+    indices: set[int] = set()
+
+    def reached() -> bool:
+        indices.update(run_cluster_indices(lab_paths, run_id))
+        return _kill_point_reached(point, lab_paths, run_id, log, after_tests) or run.poll() is not None
+
     run = subprocess.Popen(
         [
             sys.executable,
@@ -139,7 +150,7 @@ def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
     after_tests = random.Random(seed).randrange(1, 6)  # noqa: S311 - a kill point, not a secret
     try:
         wait_until(
-            lambda: _kill_point_reached(point, lab_paths, run_id, log, after_tests) or run.poll() is not None,
+            reached,
             bool,
             timeout=900,
             what=f"the run to reach the kill point: {point}",
@@ -147,6 +158,7 @@ def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
     finally:
         os.killpg(run.pid, signal.SIGKILL)
         run.wait(timeout=30)
+    indices.update(run_cluster_indices(lab_paths, run_id))
     clean = subprocess.run(
         [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", run_id],
         cwd=ROOT,
@@ -157,5 +169,5 @@ def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
     )
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id]
-    leaked = host.inventory(lab_paths.home).new_since(before)
+    leaked = leaked_since(lab_paths, before, indices)
     assert leaked.empty, f"killed when {point}: {leaked}"
