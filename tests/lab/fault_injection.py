@@ -21,11 +21,9 @@ Faults:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +39,7 @@ from provisioning.model.onboarding import labels
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedTenancy
 from provisioning.wait import wait_until
+from tests.lab.flaky_proxy import FlakyProxy
 
 HEAL_TIMEOUT = 180.0
 KILL_AFTER_REQUESTS = 50  # into the scenario's observation
@@ -305,70 +304,14 @@ class ProbePodKilled:
         self.details["ready_again_after"] = round(time.monotonic() - started, 1)
 
 
-class FlakyMarkedProxy:
-    """A TCP proxy that delays every connection and drops every other one; its upstream sockets carry
-    PROXY_MARK so that the REDIRECT rule that feeds it does not catch them."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.connections = 0
-        self.dropped = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            if self.connections % 2 == 0:
-                self.dropped += 1
-                client.close()
-                continue
-            threading.Thread(target=self._pipe_both, args=(client,), daemon=True).start()
-
-    def _pipe_both(self, client: socket.socket) -> None:
-        threading.Event().wait(PROXY_DELAY)  # the added latency of a slow API
-        upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        upstream.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, PROXY_MARK)
-        upstream.settimeout(10)
-        try:
-            upstream.connect(self.upstream)
-        except OSError:
-            client.close()
-            upstream.close()
-            return
-        upstream.settimeout(None)
-        for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.server.close()
-
-
 class SlowApi:
-    """Every new connection from this host to the API server goes through FlakyMarkedProxy."""
+    """Every new connection from this host to the API server goes through FlakyProxy."""
 
     def __init__(self, request: pytest.FixtureRequest) -> None:
         self.lab = _shared_lab(request)
         self.address = self.lab.layout.control_plane.ip
         self.comment = f"caas-{_settings(request).cluster_prefix}test-fault"
-        self.proxy: FlakyMarkedProxy | None = None
+        self.proxy: FlakyProxy | None = None
         self.details: dict[str, Any] = {"cluster": self.lab.layout.name}
 
     def _rule(self, action: str) -> list[str]:
@@ -380,7 +323,7 @@ class SlowApi:
         ]
 
     def start(self) -> None:
-        self.proxy = FlakyMarkedProxy((self.address, 6443))
+        self.proxy = FlakyProxy((self.address, 6443), PROXY_DELAY, mark=PROXY_MARK)
         host.run(self._rule("-A"))
         # connections the run already holds would bypass the proxy: close them (best effort)
         killed = host.run(["ss", "-K", "dst", self.address, "dport", "=", ":6443"], check=False)

@@ -5,12 +5,9 @@ same observation earns its verdict again once the fault is gone."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,11 +24,13 @@ from provisioning.kube.pods import exec_in_pod, run_pod
 from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import labels
+from provisioning.model.pods import restricted_container_security, restricted_pod_security
 from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
 from provisioning.wait import wait_until
 from reports.matrix import Cell, Matrix, apply_positive_control, compare
 from tests.lab.conftest import existing_cluster_targets
+from tests.lab.flaky_proxy import FlakyProxy
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,18 +138,14 @@ def test_an_exec_that_hangs_ends_at_its_deadline(
             "metadata": {"name": "hang", "labels": labels("faults", "fblue")},
             "spec": {
                 "terminationGracePeriodSeconds": 0,
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": 65532,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
+                "securityContext": restricted_pod_security(with_group=False),
                 "containers": [
                     {
                         "name": "c",
                         "image": images.BUSYBOX_IMAGE.reference,
                         "imagePullPolicy": "Never",
                         "command": ["sleep", "3600"],
-                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        "securityContext": restricted_container_security(read_only_root=False),
                     }
                 ],
             },
@@ -164,52 +159,6 @@ def test_an_exec_that_hangs_ends_at_its_deadline(
         assert exec_in_pod(api, namespace, "hang", ["true"], timeout=10).ok, "positive control"
     finally:
         api.close()
-
-
-class FlakyProxy:
-    """A TCP proxy to the API server that delays every connection and drops every other one."""
-
-    def __init__(self, upstream: tuple[str, int], delay: float) -> None:
-        self.upstream, self.delay = upstream, delay
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.connections = 0
-        self.dropped = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            if self.connections % 2 == 0:
-                self.dropped += 1
-                client.close()
-                continue
-            threading.Thread(target=self._pipe_both, args=(client,), daemon=True).start()
-
-    def _pipe_both(self, client: socket.socket) -> None:
-        threading.Event().wait(self.delay)  # the added latency of a slow API
-        upstream = socket.create_connection(self.upstream, timeout=10)
-        for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def close(self) -> None:
-        self.server.close()
 
 
 def test_a_slow_api_that_drops_connections_gives_errors_never_denials(lab: LabCluster, tmp_path: Path) -> None:
