@@ -10,8 +10,10 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,19 +92,26 @@ def api_client(
 
 
 _MATERIAL_DIR: Path | None = None
+_MATERIAL_LOCK = threading.Lock()
 
 
 def _material(data: bytes, suffix: str) -> str:
-    """Key material as a private file (the client library wants paths), written once per content."""
+    """Key material as a private file (the client library wants paths), written once per content.
+    Clients are made from many threads at once: a file appears complete or not at all (written
+    aside, then renamed), so no thread ever loads a half-written certificate or key."""
     global _MATERIAL_DIR  # noqa: PLW0603 - one private directory per process
-    if _MATERIAL_DIR is None:
-        _MATERIAL_DIR = Path(tempfile.mkdtemp(prefix="caas-keys-"))
-        _MATERIAL_DIR.chmod(0o700)
-        atexit.register(shutil.rmtree, _MATERIAL_DIR, True)
-    path = _MATERIAL_DIR / f"{hashlib.sha256(data).hexdigest()}.{suffix}"
-    if not path.exists():
-        path.write_bytes(data)
-        path.chmod(0o600)
+    with _MATERIAL_LOCK:
+        if _MATERIAL_DIR is None:
+            _MATERIAL_DIR = Path(tempfile.mkdtemp(prefix="caas-keys-"))
+            _MATERIAL_DIR.chmod(0o700)
+            atexit.register(shutil.rmtree, _MATERIAL_DIR, True)
+        path = _MATERIAL_DIR / f"{hashlib.sha256(data).hexdigest()}.{suffix}"
+        if not path.exists():
+            aside = path.with_name(f".{path.name}.{threading.get_ident()}")
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(aside, path)
     return str(path)
 
 

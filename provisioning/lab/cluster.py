@@ -779,6 +779,7 @@ def attach(paths: LabPaths, name: str, report: Report = lambda _m: None) -> LabC
 
 
 TEARDOWN_GRACE = 1.0  # seconds between SIGTERM and SIGKILL when a whole cluster is removed
+TEARDOWN_REAP = 10.0  # seconds for init to reap the killed processes
 
 
 def down(paths: LabPaths, name: str) -> None:
@@ -796,6 +797,15 @@ def down(paths: LabPaths, name: str) -> None:
         # The cluster and its state go: no graceful shutdown to wait for. etcd and kube-apiserver
         # take their full grace on SIGTERM while clients are still connected (measured: 10 s).
         host.kill_all(pids, timeout=TEARDOWN_GRACE)
+    # Killed containers stay zombies until init reaps them (their shims died with them): wait for that,
+    # so that nothing of the cluster is listed once `down` returns. A zombie holds nothing else.
+    with contextlib.suppress(InfrastructureError):
+        wait_until(
+            lambda: host.processes_of(directory, roots.__contains__),
+            lambda left: not left,
+            timeout=TEARDOWN_REAP,
+            what=f"the killed processes of cluster {name} to be reaped",
+        )
     host.unmount_all(directory)
     for node in ClusterLayout(name, layout.index, MAX_WORKERS, directory).nodes:
         host.delete_netns(node.netns)

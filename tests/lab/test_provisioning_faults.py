@@ -12,6 +12,7 @@ from provisioning.backends.protocol import ClusterHandle, ClusterRequest, Creden
 from provisioning.errors import CaasError, InfrastructureError
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
+from provisioning.model.onboarding import PROTECTION
 from provisioning.model.tenancy import Identity, Placement, Plan, Product, TenancyModel, Tenant
 from provisioning.settings import Timeouts
 from provisioning.tenancy import Provisioner
@@ -66,7 +67,9 @@ def test_onboarding_without_rights_is_one_clear_error_and_rolls_back(lab_paths: 
         provisioner.provision(MODEL, "pks")
     message = str(failure.value)
     assert len(message.splitlines()) == 1
-    assert "onboarding needs more rights: creating Namespace /tenant-blue was refused (403" in message
+    # the first thing onboarding creates on an RBAC cluster is the admission policy guarding its objects
+    first = f"ValidatingAdmissionPolicy /{PROTECTION}-fault-b"
+    assert f"onboarding needs more rights: creating {first} was refused (403" in message
     assert "fix: use admin credentials" in message
     assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "fault-b"]
     assert host.inventory(lab_paths.home).new_since(before).empty

@@ -89,3 +89,27 @@ def test_an_exec_whose_upgrade_is_never_answered_ends_at_its_deadline(silent_ser
     assert time.monotonic() - started < 5
     assert failure.value.status == 0
     assert "did not start within 1s" in failure.value.message
+
+
+def test_key_material_written_from_many_threads_is_never_seen_half_written() -> None:
+    import threading
+    from pathlib import Path
+
+    from provisioning.kube.client import _material
+
+    torn = []
+    for round_ in range(40):  # a new file each round: every thread races to write or to read it first
+        data = f"-----BEGIN CERTIFICATE-----\n{round_}".encode() + b"A" * 4_000_000 + b"\n-----END CERTIFICATE-----\n"
+        start = threading.Barrier(8)
+
+        def load(data: bytes = data, start: threading.Barrier = start) -> None:
+            start.wait()
+            if Path(_material(data, "crt")).read_bytes() != data:
+                torn.append(1)
+
+        threads = [threading.Thread(target=load) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not torn, f"{len(torn)} clients loaded a certificate file that was still being written"
