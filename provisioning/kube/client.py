@@ -266,3 +266,12 @@ def delete_if_present(api: k8s.ApiClient, path: str) -> bool:
             raise
         return False
     return True
+
+
+def who_am_i(api: k8s.ApiClient) -> dict[str, Any]:
+    """The user the API server makes of the client's credentials (a SelfSubjectReview's userInfo);
+    ApiFailure (401) when it makes none."""
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    answer = request(api, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body=body)
+    user: dict[str, Any] = (answer or {}).get("status", {}).get("userInfo", {})
+    return user

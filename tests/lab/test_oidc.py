@@ -40,7 +40,6 @@ PREFIX = os.environ.get("CAAS_CLUSTER_PREFIX", "")
 RUN_ID = "oidc-test"
 BLUE = Tenant("blue", "small")
 ADMIN = BLUE.identities_for((Authenticator.OIDC,))[0]  # oidc:blue-admin
-REVIEWS = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 LIST_PODS = Probe(ADMIN.user, ADMIN.user, "list pods", {}, "GET", "/api/v1/namespaces/tenant-blue/pods")
 LIST_SYSTEM_PODS = Probe(ADMIN.user, ADMIN.user, "list pods", {}, "GET", "/api/v1/namespaces/kube-system/pods")
 
@@ -117,9 +116,7 @@ def _who(lab: LabCluster, token: str) -> dict[str, Any]:
     """The user the API server makes of `token` (SelfSubjectReview); raises ApiFailure (401) if none."""
     api = _api(lab, token)
     try:
-        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
-        user: dict[str, Any] = kube.request(api, "POST", REVIEWS, body=body)["status"]["userInfo"]
-        return user
+        return kube.who_am_i(api)
     finally:
         api.close()
 
