@@ -16,6 +16,7 @@ from provisioning.errors import CaasError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.model.mutations import Mutation
 from provisioning.model.onboarding import (
+    COMPONENT,
     PROTECTION,
     abac_policy_lines,
     collection_path,
@@ -29,8 +30,10 @@ from provisioning.model.tenancy import (
     AuthorizationMode,
     Identity,
     Product,
+    Role,
     TenancyModel,
     Tenant,
+    role_group,
 )
 from provisioning.undo import unwind
 from provisioning.wait import wait_until
@@ -186,18 +189,26 @@ class Provisioner:
         provisioned.onboarding_seconds["total"] = time.monotonic() - started
 
     def _wait_protection(self, handle: ClusterHandle, tenant: Tenant) -> None:
-        """Admission policies take effect asynchronously: wait until a tenant admin's (dry-run) delete of
-        an onboarding RoleBinding is refused by the policy, the proof that it is in force."""
+        """Admission policies take effect asynchronously: wait until a tenant developer's (dry-run) create
+        of a NetworkPolicy labelled as onboarding's is refused by the policy, the proof that it is in force.
+        A developer (`edit`) may create NetworkPolicies, so only the policy can refuse it; the probe needs
+        no existing object and holds whatever fences a mutation removed."""
         api = kube.with_impersonation(
             kube.from_kubeconfig(handle.admin_kubeconfig, handle.context),
-            f"{tenant.name}-admin",
-            (f"{tenant.name}:admins",),
+            f"{tenant.name}-{Role.DEVELOPER.value}",
+            (role_group(tenant.name, Role.DEVELOPER),),
         )
-        path = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{tenant.namespace}/rolebindings/tenant-admins"
+        path = f"/apis/networking.k8s.io/v1/namespaces/{tenant.namespace}/networkpolicies"
+        probe = {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": f"{PROTECTION}-probe", "labels": {COMPONENT: "onboarding"}},
+            "spec": {"podSelector": {}},
+        }
 
         def attempt() -> str:
             try:
-                kube.request(api, "DELETE", path, query={"dryRun": "All"})
+                kube.request(api, "POST", path, body=probe, query={"dryRun": "All"})
             except kube.ApiFailure as failure:
                 return f"{failure.status}: {failure.message}"
             return "accepted (the policy is not in force yet)"
@@ -207,7 +218,7 @@ class Provisioner:
                 attempt,
                 lambda answer: answer.startswith("403") and PROTECTION in answer,
                 timeout=self.timeout,
-                what=f"the admission policy {PROTECTION} to refuse a tenant admin's delete of {path}",
+                what=f"the admission policy {PROTECTION} to refuse a tenant developer's create at {path}",
             )
         finally:
             api.close()
