@@ -150,7 +150,10 @@ def apply_positive_control(expected: Matrix, observed: Matrix) -> Matrix:
     if not failed:
         return observed
     row, column = failed[0]
-    note = f"positive control failed ({row} -> {column} is {observed[row, column].value}), so denials prove nothing"
+    seen = observed[row, column].value
+    detail = observed.evidence.get((row, column))
+    because = f"{seen}: {detail}" if detail else seen
+    note = f"positive control failed ({row} -> {column} is {because}), so denials prove nothing"
     cells = {k: (Cell.ERROR if v is Cell.DENIED else v) for k, v in observed.cells.items()}
     evidence = {**observed.evidence, **{k: note for k, v in observed.cells.items() if v is Cell.DENIED}}
     return Matrix(observed.rows, observed.columns, cells, evidence)

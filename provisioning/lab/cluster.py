@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import shutil
 import time
@@ -624,25 +625,14 @@ class LabCluster:
                 what="the default service account",
                 retry_on=(kube.ApiFailure,),
             )
-            pod = _readiness_pod()
-            kube.call(api, "CoreV1Api", "create_namespaced_pod", "kube-system", pod)
-
-            def pod_phase() -> tuple[str, str]:
-                self.check_daemons()
-                p = kube.call(api, "CoreV1Api", "read_namespaced_pod", "lab-ready", "kube-system")
-                return p.status.phase or "", p.status.pod_ip or ""
-
-            phase, address = wait_until(
-                pod_phase,
-                lambda v: v[0] in ("Succeeded", "Failed"),
+            attempts, deadline = itertools.count(1), time.monotonic() + timeout
+            wait_until(
+                lambda: self._readiness_round(api, next(attempts), max(1.0, deadline - time.monotonic())),
+                lambda outcome: outcome.ready,
                 timeout=timeout,
-                what="the readiness pod (runs and resolves kubernetes.default)",
+                what="a readiness pod to run and resolve kubernetes.default (a new pod per attempt)",
                 retry_on=(kube.ApiFailure,),
             )
-            if phase != "Succeeded" or not address:
-                log = kube.call(api, "CoreV1Api", "read_namespaced_pod_log", "lab-ready", "kube-system")
-                raise InfrastructureError(f"the readiness pod of {self.layout.name} failed ({phase}): {log.strip()}")
-            kube.call(api, "CoreV1Api", "delete_namespaced_pod", "lab-ready", "kube-system", grace_period_seconds=0)
             classes = kube.call(api, "StorageV1Api", "list_storage_class").items
             if not any(
                 (c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
@@ -651,6 +641,50 @@ class LabCluster:
                 raise InfrastructureError(f"cluster {self.layout.name} has no default StorageClass")
         finally:
             api.close()
+
+    def _readiness_round(self, api: Any, attempt: int, timeout: float) -> ReadinessRound:
+        """Run one readiness pod to its end and remove it. A fresh cluster's DNS path (coredns serving, the
+        proxy's rules for its service) may lag behind Ready nodes: the pod then fails, and the caller
+        starts another."""
+        name = f"lab-ready-{attempt}"
+        kube.call(api, "CoreV1Api", "create_namespaced_pod", "kube-system", _readiness_pod(name))
+        try:
+
+            def pod_phase() -> ReadinessRound:
+                self.check_daemons()
+                pod = kube.call(api, "CoreV1Api", "read_namespaced_pod", name, "kube-system")
+                return ReadinessRound(pod.status.phase or "", pod.status.pod_ip or "", "")
+
+            outcome = wait_until(
+                pod_phase,
+                lambda r: r.phase in ("Succeeded", "Failed"),
+                timeout=timeout,
+                what=f"the readiness pod {name} to end",
+                retry_on=(kube.ApiFailure,),
+            )
+            if outcome.ready:
+                return outcome
+            log = kube.call(api, "CoreV1Api", "read_namespaced_pod_log", name, "kube-system")
+            return ReadinessRound(outcome.phase, outcome.address, str(log))
+        finally:
+            kube.delete_if_present(api, f"/api/v1/namespaces/kube-system/pods/{name}")
+
+
+@dataclass(frozen=True)
+class ReadinessRound:
+    """One readiness pod's outcome: it ran (an address) and resolved the API service's name (Succeeded),
+    or its phase and log say why not."""
+
+    phase: str
+    address: str
+    log: str
+
+    @property
+    def ready(self) -> bool:
+        return self.phase == "Succeeded" and bool(self.address)
+
+    def __str__(self) -> str:
+        return f"{self.phase or 'Pending'}: {self.log.strip()}" if self.log else self.phase or "Pending"
 
 
 def _addon_objects(dns_ip: str) -> list[dict[str, Any]]:
@@ -704,11 +738,11 @@ def _addon_objects(dns_ip: str) -> list[dict[str, Any]]:
     ]
 
 
-def _readiness_pod() -> dict[str, Any]:
+def _readiness_pod(name: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "lab-ready", "labels": {LAB_LABEL: "readiness"}},
+        "metadata": {"name": name, "labels": {LAB_LABEL: "readiness"}},
         "spec": {
             "restartPolicy": "Never",
             "terminationGracePeriodSeconds": 0,

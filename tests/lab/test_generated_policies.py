@@ -14,16 +14,26 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 
 from fixtures.network.expectations import Pair
-from fixtures.network.generated import GeneratedPolicy, load_regressions, policy_sets, resolve, save_regression
+from fixtures.network.generated import (
+    CLUSTER,
+    GeneratedPolicy,
+    load_regressions,
+    policy_sets,
+    resolve,
+    save_regression,
+)
 from fixtures.network.policies_in_force import expected_by_policies, read_policies
-from fixtures.network.probe import Prober, deploy_probe_pods, pod_targets
+from fixtures.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
 from fixtures.network.reachability import observe_until_converged
 from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster
+from provisioning.model.onboarding import TENANT
 from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
+from provisioning.wait import wait_until
+from reports.matrix import Cell, Matrix
 from tests.lab.conftest import existing_cluster_targets
 
 pytestmark = pytest.mark.lab
@@ -71,11 +81,15 @@ def _remove(tenancy: ProvisionedTenancy, policies: list[GeneratedPolicy]) -> Non
         api.close()
 
 
+@pytest.fixture(scope="module")
+def pods(tenancy: ProvisionedTenancy) -> list[ProbePod]:
+    return deploy_probe_pods(tenancy, Timeouts().pod_ready)
+
+
 def test_generated_policies_are_enforced_exactly_as_the_evaluator_says(
-    tenancy: ProvisionedTenancy, lab_clusters: dict[str, LabCluster]
+    tenancy: ProvisionedTenancy, lab_clusters: dict[str, LabCluster], pods: list[ProbePod]
 ) -> None:
     timeouts = Timeouts()
-    pods = deploy_probe_pods(tenancy, timeouts.pod_ready)
     ips = {p.label: p.ip for p in pods}
     cidr = lab_clusters["pks"].layout.cluster_cidr
     targets = [(pod, t) for pod in pods for t in pod_targets([pod])]
@@ -111,6 +125,73 @@ def test_generated_policies_are_enforced_exactly_as_the_evaluator_says(
         phases=(Phase.explicit, Phase.generate, Phase.shrink),
         suppress_health_check=list(HealthCheck),
     )(cases)()
+
+
+MERGED_IPBLOCKS: list[GeneratedPolicy] = [
+    {
+        "tenant": "gblue",
+        "name": "merged-ipblocks",
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "b"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {"ipBlock": {"cidr": CLUSTER, "except": ["POD:ggreen/b"]}},
+                        {"ipBlock": {"cidr": CLUSTER, "except": ["POD:gblue/a"]}},
+                    ]
+                }
+            ],
+        },
+    },
+    {
+        "tenant": "ggreen",
+        "name": "egress-to-gblue",
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"namespaceSelector": {"matchLabels": {TENANT: "gblue"}}}]}],
+        },
+    },
+]
+
+
+def test_the_lab_enforcer_still_refuses_an_address_one_ipblock_peer_excepts_and_another_allows(
+    tenancy: ProvisionedTenancy, lab_clusters: dict[str, LabCluster], pods: list[ProbePod]
+) -> None:
+    """A known deviation of the lab's enforcer from the NetworkPolicy spec, kept under observation.
+
+    ggreen/b is excepted by the first peer but inside the second, and peers are OR'd: the spec and
+    our evaluator allow it. kube-router 2.1.0 puts both peers into one ipset with the excepts as
+    `nomatch` entries and refuses it, so `policy_sets` leaves that shape out. When this test fails,
+    the enforcer follows the spec: lift `shadows_an_except` from the generator and delete this test."""
+    target = next(t for t in pod_targets([p for p in pods if p.label == "gblue/b"], ("tcp",)) if t.port == 8080)
+    sources = [p for p in pods if p.label in ("ggreen/a", "ggreen/b")]
+    prober = Prober(tenancy, Timeouts().probe)
+    pairs: list[Pair] = [(s, next(p for p in pods if p.label == "gblue/b"), target) for s in sources]
+
+    def observe() -> Matrix:
+        return prober.observe(sources, [target]).matrix
+
+    _apply(tenancy, MERGED_IPBLOCKS, lab_clusters["pks"].layout.cluster_cidr, {p.label: p.ip for p in pods})
+    try:
+        in_force, namespace_labels = read_policies(tenancy, tenancy.clusters[0])
+        expected = expected_by_policies(sources, [target.column], pairs, in_force, namespace_labels)
+        # ggreen/a is refused by the tenants' default-deny until the policy is enforced: the control.
+        observed = wait_until(
+            observe,
+            lambda m: m["ggreen/a", target.column] is Cell.ALLOWED,
+            timeout=30,
+            what=f"ggreen/a -> {target.column} allowed by {MERGED_IPBLOCKS[0]['name']} (the policy enforced)",
+        )
+    finally:
+        _remove(tenancy, MERGED_IPBLOCKS)
+    assert expected["ggreen/a", target.column] is Cell.ALLOWED
+    assert expected["ggreen/b", target.column] is Cell.ALLOWED, "the evaluator follows the spec: peers are OR'd"
+    assert observed["ggreen/b", target.column] is Cell.DENIED, (
+        f"ggreen/b -> {target.column} is {observed['ggreen/b', target.column]} "
+        f"({observed.evidence.get(('ggreen/b', target.column), '')}): the enforcer no longer merges ipBlock peers"
+    )
 
 
 def test_a_policy_set_round_trips_through_its_symbolic_form() -> None:

@@ -5,7 +5,7 @@ of ONE check (`tests/lab/fault_injection.py`, loaded into the run's pytest). For
 - the affected check is ERROR, or the verdict it has without the fault if the suite legitimately
   recovered, never the opposite verdict;
 - every other check has exactly the verdict it has without the fault (the products' defaults of
-  `tests/lab/test_verdicts.py`);
+  `tests/lab/expected_verdicts.py`);
 - the fault really hit (its log says what it did), and after `caas clean --run-id` nothing of the run is
   left on the host: no cluster, process, network namespace, link, mount, cgroup or host rule.
 
@@ -30,8 +30,8 @@ import pytest
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.wait import WaitTimeout, wait_until
+from tests.lab.expected_verdicts import EXPECTED
 from tests.lab.inventory import leaked_since, run_cluster_indices
-from tests.lab.test_verdicts import EXPECTED
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +67,12 @@ class FaultyRun:
     statuses: dict[str, str]
     fault_log: list[dict[str, Any]]
     output: str
+    pytest_log: str
+
+    def explained(self) -> str:
+        """What to read when the run went wrong: the run's own output, then the end of its pytest log
+        (the short summary names each check's error)."""
+        return f"{self.output[-2000:]}\n--- the run's pytest log, its end:\n{self.pytest_log[-6000:]}"
 
 
 def _statuses(comparison: Path) -> dict[str, str]:
@@ -130,7 +136,9 @@ def _run_with_fault(fault: str, check: str, lab_paths: LabPaths, tmp_path: Path)
     comparison = tmp_path / run_id / "comparison.json"
     assert comparison.exists(), output[-3000:]
     events = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    return FaultyRun(code or 0, seconds, _statuses(comparison), events, output)
+    pytest_log = tmp_path / run_id / "pytest.log"
+    log_text = pytest_log.read_text(errors="replace") if pytest_log.exists() else f"(no {pytest_log})"
+    return FaultyRun(code or 0, seconds, _statuses(comparison), events, output, log_text)
 
 
 @pytest.mark.parametrize(
@@ -146,7 +154,7 @@ def test_a_fault_in_one_check_leaves_the_others_verdicts_alone(fault: str, lab_p
 
     started = [e for e in run.fault_log if e["event"] == "started"]
     healed = [e for e in run.fault_log if e["event"] == "healed"]
-    assert started, f"the fault never started: {run.output[-3000:]}"
+    assert started, f"the fault never started: {run.explained()}"
     if fault == "api-restart":
         assert any(e["details"]["killed"] for e in healed), "the API server went down during the observation"
     assert len(healed) == len(started), f"every fault is healed before the next scenario: {run.fault_log}"
@@ -158,6 +166,8 @@ def test_a_fault_in_one_check_leaves_the_others_verdicts_alone(fault: str, lab_p
         f"({without_fault}) are right"
     )
     others = {c: run.statuses.get(c, "missing") for c in CHECKS if c != check}
-    assert others == {c: EXPECTED[(c, PRODUCT)] for c in CHECKS if c != check}, "the other checks keep their verdicts"
+    assert others == {c: EXPECTED[(c, PRODUCT)] for c in CHECKS if c != check}, (
+        f"the other checks keep their verdicts: {run.explained()}"
+    )
     expected_code = 3 if run.statuses[check] == "error" else 0
-    assert run.exit_code == expected_code, run.output[-3000:]
+    assert run.exit_code == expected_code, run.explained()

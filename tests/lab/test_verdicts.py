@@ -19,6 +19,8 @@ from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.settings import lab_home
 from tests import browser
+from tests.lab.expected_verdicts import EXPECTED
+from tests.lab.inventory import ours
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +48,7 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
         timeout=1200,
         check=False,
     )
-    leaked = _ours(host.inventory(paths.home).new_since(before))
+    leaked = ours(host.inventory(paths.home).new_since(before))
     assert leaked.empty, f"the run left {leaked}"
     assert not [c for c in cluster.list_clusters(paths) if c.get("run_id") == "verdicts"]
     comparison = output / "verdicts" / "comparison.json"
@@ -55,92 +57,9 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
     return result.returncode, json.loads(comparison.read_text()), output / "verdicts"
 
 
-def _ours(leaked: host.Inventory) -> host.Inventory:
-    """With CAAS_CLUSTER_PREFIX set, the lab is shared: only what carries this suite's prefix is ours."""
-    prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")
-    if not prefix:
-        return leaked
-
-    def mine(item: object) -> bool:
-        return f"caas-{prefix}" in str(item) or f"/clusters/{prefix}" in str(item)
-
-    def my_process(pid: int) -> bool:
-        try:
-            return mine(Path(f"/proc/{pid}/cgroup").read_text())
-        except OSError:
-            return False
-
-    return host.Inventory(
-        tuple(filter(mine, leaked.netns)),
-        tuple(filter(mine, leaked.links)),
-        tuple(filter(my_process, leaked.processes)),
-        tuple(filter(mine, leaked.mounts)),
-        tuple(filter(mine, leaked.cgroups)),
-        tuple(filter(mine, leaked.host_iptables)),
-    )
-
-
 def _status(comparison: dict[str, object], check: str, product: str) -> str:
     rows = {row["check"]: row for row in comparison["checks"]}  # type: ignore[index, union-attr]
     return str(rows[check]["products"][product]["status"])
-
-
-EXPECTED = {
-    ("check_smoke_001", "cfcr"): "pass",
-    ("check_smoke_001", "pks"): "pass",
-    ("check_prov_001", "cfcr"): "pass",
-    ("check_prov_001", "pks"): "pass",
-    ("check_prov_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
-    ("check_prov_002", "pks"): "pass",
-    ("check_prov_003", "cfcr"): "skipped",  # the example gives cfcr no mixed tenancy
-    ("check_prov_003", "pks"): "pass",
-    ("check_net_001", "cfcr"): "fail",  # flannel does not enforce: tenants reach each other
-    ("check_net_001", "pks"): "pass",
-    ("check_net_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
-    ("check_net_002", "pks"): "pass",
-    ("check_net_003", "cfcr"): "fail",  # policies accepted, never enforced
-    ("check_net_003", "pks"): "pass",
-    ("check_net_004", "cfcr"): "fail",  # service addresses answer every tenant
-    ("check_net_004", "pks"): "pass",
-    ("check_net_005", "cfcr"): "pass",  # DNS works on both
-    ("check_net_005", "pks"): "pass",
-    ("check_net_006", "cfcr"): "pass",  # pod and service networks are not routed outside the cluster
-    ("check_net_006", "pks"): "pass",
-    ("check_net_007", "cfcr"): "fail",  # kubelets and the API server open to every pod
-    ("check_net_007", "pks"): "pass",
-    ("check_priv_001", "cfcr"): "pass",  # baseline: privileged refused by API validation, the rest by PodSecurity
-    ("check_priv_001", "pks"): "pass",
-    ("check_priv_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
-    ("check_priv_002", "pks"): "pass",  # red's large plan: privileged pods admitted and running
-    ("check_priv_003", "cfcr"): "pass",
-    ("check_priv_003", "pks"): "pass",
-    ("check_priv_004", "cfcr"): "fail",  # ABAC "*" on the namespace lets a tenant relabel it to privileged
-    ("check_priv_004", "pks"): "pass",
-    ("check_priv_005", "cfcr"): "pass",
-    ("check_priv_005", "pks"): "pass",
-    ("check_sto_001", "cfcr"): "pass",
-    ("check_sto_001", "pks"): "pass",
-    ("check_sto_002", "cfcr"): "pass",
-    ("check_sto_002", "pks"): "pass",
-    ("check_sto_003", "cfcr"): "pass",  # ABAC lines are per namespace: no cluster-scoped volume rights
-    ("check_sto_003", "pks"): "pass",
-    ("check_sto_004", "cfcr"): "pass",
-    ("check_sto_004", "pks"): "pass",
-    ("check_sto_005", "cfcr"): "pass",
-    ("check_sto_005", "pks"): "pass",
-    ("check_rbac_001", "cfcr"): "fail",  # ABAC: tenants relabel and delete their own namespace
-    ("check_rbac_001", "pks"): "pass",
-    ("check_rbac_002", "cfcr"): "fail",  # ABAC knows no roles: developers act as admins, viewers read secrets
-    ("check_rbac_002", "pks"): "pass",
-    ("check_rbac_003", "cfcr"): "fail",  # ABAC has no bind/escalate check
-    ("check_rbac_003", "pks"): "pass",
-    ("check_rbac_004", "cfcr"): "fail",  # ABAC: provider objects writable, no tenant roles
-    ("check_rbac_004", "pks"): "pass",  # admin/edit may write them, onboarding's admission policy refuses
-    ("check_rbac_005", "cfcr"): "pass",  # request and SubjectAccessReview agree; ABAC refuses self reviews
-    ("check_rbac_005", "pks"): "pass",
-    ("check_rbac_006", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
-    ("check_rbac_006", "pks"): "pass",
-}
 
 
 def test_verdicts_are_exactly_the_products_defaults(main_run: tuple[int, dict[str, object], Path]) -> None:

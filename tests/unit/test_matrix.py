@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.matrix import Cell, Matrix, compare
+from reports.matrix import Cell, Matrix, apply_positive_control, compare
 
 ROWS, COLS = ("blue/a", "green/a"), ("blue/b:8080/tcp", "green/b:8080/tcp")
 EXPECTED = Matrix.build(
@@ -68,7 +68,7 @@ def test_merge_keeps_earlier_observations() -> None:
 def test_a_round_with_errors_and_no_contradiction_is_inconclusive_not_failed() -> None:
     from fixtures.network.reachability import Verdict
     from fixtures.network.reachability import require as require_verdict
-    from fixtures.verdicts import Inconclusive, require
+    from fixtures.verdicts import Inconclusive
 
     expected = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.DENIED})
     errored = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.ERROR})
@@ -78,9 +78,22 @@ def test_a_round_with_errors_and_no_contradiction_is_inconclusive_not_failed() -
     with pytest.raises(AssertionError):
         require_verdict(Verdict(compare(expected, contradicted), 1, 0.1, 2))
     require_verdict(Verdict(compare(expected, expected), 1, 0.1, 2))
-    # the same rule for every matrix check (RBAC, storage): errors alone are ERROR, a contradiction fails
-    both = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ERROR, ("a", "y"): Cell.ALLOWED})
-    with pytest.raises(AssertionError):
-        require(compare(expected, both), "report")
-    with pytest.raises(Inconclusive):
-        require(compare(expected, errored), "report")
+    # the same rule for every other matrix check: tests/unit/test_verdict_outcomes.py
+
+
+def test_a_failed_positive_control_turns_denials_into_errors_and_says_what_the_control_saw() -> None:
+    observed = Matrix.build(
+        ROWS,
+        COLS,
+        {**EXPECTED.cells, ("blue/a", "blue/b:8080/tcp"): Cell.DENIED},
+        {("blue/a", "blue/b:8080/tcp"): "refused: connection refused"},
+    )
+    controlled = apply_positive_control(EXPECTED, observed)
+    assert {k for k, v in controlled.cells.items() if v is Cell.ERROR} == {
+        k for k, v in observed.cells.items() if v is Cell.DENIED
+    }
+    assert (
+        "(blue/a -> blue/b:8080/tcp is denied: refused: connection refused)"
+        in controlled.evidence["green/a", "blue/b:8080/tcp"]
+    )
+    assert not compare(EXPECTED, controlled).passed

@@ -1,0 +1,62 @@
+"""The verdict of every check on each lab product when nothing is wrong: what the products' documented
+defaults imply (`cfcr`: no NetworkPolicy enforcement, ABAC; `pks`: enforced policies, RBAC, plans). The
+main job's test asserts exactly these; the fault tests assert that the checks a fault did not hit keep them."""
+
+from __future__ import annotations
+
+EXPECTED = {
+    ("check_smoke_001", "cfcr"): "pass",
+    ("check_smoke_001", "pks"): "pass",
+    ("check_prov_001", "cfcr"): "pass",
+    ("check_prov_001", "pks"): "pass",
+    ("check_prov_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
+    ("check_prov_002", "pks"): "pass",
+    ("check_prov_003", "cfcr"): "skipped",  # the example gives cfcr no mixed tenancy
+    ("check_prov_003", "pks"): "pass",
+    ("check_net_001", "cfcr"): "fail",  # flannel does not enforce: tenants reach each other
+    ("check_net_001", "pks"): "pass",
+    ("check_net_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
+    ("check_net_002", "pks"): "pass",
+    ("check_net_003", "cfcr"): "fail",  # policies accepted, never enforced
+    ("check_net_003", "pks"): "pass",
+    ("check_net_004", "cfcr"): "fail",  # service addresses answer every tenant
+    ("check_net_004", "pks"): "pass",
+    ("check_net_005", "cfcr"): "pass",  # DNS works on both
+    ("check_net_005", "pks"): "pass",
+    ("check_net_006", "cfcr"): "pass",  # pod and service networks are not routed outside the cluster
+    ("check_net_006", "pks"): "pass",
+    ("check_net_007", "cfcr"): "fail",  # kubelets and the API server open to every pod
+    ("check_net_007", "pks"): "pass",
+    ("check_priv_001", "cfcr"): "pass",  # baseline: privileged refused by API validation, the rest by PodSecurity
+    ("check_priv_001", "pks"): "pass",
+    ("check_priv_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
+    ("check_priv_002", "pks"): "pass",  # red's large plan: privileged pods admitted and running
+    ("check_priv_003", "cfcr"): "pass",
+    ("check_priv_003", "pks"): "pass",
+    ("check_priv_004", "cfcr"): "fail",  # ABAC "*" on the namespace lets a tenant relabel it to privileged
+    ("check_priv_004", "pks"): "pass",
+    ("check_priv_005", "cfcr"): "pass",
+    ("check_priv_005", "pks"): "pass",
+    ("check_sto_001", "cfcr"): "pass",
+    ("check_sto_001", "pks"): "pass",
+    ("check_sto_002", "cfcr"): "pass",
+    ("check_sto_002", "pks"): "pass",
+    ("check_sto_003", "cfcr"): "pass",  # ABAC lines are per namespace: no cluster-scoped volume rights
+    ("check_sto_003", "pks"): "pass",
+    ("check_sto_004", "cfcr"): "pass",
+    ("check_sto_004", "pks"): "pass",
+    ("check_sto_005", "cfcr"): "pass",
+    ("check_sto_005", "pks"): "pass",
+    ("check_rbac_001", "cfcr"): "fail",  # ABAC: tenants relabel and delete their own namespace
+    ("check_rbac_001", "pks"): "pass",
+    ("check_rbac_002", "cfcr"): "fail",  # ABAC knows no roles: developers act as admins, viewers read secrets
+    ("check_rbac_002", "pks"): "pass",
+    ("check_rbac_003", "cfcr"): "fail",  # ABAC has no bind/escalate check
+    ("check_rbac_003", "pks"): "pass",
+    ("check_rbac_004", "cfcr"): "fail",  # ABAC: provider objects writable, no tenant roles
+    ("check_rbac_004", "pks"): "pass",  # admin/edit may write them, onboarding's admission policy refuses
+    ("check_rbac_005", "cfcr"): "pass",  # request and SubjectAccessReview agree; ABAC refuses self reviews
+    ("check_rbac_005", "pks"): "pass",
+    ("check_rbac_006", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
+    ("check_rbac_006", "pks"): "pass",
+}
