@@ -15,7 +15,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -665,7 +665,7 @@ class LabCluster:
             if outcome.ready:
                 return outcome
             log = kube.call(api, "CoreV1Api", "read_namespaced_pod_log", name, "kube-system")
-            return ReadinessRound(outcome.phase, outcome.address, str(log))
+            return replace(outcome, log=str(log))
         finally:
             kube.delete_if_present(api, f"/api/v1/namespaces/kube-system/pods/{name}")
 

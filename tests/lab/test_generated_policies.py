@@ -165,10 +165,11 @@ def test_the_lab_enforcer_still_refuses_an_address_one_ipblock_peer_excepts_and_
     our evaluator allow it. kube-router 2.1.0 puts both peers into one ipset with the excepts as
     `nomatch` entries and refuses it, so `policy_sets` leaves that shape out. When this test fails,
     the enforcer follows the spec: lift `shadows_an_except` from the generator and delete this test."""
-    target = next(t for t in pod_targets([p for p in pods if p.label == "gblue/b"], ("tcp",)) if t.port == 8080)
+    owner = next(p for p in pods if p.label == "gblue/b")
+    target = next(t for t in pod_targets([owner], ("tcp",)) if t.port == 8080)
     sources = [p for p in pods if p.label in ("ggreen/a", "ggreen/b")]
     prober = Prober(tenancy, Timeouts().probe)
-    pairs: list[Pair] = [(s, next(p for p in pods if p.label == "gblue/b"), target) for s in sources]
+    pairs: list[Pair] = [(s, owner, target) for s in sources]
 
     def observe() -> Matrix:
         return prober.observe(sources, [target]).matrix
