@@ -234,10 +234,25 @@ class OsbSpec(_Spec):
     poll_seconds: float = Field(5, gt=0, le=60)
 
 
+ReadVerb = Annotated[str, AfterValidator(_one_of("read verb", ("get", "list", "watch")))]
+
+
+class PublicReadSpec(_Spec):
+    """A read the product documents as open to every authenticated user (e.g. kube-public's cluster-info)."""
+
+    namespace: DnsName
+    resource: str = Field(min_length=1)  # plural name from discovery, e.g. configmaps
+    group: str = ""
+    verbs: list[ReadVerb] = Field(min_length=1)
+    names: list[str] = []  # only these objects (resourceNames); none: every object of the resource
+
+
 class ProductSpec(_Spec):
     name: DnsName
     backend: Backend
     plans: list[PlanSpec] = Field(min_length=1)
+    provider_namespaces: list[DnsName] = []  # the product's own namespaces, besides kube-system and co.
+    public_reads: list[PublicReadSpec] = []  # reads the product documents as open to every tenant
     lab: LabSpec | None = None
     kubeconfig: KubeconfigSpec | None = None
     pks: PksSpec | None = None

@@ -14,6 +14,7 @@ from fixtures.rbac.discovery import discover
 from fixtures.rbac.escalation import ESCALATIONS, Context, change_provider_object
 from fixtures.rbac.matrix import (
     AccessRun,
+    ProviderScope,
     Question,
     attach_comparison,
     attach_ways,
@@ -24,6 +25,7 @@ from fixtures.rbac.matrix import (
 from fixtures.verdicts import Inconclusive, require
 from provisioning.backends.protocol import Credential
 from provisioning.kube import client as kube
+from provisioning.model.access import PublicRead
 from provisioning.model.onboarding import labels
 from provisioning.model.tenancy import Placement, Role
 from provisioning.settings import Settings
@@ -41,11 +43,20 @@ def _shared(tenancy: ProvisionedTenancy) -> ProvisionedCluster:
     return cluster
 
 
+def provider_scope(settings: Settings, product_name: str) -> ProviderScope:
+    """The product's own namespaces and its documented public reads, from the targets file."""
+    spec = settings.targets.product_spec(product_name)
+    reads = tuple(
+        PublicRead(r.namespace, r.resource, tuple(r.verbs), r.group, tuple(r.names)) for r in spec.public_reads
+    )
+    return ProviderScope(tuple(spec.provider_namespaces), reads)
+
+
 @pytest.fixture(scope="session")
-def access_run(tenancy: ProvisionedTenancy) -> AccessRun:
+def access_run(tenancy: ProvisionedTenancy, settings: Settings) -> AccessRun:
     """The whole matrix of a product's shared cluster, observed once per product."""
     cluster = _shared(tenancy)
-    run, _ = observe_cluster(tenancy, cluster)
+    run, _ = observe_cluster(tenancy, cluster, scope=provider_scope(settings, tenancy.product.name))
     return run
 
 
@@ -70,6 +81,16 @@ def cluster_scope_denied(observed_run: AccessRun) -> None:
 def namespaces_as_modelled(observed_run: AccessRun) -> None:
     comparison = observed_run.compare(lambda q: q.scope in ("namespaced", "control"))
     attach_comparison(comparison, "tenant namespace access", observed_run.observation.report())
+    require(comparison, comparison.render())
+
+
+@then(
+    "in every namespace of no tenant, and across all namespaces at once, only the reads the product documents"
+    " as public are allowed, while each identity can work in its own namespace"
+)
+def provider_namespaces_closed(observed_run: AccessRun) -> None:
+    comparison = observed_run.compare(lambda q: q.scope in ("provider", "control"))
+    attach_comparison(comparison, "namespaces of no tenant and all namespaces", observed_run.observation.report())
     require(comparison, comparison.render())
 
 

@@ -4,24 +4,75 @@ The requirement is the RBAC onboarding of `provisioning.model.onboarding` on top
 the default cluster roles: each tenant's groups bound to admin, edit or view in its
 own namespace and nowhere else. Products that authorize otherwise (ABAC) are held
 to the same requirement; where they cannot meet it, the targets file says why.
+
+Namespaces that belong to no tenant (`PROVIDER_NAMESPACES` and the product's own, named in the
+targets file) are the provider's: tenants may do nothing there, except the public reads a product
+documents (`PublicRead`, e.g. kubeadm's `cluster-info` ConfigMap in kube-public).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from provisioning.model.default_roles import DEFAULT_CLUSTER_ROLES
 from provisioning.model.onboarding import tenant_manifests
 from provisioning.model.rbac import AUTHENTICATED, RbacPolicy, Request
 from provisioning.model.tenancy import CERTIFICATE_ONLY, Authenticator, AuthorizationMode, Identity, Product, Tenant
 
+# The namespaces every Kubernetes cluster has and no tenant owns (kubernetes.io: "Initial namespaces").
+PROVIDER_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+ALL_NAMESPACES = ""  # the namespace of an all-namespaces list or watch (and of cluster-scoped requests)
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+@dataclass(frozen=True)
+class PublicRead:
+    """A read a product documents as open to every authenticated user: `verbs` (get, list, watch) on
+    `group`/`resource` in `namespace`, only on `names` if given (e.g. kube-public, configmaps, get,
+    cluster-info)."""
+
+    namespace: str
+    resource: str
+    verbs: tuple[str, ...]
+    group: str = ""
+    names: tuple[str, ...] = ()
+
+    def manifests(self, index: int) -> list[dict[str, Any]]:
+        """The Role and RoleBinding (to system:authenticated) that grant exactly this read."""
+        name = f"caas-public-read-{index}"
+        meta = {"name": name, "namespace": self.namespace}
+        rule: dict[str, Any] = {"apiGroups": [self.group], "resources": [self.resource], "verbs": list(self.verbs)}
+        if self.names:
+            rule["resourceNames"] = list(self.names)
+        role = {"apiVersion": f"{RBAC_GROUP}/v1", "kind": "Role", "metadata": meta, "rules": [rule]}
+        binding = {
+            "apiVersion": f"{RBAC_GROUP}/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": name},
+            "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": AUTHENTICATED}],
+        }
+        return [role, binding]
+
+
+def provider_namespaces(named: Iterable[str], existing: Iterable[str], tenant_namespaces: Iterable[str]) -> list[str]:
+    """Every namespace that belongs to no tenant, sorted: the initial ones, the product's own (`named`
+    in the targets file) and any other `existing` namespace of the cluster that no tenant owns."""
+    tenants = set(tenant_namespaces)
+    return sorted({*PROVIDER_NAMESPACES, *named, *existing} - tenants)
+
 
 def required_policy(
-    product: Product, tenants: Iterable[Tenant], authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY
+    product: Product,
+    tenants: Iterable[Tenant],
+    authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY,
+    public_reads: Sequence[PublicRead] = (),
 ) -> RbacPolicy:
     """The default cluster roles and the RoleBindings that RBAC onboarding creates for `tenants`,
-    binding their groups under each of the cluster's `authenticators`."""
+    binding their groups under each of the cluster's `authenticators`, plus the product's documented
+    `public_reads`."""
     bindings = [
         manifest
         for tenant in tenants
@@ -33,9 +84,24 @@ def required_policy(
         )
         if manifest["kind"] == "RoleBinding"
     ]
-    return RbacPolicy.build(cluster_roles=DEFAULT_CLUSTER_ROLES, role_bindings=bindings)
+    public = [m for index, read in enumerate(public_reads) for m in read.manifests(index)]
+    return RbacPolicy.build(
+        roles=[m for m in public if m["kind"] == "Role"],
+        cluster_roles=DEFAULT_CLUSTER_ROLES,
+        role_bindings=bindings + [m for m in public if m["kind"] == "RoleBinding"],
+    )
 
 
-def request_of(identity: Identity, verb: str, group: str, resource: str, namespace: str, name: str = "") -> Request:
+def request_of(
+    identity: Identity,
+    verb: str,
+    group: str,
+    resource: str,
+    namespace: str,
+    name: str = "",
+    subresource: str = "",
+) -> Request:
     """The request an identity's credentials make (its groups plus system:authenticated)."""
-    return Request(identity.user, (*identity.groups, AUTHENTICATED), verb, resource, namespace, group, name=name)
+    return Request(
+        identity.user, (*identity.groups, AUTHENTICATED), verb, resource, namespace, group, subresource, name
+    )

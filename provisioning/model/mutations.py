@@ -1,9 +1,15 @@
-"""Mutations: onboarding with one fence removed or weakened on purpose, to show that the checks
-depending on it then fail (a check that still passes proves nothing about that fence)."""
+"""Mutations: onboarding with one fence removed or weakened on purpose, or with one provider mistake
+added, to show that the checks depending on it then fail (a check that still passes proves nothing
+about that fence)."""
 
 from __future__ import annotations
 
 import enum
+from typing import Any
+
+from provisioning.model.tenancy import Authenticator, Role, Tenant, role_group
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
 
 
 class Mutation(enum.StrEnum):
@@ -12,6 +18,8 @@ class Mutation(enum.StrEnum):
     QUOTA = "quota"  # no ResourceQuota, no LimitRange
     CLUSTER_ADMIN = "cluster-admin"  # tenant admins bound to cluster-admin cluster-wide
     ONBOARDING_PROTECTION = "onboarding-protection"  # no admission policy guarding onboarding's objects
+    # Provider mistakes (issue 19): a grant onboarding adds that reaches past the tenant's namespace.
+    PROVIDER_NAMESPACES = "provider-namespaces"  # tenant viewers may list and watch secrets in every namespace
 
 
 # The checks each mutation must turn red: deny checks that depend on the removed fence.
@@ -21,4 +29,35 @@ MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
     Mutation.QUOTA: ("check_priv_005", "check_sto_005"),
     Mutation.CLUSTER_ADMIN: ("check_priv_004", "check_sto_003", "check_rbac_001", "check_rbac_002", "check_rbac_003"),
     Mutation.ONBOARDING_PROTECTION: ("check_rbac_004",),
+    Mutation.PROVIDER_NAMESPACES: ("check_rbac_007",),
 }
+
+
+def _subjects(tenant: Tenant, role: Role, authenticators: tuple[Authenticator, ...]) -> list[dict[str, str]]:
+    return [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": role_group(tenant.name, role, a)} for a in authenticators]
+
+
+def provider_mistakes(
+    mutation: Mutation | None, tenant: Tenant, labels: dict[str, str], authenticators: tuple[Authenticator, ...]
+) -> list[dict[str, Any]]:
+    """The RBAC objects a provider mistake adds to `tenant`'s onboarding (none for other mutations):
+    names carry the tenant, so every tenant of a cluster gets its own copy."""
+    if mutation is not Mutation.PROVIDER_NAMESPACES:
+        return []
+    name = f"mutation-{tenant.name}-secrets-everywhere"
+    meta = {"name": name, "labels": labels}
+    return [
+        {
+            "apiVersion": f"{RBAC_GROUP}/v1",
+            "kind": "ClusterRole",
+            "metadata": meta,
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]}],
+        },
+        {  # an add-on's "read secrets to sync them" grant, bound cluster-wide to the tenant's viewers
+            "apiVersion": f"{RBAC_GROUP}/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": name},
+            "subjects": _subjects(tenant, Role.VIEWER, authenticators),
+        },
+    ]

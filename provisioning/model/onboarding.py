@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioning.model.mutations import Mutation
+from provisioning.model.mutations import Mutation, provider_mistakes
 from provisioning.model.tenancy import (
     CERTIFICATE_ONLY,
     Authenticator,
@@ -54,6 +54,8 @@ def tenant_manifests(
         manifests[0]["metadata"]["labels"] = {k: v for k, v in ns_labels.items() if not k.startswith("pod-security")}
     if mutation is Mutation.QUOTA:
         return [m for m in manifests if m["kind"] not in ("ResourceQuota", "LimitRange")]
+    if plan.authorization is AuthorizationMode.RBAC:
+        manifests += provider_mistakes(mutation, tenant, labels(run_id, tenant.name), authenticators)
     if mutation is Mutation.CLUSTER_ADMIN and plan.authorization is AuthorizationMode.RBAC:
         manifests.append(
             {
@@ -206,6 +208,7 @@ _PLURALS = {
     "Service": "services",
     "PersistentVolumeClaim": "persistentvolumeclaims",
     "ClusterRoleBinding": "clusterrolebindings",
+    "ClusterRole": "clusterroles",
 }
 
 

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioning.model.access import request_of, required_policy
+from provisioning.errors import ConfigErrors
+from provisioning.model.access import (
+    ALL_NAMESPACES,
+    PROVIDER_NAMESPACES,
+    PublicRead,
+    provider_namespaces,
+    request_of,
+    required_policy,
+)
 from provisioning.model.default_roles import DEFAULT_CLUSTER_ROLES
+from provisioning.model.mutations import MUST_FAIL, Mutation, provider_mistakes
+from provisioning.model.onboarding import tenant_manifests
 from provisioning.model.rbac import RbacPolicy, Request, RoleDef, Rule, Selector, aggregate, rule_allows
-from provisioning.model.tenancy import Plan, Product, Tenant
+from provisioning.model.tenancy import Authenticator, Plan, Product, Tenant
+from provisioning.targets import parse_targets
 
 PRODUCT = Product("p", "lab", (Plan("small"),))
 BLUE, GREEN = Tenant("blue", "small"), Tenant("green", "small")
@@ -84,3 +98,89 @@ def test_selector_expressions() -> None:
     assert selector.matches({"a": "1", "b": "x"})
     assert not selector.matches({"a": "1", "b": "z"})
     assert not selector.matches({"a": "1", "b": "x", "c": ""})
+
+
+# --- namespaces of no tenant and all-namespaces requests (issue 19) ---------------------------------------
+
+IDENTITIES = (*BLUE.identities_for((Authenticator.CERTIFICATE, Authenticator.OIDC)), *GREEN.identities)
+EVERY_VERB = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+
+
+def test_every_namespace_of_no_tenant_is_asked() -> None:
+    found = provider_namespaces(["caas-system"], ["kube-system", "tenant-blue", "addons", "default"], ["tenant-blue"])
+    assert found == sorted({*PROVIDER_NAMESPACES, "caas-system", "addons"})
+    assert "tenant-blue" not in found, "a tenant's namespace is never a provider's"
+
+
+@given(
+    st.sampled_from(IDENTITIES),
+    st.sampled_from(EVERY_VERB),
+    st.sampled_from((("", "secrets"), ("", "pods"), ("", "configmaps"), ("apps", "deployments"), ("", "events"))),
+    st.sampled_from((*PROVIDER_NAMESPACES, "caas-system", ALL_NAMESPACES)),
+)
+def test_the_model_denies_every_tenant_everything_outside_the_tenants_namespaces(
+    identity: object, verb: str, resource: tuple[str, str], namespace: str
+) -> None:
+    assert not POLICY.allows(request_of(identity, verb, resource[0], resource[1], namespace))  # type: ignore[arg-type]
+
+
+def test_a_documented_public_read_opens_exactly_that_read() -> None:
+    read = PublicRead("kube-public", "configmaps", ("get",), names=("cluster-info",))
+    policy = required_policy(PRODUCT, (BLUE, GREEN), public_reads=(read,))
+    viewer = _identity(GREEN, "viewer")
+    assert policy.allows(request_of(viewer, "get", "", "configmaps", "kube-public", "cluster-info"))
+    assert not policy.allows(request_of(viewer, "get", "", "configmaps", "kube-public", "other"))
+    assert not policy.allows(request_of(viewer, "list", "", "configmaps", "kube-public"))
+    assert not policy.allows(request_of(viewer, "get", "", "configmaps", "kube-system", "cluster-info"))
+    assert not policy.allows(request_of(viewer, "get", "", "configmaps", ALL_NAMESPACES, "cluster-info"))
+
+
+def test_the_provider_namespaces_mistake_is_what_check_rbac_007_sees() -> None:
+    """The mutation's grant, evaluated like the cluster would: the all-namespaces list of secrets
+    and kube-system's secrets open to a tenant viewer (the cells check_rbac_007 shows)."""
+    manifests = tenant_manifests(BLUE, Plan("small"), "run-1", Mutation.PROVIDER_NAMESPACES)
+    mistakes = [m for m in manifests if m["metadata"]["name"].startswith("mutation-")]
+    assert mistakes == provider_mistakes(
+        Mutation.PROVIDER_NAMESPACES, BLUE, mistakes[0]["metadata"]["labels"], (Authenticator.CERTIFICATE,)
+    )
+    policy = RbacPolicy.build(
+        cluster_roles=[*DEFAULT_CLUSTER_ROLES, *(m for m in mistakes if m["kind"] == "ClusterRole")],
+        cluster_role_bindings=[m for m in mistakes if m["kind"] == "ClusterRoleBinding"],
+    )
+    viewer = _identity(BLUE, "viewer")
+    assert policy.allows(request_of(viewer, "list", "", "secrets", ALL_NAMESPACES))
+    assert policy.allows(request_of(viewer, "watch", "", "secrets", "kube-system"))
+    assert not POLICY.allows(request_of(viewer, "list", "", "secrets", ALL_NAMESPACES)), "the model still denies it"
+    assert MUST_FAIL[Mutation.PROVIDER_NAMESPACES] == ("check_rbac_007",)
+    assert tenant_manifests(BLUE, Plan("small"), "run-1") == [
+        m for m in manifests if not m["metadata"]["name"].startswith("mutation-")
+    ], "without the mutation onboarding adds nothing"
+
+
+TARGETS = """\
+version: 1
+products:
+  - name: kaas
+    backend: lab
+    provider_namespaces: [kaas-system]
+    public_reads: [{namespace: kube-public, resource: configmaps, verbs: [VERB], names: [cluster-info]}]
+    plans: [{name: small}]
+tenancy:
+  - product: kaas
+    tenants: [{name: blue, plan: small}]
+"""
+
+
+def test_targets_name_the_products_namespaces_and_public_reads(tmp_path: Path) -> None:
+    targets = parse_targets(TARGETS.replace("VERB", "get"), "t.yaml", tmp_path)
+    spec = targets.product_spec("kaas")
+    assert spec.provider_namespaces == ["kaas-system"]
+    assert [(r.namespace, r.resource, r.verbs, r.names) for r in spec.public_reads] == [
+        ("kube-public", "configmaps", ["get"], ["cluster-info"])
+    ]
+
+
+def test_a_public_write_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigErrors) as error:
+        parse_targets(TARGETS.replace("VERB", "create"), "t.yaml", tmp_path)
+    assert 'products[0].public_reads[0].verbs[0]: unknown read verb "create"' in str(error.value)
