@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["fixtures.plugin", "steps.common"]
+pytest_plugins = ["fixtures.plugin", "fixtures.expectations", "steps.common"]
 
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile(
