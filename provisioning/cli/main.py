@@ -1,12 +1,15 @@
 """The `caas` command line: `caas run`, `caas lab ...`, `caas check-config`, `caas clean`, `caas report`.
 
-Exit codes: 0 all expectations met, 1 conformance failures, 2 usage or config
-error, 3 infrastructure error. Errors print as `caas: error: ...` lines.
+Exit codes: 0 all expectations met, 1 conformance failures, 2 usage or config error, 3 infrastructure
+error, 4 a secret reached an artifact of the run, 130 and 143 interrupted by SIGINT and SIGTERM.
+Errors print as `caas: error: ...` lines. Options after `--` go to the command (only `caas run`
+takes them: it passes them to pytest).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -14,6 +17,12 @@ from collections.abc import Callable, Sequence
 from provisioning.errors import CaasError, ExitCode
 
 Handler = Callable[[argparse.Namespace], int]
+DISTRIBUTION = "caas-conformance"
+EXIT_CODES = (
+    "Exit codes: 0 all expectations met, 1 conformance failures, 2 usage or config error, "
+    "3 infrastructure error, 4 a secret reached an artifact of the run (the final scan names file and line), "
+    "130 / 143 interrupted by SIGINT / SIGTERM."
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,6 +30,14 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sys.stderr.write(f"caas: error: {message} (see --help)\n")
         raise SystemExit(ExitCode.USAGE)
+
+
+def version() -> str:
+    """The installed package's version (its metadata), or a note that it is not installed."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="caas",
         description="Multi-tenancy and RBAC conformance suite for Kubernetes-as-a-service platforms.",
-        epilog="Exit codes: 0 all expectations met, 1 conformance failures, 2 usage or config error, "
-        "3 infrastructure error.",
+        epilog=EXIT_CODES,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     run_command.register(commands)
@@ -50,18 +67,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line as a namespace; what follows the first `--` is `pytest_options` (a list),
+    for the commands that take it. A usage error exits with code 2 (SystemExit)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    after = words[words.index("--") + 1 :] if "--" in words else []
     parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Handler = args.handler
+    args = parser.parse_args(words[: len(words) - len(after) - 1] if "--" in words else words)
+    if after and not getattr(args, "takes_pytest_options", False):
+        parser.error(f"caas {args.command} takes no options after --: {' '.join(after)}")
+    args.pytest_options = after
+    return args
+
+
+def interrupted_hint(args: argparse.Namespace | None) -> str:
+    """What to run after an interrupted command, so that nothing it started stays behind."""
+    run_id = getattr(args, "run_id", None)
+    if run_id:
+        return f"to remove what run {run_id} created: caas clean --run-id {run_id}"
+    if args is not None and getattr(args, "lab_command", None) == "up":
+        name = args.name or args.profile
+        return f"if `caas lab status` still lists {name}: caas lab down {name}"
+    return "nothing was provisioned; the command is safe to repeat"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = None
     try:
+        args = parse(argv)
+        handler: Handler = args.handler
         return handler(args)
     except CaasError as exc:
         for line in [*str(exc).splitlines(), *getattr(exc, "__notes__", [])]:
             sys.stderr.write(f"caas: error: {line}\n")
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        sys.stderr.write("caas: interrupted; run `caas clean` to remove what this run created\n")
+        sys.stderr.write(f"caas: interrupted; {interrupted_hint(args)}\n")
         return 130
 
 

@@ -1,47 +1,108 @@
 """`caas run`: the main job. Build the lab if needed, provision every product's tenancy, run every
-feature against every product, write the reports and print their paths."""
+feature against every product, write the reports and print their paths.
+
+SIGINT (Ctrl-C) or SIGTERM stops the checks and releases what the run provisioned (see
+provisioning/cli/interrupts.py); options after `--` go to pytest as they are."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from provisioning import redaction
+from provisioning.cli.interrupts import (
+    Interrupted,
+    SignalGuard,
+    StopAtOnce,
+    exit_code,
+    kill_checks,
+    say,
+    signal_name,
+    start_checks,
+    stop_checks,
+)
 from provisioning.cli.main import environment
 from provisioning.cli.progress import Progress
-from provisioning.errors import ExitCode, SecretLeakError
-from provisioning.lab import build
+from provisioning.errors import CaasError, ConfigError, ExitCode, SecretLeakError
+from provisioning.lab import build, cluster
+from provisioning.lab.cluster import LabPaths
 from provisioning.settings import DEFAULT_TARGETS, Settings, build_settings
 from reports import allure_report
 from reports.comparison import to_html, to_json, to_markdown
 from reports.records import RunRecords, Status, aggregate, read_allure_results
 
 ROOT = Path(__file__).resolve().parents[2]
+PYTEST_NO_TESTS = 5  # pytest's exit code when the selection matches no test
+PYTEST_USAGE = 4  # pytest's exit code for options it does not accept
+# options `caas run` gives pytest itself: after `--` they would split the run from its own sweep and reports
+OWN_OPTIONS = ("--targets", "--run-id", "--product", "--keep", "--alluredir", "--junitxml", "--junit-xml", "-k")
+PASSTHROUGH_EXAMPLE = "caas run -- -x --maxfail=1 -m rbac"
 
 
 def register(commands: Any) -> None:
     p = commands.add_parser(
         "run",
         help="the main job: provision, run every check, write the reports",
+        usage="caas run [options] [-- PYTEST_OPTION ...]",
         description="Provision every product's tenancy, run every feature against every "
         "product and write the Allure results and the product comparison.",
+        epilog=f"Options after -- go to pytest as they are, e.g. `{PASSTHROUGH_EXAMPLE}` (stop at the "
+        "first failure, only the rbac area); caas run sets --targets, --run-id, --product, --keep, -k, "
+        "--alluredir and --junitxml itself. Ctrl-C (SIGINT) or SIGTERM stops the checks, releases what the "
+        "run provisioned (not with --keep), prints what it removed and exits 130 (SIGINT) or 143 (SIGTERM); "
+        "a second signal stops at once and prints the `caas clean --run-id ID` that finishes the job.",
     )
     p.add_argument("--targets", default=str(DEFAULT_TARGETS), help="targets file (default: the lab example)")
     p.add_argument("--product", action="append", default=[], help="only this product (repeatable)")
     p.add_argument("-k", dest="keyword", help="only scenarios matching this pytest -k expression")
     p.add_argument("--keep", action="store_true", help="keep everything provisioned, for debugging")
-    p.add_argument("--output", help="where runs are written (default: ./out)")
-    p.add_argument("--run-id", help="run id (default: random)")
-    p.set_defaults(handler=run)
+    p.add_argument("--output", help="the folder runs are written to, one folder per run id (default: ./out)")
+    p.add_argument("--run-id", help="run id, new for every run (default: random)")
+    p.set_defaults(handler=run, takes_pytest_options=True)
+
+
+@dataclass
+class _Run:
+    """What an interruption needs to know of the run so far."""
+
+    targets: str
+    settings: Settings | None = None
+    run_dir: Path | None = None
+    checks: subprocess.Popen[bytes] | None = None
+
+    def targets_option(self) -> list[str]:
+        """`--targets FILE` unless it is the default one."""
+        return [] if Path(self.targets).resolve() == DEFAULT_TARGETS.resolve() else ["--targets", self.targets]
+
+    def clean_command(self) -> str:
+        assert self.settings is not None
+        return " ".join(["caas clean --run-id", self.settings.run_id, *self.targets_option()])
 
 
 def run(args: argparse.Namespace) -> int:
+    state = _Run(args.targets)
+    with SignalGuard() as guard:
+        try:
+            try:
+                return _run(args, guard, state)
+            except Interrupted as interrupt:
+                return _release(interrupt, state)
+        except StopAtOnce as again:
+            return _stop_at_once(again, state)
+
+
+def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     redaction.install_logging_redaction()
     env = environment()
+    pytest_options = list(getattr(args, "pytest_options", []))
+    check_pytest_options(pytest_options)
     settings = build_settings(
         targets_path=args.targets,
         environment=env,
@@ -50,15 +111,96 @@ def run(args: argparse.Namespace) -> int:
         keep=args.keep,
         products=tuple(args.product),
     )
+    run_dir = settings.output_dir / settings.run_id
+    check_new_run(settings, run_dir)
     progress = Progress()
     backends = {settings.targets.product_spec(p).backend for p in settings.selected_products}
     if "lab" in backends:
         with progress.live("building the embedded lab"):
             result = build.build_all(settings.lab_home, env, progress)
         progress(f"lab build: {len(result.built)} built, {len(result.up_to_date)} up to date")
-    run_dir = settings.output_dir / settings.run_id
+    make_run_dir(settings, run_dir)
+    state.settings, state.run_dir = settings, run_dir
     allure_dir = run_dir / "allure-results"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    command = pytest_command(settings, run_dir, args.keyword, pytest_options)
+    progress(f"run {settings.run_id}: running the checks on {', '.join(settings.selected_products)}")
+    with (run_dir / "pytest.log").open("wb") as log:
+        state.checks = start_checks(guard, command, ROOT, log)
+        returncode = state.checks.wait()
+    if returncode in (PYTEST_NO_TESTS, PYTEST_USAGE):
+        raise _selection_error(returncode, run_dir, state.targets_option() + _keyword(args.keyword), pytest_options)
+    records = read_records(settings, allure_dir)
+    allure_ok = True
+    try:
+        with progress.live("generating the Allure report"):
+            records = write_allure_report(records, settings, run_dir)
+    except (allure_report.AllureUnavailable, OSError, subprocess.TimeoutExpired) as exc:
+        print(f"caas: error: Allure report: {exc}", file=sys.stderr)
+        allure_ok = False
+    paths = write_reports(records, run_dir)
+    print_summary(records, returncode, run_dir, paths)
+    scan_artifacts(run_dir, settings.output_dir / HISTORY_FILE)
+    if returncode in (2, 3, 4) or not records.checks or not allure_ok:
+        return int(ExitCode.INFRASTRUCTURE)
+    statuses = [records.record(c, p) for c in records.checks for p in records.products]
+    if any(r.status in (Status.ERROR, Status.UNKNOWN) for r in statuses):
+        return int(ExitCode.INFRASTRUCTURE)
+    return int(ExitCode.OK if all(r.meets_expectation for r in statuses) else ExitCode.CONFORMANCE_FAILURE)
+
+
+def check_pytest_options(options: list[str]) -> None:
+    """Options after `--` must not be ones `caas run` sets itself (ConfigError naming the option)."""
+    for option in options:
+        name = option.split("=", 1)[0]
+        if option.startswith("-k"):  # also -kEXPR
+            name = "-k"
+        if name in OWN_OPTIONS:
+            raise ConfigError(
+                "-- " + name,
+                "",
+                f"caas run gives pytest {name} itself (fix: give it before --, as a caas run option, or leave it out)",
+            )
+
+
+def check_new_run(settings: Settings, run_dir: Path) -> None:
+    """A run never overwrites another run's folder or sweeps another run's clusters: refuse a run id
+    that has either (ConfigError naming --run-id and the fix), and an --output that is not a folder."""
+    output = settings.output_dir
+    if output.exists() and not output.is_dir():
+        raise ConfigError(
+            "--output", "", f"{output} is a file, not a folder (fix: give a folder; runs go in FOLDER/RUN_ID)"
+        )
+    fix = "fix: give a new --run-id, or leave it out for a random one"
+    if run_dir.exists():
+        raise ConfigError("--run-id", "", f'run "{settings.run_id}" already has its folder {run_dir} ({fix})')
+    clusters = [
+        s["name"] for s in cluster.list_clusters(LabPaths(settings.lab_home)) if s.get("run_id") == settings.run_id
+    ]
+    if clusters:
+        raise ConfigError(
+            "--run-id",
+            "",
+            f'run "{settings.run_id}" still has lab clusters {", ".join(clusters)} '
+            f"({fix}; `caas clean --run-id {settings.run_id}` removes them)",
+        )
+
+
+def make_run_dir(settings: Settings, run_dir: Path) -> None:
+    """Create the run's folder, and refuse (ConfigError) if another run created it meanwhile."""
+    try:
+        settings.output_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.mkdir()
+    except OSError as exc:
+        if isinstance(exc, FileExistsError):
+            check_new_run(settings, run_dir)  # another run took the folder meanwhile, or --output is a file
+        raise ConfigError(
+            "--output", "", f"cannot create {run_dir}: {exc.strerror} (fix: give a folder you can write)"
+        ) from None
+
+
+def pytest_command(settings: Settings, run_dir: Path, keyword: str | None, pytest_options: list[str]) -> list[str]:
+    """The pytest command line of the run: the scenarios under steps/, the run's own options, then
+    the user's options after `--` as they are."""
     command = [
         sys.executable,
         "-m",
@@ -70,33 +212,103 @@ def run(args: argparse.Namespace) -> int:
         "-v",
         f"--targets={settings.targets.source.resolve()}",
         f"--run-id={settings.run_id}",
-        f"--alluredir={allure_dir}",
+        f"--alluredir={run_dir / 'allure-results'}",
         f"--junitxml={run_dir / 'junit.xml'}",
         f"--secret-digests={run_dir / redaction.DIGESTS_FILE}",
     ]
-    command += [f"--product={p}" for p in args.product]
-    command += ["-k", args.keyword] if args.keyword else []
-    command += ["--keep"] if args.keep else []
-    progress(f"run {settings.run_id}: running the checks on {', '.join(settings.selected_products)}")
-    with (run_dir / "pytest.log").open("w") as log:
-        outcome = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=False)
-    records = read_records(settings, allure_dir)
-    allure_ok = True
+    command += [f"--product={p}" for p in settings.products]
+    command += ["-k", keyword] if keyword else []
+    command += ["--keep"] if settings.keep else []
+    return command + pytest_options
+
+
+def _keyword(keyword: str | None) -> list[str]:
+    return ["-k", f'"{keyword}"'] if keyword else []
+
+
+def _selection_error(returncode: int, run_dir: Path, selection: list[str], options: list[str]) -> ConfigError:
+    """The run's selection (its pytest options, quoted for a shell) matched nothing, or pytest refused
+    an option after `--`: one line, and no run folder."""
+    log = run_dir / "pytest.log"
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    shutil.rmtree(run_dir, ignore_errors=True)
+    if returncode == PYTEST_NO_TESTS:
+        keyword = selection[selection.index("-k") :] if "-k" in selection else []
+        asked = " ".join([*keyword, *(["--", shlex.join(options)] if options else [])]) or "the selected products"
+        listing = " ".join(["pytest steps --collect-only -q", *selection, shlex.join(options)]).rstrip()
+        return ConfigError(
+            "-k" if keyword and not options else "caas run",
+            "",
+            f"no scenario matches {asked} (fix: see what matches with `{listing}`)",
+        )
+    refused = next((ln.strip() for ln in reversed(lines) if "error:" in ln.lower()), f"exit code {returncode}")
+    return ConfigError(
+        "-- PYTEST_OPTION" if options else "pytest", "", f"pytest refused: {refused} (fix: see pytest --help)"
+    )
+
+
+def _lab_clusters(settings: Settings) -> list[str]:
+    return [s["name"] for s in cluster.list_clusters(LabPaths(settings.lab_home)) if s.get("run_id") == settings.run_id]
+
+
+def _release(interrupt: Interrupted, state: _Run) -> int:
+    """The first signal: stop the checks, release (unless --keep), say what went and what is left."""
+    name = signal_name(interrupt.signum)
+    settings = state.settings
+    if settings is None:
+        say(f"{name}: stopped before anything was provisioned")
+        return exit_code(interrupt.signum)
+    what = "keeping what it provisioned (--keep)" if settings.keep else "releasing what it provisioned"
+    say(f"{name}: stopping the checks of run {settings.run_id} and {what} ({name} again stops at once)")
+    before = _lab_clusters(settings)
+    if state.checks is not None:
+        say(stop_checks(state.checks))
+    after_teardown = _lab_clusters(settings)
+    for gone in (n for n in before if n not in after_teardown):
+        print(f"removed lab cluster {gone} (by the checks' teardown)")
+    if settings.keep:
+        say(f"kept lab clusters {', '.join(after_teardown) or '(none)'}; to remove them: {state.clean_command()}")
+        return exit_code(interrupt.signum)
+    swept = _sweep(state)
+    left = _lab_clusters(settings)
+    removed = [n for n in dict.fromkeys([*before, *after_teardown]) if n not in left]
+    if left or swept != 0:
+        say(
+            f"interrupted; run {settings.run_id} left {', '.join(left) or 'objects'}; "
+            f"to finish: {state.clean_command()}"
+        )
+    else:
+        say(
+            f"interrupted by {name}: removed {len(removed)} lab cluster(s) of run {settings.run_id}"
+            f"{': ' + ', '.join(removed) if removed else ''}; none is left"
+        )
+    if state.run_dir is not None:
+        scan_artifacts(state.run_dir, settings.output_dir / HISTORY_FILE)  # also removes the secrets' digests
+    return exit_code(interrupt.signum)
+
+
+def _sweep(state: _Run) -> int:
+    """Remove what is left of the run exactly as `caas clean --run-id` does; its exit code."""
+    from provisioning.cli.main import build_parser
+
+    assert state.settings is not None
+    args = build_parser().parse_args(["clean", "--run-id", state.settings.run_id, "--targets", state.targets])
     try:
-        with progress.live("generating the Allure report"):
-            records = write_allure_report(records, settings, run_dir)
-    except (allure_report.AllureUnavailable, OSError, subprocess.TimeoutExpired) as exc:
-        print(f"caas: error: Allure report: {exc}", file=sys.stderr)
-        allure_ok = False
-    paths = write_reports(records, run_dir)
-    print_summary(records, outcome.returncode, run_dir, paths)
-    scan_artifacts(run_dir, settings.output_dir / HISTORY_FILE)
-    if outcome.returncode in (2, 3, 4) or not records.checks or not allure_ok:
+        return int(args.handler(args))
+    except (CaasError, OSError) as exc:
+        say(f"the sweep failed: {exc}")
         return int(ExitCode.INFRASTRUCTURE)
-    statuses = [records.record(c, p) for c in records.checks for p in records.products]
-    if any(r.status in (Status.ERROR, Status.UNKNOWN) for r in statuses):
-        return int(ExitCode.INFRASTRUCTURE)
-    return int(ExitCode.OK if all(r.meets_expectation for r in statuses) else ExitCode.CONFORMANCE_FAILURE)
+
+
+def _stop_at_once(again: StopAtOnce, state: _Run) -> int:
+    """A second signal: kill the checks, print the command that finishes the job, end."""
+    if state.checks is not None and state.checks.returncode is None:
+        kill_checks(state.checks)
+    if state.settings is None:
+        say(f"{signal_name(again.signum)} again: stopped at once; nothing was provisioned")
+    else:
+        say(f"{signal_name(again.signum)} again: stopped at once; to remove what is left: {state.clean_command()}")
+    return exit_code(again.signum)
 
 
 HISTORY_FILE = "history.jsonl"  # beside the runs, so the Allure report's history spans runs
