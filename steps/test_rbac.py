@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
+from fixtures.network.probe import ProbePod
 from fixtures.rbac.access import AccessObserver, Observation, classify_failure, real_request, resource_probe
 from fixtures.rbac.credentials import credential_matrices
 from fixtures.rbac.discovery import discover
@@ -21,6 +22,7 @@ from fixtures.rbac.matrix import (
     observe_cluster,
     own_namespace_controls,
     shared_cluster,
+    stream_questions,
 )
 from fixtures.verdicts import Inconclusive, require
 from provisioning.backends.protocol import Credential
@@ -92,6 +94,44 @@ def provider_namespaces_closed(observed_run: AccessRun) -> None:
     comparison = observed_run.compare(lambda q: q.scope in ("provider", "control"))
     attach_comparison(comparison, "namespaces of no tenant and all namespaces", observed_run.observation.report())
     require(comparison, comparison.render())
+
+
+@then(
+    "the observed access to every subresource is exactly what the tenancy model requires, while each identity"
+    " can work in its own namespace"
+)
+def subresources_as_modelled(observed_run: AccessRun) -> None:
+    comparison = observed_run.compare(lambda q: q.scope in ("subresource", "control"))
+    attach_comparison(comparison, "subresources", observed_run.observation.report())
+    require(comparison, comparison.render())
+
+
+@when(
+    "every tenant identity on a shared cluster opens exec, attach and port-forward streams into a pod of every"
+    " tenant, over WebSocket and over SPDY",
+    target_fixture="streams",
+)
+def open_streams(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod]) -> AccessRun:
+    cluster = _shared(tenancy)
+    namespaces = {t.namespace for t in cluster.tenants}
+    pods = {p.namespace: p.name for p in sorted(probe_pods, key=lambda p: p.name) if p.namespace in namespaces}
+    questions = stream_questions(tenancy, cluster, dict(sorted(pods.items())))
+    observer = AccessObserver(tenancy, cluster)
+    try:
+        return AccessRun(tuple(questions), observer.observe([q.probe for q in questions]))
+    finally:
+        observer.close()
+
+
+@then(
+    "the streams that open are exactly the ones the tenancy model allows, and each tenant's admins open theirs"
+    " in their own namespace"
+)
+def streams_as_modelled(streams: AccessRun) -> None:
+    comparison = streams.compare()
+    attach_comparison(comparison, "streams", streams.observation.report())
+    attach_ways(streams.observation, "streams")
+    require(comparison, comparison.render() + "\n" + streams.observation.report())
 
 
 @then("the ways of observing that can answer agree on every cell")

@@ -14,6 +14,8 @@ Feature: Tenant identities cannot escalate their privileges
       | impersonate another tenant's admin                |
       | impersonate the system:masters group              |
       | act as another tenant's service account           |
+      | impersonate another tenant admin's uid            |
+      | impersonate a user extra                          |
       | mint a token for another tenant's service account |
       | approve certificate signing requests              |
       | proxy to a node's kubelet                         |

@@ -20,6 +20,7 @@ class Mutation(enum.StrEnum):
     ONBOARDING_PROTECTION = "onboarding-protection"  # no admission policy guarding onboarding's objects
     # Provider mistakes (issue 19): a grant onboarding adds that reaches past the tenant's namespace.
     PROVIDER_NAMESPACES = "provider-namespaces"  # tenant viewers may list and watch secrets in every namespace
+    EXEC_WITH_GET = "exec-with-get"  # tenant admins hold get on pods/exec, attach, portforward cluster-wide
 
 
 # The checks each mutation must turn red: deny checks that depend on the removed fence.
@@ -30,6 +31,7 @@ MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
     Mutation.CLUSTER_ADMIN: ("check_priv_004", "check_sto_003", "check_rbac_001", "check_rbac_002", "check_rbac_003"),
     Mutation.ONBOARDING_PROTECTION: ("check_rbac_004",),
     Mutation.PROVIDER_NAMESPACES: ("check_rbac_007",),
+    Mutation.EXEC_WITH_GET: ("check_rbac_008", "check_rbac_009"),
 }
 
 
@@ -42,22 +44,34 @@ def provider_mistakes(
 ) -> list[dict[str, Any]]:
     """The RBAC objects a provider mistake adds to `tenant`'s onboarding (none for other mutations):
     names carry the tenant, so every tenant of a cluster gets its own copy."""
-    if mutation is not Mutation.PROVIDER_NAMESPACES:
-        return []
-    name = f"mutation-{tenant.name}-secrets-everywhere"
+    if mutation is Mutation.PROVIDER_NAMESPACES:  # an add-on's "read secrets to sync them", bound to viewers
+        rule = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]}
+        return _cluster_wide(
+            f"mutation-{tenant.name}-secrets-everywhere", rule, labels, tenant, Role.VIEWER, authenticators
+        )
+    if mutation is Mutation.EXEC_WITH_GET:  # a "read-only debugging" role for support, bound to admins
+        rule = {"apiGroups": [""], "resources": ["pods/exec", "pods/attach", "pods/portforward"], "verbs": ["get"]}
+        return _cluster_wide(f"mutation-{tenant.name}-exec-with-get", rule, labels, tenant, Role.ADMIN, authenticators)
+    return []
+
+
+def _cluster_wide(
+    name: str,
+    rule: dict[str, list[str]],
+    labels: dict[str, str],
+    tenant: Tenant,
+    role: Role,
+    authenticators: tuple[Authenticator, ...],
+) -> list[dict[str, Any]]:
+    """A ClusterRole of one `rule` and its ClusterRoleBinding to the tenant's `role` groups."""
     meta = {"name": name, "labels": labels}
     return [
+        {"apiVersion": f"{RBAC_GROUP}/v1", "kind": "ClusterRole", "metadata": meta, "rules": [rule]},
         {
-            "apiVersion": f"{RBAC_GROUP}/v1",
-            "kind": "ClusterRole",
-            "metadata": meta,
-            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]}],
-        },
-        {  # an add-on's "read secrets to sync them" grant, bound cluster-wide to the tenant's viewers
             "apiVersion": f"{RBAC_GROUP}/v1",
             "kind": "ClusterRoleBinding",
             "metadata": meta,
             "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": name},
-            "subjects": _subjects(tenant, Role.VIEWER, authenticators),
+            "subjects": _subjects(tenant, role, authenticators),
         },
     ]

@@ -61,4 +61,8 @@ EXPECTED = {
     ("check_rbac_006", "pks"): "pass",
     ("check_rbac_007", "cfcr"): "pass",  # ABAC lines name the tenant's namespace: no other, nor all at once
     ("check_rbac_007", "pks"): "pass",
+    ("check_rbac_008", "cfcr"): "fail",  # ABAC knows no roles: developers write pods/status, viewers get pods/exec
+    ("check_rbac_008", "pks"): "pass",
+    ("check_rbac_009", "cfcr"): "fail",  # ABAC read-only lines let a viewer's WebSocket exec (a GET) in
+    ("check_rbac_009", "pks"): "pass",
 }
