@@ -23,6 +23,12 @@ class WaitTimeout(InfrastructureError):
         super().__init__(f"timed out after {timeout:g}s waiting for {what} ({detail})")
 
 
+class StopTrying(InfrastructureError):
+    """Raised by a wait's `fetch` or `ready` when what it waits for can no longer happen (a pod that
+    cannot start, a claim refused for good): the wait ends at once with it, whatever `retry_on` says.
+    The name is the Kubernetes e2e framework's (gomega.StopTrying) for the same early end."""
+
+
 def wait_until(
     fetch: Callable[[], T],
     ready: Callable[[T], bool],
@@ -36,7 +42,8 @@ def wait_until(
     """Call `fetch` until `ready(value)` holds and return that value.
 
     Exceptions of the `retry_on` types count as "not yet" and are remembered for
-    the timeout message; the poll interval grows from `interval` to `max_interval`.
+    the timeout message, except StopTrying, which ends the wait at once; the poll
+    interval grows from `interval` to `max_interval`.
     """
     deadline = time.monotonic() + timeout
     last_state: object = None
@@ -48,6 +55,8 @@ def wait_until(
             last_state, last_error = value, None
             if ready(value):
                 return value
+        except StopTrying:
+            raise
         except retry_on as exc:
             last_error = exc
         remaining = deadline - time.monotonic()

@@ -12,7 +12,14 @@ from fixtures.network.reachability import to_html_table
 from fixtures.privileged.cases import observe_plan
 from fixtures.privileged.limits import LimitsObservation, observe_limits
 from fixtures.privileged.tampering import observe_tampering
-from fixtures.privileged.workloads import DeploymentObservation, observe_forbidden_deployment
+from fixtures.privileged.workloads import (
+    DeploymentObservation,
+    no_failed_create,
+    not_accepted_with_warning,
+    observe_forbidden_deployment,
+    require_each,
+    some_pod_exists,
+)
 from fixtures.verdicts import Inconclusive, require
 from provisioning.model.privileges import PlanVerdicts, forbidden_case, plan_by_case_table, render_table
 from provisioning.model.tenancy import Placement, Tenant
@@ -77,22 +84,17 @@ def forbidden_deployments(tenancy: ProvisionedTenancy, settings: Settings) -> li
 
 @then("each Deployment was accepted with a pod-security warning")
 def accepted_with_warning(deployments: list[DeploymentObservation]) -> None:
-    for seen in deployments:
-        assert seen.accepted, seen.describe()
-        assert not seen.error, seen.describe()
-        assert any("would violate PodSecurity" in w for w in seen.warnings), seen.describe()
+    require_each(deployments, not_accepted_with_warning)
 
 
 @then("each Deployment's ReplicaSet recorded that it failed to create the pod")
 def replica_set_failed_create(deployments: list[DeploymentObservation]) -> None:
-    for seen in deployments:
-        assert "violates PodSecurity" in seen.failed_create, seen.describe()
+    require_each(deployments, no_failed_create)
 
 
 @then("no pod of those Deployments exists")
 def no_pod_exists(deployments: list[DeploymentObservation]) -> None:
-    for seen in deployments:
-        assert seen.pods == 0, seen.describe()
+    require_each(deployments, some_pod_exists)
 
 
 @when("each tenant admin on a shared cluster tries to change its fences", target_fixture="tampering")

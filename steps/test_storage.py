@@ -10,7 +10,7 @@ import pytest
 from pytest_bdd import given, scenarios, then, when
 
 from fixtures.storage.quota import COLUMNS, COUNT, STORAGE, observe_quota
-from fixtures.storage.separation import Parties, observe_separation, row_name
+from fixtures.storage.separation import Parties, expected_cell, observe_separation, row_name
 from fixtures.storage.volumes import (
     TOKEN_FILE,
     Workspace,
@@ -126,7 +126,10 @@ def access_is_exactly(
     expected = Matrix.build(
         [row_name(s, a) for s, a in rows],
         ["access"],
-        {(row_name(s, a), "access"): Cell(access) for s, a, access in datatable[1:]},
+        {
+            (row_name(s, a), "access"): expected_cell(workspace, parties, s, a, access.strip())
+            for s, a, access in datatable[1:]
+        },
     )
     observed = observe_separation(workspace, written, parties, rows)
     comparison = compare(expected, apply_positive_control(expected, observed))

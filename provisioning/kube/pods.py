@@ -1,4 +1,5 @@
-"""Pods: create and wait until running, run a command inside, delete and wait until gone."""
+"""Pods: create and wait until running (ending early when one cannot start), run a command inside,
+delete and wait until gone."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes.stream import stream
 
-from provisioning.errors import InfrastructureError
 from provisioning.kube.client import ApiFailure, call, timeout_of
-from provisioning.wait import wait_until
+from provisioning.kube.pod_start import StartWatch
+from provisioning.wait import StopTrying, wait_until
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,9 @@ class ExecResult:
         return self.exit_code == 0
 
 
-class PodFailed(InfrastructureError):
-    """A pod reached a terminal phase or a state it cannot leave while we waited for Running."""
+class PodFailed(StopTrying):
+    """A pod ended, or reached a state it cannot leave, while we waited for it to run; the message
+    names the pod and the reason (see provisioning/kube/pod_start.py for which reasons end a wait)."""
 
 
 def pod_state(api: k8s.ApiClient, namespace: str, name: str) -> Any:
@@ -47,24 +49,64 @@ def _is_ready(pod: Any) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
 
 
+def running_and_ready(pod: Any) -> bool:
+    return bool(pod.status.phase == "Running" and _is_ready(pod))
+
+
+def check_can_start(pod: Any, watch: StartWatch) -> Any:
+    """Return `pod` if it may still run; raise PodFailed naming why it never will: it ended (phase
+    Failed or Succeeded: the suite's pods serve until deleted) or its status shows a terminal reason."""
+    where = f"pod {pod.metadata.namespace}/{pod.metadata.name}"
+    if pod.status.phase in ("Failed", "Succeeded"):
+        raise PodFailed(f"{where} ended ({_summary(pod)}) while waiting for it to run")
+    reason = watch.failure(pod)
+    if reason:
+        raise PodFailed(f"{where} cannot start: {reason}")
+    return pod
+
+
 def wait_running(api: k8s.ApiClient, namespace: str, name: str, timeout: float) -> Any:
-    """Wait until the pod is Running and Ready; fail early if it can never get there."""
+    """Wait until the pod is Running and Ready; end at once (PodFailed, naming the reason) when it
+    never will: see `check_can_start`, and a pod that no longer exists (404)."""
+    watch = StartWatch()
 
     def fetch() -> Any:
-        pod = pod_state(api, namespace, name)
-        if pod.status.phase in ("Failed", "Succeeded"):
-            raise PodFailed(f"pod {namespace}/{name} ended ({_summary(pod)}) while waiting for it to run")
-        for status in pod.status.container_statuses or []:
-            reason = status.state.waiting.reason if status.state and status.state.waiting else ""
-            if reason in ("ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError"):
-                raise PodFailed(f"pod {namespace}/{name} cannot start: {reason}")
-        return pod
+        try:
+            pod = pod_state(api, namespace, name)
+        except ApiFailure as exc:
+            if exc.status == 404:
+                raise PodFailed(f"pod {namespace}/{name} no longer exists while waiting for it to run") from None
+            raise
+        return check_can_start(pod, watch)
 
     return wait_until(
         fetch,
-        lambda p: p.status.phase == "Running" and _is_ready(p),
+        running_and_ready,
         timeout=timeout,
         what=f"pod {namespace}/{name} to be Running and Ready",
+        retry_on=(ApiFailure,),
+    )
+
+
+def selected_may_start(api: k8s.ApiClient, namespace: str, selector: str, watch: StartWatch) -> list[Any]:
+    """One look at the pods matching the label `selector` (a workload's pods, created by its controller):
+    them, or PodFailed when one never will run (`check_can_start`). Pods being deleted are left out: the
+    controller replaces them."""
+    pods = call(api, "CoreV1Api", "list_namespaced_pod", namespace, label_selector=selector).items
+    return [check_can_start(p, watch) for p in pods if p.metadata.deletion_timestamp is None]
+
+
+def wait_selected_running(
+    api: k8s.ApiClient, namespace: str, selector: str, count: int, timeout: float, what: str
+) -> list[Any]:
+    """Wait until `count` pods matching the label `selector` run and are ready; end at once (PodFailed)
+    when one of them never will (`selected_may_start`)."""
+    watch = StartWatch()
+    return wait_until(
+        lambda: selected_may_start(api, namespace, selector, watch),
+        lambda pods: sum(1 for p in pods if running_and_ready(p)) >= count,
+        timeout=timeout,
+        what=what,
         retry_on=(ApiFailure,),
     )
 

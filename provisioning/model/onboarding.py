@@ -298,3 +298,14 @@ def protection_manifests(run_id: str, mutation: Mutation | None = None) -> list[
             "spec": {"policyName": name, "validationActions": ["Deny"]},
         },
     ]
+
+
+def onboarding_objects(
+    tenant: Tenant, plan: Plan, authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY
+) -> frozenset[tuple[str, str]]:
+    """(kind, name) of every object onboarding creates for `tenant` on `plan`, exactly as
+    `tenant_manifests` makes them (no mutation): what the plan promises, e.g. a ResourceQuota only
+    where the plan sets quotas, a LimitRange only where it sets defaults."""
+    return frozenset(
+        (m["kind"], m["metadata"]["name"]) for m in tenant_manifests(tenant, plan, "", None, authenticators)
+    )
