@@ -19,17 +19,20 @@ from fixtures.rbac.matrix import (
     Question,
     attach_comparison,
     attach_ways,
+    namespaces_of_no_tenant,
     observe_cluster,
     own_namespace_controls,
+    service_account_questions,
     shared_cluster,
     stream_questions,
 )
+from fixtures.rbac.service_accounts import client_maker, extra_identities, grant, request_token, service_accounts
 from fixtures.verdicts import Inconclusive, require
 from provisioning.backends.protocol import Credential
 from provisioning.kube import client as kube
 from provisioning.model.access import PublicRead
 from provisioning.model.onboarding import labels
-from provisioning.model.tenancy import Placement, Role
+from provisioning.model.tenancy import AuthorizationMode, Placement, Role
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from provisioning.wait import wait_until
@@ -132,6 +135,64 @@ def streams_as_modelled(streams: AccessRun) -> None:
     attach_comparison(comparison, "streams", streams.observation.report())
     attach_ways(streams.observation, "streams")
     require(comparison, comparison.render() + "\n" + streams.observation.report())
+
+
+@when(
+    "the default service account and one its admin bound to view, of every tenant on a shared cluster, ask with"
+    " tokens their tenant requested for every verb on every resource in every namespace and cluster-wide, and to"
+    " relabel their namespace",
+    target_fixture="account_run",
+)
+def ask_as_service_accounts(tenancy: ProvisionedTenancy, settings: Settings) -> AccessRun:
+    cluster = _shared(tenancy)
+    scope = provider_scope(settings, tenancy.product.name)
+    admin = tenancy.admin_client(cluster)
+    try:
+        resources = discover(admin)
+        namespaces = namespaces_of_no_tenant(admin, tenancy, scope.named)
+    finally:
+        admin.close()
+    accounts = service_accounts(cluster.tenants)
+    makers = {}
+    for tenant in cluster.tenants:
+        tenant_admin = tenancy.client_for(f"{tenant.name}-admin")
+        try:
+            grant(tenant_admin, tenant, settings.run_id)
+            for account in (a for a in accounts if a.tenant == tenant.name):
+                makers[account.user] = client_maker(cluster, request_token(tenant_admin, account))
+        except kube.ApiFailure as failure:  # the tenant could not make its grants or tokens: nothing to ask
+            raise Inconclusive(
+                f"{tenant.name}-admin could not create its service account or tokens: {failure}"
+            ) from None
+        finally:
+            tenant_admin.close()
+    questions = service_account_questions(tenancy, cluster, resources, namespaces, accounts, scope)
+    observer = AccessObserver(tenancy, cluster, extra=extra_identities(makers, accounts))
+    try:
+        if cluster.handle.authorization is AuthorizationMode.RBAC:  # RBAC's cache sees the new bindings soon
+            controls = [q.probe for q in questions if q.expected is Cell.ALLOWED][:1]
+            for probe in controls:
+                wait_until(
+                    functools.partial(real_request, observer.client(probe.user), probe),
+                    lambda answer: answer[0] is Cell.ALLOWED,
+                    timeout=settings.timeouts.enforce,
+                    what=f"{probe.reproduce()} to be allowed by its tenant's binding",
+                )
+        return AccessRun(tuple(questions), observer.observe([q.probe for q in questions]))
+    finally:
+        observer.close()
+
+
+@then(
+    "each service account can do exactly what its tenant granted it in its own namespace and nothing elsewhere,"
+    " the three ways agreeing"
+)
+def accounts_as_granted(account_run: AccessRun) -> None:
+    comparison = account_run.compare()
+    attach_comparison(comparison, "service accounts", account_run.observation.report())
+    attach_ways(account_run.observation, "service accounts")
+    require(comparison, comparison.render() + "\n" + account_run.observation.report())
+    assert not account_run.observation.disagreements, "\n".join(account_run.observation.disagreements[:50])
 
 
 @then("the ways of observing that can answer agree on every cell")

@@ -12,7 +12,7 @@ documents (`PublicRead`, e.g. kubeadm's `cluster-info` ConfigMap in kube-public)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -69,10 +69,12 @@ def required_policy(
     tenants: Iterable[Tenant],
     authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY,
     public_reads: Sequence[PublicRead] = (),
+    tenant_bindings: Sequence[Mapping[str, Any]] = (),
 ) -> RbacPolicy:
     """The default cluster roles and the RoleBindings that RBAC onboarding creates for `tenants`,
     binding their groups under each of the cluster's `authenticators`, plus the product's documented
-    `public_reads`."""
+    `public_reads` and the RoleBindings the tenants made themselves (`tenant_bindings`, e.g. a service
+    account of theirs bound to view)."""
     bindings = [
         manifest
         for tenant in tenants
@@ -88,7 +90,7 @@ def required_policy(
     return RbacPolicy.build(
         roles=[m for m in public if m["kind"] == "Role"],
         cluster_roles=DEFAULT_CLUSTER_ROLES,
-        role_bindings=bindings + [m for m in public if m["kind"] == "RoleBinding"],
+        role_bindings=[*bindings, *(m for m in public if m["kind"] == "RoleBinding"), *tenant_bindings],
     )
 
 
@@ -105,3 +107,18 @@ def request_of(
     return Request(
         identity.user, (*identity.groups, AUTHENTICATED), verb, resource, namespace, group, subresource, name
     )
+
+
+def service_account_request(
+    user: str,
+    groups: Sequence[str],
+    verb: str,
+    group: str,
+    resource: str,
+    namespace: str,
+    name: str = "",
+    subresource: str = "",
+) -> Request:
+    """The request a service account's token makes: its groups (system:serviceaccounts and
+    system:serviceaccounts:<namespace>) plus system:authenticated."""
+    return Request(user, (*groups, AUTHENTICATED), verb, resource, namespace, group, subresource, name)

@@ -21,6 +21,7 @@ class Mutation(enum.StrEnum):
     # Provider mistakes (issue 19): a grant onboarding adds that reaches past the tenant's namespace.
     PROVIDER_NAMESPACES = "provider-namespaces"  # tenant viewers may list and watch secrets in every namespace
     EXEC_WITH_GET = "exec-with-get"  # tenant admins hold get on pods/exec, attach, portforward cluster-wide
+    SERVICE_ACCOUNTS = "service-accounts"  # an add-on binds view cluster-wide to every service account
 
 
 # The checks each mutation must turn red: deny checks that depend on the removed fence.
@@ -32,6 +33,7 @@ MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
     Mutation.ONBOARDING_PROTECTION: ("check_rbac_004",),
     Mutation.PROVIDER_NAMESPACES: ("check_rbac_007",),
     Mutation.EXEC_WITH_GET: ("check_rbac_008", "check_rbac_009"),
+    Mutation.SERVICE_ACCOUNTS: ("check_rbac_010",),
 }
 
 
@@ -52,6 +54,17 @@ def provider_mistakes(
     if mutation is Mutation.EXEC_WITH_GET:  # a "read-only debugging" role for support, bound to admins
         rule = {"apiGroups": [""], "resources": ["pods/exec", "pods/attach", "pods/portforward"], "verbs": ["get"]}
         return _cluster_wide(f"mutation-{tenant.name}-exec-with-get", rule, labels, tenant, Role.ADMIN, authenticators)
+    if mutation is Mutation.SERVICE_ACCOUNTS:  # a monitoring add-on "lets workloads discover each other"
+        name = f"mutation-{tenant.name}-service-accounts-view"
+        return [
+            {
+                "apiVersion": f"{RBAC_GROUP}/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {"name": name, "labels": labels},
+                "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "view"},
+                "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": "system:serviceaccounts"}],
+            }
+        ]
     return []
 
 

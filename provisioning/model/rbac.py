@@ -39,16 +39,19 @@ class Rule:
 
 @dataclass(frozen=True)
 class Request:
-    """The attributes of one resource request (what a SubjectAccessReview's resourceAttributes say)."""
+    """The attributes of one request: a resource request (a SubjectAccessReview's resourceAttributes),
+    or with `path` set a non-resource request (nonResourceAttributes: `path` and `verb`, e.g. get /metrics;
+    the resource fields are then empty)."""
 
     user: str
     groups: tuple[str, ...]
     verb: str
-    resource: str
+    resource: str = ""
     namespace: str = ""
     group: str = ""
     subresource: str = ""
     name: str = ""
+    path: str = ""
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,17 @@ def _name_matches(rule: Rule, name: str) -> bool:
     return not rule.resource_names or name in rule.resource_names
 
 
+def _url_matches(rule: Rule, path: str) -> bool:
+    """`*` matches every path, `prefix*` every path that starts with prefix, anything else itself
+    (rbac/v1 helpers.go NonResourceURLMatches)."""
+    return any(
+        url in ("*", path) or (url.endswith("*") and path.startswith(url[:-1])) for url in rule.non_resource_urls
+    )
+
+
 def rule_allows(rule: Rule, request: Request) -> bool:
+    if request.path:
+        return _verb_matches(rule, request.verb) and _url_matches(rule, request.path)
     return (
         _verb_matches(rule, request.verb)
         and _group_matches(rule, request.group)
@@ -229,9 +242,10 @@ class RbacPolicy:
         return role.rules if role is not None else ()
 
     def allows(self, request: Request) -> bool:
-        """True if some binding that applies to the request's namespace grants it to the subject."""
+        """True if some binding that applies to the request's namespace grants it to the subject; a
+        non-resource request is granted by ClusterRoleBindings only (its namespace is always empty)."""
         for binding in self.bindings:
-            if binding.namespace and binding.namespace != request.namespace:
+            if binding.namespace and (request.path or binding.namespace != request.namespace):
                 continue
             if not any(s.matches(request.user, request.groups, binding.namespace) for s in binding.subjects):
                 continue

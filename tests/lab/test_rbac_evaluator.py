@@ -3,8 +3,10 @@
 A `pks` lab cluster gets the tenants' onboarding (namespaces, RoleBindings to admin/edit/view)
 plus objects that exercise the rest of RBAC: a namespaced Role with resource names and
 subresources bound to a service account, a cluster role aggregated into view (so into edit and
-admin), a ClusterRoleBinding and a user bound to edit in one namespace. Hypothesis generates
-(subject, verb, resource, namespace, name) cases in batches reviewed concurrently; at least
+admin), a ClusterRoleBinding and a user bound to edit in one namespace, non-resource URLs (exact,
+prefix and through a RoleBinding, which never grants them) and bindings to the service-account
+groups. Hypothesis generates (subject, verb, resource/subresource from discovery, namespace, name)
+cases and non-resource (subject, verb, path) cases in batches reviewed concurrently; at least
 10,000 cases per run must all agree. A disagreement is shrunk and saved to
 `data/rbac_regressions.json`, which `test_regression_cases_agree` replays on every run.
 """
@@ -88,6 +90,38 @@ EXTRA_OBJECTS: list[dict[str, Any]] = [
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "green-contractor"}],
     },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "caas-scraper", "labels": LABELS},
+        "rules": [
+            {"nonResourceURLs": ["/metrics", "/logs/*"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["pods/exec", "pods/attach"], "verbs": ["get"]},
+        ],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "caas-scrapers", "labels": LABELS},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "caas-scraper"},
+        "subjects": [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:serviceaccounts:tenant-green"}
+        ],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "scraper-in-blue", "namespace": "tenant-blue", "labels": LABELS},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "caas-scraper"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "auditors"}],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "every-workload-views-blue", "namespace": "tenant-blue", "labels": LABELS},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:serviceaccounts"}],
+    },
 ]
 _PATHS = {
     "Role": "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/roles",
@@ -112,6 +146,8 @@ GROUPS = (
     "system:authenticated",
     "system:serviceaccounts",
     "system:serviceaccounts:tenant-blue",
+    "system:serviceaccounts:tenant-green",
+    "system:unauthenticated",
     "system:masters",
 )
 VERBS = (
@@ -142,7 +178,24 @@ EXTRA_RESOURCES = (
     ("", "groups", ""),
     ("", "*", ""),
 )
-NAMESPACES = ("", "tenant-blue", "tenant-green", "kube-system", "default")
+NAMESPACES = ("", "tenant-blue", "tenant-green", "kube-system", "kube-public", "kube-node-lease", "default")
+PATHS = (
+    "/metrics",
+    "/metrics/slis",
+    "/logs",
+    "/logs/kube-apiserver.log",
+    "/debug/pprof/",
+    "/configz",
+    "/version",
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/api",
+    "/apis/apps",
+    "/openapi/v2",
+    "/.well-known/openid-configuration",
+)
+NON_RESOURCE_VERBS = ("get", "post", "put", "delete", "head", "*")
 NAMES = ("", "app-config", "other", "cluster-admin")
 
 
@@ -187,12 +240,15 @@ def resources(admin: Any) -> tuple[tuple[str, str, str], ...]:
             path = f"/apis/{group}/{version['preferredVersion']['version']}"
         else:
             path = "/api/v1"
-        found += [(group, r["name"], "") for r in kube.request(admin, "GET", path)["resources"] if "/" not in r["name"]]
+        for item in kube.request(admin, "GET", path)["resources"]:  # subresources as discovery names them
+            resource, _, subresource = item["name"].partition("/")
+            found.append((group, resource, subresource))
     return (*found, *EXTRA_RESOURCES)
 
 
 def requests(resources: tuple[tuple[str, str, str], ...]) -> st.SearchStrategy[Request]:
-    return st.builds(
+    """Resource requests (9 in 10) and non-resource requests."""
+    resource_requests = st.builds(
         lambda user, groups, verb, resource, namespace, name: Request(
             user, tuple(groups), verb, resource[1], namespace, resource[0], resource[2], name
         ),
@@ -203,6 +259,14 @@ def requests(resources: tuple[tuple[str, str, str], ...]) -> st.SearchStrategy[R
         st.sampled_from(NAMESPACES),
         st.sampled_from(NAMES),
     )
+    non_resource_requests = st.builds(
+        lambda user, groups, verb, path: Request(user, tuple(groups), verb, path=path),
+        st.sampled_from(USERS),
+        st.lists(st.sampled_from(GROUPS), unique=True, max_size=3),
+        st.sampled_from(NON_RESOURCE_VERBS),
+        st.sampled_from(PATHS),
+    )
+    return st.one_of(*[resource_requests] * 9, non_resource_requests)
 
 
 def disagreements(admin: Any, policy: RbacPolicy, cases: list[Request]) -> list[dict[str, Any]]:
