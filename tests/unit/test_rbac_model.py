@@ -184,3 +184,22 @@ def test_a_public_write_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigErrors) as error:
         parse_targets(TARGETS.replace("VERB", "create"), "t.yaml", tmp_path)
     assert 'products[0].public_reads[0].verbs[0]: unknown read verb "create"' in str(error.value)
+
+
+def test_non_resource_urls_are_granted_by_cluster_role_bindings_only() -> None:
+    role = {"metadata": {"name": "scraper"}, "rules": [{"nonResourceURLs": ["/metrics", "/logs/*"], "verbs": ["get"]}]}
+    ref = {"kind": "ClusterRole", "name": "scraper"}
+    subjects = [{"kind": "Group", "name": "scrapers"}]
+    policy = RbacPolicy.build(
+        cluster_roles=[role],
+        cluster_role_bindings=[{"metadata": {"name": "c"}, "roleRef": ref, "subjects": subjects}],
+        role_bindings=[
+            {"metadata": {"name": "r", "namespace": "ns"}, "roleRef": ref, "subjects": [{"kind": "User", "name": "u"}]}
+        ],
+    )
+    assert policy.allows(Request("s", ("scrapers",), "get", path="/metrics"))
+    assert policy.allows(Request("s", ("scrapers",), "get", path="/logs/kube-apiserver.log"))
+    assert not policy.allows(Request("s", ("scrapers",), "get", path="/metrics/slis")), "no prefix without *"
+    assert not policy.allows(Request("s", ("scrapers",), "post", path="/metrics"))
+    assert not policy.allows(Request("u", (), "get", path="/metrics")), "a RoleBinding never grants a URL"
+    assert not policy.allows(Request("s", ("scrapers",), "get", "metrics")), "a URL rule grants no resource"
