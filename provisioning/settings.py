@@ -6,7 +6,6 @@ Nothing else in the suite reads `os.environ`: code that needs a setting receives
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,11 +13,11 @@ from pathlib import Path
 
 from provisioning.errors import ConfigError
 from provisioning.model.mutations import Mutation
+from provisioning.names import InvalidName, check_cluster_prefix, check_run_id, shown
 from provisioning.targets import Targets, load_targets
 
 ENV_PREFIX = "CAAS_"
-_CLUSTER_PREFIX = re.compile(r"^[a-z0-9]{1,5}-$")
-_RUN_ID = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
+DEFAULT_LAB_HOME = Path("/var/lib/caas-lab")
 
 
 @dataclass(frozen=True)
@@ -71,9 +70,12 @@ def build_settings(
 ) -> Settings:
     """Build and validate the run's settings; CLI options win over the environment."""
     targets = load_targets(targets_path)
-    chosen_run_id = run_id or environment.get(f"{ENV_PREFIX}RUN_ID") or new_run_id()
-    if not _RUN_ID.match(chosen_run_id):
-        raise ConfigError("--run-id", "", f'"{chosen_run_id}" is not a valid run id (lower-case letters, digits, "-")')
+    if run_id is not None:
+        chosen_run_id = valid_run_id(run_id, "--run-id")
+    elif f"{ENV_PREFIX}RUN_ID" in environment:
+        chosen_run_id = valid_run_id(environment[f"{ENV_PREFIX}RUN_ID"], f"{ENV_PREFIX}RUN_ID")
+    else:
+        chosen_run_id = new_run_id()
     known = {p.name for p in targets.model.products}
     for name in products:
         if name not in known:
@@ -81,11 +83,7 @@ def build_settings(
     examples_text = environment.get(f"{ENV_PREFIX}HYPOTHESIS_EXAMPLES", "10")
     if not examples_text.isdigit() or int(examples_text) < 1:
         raise ConfigError(f"{ENV_PREFIX}HYPOTHESIS_EXAMPLES", "", "must be a whole number of at least 1")
-    prefix = environment.get(f"{ENV_PREFIX}CLUSTER_PREFIX", "")
-    if prefix and not _CLUSTER_PREFIX.match(prefix):
-        raise ConfigError(
-            f"{ENV_PREFIX}CLUSTER_PREFIX", "", f'"{prefix}" is not a valid prefix (up to 5 of a-z, 0-9, then "-")'
-        )
+    prefix = cluster_prefix(environment)
     mutation_text = environment.get(f"{ENV_PREFIX}MUTATION", "")
     known_mutations = ", ".join(m.value for m in Mutation)
     if mutation_text and mutation_text not in {m.value for m in Mutation}:
@@ -110,5 +108,35 @@ DEFAULT_TARGETS = Path(__file__).resolve().parent.parent / "targets.example.yaml
 
 
 def lab_home(environment: Mapping[str, str]) -> Path:
-    """Where the embedded lab keeps its binaries, images and cluster state."""
-    return Path(environment.get(f"{ENV_PREFIX}LAB_HOME", "/var/lib/caas-lab"))
+    """Where the embedded lab keeps its binaries, images and cluster state: CAAS_LAB_HOME, an absolute
+    path (default /var/lib/caas-lab). Raises ConfigError for a relative or empty one (set but empty,
+    as `CAAS_LAB_HOME=$UNSET` makes it, it would mean the current directory)."""
+    text = environment.get(f"{ENV_PREFIX}LAB_HOME")
+    if text is None:
+        return DEFAULT_LAB_HOME
+    if not text.startswith("/"):
+        raise ConfigError(
+            f"{ENV_PREFIX}LAB_HOME",
+            "",
+            f"{shown(text)} is not an absolute path (fix: e.g. {DEFAULT_LAB_HOME}, or unset it)",
+        )
+    return Path(text)
+
+
+def cluster_prefix(environment: Mapping[str, str]) -> str:
+    """CAAS_CLUSTER_PREFIX ("" when unset): the start of every lab cluster name this suite creates,
+    lists or removes (rule: provisioning.names). Raises ConfigError for an invalid prefix."""
+    try:
+        return check_cluster_prefix(environment.get(f"{ENV_PREFIX}CLUSTER_PREFIX", ""))
+    except InvalidName as exc:
+        raise ConfigError(f"{ENV_PREFIX}CLUSTER_PREFIX", "", str(exc)) from None
+
+
+def valid_run_id(value: str, source: str = "--run-id") -> str:
+    """`value` if it is a valid run id (rule: provisioning.names); else ConfigError naming `source`
+    (the option or variable it came from). For every place a run id enters: `caas run`, `caas clean`,
+    pytest's --run-id, CAAS_RUN_ID."""
+    try:
+        return check_run_id(value)
+    except InvalidName as exc:
+        raise ConfigError(source, "", str(exc)) from None

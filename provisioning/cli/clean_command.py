@@ -1,4 +1,10 @@
-"""`caas clean`: remove what a run left behind, also after a crash (lab clusters and labelled objects)."""
+"""`caas clean`: remove what a run left behind, also after a crash (lab clusters and labelled objects).
+
+Lab clusters are chosen by the run id recorded in their state (clusters started by hand with
+`caas lab up` have none and stay) and, with CAAS_CLUSTER_PREFIX set, only among the clusters whose
+names start with it: another suite's clusters on the same machine are never removed, whichever of
+--run-id, --expired or --all is given. Every removal is printed with what it removed.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ from provisioning.errors import ExitCode
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
-from provisioning.settings import DEFAULT_TARGETS, lab_home
+from provisioning.names import owned_by
+from provisioning.settings import DEFAULT_TARGETS, cluster_prefix, lab_home, valid_run_id
 from provisioning.sweep import (
     Selection,
     kubeconfig_contexts,
@@ -37,13 +44,25 @@ def register(commands: Any) -> None:
     p.add_argument("--targets", default=str(DEFAULT_TARGETS), help="targets file naming existing clusters to sweep")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--run-id", help="only what this run created")
-    which.add_argument("--expired", action="store_true", help=f"what runs created over {EXPIRY_SECONDS // 3600}h ago")
-    which.add_argument("--all", action="store_true", help="every run's clusters (clusters from `caas lab up` stay)")
+    which.add_argument(
+        "--expired",
+        action="store_true",
+        help=f"what runs created over {EXPIRY_SECONDS // 3600}h ago (lab clusters: only CAAS_CLUSTER_PREFIX's if set)",
+    )
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help="every run's clusters (only CAAS_CLUSTER_PREFIX's if set; clusters from `caas lab up` stay)",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = LabPaths(lab_home(environment()))
+    if args.run_id is not None:
+        valid_run_id(args.run_id, "--run-id")
+    env = environment()
+    paths, prefix = LabPaths(lab_home(env)), cluster_prefix(env)
+    targets = load_targets(args.targets)  # a bad file is reported before anything is removed
     now = time.time()
     removed = []
     for state in cluster.list_clusters(paths):
@@ -55,16 +74,17 @@ def run(args: argparse.Namespace) -> int:
             or (args.run_id and run_id == args.run_id)
             or (args.expired and now - float(state.get("created", now)) > EXPIRY_SECONDS)
         )
-        if chosen:
-            cluster.down(paths, state["name"])
+        if chosen and not owned_by(state["name"], prefix):
+            print(f"left lab cluster {state['name']} of run {run_id}: its name lacks CAAS_CLUSTER_PREFIX {prefix}")
+        elif chosen:
+            removal = cluster.down(paths, state["name"])
             removed.append(state["name"])
-    for name in removed:
-        print(f"removed lab cluster {name}")
+            print(f"removed lab cluster {state['name']} of run {run_id}: {removal}")
     for name in host.remove_orphan_outside_clients():
         print(f"removed outside client {name} (its run was killed)")
     selection = Selection(run_id=args.run_id, older_than=EXPIRY_SECONDS if args.expired else None)
     failed = 0
-    for product, path, context in kubeconfig_contexts(load_targets(args.targets)):
+    for product, path, context in kubeconfig_contexts(targets):
         where = f"{product} ({path.name}, context {context or '(current)'})"
         api = kube.from_kubeconfig(path, context)
         try:
@@ -74,8 +94,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"caas clean: cannot sweep {where}: {exc}")
         finally:
             api.close()
-    leftovers = host.inventory(paths.home)
-    print(f"caas clean: {len(removed)} clusters removed; lab processes left: {len(leftovers.processes)}")
+    print(f"caas clean: {len(removed)} lab clusters removed")
     return int(ExitCode.INFRASTRUCTURE if failed else ExitCode.OK)
 
 

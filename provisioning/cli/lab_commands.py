@@ -1,4 +1,12 @@
-"""`caas lab ...`: build, start, inspect and remove embedded lab clusters."""
+"""`caas lab ...`: build, start, inspect and remove embedded lab clusters.
+
+Every cluster name is checked before anything is touched (rule: provisioning.names; a bad one is
+one `caas: error:` line and exit code 2). With CAAS_CLUSTER_PREFIX set, the commands that create,
+list or remove clusters (`up`, `status`, `down`) act only on names that start with it: `up --name`
+and `down NAME` refuse a name without it (`up`'s default name is the prefix and the profile),
+`status` and `down --all` see only the prefix's clusters. `kubeconfig` and `logs` only read and
+accept any cluster's name.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +21,11 @@ from provisioning.cli.progress import Progress
 from provisioning.errors import ConfigError, ExitCode
 from provisioning.lab import build, cluster, host
 from provisioning.lab.cluster import LabPaths
+from provisioning.lab.layout import BRIDGE
+from provisioning.lab.profiles import PROFILES
 from provisioning.model.tenancy import AuthorizationMode
-from provisioning.settings import Timeouts, lab_home
+from provisioning.names import InvalidName, check_cluster_name, shown
+from provisioning.settings import Timeouts, cluster_prefix, lab_home
 
 
 def register(commands: Any) -> None:
@@ -28,8 +39,12 @@ def register(commands: Any) -> None:
     p = sub.add_parser("build", help="compile the lab's components and images (idempotent; warm runs are no-ops)")
     p.set_defaults(handler=cmd_build)
     p = sub.add_parser("up", help="start a cluster and wait until it is Ready")
-    p.add_argument("--profile", default="pks", help="product profile: pks or cfcr (default: pks)")
-    p.add_argument("--name", help="cluster name (default: the profile's name)")
+    p.add_argument("--profile", default="pks", choices=sorted(PROFILES), help="product profile (default: pks)")
+    p.add_argument(
+        "--name",
+        help="cluster name: 1 to 20 of a-z, 0-9 and '-', starting with CAAS_CLUSTER_PREFIX if set "
+        "(default: the prefix and the profile, e.g. ci-pks)",
+    )
     p.add_argument("--nodes", type=int, default=1, help="worker nodes, 1 to 3 (default: 1)")
     p.add_argument(
         "--authorization",
@@ -39,7 +54,7 @@ def register(commands: Any) -> None:
     p.add_argument("--keep-on-failure", action="store_true", help="leave a failed cluster for debugging")
     p.add_argument("--timeout", type=float, default=Timeouts().lab_ready, help="seconds to wait for Ready")
     p.set_defaults(handler=cmd_up)
-    p = sub.add_parser("status", help="list lab clusters")
+    p = sub.add_parser("status", help="list lab clusters (only CAAS_CLUSTER_PREFIX's if set)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_status)
     p = sub.add_parser("kubeconfig", help="print a cluster's admin kubeconfig (or its path with --path)")
@@ -54,12 +69,22 @@ def register(commands: Any) -> None:
     p = sub.add_parser("down", help="remove a cluster completely (also after a crash)")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("name", nargs="?")
-    target.add_argument("--all", action="store_true", help="remove every lab cluster")
+    target.add_argument(
+        "--all", action="store_true", help="remove every lab cluster (only CAAS_CLUSTER_PREFIX's if set)"
+    )
     p.set_defaults(handler=cmd_down)
 
 
 def _paths() -> LabPaths:
     return LabPaths(lab_home(environment()))
+
+
+def _name(value: str, source: str, prefix: str = "") -> str:
+    """`value` if it is a lab cluster name (starting with `prefix`, if any); else ConfigError naming `source`."""
+    try:
+        return check_cluster_name(value, prefix)
+    except InvalidName as exc:
+        raise ConfigError(source, "", str(exc)) from None
 
 
 def cmd_build(_args: argparse.Namespace) -> int:
@@ -75,8 +100,9 @@ def cmd_build(_args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    prefix = cluster_prefix(environment())
+    name = _name(f"{prefix}{args.profile}" if args.name is None else args.name, "--name", prefix)
     progress = Progress()
-    name = args.name or args.profile
     authorization = AuthorizationMode(args.authorization) if args.authorization else None
     started = time.monotonic()
     with progress.live(f"starting lab cluster {name}"):
@@ -98,7 +124,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    states = cluster.list_clusters(_paths())
+    prefix = cluster_prefix(environment())
+    states = cluster.list_clusters(_paths(), prefix)
     if args.json:
         print(
             json.dumps(
@@ -111,45 +138,49 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         return int(ExitCode.OK)
     if not states:
-        print("no lab clusters")
+        print(f"no lab clusters with prefix {prefix}" if prefix else "no lab clusters")
     for s in states:
         running = sum(host.is_running(d["pid"]) for d in s.get("daemons", []))
         print(
             f"{s['name']:<20} {s['profile']:<5} {s['authorization']:<5} workers={s['workers']} "
             f"status={s['status']} daemons={running}/{len(s.get('daemons', []))} {s['server']}"
         )
+    others = len(cluster.list_clusters(_paths())) - len(states)
+    if others:
+        print(f"({others} other lab clusters not shown: their names lack CAAS_CLUSTER_PREFIX {prefix})")
     return int(ExitCode.OK)
 
 
 def cmd_kubeconfig(args: argparse.Namespace) -> int:
-    lab = cluster.attach(_paths(), args.name)
+    lab = cluster.attach(_paths(), _name(args.name, "NAME"))
     path = lab.layout.kubeconfig(cluster.ADMIN)
     print(path if args.path else path.read_text())
     return int(ExitCode.OK)
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    lab = cluster.attach(_paths(), args.name)
+    lab = cluster.attach(_paths(), _name(args.name, "NAME"))
+    known = sorted(p.stem for p in lab.layout.logs.glob("*.log") if p.is_file() and not p.is_symlink())
+    if args.component not in known:  # only a log of the cluster: never a path built from the argument
+        raise ConfigError("COMPONENT", "", f"no log {shown(args.component)} (one of: {', '.join(known) or 'none yet'})")
     log = lab.layout.log(args.component)
-    if not log.exists():
-        known = sorted(p.stem for p in lab.layout.logs.glob("*.log"))
-        raise ConfigError("COMPONENT", "", f'no log "{args.component}" (one of: {", ".join(known)})')
     lines = log.read_text(errors="replace").splitlines()
     sys.stdout.write("\n".join(lines[-args.tail :] if args.tail else lines) + "\n")
     return int(ExitCode.OK)
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    prefix = cluster_prefix(environment())
     paths = _paths()
-    if args.all:  # every cluster directory, also one whose state file a crash never wrote
-        names = sorted(d.name for d in paths.clusters.iterdir() if d.is_dir()) if paths.clusters.exists() else []
-    else:
-        names = [args.name]
+    # --all: every cluster directory of the prefix, also one whose state file a crash never wrote
+    names = cluster.cluster_names(paths, prefix) if args.all else [_name(args.name, "NAME", prefix)]
     for name in names:
-        if not args.all and not paths.cluster_dir(name).exists():
+        removal = cluster.down(paths, name)
+        if not removal.anything and not args.all:
             raise ConfigError("NAME", "", f'no lab cluster "{name}" (see caas lab status)')
-        cluster.down(paths, name)
-        print(f"lab cluster {name} removed")
-    if args.all:
-        host.remove_bridge()
+        print(f"lab cluster {name} removed: {removal}")
+    if args.all and not names:
+        print(f"no lab clusters with prefix {prefix}" if prefix else "no lab clusters")
+    if args.all and cluster.remove_bridge_if_no_cluster(paths):  # e.g. left by a crash after the last cluster
+        print(f"removed the lab bridge {BRIDGE} (no cluster left, nothing attached)")
     return int(ExitCode.OK)

@@ -24,6 +24,7 @@ from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.lab import configs, host, images, oidc, pki
 from provisioning.lab.layout import (
+    BRIDGE,
     CLUSTER_DOMAIN,
     DNS_SERVICE_IP,
     KUBERNETES_SERVICE_IP,
@@ -36,7 +37,7 @@ from provisioning.lab.layout import (
 )
 from provisioning.lab.profiles import PROFILES, LabProfile
 from provisioning.model.tenancy import AuthorizationMode
-from provisioning.targets import dns_label
+from provisioning.names import InvalidName, check_cluster_name, owned_by
 from provisioning.wait import wait_until
 
 Report = Callable[[str], None]
@@ -69,7 +70,19 @@ class LabPaths:
         return self.home / "clusters"
 
     def cluster_dir(self, name: str) -> Path:
-        return self.clusters / name
+        """The directory of cluster `name`: always a direct child of `clusters`, as `name` must be a
+        lab cluster name (provisioning.names); raises ConfigError otherwise (e.g. "", "..", "a/b")."""
+        return self.clusters / checked_name(name)
+
+
+def checked_name(name: str, source: str = "lab cluster") -> str:
+    """`name` if the lab could have created a cluster of that name; else ConfigError naming `source`.
+    The last line of defence of every function here that derives a path, a network namespace or a
+    cgroup from a name; the commands check earlier, with their own option's name."""
+    try:
+        return check_cluster_name(name)
+    except InvalidName as exc:
+        raise ConfigError(source, "", str(exc)) from None
 
 
 def read_state(directory: Path) -> dict[str, Any]:
@@ -86,10 +99,30 @@ def _write_state(layout: ClusterLayout, state: dict[str, Any]) -> None:
     tmp.replace(layout.state_file)
 
 
-def list_clusters(paths: LabPaths) -> list[dict[str, Any]]:
-    if not paths.clusters.exists():
+def cluster_names(paths: LabPaths, prefix: str = "") -> list[str]:
+    """The clusters of the lab, by directory (also one whose state file a crash never wrote), sorted:
+    only directories whose name the lab could have given and that start with `prefix` ("" = all).
+    Anything else under `clusters/` (a symlink, a file, `Foo`) is not the lab's and is never listed."""
+    if not paths.clusters.is_dir():
         return []
-    return [s for d in sorted(paths.clusters.iterdir()) if (s := read_state(d))]
+    return sorted(
+        entry.name
+        for entry in paths.clusters.iterdir()
+        if _is_cluster_name(entry.name) and owned_by(entry.name, prefix) and entry.is_dir() and not entry.is_symlink()
+    )
+
+
+def _is_cluster_name(name: str) -> bool:
+    try:
+        check_cluster_name(name)
+    except InvalidName:
+        return False
+    return True
+
+
+def list_clusters(paths: LabPaths, prefix: str = "") -> list[dict[str, Any]]:
+    """The state of every cluster of `cluster_names(paths, prefix)` that has one naming that cluster."""
+    return [s for name in cluster_names(paths, prefix) if (s := read_state(paths.clusters / name)).get("name") == name]
 
 
 def layout_of(paths: LabPaths, state: dict[str, Any]) -> ClusterLayout:
@@ -115,12 +148,7 @@ def _free_index(paths: LabPaths) -> int:
 
 
 def validate_request(name: str, profile: str, workers: int) -> LabProfile:
-    try:
-        dns_label(name)
-    except ValueError as exc:
-        raise ConfigError("--name", "", str(exc)) from None
-    if len(name) > 20:
-        raise ConfigError("--name", "", f'"{name}" is longer than 20 characters (pick a shorter name)')
+    checked_name(name, "--name")
     if profile not in PROFILES:
         raise ConfigError("--profile", "", f'unknown profile "{profile}" (one of: {", ".join(PROFILES)})')
     if not 1 <= workers <= MAX_WORKERS:
@@ -786,6 +814,14 @@ def up(
     with _allocation_lock(paths):  # clusters started side by side must not pick the same index
         if paths.cluster_dir(name).exists():
             raise ConfigError("--name", "", f'a lab cluster "{name}" already exists (fix: caas lab down {name})')
+        left = [n.netns for n in ClusterLayout(name, 0, MAX_WORKERS, paths.cluster_dir(name)).nodes]
+        if left := [netns for netns in left if Path("/run/netns", netns).exists()]:
+            raise ConfigError(
+                "--name",
+                "",
+                f'network namespaces {", ".join(left)} of an earlier cluster "{name}" are left '
+                f"(fix: caas lab down {name})",
+            )
         layout = ClusterLayout(name, _free_index(paths), workers, paths.cluster_dir(name))
         cluster = LabCluster(paths, layout, profile, report)
         cluster.state["run_id"] = run_id
@@ -802,9 +838,10 @@ def up(
 
 
 def attach(paths: LabPaths, name: str, report: Report = lambda _m: None) -> LabCluster:
-    """The LabCluster object of a running cluster, from its state on disk."""
+    """The LabCluster object of a running cluster, from its state on disk. Raises ConfigError for a
+    name the lab could not have given, or one of no cluster."""
     state = read_state(paths.cluster_dir(name))
-    if not state:
+    if state.get("name") != name:
         raise ConfigError("NAME", "", f'no lab cluster "{name}" (see caas lab status)')
     profile = PROFILES[state["profile"]].with_authorization(AuthorizationMode(state["authorization"]))
     cluster = LabCluster(paths, layout_of(paths, state), profile, report)
@@ -816,18 +853,53 @@ TEARDOWN_GRACE = 1.0  # seconds between SIGTERM and SIGKILL when a whole cluster
 TEARDOWN_REAP = 10.0  # seconds for init to reap the killed processes
 
 
-def down(paths: LabPaths, name: str) -> None:
+@dataclass(frozen=True)
+class Removal:
+    """What `down` removed of one cluster, each item seen there before and gone after."""
+
+    name: str
+    processes: int  # killed (daemons, shims, containers)
+    netns: tuple[str, ...]
+    links: tuple[str, ...]  # host ends of the node hosts' veths
+    cgroups: int  # cgroup directories (every hierarchy, every level)
+    directory: Path | None  # the cluster's directory under the lab's `clusters/`
+    bridge: bool = False  # the lab bridge, as nothing was attached to it any more
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.processes or self.netns or self.links or self.cgroups or self.directory or self.bridge)
+
+    def __str__(self) -> str:
+        parts = [f"{self.processes} processes"] if self.processes else []
+        parts += [f"network namespaces {', '.join(self.netns)}"] if self.netns else []
+        parts += [f"host links {', '.join(self.links)}"] if self.links else []
+        parts += [f"{self.cgroups} cgroups"] if self.cgroups else []
+        parts += [f"directory {self.directory}"] if self.directory else []
+        parts += [f"the lab bridge {BRIDGE} (nothing attached any more)"] if self.bridge else []
+        return "; ".join(parts) or "nothing"
+
+
+def down(paths: LabPaths, name: str) -> Removal:
     """Remove a cluster completely: processes, containers, mounts, namespaces, cgroups, files.
-    Works from whatever is on disk, also after a crash halfway through `up`."""
+    Works from whatever is on disk, also after a crash halfway through `up`, and touches only what
+    carries the cluster's name: its directory (a direct child of the lab's `clusters/`, never a
+    symlink), processes that name that directory or run in its cgroups, its network namespaces and
+    cgroups. The lab bridge goes only when the lab has no cluster left and nothing is attached to it
+    (another lab home's clusters, an outside client). Returns what was removed (nothing: no such
+    cluster). Raises ConfigError for a name the lab could not have given."""
     directory = paths.cluster_dir(name)
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        raise ConfigError("lab cluster", name, f"{directory} is not a directory the lab made (fix: remove it by hand)")
     state = read_state(directory)
-    workers = int(state.get("workers", MAX_WORKERS))
-    layout = ClusterLayout(name, int(state.get("index", 0)), workers, directory)
-    roots = {node.cgroup_root.lstrip("/") for node in layout.nodes}
+    index = int(state.get("index", 0)) if state.get("name") == name else 0
+    nodes = ClusterLayout(name, index, MAX_WORKERS, directory).nodes
+    roots = {node.cgroup_root.lstrip("/") for node in nodes}
+    killed: set[int] = set()
     for _attempt in range(3):
         pids = host.processes_of(directory, roots.__contains__)
         if not pids:
             break
+        killed.update(pids)
         # The cluster and its state go: no graceful shutdown to wait for. etcd and kube-apiserver
         # take their full grace on SIGTERM while clients are still connected (measured: 10 s).
         host.kill_all(pids, timeout=TEARDOWN_GRACE)
@@ -841,12 +913,33 @@ def down(paths: LabPaths, name: str) -> None:
             what=f"the killed processes of cluster {name} to be reaped",
         )
     host.unmount_all(directory)
-    for node in ClusterLayout(name, layout.index, MAX_WORKERS, directory).nodes:
+    netns = [node.netns for node in nodes if Path(node.netns_path).exists()]
+    links = [node.host_veth for node in nodes if index and Path("/sys/class/net", node.host_veth).exists()]
+    for node in nodes:
         host.delete_netns(node.netns)
-        if layout.index:
+        if index:
             host.delete_link(node.host_veth)
+    cgroups = host.lab_cgroups(roots.__contains__)
     host.remove_cgroups(roots.__contains__)
+    existed = directory.is_dir()
     shutil.rmtree(directory, ignore_errors=True)
+    removal = Removal(
+        name,
+        processes=len(killed),
+        netns=tuple(n for n in netns if not Path("/run/netns", n).exists()),
+        links=tuple(link for link in links if not Path("/sys/class/net", link).exists()),
+        cgroups=sum(not c.exists() for c in cgroups),
+        directory=directory if existed and not directory.exists() else None,
+    )
+    if removal.anything:
+        return replace(removal, bridge=remove_bridge_if_no_cluster(paths))
+    return removal
+
+
+def remove_bridge_if_no_cluster(paths: LabPaths) -> bool:
+    """Remove the lab bridge if the lab has no cluster at all (of any prefix) and nothing is attached to
+    it; whether it was removed. Under the allocation lock: a cluster being started keeps it."""
+    if not paths.clusters.is_dir():
+        return host.remove_bridge_if_unused()
     with _allocation_lock(paths):
-        if not list_clusters(paths):
-            host.remove_bridge()
+        return not cluster_names(paths) and host.remove_bridge_if_unused()

@@ -70,9 +70,16 @@ def ensure_bridge() -> None:
     run(["ip", "link", "set", BRIDGE, "up"])
 
 
-def remove_bridge() -> None:
-    if Path(f"/sys/class/net/{BRIDGE}").exists():
-        run(["ip", "link", "del", BRIDGE])
+def remove_bridge_if_unused() -> bool:
+    """Remove the lab bridge if nothing is attached to it (no node host of any cluster, whatever lab
+    home or prefix it belongs to, and no outside client); whether it was removed. The bridge is
+    machine-wide: the caller also makes sure that its own lab has no cluster left."""
+    device = Path(f"/sys/class/net/{BRIDGE}")
+    ports = device / "brif"  # one entry per attached interface; none if the name is not a bridge
+    if not ports.is_dir() or any(ports.iterdir()):
+        return False
+    run(["ip", "link", "del", BRIDGE], check=False)
+    return not device.exists()
 
 
 def create_node_host(node: NodeLayout) -> None:
