@@ -32,6 +32,9 @@ from provisioning.model.tenancy import (
     TenancyModel,
     Tenant,
 )
+from provisioning.targets_files import file_problems
+from provisioning.targets_names import derived_name_problems
+from provisioning.targets_references import expectation_problems, kubeconfig_key_problems
 
 BACKENDS = ("lab", "kubeconfig", "pks", "bosh", "osb")
 LAB_PROFILES = ("cfcr", "pks")
@@ -298,8 +301,12 @@ class Targets:
         return next(p for p in self.spec.products if p.name == name)
 
 
-def load_targets(path: str | os.PathLike[str]) -> Targets:
-    """Read, parse and validate a targets file; raise ConfigErrors naming every problem."""
+def load_targets(path: str | os.PathLike[str], *, check_files: bool = True) -> Targets:
+    """Read, parse and validate a targets file; raise ConfigErrors naming every problem.
+
+    `check_files=False` leaves out the files the targets file names (kubeconfigs, manifests, CA files):
+    for reading a run's copy of its targets, whose products and expectations are all that is used.
+    """
     source = Path(path)
     label = str(path)
     try:
@@ -310,11 +317,16 @@ def load_targets(path: str | os.PathLike[str]) -> Targets:
         raise ConfigError(
             label, "", f"cannot read the file ({exc.__class__.__name__}): check its permissions"
         ) from None
-    return parse_targets(text, label, base_dir=source.parent)
+    return parse_targets(text, label, base_dir=source.parent, check_files=check_files)
 
 
-def parse_targets(text: str, label: str, base_dir: Path) -> Targets:
-    """Validate targets given as text; `label` names the source in error lines."""
+def parse_targets(text: str, label: str, base_dir: Path, *, check_files: bool = True) -> Targets:
+    """Validate targets given as text; `label` names the source in error lines.
+
+    Besides the fields themselves this refuses what a run would refuse later: names derived from
+    product and tenant names (`targets_names`), references to checks, tenants and identities
+    (`targets_references`) and, with `check_files`, the files it names (`targets_files`).
+    """
     try:
         raw = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -331,10 +343,16 @@ def parse_targets(text: str, label: str, base_dir: Path) -> Targets:
         spec = TargetsSpec.model_validate(raw)
     except ValidationError as exc:
         raise ConfigErrors([_explain(label, err) for err in exc.errors()]) from None
-    errors = list(_cross_check(spec, label, base_dir))
+    model = _to_model(spec)
+    errors = list(_cross_check(spec, label))
+    errors += expectation_problems(spec, label)
+    errors += kubeconfig_key_problems(spec, label)
+    errors += derived_name_problems(spec, model, label)
+    if check_files:
+        errors += file_problems(spec, label, base_dir)
     if errors:
         raise ConfigErrors(errors)
-    return Targets(source=base_dir / Path(label).name, spec=spec, model=_to_model(spec))
+    return Targets(source=base_dir / Path(label).name, spec=spec, model=model)
 
 
 def _path(loc: Iterable[int | str]) -> str:
@@ -379,7 +397,7 @@ def _explain(label: str, err: Any) -> ConfigError:
     return ConfigError(label, _path(loc), message)
 
 
-def _cross_check(spec: TargetsSpec, label: str, base_dir: Path) -> Iterable[ConfigError]:
+def _cross_check(spec: TargetsSpec, label: str) -> Iterable[ConfigError]:
     products: dict[str, ProductSpec] = {}
     for i, product in enumerate(spec.products):
         where = f"products[{i}]"
@@ -407,22 +425,14 @@ def _cross_check(spec: TargetsSpec, label: str, base_dir: Path) -> Iterable[Conf
                     f"{where}.plans[{j}].pod_security",
                     f'plan allows privileged pods but pod_security is "{plan.pod_security}" (set it to privileged)',
                 )
-        if product.kubeconfig is not None:
-            yield from _check_readable(label, f"{where}.kubeconfig.path", base_dir / product.kubeconfig.path)
-        if product.bosh is not None:
-            yield from _check_readable(label, f"{where}.bosh.manifest", base_dir / product.bosh.manifest)
-            for k, ops_file in enumerate(product.bosh.ops_files):
-                yield from _check_readable(label, f"{where}.bosh.ops_files[{k}]", base_dir / ops_file)
-            if (product.bosh.credhub_client_env is None) != (product.bosh.credhub_client_secret_env is None):
-                yield ConfigError(
-                    label,
-                    f"{where}.bosh.credhub_client_env",
-                    "set both credhub_client_env and credhub_client_secret_env, or neither",
-                )
-        for section in (product.pks, product.bosh):
-            ca_file = getattr(section, "ca_file", None)
-            if ca_file:
-                yield from _check_readable(label, f"{where}.{product.backend}.ca_file", base_dir / ca_file)
+        if product.bosh is not None and (
+            (product.bosh.credhub_client_env is None) != (product.bosh.credhub_client_secret_env is None)
+        ):
+            yield ConfigError(
+                label,
+                f"{where}.bosh.credhub_client_env",
+                "set both credhub_client_env and credhub_client_secret_env, or neither",
+            )
     tenant_names: dict[tuple[str, str], str] = {}
     for i, tenancy in enumerate(spec.tenancy):
         where = f"tenancy[{i}]"
@@ -464,15 +474,6 @@ def _cross_check(spec: TargetsSpec, label: str, base_dir: Path) -> Iterable[Conf
                 f"expectations[{i}].product",
                 f'unknown product "{expectation.product}" (one of: {", ".join(products)})',
             )
-
-
-def _check_readable(label: str, where: str, path: Path) -> Iterable[ConfigError]:
-    try:
-        with path.open("rb") as handle:
-            handle.read(1)
-    except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        yield ConfigError(label, where, f'cannot read "{path}" ({reason.lower()}): fix the path or its permissions')
 
 
 def _to_model(spec: TargetsSpec) -> TenancyModel:
