@@ -170,11 +170,71 @@ def _attachments(node: Mapping[str, Any]) -> list[str]:
     return found
 
 
+class ResultFileError(ValueError):
+    """A `*-result.json` of allure-results that is no readable Allure result: truncated, not JSON or
+    of the wrong shape. Never skipped: it may hold the one failing scenario of its check, and a check
+    without it could read as a pass. `path` is the file, `problem` what is wrong with it."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+def _read_result(path: Path) -> dict[str, Any]:
+    """One result file as a mapping; raises ResultFileError when it is not a readable Allure result."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultFileError(path, f"cannot be read ({exc.__class__.__name__})") from None
+    if not text.strip():
+        raise ResultFileError(path, "is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            raise ResultFileError(path, f"is truncated (its JSON breaks off after {len(text)} bytes)") from None
+        raise ResultFileError(path, f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    problem = _result_shape_problem(data)
+    if problem:
+        raise ResultFileError(path, f"is not an Allure result ({problem})")
+    return data  # type: ignore[no-any-return]
+
+
+def _result_shape_problem(data: Any) -> str:
+    """What keeps `data` from being read as an Allure result ("" when nothing does)."""
+    if not isinstance(data, dict):
+        return "expected a JSON object"
+    labels = data.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(x, dict) and {"name", "value"} <= x.keys() for x in labels):
+        return "labels is not a list of name/value objects"
+    for key in ("start", "stop"):
+        if isinstance(data.get(key, 0), bool) or not isinstance(data.get(key, 0), int):
+            return f"{key} is not a whole number of milliseconds"
+    if not isinstance(data.get("statusDetails") or {}, dict):
+        return "statusDetails is not an object"
+    return _steps_shape_problem(data)
+
+
+def _steps_shape_problem(node: Mapping[str, Any]) -> str:
+    for key in ("attachments", "steps"):
+        items = node.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+            return f"{key} is not a list of objects"
+    for step in node.get("steps", []):
+        if problem := _steps_shape_problem(step):
+            return problem
+    return ""
+
+
 def read_allure_results(directory: Path) -> list[ScenarioResult]:
-    """The scenario results of an allure-results directory that carry `check` and `product` labels."""
+    """The scenario results of an allure-results directory that carry `check` and `product` labels.
+
+    Raises ResultFileError for the first result file (in name order) that cannot be read as a result.
+    """
     results = []
     for path in sorted(directory.glob("*-result.json")):
-        data = json.loads(path.read_text())
+        data = _read_result(path)
         labels: dict[str, str] = {}
         tags: set[str] = set()
         for label in data.get("labels", []):
