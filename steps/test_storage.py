@@ -9,8 +9,8 @@ import allure
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
-from fixtures.storage.quota import COLUMNS, COUNT, STORAGE, observe_quota
-from fixtures.storage.separation import Parties, expected_cell, observe_separation, row_name
+from fixtures.storage.quota import COUNT, STORAGE, observe_quota, quota_comparison
+from fixtures.storage.separation import Parties, observe_separation, separation_comparison
 from fixtures.storage.volumes import (
     TOKEN_FILE,
     Workspace,
@@ -29,7 +29,7 @@ from provisioning.model.tenancy import Placement, Tenant
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedTenancy
 from provisioning.wait import wait_until
-from reports.matrix import Cell, Matrix, apply_positive_control, compare
+from reports.matrix import Cell, Matrix
 
 scenarios("storage")
 
@@ -122,17 +122,9 @@ def other_tries(tenancy: ProvisionedTenancy, written: WrittenVolume) -> Parties:
 def access_is_exactly(
     workspace: Workspace, written: WrittenVolume, parties: Parties, datatable: list[list[str]]
 ) -> None:
-    rows = [(subject, action) for subject, action, _ in datatable[1:]]
-    expected = Matrix.build(
-        [row_name(s, a) for s, a in rows],
-        ["access"],
-        {
-            (row_name(s, a), "access"): expected_cell(workspace, parties, s, a, access.strip())
-            for s, a, access in datatable[1:]
-        },
-    )
-    observed = observe_separation(workspace, written, parties, rows)
-    comparison = compare(expected, apply_positive_control(expected, observed))
+    table = [(subject.strip(), action.strip(), access.strip()) for subject, action, access in datatable[1:]]
+    observed = observe_separation(workspace, written, parties, [(subject, action) for subject, action, _ in table])
+    comparison = separation_comparison(workspace, parties, table, observed)
     evidence = "\n".join(
         f"{row}: {observed[row, 'access'].value} - {observed.evidence.get((row, 'access'), '')}"
         for row in observed.rows
@@ -213,12 +205,7 @@ def _stack(upper: Matrix, lower: Matrix) -> Matrix:
 
 @then("the observed claims are exactly:")
 def claims_are_exactly(quota_matrix: Matrix, datatable: list[list[str]]) -> None:
-    wanted = {column: Cell(access) for column, access in datatable[1:]}
-    assert tuple(wanted) == COLUMNS, f"the feature's rows must be {COLUMNS}"
-    expected = Matrix.build(
-        quota_matrix.rows, COLUMNS, {(row, column): wanted[column] for row in quota_matrix.rows for column in COLUMNS}
-    )
-    comparison = compare(expected, apply_positive_control(expected, quota_matrix))
+    comparison = quota_comparison(quota_matrix, {column: Cell(access) for column, access in datatable[1:]})
     evidence = "\n".join(f"{r} / {c}: {e}" for (r, c), e in quota_matrix.evidence.items())
     report = f"{comparison.render()}\nevidence:\n{evidence}"
     _attach("storage quota", report)
