@@ -256,6 +256,8 @@ class ProductSpec(_Spec):
     plans: list[PlanSpec] = Field(min_length=1)
     provider_namespaces: list[DnsName] = []  # the product's own namespaces, besides kube-system and co.
     public_reads: list[PublicReadSpec] = []  # reads the product documents as open to every tenant
+    non_resource_reads: list[str] | None = None  # paths (e.g. /version) tenants may GET; None: Kubernetes' default
+    anonymous_reads: list[str] | None = None  # paths open without credentials; None: Kubernetes' default
     lab: LabSpec | None = None
     kubeconfig: KubeconfigSpec | None = None
     pks: PksSpec | None = None

@@ -17,9 +17,11 @@ from fixtures.rbac.matrix import (
     AccessRun,
     ProviderScope,
     Question,
+    anonymous_questions,
     attach_comparison,
     attach_ways,
     namespaces_of_no_tenant,
+    non_resource_questions,
     observe_cluster,
     own_namespace_controls,
     service_account_questions,
@@ -54,7 +56,9 @@ def provider_scope(settings: Settings, product_name: str) -> ProviderScope:
     reads = tuple(
         PublicRead(r.namespace, r.resource, tuple(r.verbs), r.group, tuple(r.names)) for r in spec.public_reads
     )
-    return ProviderScope(tuple(spec.provider_namespaces), reads)
+    documented = (spec.non_resource_reads, spec.anonymous_reads)
+    paths = [None if d is None else tuple(d) for d in documented]
+    return ProviderScope(tuple(spec.provider_namespaces), reads, paths[0], paths[1])
 
 
 @pytest.fixture(scope="session")
@@ -193,6 +197,53 @@ def accounts_as_granted(account_run: AccessRun) -> None:
     attach_ways(account_run.observation, "service accounts")
     require(comparison, comparison.render() + "\n" + account_run.observation.report())
     assert not account_run.observation.disagreements, "\n".join(account_run.observation.disagreements[:50])
+
+
+@when(
+    "every tenant identity on a shared cluster, and a client without credentials, asks for the API server's"
+    " metrics, logs, debug handlers, configuration, version and health, and without credentials for secrets,"
+    " namespaces and pods",
+    target_fixture="path_runs",
+)
+def ask_paths(tenancy: ProvisionedTenancy, settings: Settings) -> tuple[AccessRun, AccessRun]:
+    cluster = _shared(tenancy)
+    scope = provider_scope(settings, tenancy.product.name)
+    admin = tenancy.admin_client(cluster)
+    try:
+        resources = discover(admin)
+    finally:
+        admin.close()
+    tenants = non_resource_questions(tenancy, cluster, scope)
+    nobody = anonymous_questions(tenancy, cluster, resources, scope)
+    observer = AccessObserver(tenancy, cluster)
+    try:
+        observed = observer.observe([q.probe for q in tenants])
+        # without credentials there is no self review: the request and the admin's review answer
+        anonymous = observer.observe([q.probe for q in nobody], ways=("request", "subjectaccessreview"))
+    finally:
+        observer.close()
+    return AccessRun(tuple(tenants), observed), AccessRun(tuple(nobody), anonymous)
+
+
+@then(
+    "only what the product documents answers: tenants read no metrics, logs, debug handlers or configuration,"
+    " and a request without credentials gets nothing but the documented public paths, the ways agreeing"
+)
+def paths_as_documented(path_runs: tuple[AccessRun, AccessRun]) -> None:
+    reports = []
+    contradiction = False
+    unobserved = False
+    for name, run in zip(("tenants' paths", "without credentials"), path_runs, strict=True):
+        comparison = run.compare()
+        attach_comparison(comparison, name, run.observation.report())
+        attach_ways(run.observation, name)
+        reports.append(f"{name}:\n{comparison.render()}\n{run.observation.report()}")
+        contradiction |= bool(comparison.mismatches or run.observation.disagreements)
+        unobserved |= bool(comparison.incomplete)
+    if contradiction:
+        raise AssertionError("\n".join(reports))
+    if unobserved:
+        raise Inconclusive("\n".join(reports))
 
 
 @then("the ways of observing that can answer agree on every cell")

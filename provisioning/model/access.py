@@ -16,13 +16,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from provisioning.model.default_roles import DEFAULT_CLUSTER_ROLES
+from provisioning.model.default_roles import DEFAULT_CLUSTER_ROLE_BINDINGS, DEFAULT_CLUSTER_ROLES
 from provisioning.model.onboarding import tenant_manifests
 from provisioning.model.rbac import AUTHENTICATED, RbacPolicy, Request
 from provisioning.model.tenancy import CERTIFICATE_ONLY, Authenticator, AuthorizationMode, Identity, Product, Tenant
 
 # The namespaces every Kubernetes cluster has and no tenant owns (kubernetes.io: "Initial namespaces").
 PROVIDER_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+ANONYMOUS = "system:anonymous"  # the user, and group, the API server makes of a request without credentials
+UNAUTHENTICATED = "system:unauthenticated"
 ALL_NAMESPACES = ""  # the namespace of an all-namespaces list or watch (and of cluster-scoped requests)
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
@@ -90,6 +92,7 @@ def required_policy(
     return RbacPolicy.build(
         roles=[m for m in public if m["kind"] == "Role"],
         cluster_roles=DEFAULT_CLUSTER_ROLES,
+        cluster_role_bindings=DEFAULT_CLUSTER_ROLE_BINDINGS,
         role_bindings=[*bindings, *(m for m in public if m["kind"] == "RoleBinding"), *tenant_bindings],
     )
 
@@ -122,3 +125,10 @@ def service_account_request(
     """The request a service account's token makes: its groups (system:serviceaccounts and
     system:serviceaccounts:<namespace>) plus system:authenticated."""
     return Request(user, (*groups, AUTHENTICATED), verb, resource, namespace, group, subresource, name)
+
+
+def non_resource_request(user: str, groups: Sequence[str], path: str, verb: str = "get") -> Request:
+    """A non-resource request (e.g. get /metrics): an authenticated user's groups plus
+    system:authenticated; the anonymous user's are system:unauthenticated only."""
+    every = (UNAUTHENTICATED,) if user == ANONYMOUS else (*groups, AUTHENTICATED)
+    return Request(user, every, verb, path=path)

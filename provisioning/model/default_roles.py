@@ -1,5 +1,7 @@
 """The default user-facing cluster roles of Kubernetes v1.34 (admin, edit, view and the roles
-aggregated into them), as the API server's bootstrap policy creates them.
+aggregated into them), and the discovery roles every user holds through the default
+ClusterRoleBindings (system:discovery, system:public-info-viewer), as the API server's bootstrap
+policy creates them (k8s.io/kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go).
 
 admin, edit and view carry only their aggregation rules: `provisioning.model.rbac.aggregate`
 computes their rules from the aggregate-to-* roles, as the cluster's aggregation controller does.
@@ -253,4 +255,41 @@ DEFAULT_CLUSTER_ROLES: list[dict[str, Any]] = [
         "metadata": {"labels": {"rbac.authorization.k8s.io/aggregate-to-edit": "true"}, "name": "view"},
         "rules": [],
     },
+]
+
+DISCOVERY_URLS = [
+    "/api",
+    "/api/*",
+    "/apis",
+    "/apis/*",
+    "/healthz",
+    "/livez",
+    "/openapi",
+    "/openapi/*",
+    "/readyz",
+    "/version",
+    "/version/",
+]
+PUBLIC_INFO_URLS = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
+
+DEFAULT_CLUSTER_ROLES += [
+    {"metadata": {"name": "system:discovery"}, "rules": [{"nonResourceURLs": DISCOVERY_URLS, "verbs": ["get"]}]},
+    {
+        "metadata": {"name": "system:public-info-viewer"},
+        "rules": [{"nonResourceURLs": PUBLIC_INFO_URLS, "verbs": ["get"]}],
+    },
+]
+
+
+def _binding(role: str, groups: list[str]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": role},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": g} for g in groups],
+    }
+
+
+DEFAULT_CLUSTER_ROLE_BINDINGS: list[dict[str, Any]] = [
+    _binding("system:discovery", ["system:authenticated"]),
+    _binding("system:public-info-viewer", ["system:authenticated", "system:unauthenticated"]),
 ]

@@ -22,6 +22,7 @@ class Mutation(enum.StrEnum):
     PROVIDER_NAMESPACES = "provider-namespaces"  # tenant viewers may list and watch secrets in every namespace
     EXEC_WITH_GET = "exec-with-get"  # tenant admins hold get on pods/exec, attach, portforward cluster-wide
     SERVICE_ACCOUNTS = "service-accounts"  # an add-on binds view cluster-wide to every service account
+    NON_RESOURCE = "non-resource"  # tenant viewers may read the API server's metrics, logs and debug handlers
 
 
 # The checks each mutation must turn red: deny checks that depend on the removed fence.
@@ -34,6 +35,7 @@ MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
     Mutation.PROVIDER_NAMESPACES: ("check_rbac_007",),
     Mutation.EXEC_WITH_GET: ("check_rbac_008", "check_rbac_009"),
     Mutation.SERVICE_ACCOUNTS: ("check_rbac_010",),
+    Mutation.NON_RESOURCE: ("check_rbac_011",),
 }
 
 
@@ -65,6 +67,11 @@ def provider_mistakes(
                 "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": "system:serviceaccounts"}],
             }
         ]
+    if mutation is Mutation.NON_RESOURCE:  # "customers may watch the control plane's health in detail"
+        rule = {"nonResourceURLs": ["/metrics", "/logs/*", "/debug/*"], "verbs": ["get"]}
+        return _cluster_wide(
+            f"mutation-{tenant.name}-control-plane-metrics", rule, labels, tenant, Role.VIEWER, authenticators
+        )
     return []
 
 

@@ -70,4 +70,6 @@ EXPECTED = {
         "cfcr",
     ): "fail",  # ABAC ignores the tenant's RoleBinding: its builder cannot do what it was given
     ("check_rbac_010", "pks"): "pass",
+    ("check_rbac_011", "cfcr"): "fail",  # ABAC: every authenticated user reads every non-resource path
+    ("check_rbac_011", "pks"): "pass",
 }

@@ -120,3 +120,19 @@ def test_stream_handshakes_are_get_over_websocket_and_create_over_spdy() -> None
     assert not _allowed(Role.ADMIN, websocket.attributes)
     with pytest.raises(ValueError, match="no stream probe for log"):
         stream_probe("u", "u", "ns", "p", "log", "websocket")
+
+
+def test_paths_are_asked_with_non_resource_reviews_and_the_default_discovery_roles() -> None:
+    from fixtures.rbac.access import _attributes
+    from fixtures.rbac.non_resource import PATHS, path_probe
+    from provisioning.model.access import ANONYMOUS, non_resource_request
+
+    probe = path_probe("blue-viewer", "blue-viewer", "/metrics")
+    assert _attributes(probe) == {"nonResourceAttributes": {"path": "/metrics", "verb": "get"}}
+    assert not probe.anonymous
+    assert path_probe(ANONYMOUS, ANONYMOUS, "/version").anonymous
+    viewer = next(i for i in BLUE.identities if i.role is Role.VIEWER)
+    tenant_reads = {p for p in PATHS if POLICY.allows(non_resource_request(viewer.user, viewer.groups, p))}
+    assert tenant_reads == {"/version", "/healthz", "/livez", "/readyz", "/api", "/apis"}
+    anonymous_reads = {p for p in PATHS if POLICY.allows(non_resource_request(ANONYMOUS, (), p))}
+    assert anonymous_reads == {"/version", "/healthz", "/livez", "/readyz"}, "system:public-info-viewer only"
