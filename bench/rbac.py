@@ -1,7 +1,11 @@
 """Benchmark of access checks against the lab: SubjectAccessReviews per second, concurrent
 beside sequential, measured in the same run on one `pks` lab cluster (target >= 1,000/s concurrent).
+The cases are drawn from the whole matrix of issue 19: resources and subresources, tenant and
+provider namespaces and all namespaces, tenant users and service accounts, non-resource paths.
+With --cells it also prints the matrix's cells per identity, before and after issue 19, from the
+cluster's discovery.
 
-    python -m bench.rbac [--reviews N] [--workers W] [--cluster NAME] [--json FILE]
+    python -m bench.rbac [--reviews N] [--workers W] [--cluster NAME] [--json FILE] [--cells]
 
 With --cluster it uses a running lab cluster; otherwise it starts one (named with the
 CAAS_CLUSTER_PREFIX) and removes it afterwards.
@@ -17,32 +21,85 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from fixtures.rbac.access import STREAMING
+from fixtures.rbac.discovery import discover, discover_subresources
+from fixtures.rbac.matrix import SELF_REVIEWS
+from fixtures.rbac.non_resource import PATHS as NON_RESOURCE_PATHS
 from fixtures.rbac.reviews import review_all
+from fixtures.rbac.streaming import TRANSPORTS
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
+from provisioning.model.access import provider_namespaces
 from provisioning.model.rbac import Request
 from provisioning.settings import Timeouts, lab_home
 from reports.matrix import Cell
 
 TARGET = 1000.0
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
-RESOURCES = (("", "pods"), ("", "secrets"), ("apps", "deployments"), ("rbac.authorization.k8s.io", "rolebindings"))
+RESOURCES = (
+    ("", "pods", ""),
+    ("", "secrets", ""),
+    ("apps", "deployments", ""),
+    ("rbac.authorization.k8s.io", "rolebindings", ""),
+    ("", "pods", "exec"),
+    ("", "pods", "status"),
+    ("", "namespaces", "finalize"),
+    ("", "serviceaccounts", "token"),
+    ("apps", "deployments", "scale"),
+)
+NAMESPACES = ("tenant-blue", "tenant-green", "", "kube-system", "kube-public", "default")
+SUBJECTS = (
+    ("blue-admin", "blue:admins"),
+    ("green-viewer", "green:viewers"),
+    ("stranger", "auditors"),
+    ("system:serviceaccount:tenant-blue:default", "system:serviceaccounts"),
+    ("system:serviceaccount:tenant-green:caas-builder", "system:serviceaccounts:tenant-green"),
+)
+PATHS = ("/metrics", "/logs/", "/debug/pprof/", "/version", "/healthz", "/api")
 
 
 def cases(count: int) -> list[Request]:
+    """Reproducible cases; one in ten is a non-resource request."""
     pick = random.Random(7)  # noqa: S311 - reproducible cases, not secrets
-    return [
-        Request(
-            pick.choice(("blue-admin", "green-viewer", "stranger")),
-            (pick.choice(("blue:admins", "green:viewers", "auditors")), "system:authenticated"),
-            pick.choice(VERBS),
-            resource,
-            pick.choice(("tenant-blue", "tenant-green", "")),
-            group,
-        )
-        for group, resource in (pick.choice(RESOURCES) for _ in range(count))
-    ]
+    found = []
+    for index in range(count):
+        user, group_name = pick.choice(SUBJECTS)
+        groups = (group_name, "system:authenticated")
+        if index % 10 == 9:
+            found.append(Request(user, groups, "get", path=pick.choice(PATHS)))
+            continue
+        group, resource, subresource = pick.choice(RESOURCES)
+        namespace = pick.choice(NAMESPACES)
+        found.append(Request(user, groups, pick.choice(VERBS), resource, namespace, group, subresource))
+    return found
+
+
+def cells_per_identity(api: object, tenant_namespaces: int = 2) -> dict[str, int]:
+    """Cells of one tenant user's row before issue 19 (tenant namespaces, cluster scope, the control)
+    and after (plus namespaces of no tenant, all-namespaces lists and watches, subresources, streams and
+    paths), and of one service account's row, from the cluster's discovery (a pks cluster's namespaces)."""
+    resources = discover(api)
+    subresources = discover_subresources(api)
+    provider = len(provider_namespaces((), [], ()))
+    namespaced = sum(len(r.verbs) for r in resources if r.namespaced)
+    cluster_scoped = sum(len(r.verbs) for r in resources if not r.namespaced and r.name not in SELF_REVIEWS)
+    every = tenant_namespaces + provider
+    per_namespace = sum(len(s.verbs) for s in subresources if s.parent.namespaced or s.parent.name == "namespaces")
+    cluster_subs = sum(len(s.verbs) for s in subresources if not s.parent.namespaced and s.parent.name != "namespaces")
+    all_namespaces = sum(len({"list", "watch"} & set(r.verbs)) for r in resources if r.namespaced)
+    before = tenant_namespaces * namespaced + cluster_scoped + 1
+    after = (
+        before
+        + provider * namespaced
+        + all_namespaces
+        + every * per_namespace
+        + cluster_subs
+        + tenant_namespaces * len(STREAMING) * len(TRANSPORTS)
+        + len(NON_RESOURCE_PATHS)
+    )
+    account = every * namespaced + cluster_scoped + 1
+    return {"tenant user, before": before, "tenant user, after": after, "service account (new)": account}
 
 
 def rate(api: object, requests: list[Request], workers: int) -> float:
@@ -85,6 +142,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="client processes for the multi-process figure")
     parser.add_argument("--cluster", default=None)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--cells", action="store_true", help="also print the matrix's cells per identity")
     args = parser.parse_args()
     paths = LabPaths(lab_home(dict(os.environ)))
     name = args.cluster or f"{os.environ.get('CAAS_CLUSTER_PREFIX', '')}bench-rbac"
@@ -95,6 +153,9 @@ def main() -> None:
         lab = cluster.attach(paths, name)
         api = kube.from_kubeconfig(Path(lab.layout.kubeconfig(cluster.ADMIN)), pool_size=args.workers)
         try:
+            if args.cells:
+                for label, count in cells_per_identity(api).items():
+                    print(f"cells per identity, {label}: {count}")
             review_all(api, cases(200), workers=args.workers)  # warm connections and caches
             sequential = rate(api, cases(args.reviews // 4), workers=1)
             concurrent = rate(api, cases(args.reviews), workers=args.workers)
