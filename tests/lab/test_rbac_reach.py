@@ -182,7 +182,9 @@ def test_get_on_pods_exec_in_another_tenant_turns_checks_rbac_008_and_009_red(re
     assert "expected DENIED, observed ALLOWED: blue-admin -> tenant-green: get pods/exec" in subresource_failure
     stream_failure = _failure(streams, ("stream",))
     assert "expected DENIED, observed ALLOWED: blue-admin -> tenant-green: exec over websocket (get)" in stream_failure
-    assert "tenant-green: exec over spdy" not in stream_failure, "create is still denied: SPDY stays closed"
+    assert "(101: upgraded to websocket (the stream opened))" in stream_failure, "a real shell in green's pod"
+    assert stream_failure.startswith("FAIL: 1 mismatched"), "create is still denied: SPDY stays closed"
+    assert streams.observation.request["blue-admin", "tenant-green: exec over spdy (create)"] is Cell.DENIED
 
 
 def test_a_binding_to_every_service_account_turns_check_rbac_010_red(reach: Reach) -> None:
