@@ -17,6 +17,7 @@ from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.settings import Timeouts
 from provisioning.wait import wait_until
+from tests.lab.inventory import cluster_prefix
 
 pytestmark = pytest.mark.lab
 
@@ -164,24 +165,25 @@ def test_down_works_after_the_starting_process_is_killed(
     import subprocess
     import sys
 
+    name = f"{cluster_prefix()}t-crash"  # `caas lab up` refuses a name without CAAS_CLUSTER_PREFIX
     before = host.inventory(lab_paths.home)
     process = subprocess.Popen(
-        [sys.executable, "-m", "provisioning.cli.main", "lab", "up", "--name", "t-crash", "--profile", "pks"],
+        [sys.executable, "-m", "provisioning.cli.main", "lab", "up", "--name", name, "--profile", "pks"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         wait_until(
-            lambda: len(cluster.read_state(lab_paths.cluster_dir("t-crash")).get("daemons", [])),
+            lambda: len(cluster.read_state(lab_paths.cluster_dir(name)).get("daemons", [])),
             lambda started: started >= 4,
             timeout=timeouts.lab_ready,
-            what="t-crash to start 4 daemons",
+            what=f"{name} to start 4 daemons",
         )
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     assert host.inventory(lab_paths.home).new_since(before).processes, "the crash left daemons running"
-    cluster.down(lab_paths, "t-crash")
+    cluster.down(lab_paths, name)
     leaked = host.inventory(lab_paths.home).new_since(before)
     assert leaked.empty, leaked
 
