@@ -14,6 +14,7 @@ check starts from.
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,9 @@ from typing import Any
 
 import pytest
 
+from fixtures.network import outside
 from fixtures.network import probe as network_probe
+from fixtures.network.probe import Target
 from fixtures.network.reachability import observe_until_converged
 from fixtures.network.reachability import require as require_reachability
 from fixtures.privileged import cases, limits, tampering, workloads
@@ -230,6 +233,32 @@ def test_network_checks_error_at_once_when_the_probe_pods_cannot_start(monkeypat
     status, message = verdict(lambda: network_probe.deploy_probe_pods(make_tenancy(), timeout=120))
     assert status == "ERROR"
     assert "pod tenant-blue/probe-a cannot start: container probe: ErrImageNeverPull" in message
+
+
+def test_from_outside_a_machine_that_connects_everywhere_observes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transparent proxy or gateway that completes every TCP handshake makes every outside probe
+    "connect": the negative control (an address routed nowhere) connects too, and check_net_006 is ERROR."""
+    targets = [
+        Target("pks-w1:30080/tcp", "10.213.1.11", 30080, "tcp"),
+        Target("blue/a:8080/tcp", "10.101.1.5", 8080, "tcp"),
+    ]
+
+    def run(command: list[str], **_kwargs: Any) -> Any:
+        probes = json.loads(command[-1])
+        lines = [json.dumps({"id": p["id"], "result": "connected"}) for p in probes]
+        return types.SimpleNamespace(returncode=0, stdout="\n".join(lines), stderr="")
+
+    monkeypatch.setattr(outside.subprocess, "run", run)
+    observed, _ = outside.observe_from_outside(Path("caas-probe"), targets, 2.0)
+    expected = Matrix.build(
+        [outside.OUTSIDE],
+        [t.column for t in targets],
+        {("outside", targets[0].column): Cell.ALLOWED, ("outside", targets[1].column): Cell.DENIED},
+    )
+    seen = observe_until_converged(expected, lambda: (observed, 2), attempts=1)
+    status, message = verdict(lambda: require_reachability(seen))
+    assert status == "ERROR"
+    assert "an address routed nowhere (RFC 5737)" in message
 
 
 def _rbac_run(control: Cell) -> AccessRun:
