@@ -259,7 +259,7 @@ def _release(interrupt: Interrupted, state: _Run) -> int:
         say(f"{name}: stopped before anything was provisioned")
         return exit_code(interrupt.signum)
     what = "keeping what it provisioned (--keep)" if settings.keep else "releasing what it provisioned"
-    say(f"{name}: stopping the checks of run {settings.run_id} and {what} ({name} again stops at once)")
+    say(f"{name}: stopping the checks of run {settings.run_id} and {what} (Ctrl-C or SIGTERM again stops at once)")
     before = _lab_clusters(settings)
     if state.checks is not None:
         say(stop_checks(state.checks))
@@ -304,10 +304,11 @@ def _stop_at_once(again: StopAtOnce, state: _Run) -> int:
     """A second signal: kill the checks, print the command that finishes the job, end."""
     if state.checks is not None and state.checks.returncode is None:
         kill_checks(state.checks)
+    stopped = f"second signal ({signal_name(again.signum)}): stopped at once"
     if state.settings is None:
-        say(f"{signal_name(again.signum)} again: stopped at once; nothing was provisioned")
+        say(f"{stopped}; nothing was provisioned")
     else:
-        say(f"{signal_name(again.signum)} again: stopped at once; to remove what is left: {state.clean_command()}")
+        say(f"{stopped}; to remove what is left: {state.clean_command()}")
     return exit_code(again.signum)
 
 
