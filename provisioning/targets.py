@@ -250,6 +250,15 @@ class PublicReadSpec(_Spec):
     names: list[str] = []  # only these objects (resourceNames); none: every object of the resource
 
 
+class DataplaneSpec(_Spec):
+    """How the product's NetworkPolicy dataplane reads what the API leaves to it (product facts)."""
+
+    # an ipBlock peer matches pod addresses too (kube-router, Calico, NSX-T); Cilium never matches pods with it
+    ip_block_matches_pods: bool = True
+    # how long a change to pods, labels or policies may take to be enforced (check_net_009); later fails
+    enforce_within_seconds: float = Field(60.0, gt=0, le=3600)
+
+
 class ProductSpec(_Spec):
     name: DnsName
     backend: Backend
@@ -258,6 +267,7 @@ class ProductSpec(_Spec):
     public_reads: list[PublicReadSpec] = []  # reads the product documents as open to every tenant
     non_resource_reads: list[str] | None = None  # paths (e.g. /version) tenants may GET; None: Kubernetes' default
     anonymous_reads: list[str] | None = None  # paths open without credentials; None: Kubernetes' default
+    dataplane: DataplaneSpec = DataplaneSpec()
     lab: LabSpec | None = None
     kubeconfig: KubeconfigSpec | None = None
     pks: PksSpec | None = None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioning.backends.protocol import ClusterBackend, ClusterHandle, ClusterRequest, Credential
+from provisioning.cluster_destinations import read_destinations
 from provisioning.errors import CaasError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.model.mutations import Mutation
@@ -165,13 +166,16 @@ class Provisioner:
         guarded = [t for t in provisioned.tenants if product.plan(t.plan).authorization is AuthorizationMode.RBAC]
         try:
             protection = protection_manifests(self.run_id, self.mutation) if guarded else []
+            destinations = read_destinations(api)
             for manifest in protection:
                 self._create(api, handle, manifest)
             for tenant in provisioned.tenants:
                 tenant_started = time.monotonic()
                 self.report(f"{product.name}: onboarding tenant {tenant.name} on {handle.name}")
                 plan = product.plan(tenant.plan)
-                for manifest in tenant_manifests(tenant, plan, self.run_id, self.mutation, authenticators):
+                for manifest in tenant_manifests(
+                    tenant, plan, self.run_id, self.mutation, authenticators, destinations
+                ):
                     self._create(api, handle, manifest)
                 self._wait_default_service_account(api, tenant.namespace)
                 provisioned.onboarding_seconds[tenant.name] = time.monotonic() - tenant_started

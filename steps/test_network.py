@@ -5,11 +5,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import allure
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from fixtures import verdicts
+from fixtures.network.changes import Change, ChangeVerdict, enforce
+from fixtures.network.claims import (
+    ADMIT_ANYONE,
+    CLAIM,
+    CLAIM_PORTS,
+    CLAIMED_EXTERNAL_IP,
+    CLAIMED_LOAD_BALANCER_IP,
+    EXTERNAL_ADDRESS,
+    LOAD_BALANCER_STATUS,
+    REQUESTS,
+    SERVICE,
+    admit_anyone_policy,
+    claim_addresses,
+)
 from fixtures.network.expectations import (
     AS_PLAN_SAYS,
     Pair,
@@ -20,16 +36,26 @@ from fixtures.network.expectations import (
     requirement_rules,
     same_tenant,
 )
+from fixtures.network.onboarding_ports import Ports, onboarding_egress_ports
 from fixtures.network.outside import OUTSIDE, observe_from_outside, probe_binary
-from fixtures.network.policies_in_force import expected_by_policies, partner_policy, read_policies
-from fixtures.network.probe import ProbePod, Prober, Target, pod_targets
-from fixtures.network.reachability import attach, observe_until_converged, require
+from fixtures.network.policies_in_force import expected_by_policies, partner_policy, read_endpoints, read_policies
+from fixtures.network.probe import (
+    ONBOARDING_TCP_PORTS,
+    ONBOARDING_UDP_PORTS,
+    ProbePod,
+    Prober,
+    Target,
+    pod_targets,
+    port_targets,
+)
+from fixtures.network.reachability import Verdict, attach, observe_until_converged, require
 from fixtures.network.services import TenantService
 from provisioning.kube import client as kube
-from provisioning.model.tenancy import Placement
+from provisioning.model.onboarding import Manifest, collection_path
+from provisioning.model.tenancy import Placement, Tenant
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix
+from reports.matrix import Cell, Matrix, apply_positive_control, compare
 
 scenarios("network")
 
@@ -183,10 +209,20 @@ def _delete_policy(tenancy: ProvisionedTenancy, tenant: str, namespace: str, nam
 
 
 @then("the observed reachability is exactly what the policies in force allow")
-def reachability_is_what_policies_allow(probe_run: ProbeRun, tenancy: ProvisionedTenancy, opened: OpenedFlow) -> None:
+def reachability_is_what_policies_allow(
+    probe_run: ProbeRun, tenancy: ProvisionedTenancy, opened: OpenedFlow, settings: Settings
+) -> None:
     cluster = tenancy.cluster_of(probe_run.sources[0].tenant)
     policies, namespace_labels = read_policies(tenancy, cluster)
-    expected = expected_by_policies(probe_run.sources, probe_run.columns, probe_run.pairs, policies, namespace_labels)
+    expected = expected_by_policies(
+        probe_run.sources,
+        probe_run.columns,
+        probe_run.pairs,
+        policies,
+        namespace_labels,
+        read_endpoints(tenancy, cluster),
+        settings.targets.product_spec(tenancy.product.name).dataplane.ip_block_matches_pods,
+    )
     cross_tenant = {
         (s.label, t.column)
         for s, o, t in probe_run.pairs
@@ -322,3 +358,250 @@ def _node_addresses(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster) ->
     return [
         (node.metadata.name, next(a.address for a in node.status.addresses if a.type == "InternalIP")) for node in nodes
     ]
+
+
+def _shared_cluster(tenancy: ProvisionedTenancy) -> ProvisionedCluster:
+    shared = [c for c in tenancy.clusters if c.tenants[0].placement is Placement.SHARED and len(c.tenants) >= 2]
+    if not shared:
+        pytest.skip("not applicable: fewer than two tenants share a cluster")
+    return shared[0]
+
+
+def _as_tenant_admin(
+    tenancy: ProvisionedTenancy, request: pytest.FixtureRequest, tenant: str, namespace: str, manifest: Manifest
+) -> None:
+    """Create `manifest` with the tenant admin's credentials; delete it (as the admin) at the end of the test."""
+    path = collection_path({**manifest, "metadata": {**manifest["metadata"], "namespace": namespace}})
+    api = tenancy.client_for(f"{tenant}-admin")
+    try:
+        kube.request(api, "POST", path, body=manifest)
+    finally:
+        api.close()
+    request.addfinalizer(lambda: _delete_as_tenant_admin(tenancy, tenant, f"{path}/{manifest['metadata']['name']}"))
+
+
+def _delete_as_tenant_admin(tenancy: ProvisionedTenancy, tenant: str, path: str) -> None:
+    api = tenancy.client_for(f"{tenant}-admin")
+    try:
+        kube.delete_if_present(api, path)
+    finally:
+        api.close()
+
+
+@given(
+    "every tenant admits anyone to its pods on the ports its onboarding opens for egress",
+    target_fixture="onboarding_ports",
+)
+def admit_anyone_on_onboarding_ports(tenancy: ProvisionedTenancy, request: pytest.FixtureRequest) -> Ports:
+    cluster = _shared_cluster(tenancy)
+    policies, _ = read_policies(tenancy, cluster)
+    ports = onboarding_egress_ports(policies, [t.namespace for t in cluster.tenants])
+    served = {("TCP", p) for p in ONBOARDING_TCP_PORTS} | {("UDP", p) for p in ONBOARDING_UDP_PORTS}
+    if not ports <= served:
+        raise verdicts.Inconclusive(
+            f"onboarding opens egress on {sorted(ports - served)}, which the probe pods do not serve "
+            f"(fixtures/network/probe.py ONBOARDING_*_PORTS)"
+        )
+    for tenant in cluster.tenants:
+        policy = admit_anyone_policy(tenancy.run_id, tenant.name, ADMIT_ANYONE, {"probe": "caas"}, sorted(ports))
+        _as_tenant_admin(tenancy, request, tenant.name, tenant.namespace, policy)
+    return ports
+
+
+@when(
+    "every probe pod on a shared cluster tries those ports on every pod on that cluster",
+    target_fixture="probe_run",
+)
+def probe_onboarding_ports(
+    tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], prober: Prober, onboarding_ports: Ports
+) -> ProbeRun:
+    cluster = _shared_cluster(tenancy)
+    pods = [p for p in probe_pods if p.cluster == cluster.handle.name]
+    targets = tuple((pod, t) for pod in pods for t in port_targets([pod], sorted(onboarding_ports)))
+    return ProbeRun(prober, tuple(pods), targets, same_tenant)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the first tenant of a shared cluster asked for, and the API server's answers."""
+
+    tenant: str
+    pod: ProbePod  # the pod the claimed addresses lead to
+    answers: dict[str, tuple[Cell, str]]
+
+
+@when(
+    parsers.parse(
+        'the first tenant admits anyone to its pods "{app}" on port 53 '
+        "and claims an external address and a load-balancer status for them"
+    ),
+    target_fixture="claim",
+)
+def claim_foreign_addresses(
+    tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], app: str, request: pytest.FixtureRequest
+) -> Claim:
+    cluster = _shared_cluster(tenancy)
+    tenant = cluster.tenants[0]
+    pod = next(p for p in probe_pods if p.tenant == tenant.name and p.app == app)
+    selected = {"app": app, "probe": "caas"}
+    policy = admit_anyone_policy(tenancy.run_id, tenant.name, f"{ADMIT_ANYONE}-{app}", selected, CLAIM_PORTS)
+    _as_tenant_admin(tenancy, request, tenant.name, tenant.namespace, policy)
+    api = tenancy.client_for(f"{tenant.name}-admin")
+    request.addfinalizer(
+        lambda: _delete_as_tenant_admin(tenancy, tenant.name, f"/api/v1/namespaces/{tenant.namespace}/services/{CLAIM}")
+    )
+    try:
+        answers = claim_addresses(api, tenant.namespace, tenancy.run_id, tenant.name, selected)
+    finally:
+        api.close()
+    return Claim(tenant.name, pod, answers)
+
+
+@then("the API server creates the first tenant's Service and refuses it every address it does not own")
+def addresses_refused(claim: Claim) -> None:
+    expected = Matrix.build(
+        [claim.tenant],
+        list(REQUESTS),
+        {
+            (claim.tenant, SERVICE): Cell.ALLOWED,
+            (claim.tenant, EXTERNAL_ADDRESS): Cell.DENIED,
+            (claim.tenant, LOAD_BALANCER_STATUS): Cell.DENIED,
+        },
+    )
+    observed = Matrix.build(
+        [claim.tenant],
+        list(REQUESTS),
+        {(claim.tenant, r): cell for r, (cell, _) in claim.answers.items()},
+        {(claim.tenant, r): detail for r, (_, detail) in claim.answers.items()},
+    )
+    verdict = Verdict(compare(expected, apply_positive_control(expected, observed)), 1, 0.0, len(REQUESTS))
+    attach(verdict, "addresses the tenant asked for")
+    require(verdict)
+
+
+@when(
+    "every probe pod on a shared cluster tries the claimed addresses and the claiming pods on port 53",
+    target_fixture="probe_run",
+)
+def probe_claimed_addresses(
+    tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], prober: Prober, claim: Claim
+) -> ProbeRun:
+    cluster = _shared_cluster(tenancy)
+    pods = [p for p in probe_pods if p.cluster == cluster.handle.name]
+    claimed = ProbePod(claim.tenant, cluster.handle.name, claim.pod.namespace, CLAIM, "claimed", "")
+    targets = [(claim.pod, t) for t in port_targets([claim.pod], CLAIM_PORTS)]
+    targets += [
+        (claimed, Target(f"{address}:{port}/{protocol.lower()}", address, port, protocol.lower()))
+        for address in (CLAIMED_EXTERNAL_IP, CLAIMED_LOAD_BALANCER_IP)
+        for protocol, port in CLAIM_PORTS
+    ]
+
+    def keep(source: ProbePod, owner: ProbePod) -> bool:
+        # the claiming tenant's own pods reach its pods (the positive control); what its claimed
+        # addresses do for its own traffic is its business
+        return source != claim.pod and not (owner is claimed and source.tenant == claim.tenant)
+
+    return ProbeRun(prober, tuple(pods), tuple(targets), same_tenant, keep=keep)
+
+
+PARTNER_LABEL = "caas-conformance.io/partner-of"  # a namespace label only the provider sets
+
+
+def _patch_labels(api: Any, path: str, labels: dict[str, str | None]) -> None:
+    kube.request(api, "PATCH", path, body={"metadata": {"labels": labels}}, content_type="application/merge-patch+json")
+
+
+@when(
+    "the tenants change their pods, labels and policies one at a time, with every probe pod on a shared "
+    "cluster trying every probe port of every pod on that cluster after each change",
+    target_fixture="changes",
+)
+def change_one_at_a_time(
+    tenancy: ProvisionedTenancy,
+    probe_pods: list[ProbePod],
+    prober: Prober,
+    settings: Settings,
+    request: pytest.FixtureRequest,
+) -> list[ChangeVerdict]:
+    cluster = _shared_cluster(tenancy)
+    first, second = cluster.tenants[:2]
+    pods = [p for p in probe_pods if p.cluster == cluster.handle.name and p.tenant in (first.name, second.name)]
+    run = ProbeRun(prober, tuple(pods), _targets_of(pods), same_tenant)
+    dataplane = settings.targets.product_spec(tenancy.product.name).dataplane
+    admit = partner_policy("change-admit", "Ingress", "b", second.name, "a", 8080)
+    admit["spec"]["ingress"][0]["from"][0]["namespaceSelector"] = {"matchLabels": {PARTNER_LABEL: first.name}}
+    reach = partner_policy("change-reach", "Egress", "a", first.name, "b", 8080)
+    first_pod = f"/api/v1/namespaces/{first.namespace}/pods/probe-b"
+    second_namespace = f"/api/v1/namespaces/{second.namespace}"
+    policies = "/apis/networking.k8s.io/v1/namespaces/{}/networkpolicies"
+    admin = tenancy.admin_client(cluster)
+    first_admin = tenancy.client_for(f"{first.name}-admin")
+    second_admin = tenancy.client_for(f"{second.name}-admin")
+
+    def restore() -> None:
+        for api, path in (
+            (first_admin, f"{policies.format(first.namespace)}/change-admit"),
+            (second_admin, f"{policies.format(second.namespace)}/change-reach"),
+        ):
+            kube.delete_if_present(api, path)
+        _patch_labels(first_admin, first_pod, {"app": "b"})
+        _patch_labels(admin, second_namespace, {PARTNER_LABEL: None})
+        for api in (admin, first_admin, second_admin):
+            api.close()
+
+    request.addfinalizer(restore)
+    changes = [
+        Change(
+            "add a tenant's policy", lambda: _create_policies(first_admin, second_admin, first, second, admit, reach)
+        ),
+        Change("relabel a namespace", lambda: _patch_labels(admin, second_namespace, {PARTNER_LABEL: first.name})),
+        Change("relabel a pod", lambda: _patch_labels(first_admin, first_pod, {"app": "b-moved"})),
+        Change("relabel a pod back", lambda: _patch_labels(first_admin, first_pod, {"app": "b"})),
+        Change(
+            "remove a tenant's policy",
+            lambda: kube.request(first_admin, "DELETE", f"{policies.format(first.namespace)}/change-admit"),
+        ),
+    ]
+
+    def expect() -> Matrix:
+        in_force, namespace_labels = read_policies(tenancy, cluster)
+        endpoints = read_endpoints(tenancy, cluster)
+        return expected_by_policies(
+            run.sources,
+            run.columns,
+            run.pairs,
+            in_force,
+            namespace_labels,
+            endpoints,
+            dataplane.ip_block_matches_pods,
+        )
+
+    verdicts_of_changes = []
+    for change in changes:
+        outcome = enforce(change, expect, run.observe, dataplane.enforce_within_seconds)
+        attach(outcome.verdict, f"after: {change.kind}")
+        verdicts_of_changes.append(outcome)
+        if not outcome.verdict.comparison.passed:
+            break  # the next change would start from a state the dataplane has not reached
+    return verdicts_of_changes
+
+
+def _create_policies(
+    first_admin: Any, second_admin: Any, first: Tenant, second: Tenant, admit: Manifest, reach: Manifest
+) -> None:
+    kube.request(
+        first_admin, "POST", f"/apis/networking.k8s.io/v1/namespaces/{first.namespace}/networkpolicies", body=admit
+    )
+    kube.request(
+        second_admin, "POST", f"/apis/networking.k8s.io/v1/namespaces/{second.namespace}/networkpolicies", body=reach
+    )
+
+
+@then("after each change the observed reachability is what the policies in force allow within the product's deadline")
+def enforced_after_each_change(changes: list[ChangeVerdict]) -> None:
+    report = "\n".join(c.line() for c in changes)
+    allure.attach(report, name="time to enforce", attachment_type=allure.attachment_type.TEXT)
+    for change in changes:
+        if change.late:
+            raise AssertionError(f"{change.line()}\n{change.verdict.report()}")
+        require(change.verdict)

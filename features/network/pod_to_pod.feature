@@ -12,3 +12,13 @@ Feature: Tenants on a shared cluster cannot reach each other's pods
       | from  | to             | tcp     | udp     |
       | a pod | its own tenant | allowed | allowed |
       | a pod | another tenant | denied  | denied  |
+
+  Scenario: The ports onboarding opens for egress (DNS, the API server) lead to no other tenant's pods
+    Given the provisioned tenancy of the product under test
+    And probe pods in every tenant
+    And every tenant admits anyone to its pods on the ports its onboarding opens for egress
+    When every probe pod on a shared cluster tries those ports on every pod on that cluster
+    Then the observed reachability is exactly:
+      | from  | to             | tcp     | udp     |
+      | a pod | its own tenant | allowed | allowed |
+      | a pod | another tenant | denied  | denied  |

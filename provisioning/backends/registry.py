@@ -14,6 +14,7 @@ from provisioning.backends.pks import PksBackend
 from provisioning.backends.protocol import ClusterBackend
 from provisioning.errors import ConfigError
 from provisioning.lab.cluster import LabPaths
+from provisioning.lab.profiles import profile_under
 from provisioning.settings import Settings
 from provisioning.targets import ProxySpec
 
@@ -29,7 +30,7 @@ def backend_for(settings: Settings, product: str) -> ClusterBackend:
         lab = spec.lab
         return LabBackend(
             paths=LabPaths(settings.lab_home),
-            profile=lab.profile if lab else "pks",
+            profile=profile_under(lab.profile if lab else "pks", settings.mutation),
             shared_workers=lab.nodes if lab else 1,
             timeouts=settings.timeouts,
         )

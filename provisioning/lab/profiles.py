@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from provisioning.model.mutations import Mutation
 from provisioning.model.tenancy import AuthorizationMode
 
 
@@ -57,6 +58,8 @@ CFCR = LabProfile(
         "token_authentication": "CFCR's API server authenticated users with static tokens from its token file.",
         "allow_privileged": "kube-apiserver allow_privileged defaults to false; the ops-file "
         "allow-privileged-containers.yml turns it on (kubo-deployment).",
+        "admission_plugins": "kubo-release's API server predates DenyServiceExternalIPs (Kubernetes 1.21): "
+        "whoever may create Services may give them externalIPs (CVE-2020-8554).",
     },
 )
 
@@ -68,7 +71,7 @@ PKS = LabProfile(
     token_authentication=False,
     oidc=True,
     allow_privileged=True,
-    admission_plugins=_DEFAULT_ADMISSION,
+    admission_plugins=(*_DEFAULT_ADMISSION, "DenyServiceExternalIPs"),
     facts={
         "enforce_network_policy": "PKS with NSX-T: NCP writes NetworkPolicy rules into the distributed firewall, "
         "so policies are enforced (docs-pks network-profiles-ncp-dfw).",
@@ -81,7 +84,27 @@ PKS = LabProfile(
         "claim) whose users and groups the API server prefixes with oidc:.",
         "allow_privileged": "'Enable Privileged Containers' is a per-plan switch in PKS; the lab's API server "
         "allows them and each tenant namespace's pod-security level enforces its plan.",
+        "admission_plugins": "DenyServiceExternalIPs refuses every new Service externalIP (CVE-2020-8554: a tenant "
+        "could capture other tenants' traffic to any address); Kubernetes' own mitigation since 1.21, which the "
+        "lab's pks turns on as a hardened product would.",
     },
 )
 
-PROFILES: dict[str, LabProfile] = {p.name: p for p in (CFCR, PKS)}
+# The lab's pks with the API server's DenyServiceExternalIPs left out: the provider mistake of the mutation
+# external-ips-admitted, a profile of its own so that a cluster's recorded profile says how it was started.
+PKS_EXTERNAL_IPS_ADMITTED = replace(
+    PKS,
+    name="pks-external-ips-admitted",
+    admission_plugins=_DEFAULT_ADMISSION,
+    facts={**PKS.facts, "admission_plugins": "mutation external-ips-admitted: no DenyServiceExternalIPs"},
+)
+
+PROFILES: dict[str, LabProfile] = {p.name: p for p in (CFCR, PKS, PKS_EXTERNAL_IPS_ADMITTED)}
+
+
+def profile_under(name: str, mutation: Mutation | None) -> str:
+    """The lab profile a cluster of profile `name` starts with under `mutation` (its own name unless the
+    mutation changes how the product's API server runs)."""
+    if mutation is Mutation.EXTERNAL_IPS_ADMITTED and name == PKS.name:
+        return PKS_EXTERNAL_IPS_ADMITTED.name
+    return name

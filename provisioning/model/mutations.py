@@ -23,6 +23,9 @@ class Mutation(enum.StrEnum):
     EXEC_WITH_GET = "exec-with-get"  # tenant admins hold get on pods/exec, attach, portforward cluster-wide
     SERVICE_ACCOUNTS = "service-accounts"  # an add-on binds view cluster-wide to every service account
     NON_RESOURCE = "non-resource"  # tenant viewers may read the API server's metrics, logs and debug handlers
+    # Network mistakes (issue 20): what a tenant reaches, or captures, past its namespace.
+    DNS_EGRESS_ANYWHERE = "dns-egress-anywhere"  # allow-dns and allow-control-plane name ports, no destination
+    EXTERNAL_IPS_ADMITTED = "external-ips-admitted"  # the API server runs without DenyServiceExternalIPs (lab)
 
 
 # The checks each mutation must turn red: deny checks that depend on the removed fence.
@@ -36,6 +39,8 @@ MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
     Mutation.EXEC_WITH_GET: ("check_rbac_008", "check_rbac_009"),
     Mutation.SERVICE_ACCOUNTS: ("check_rbac_010",),
     Mutation.NON_RESOURCE: ("check_rbac_011",),
+    Mutation.DNS_EGRESS_ANYWHERE: ("check_net_001", "check_net_008"),
+    Mutation.EXTERNAL_IPS_ADMITTED: ("check_net_008",),
 }
 
 

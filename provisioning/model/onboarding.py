@@ -2,12 +2,16 @@
 
 A namespace labelled with the tenant and its plan's pod-security level; bindings of
 the tenant's groups to admin/edit/view inside that namespace only; a default-deny
-NetworkPolicy plus allow-same-tenant and allow-DNS; a ResourceQuota and LimitRange
-from the plan. On ABAC clusters the tenant's policy lines take the bindings' place.
+NetworkPolicy plus allow-same-tenant, allow-dns (to the cluster's DNS endpoints only) and, where the
+plan says so, allow-control-plane (to the API server's endpoints only); a ResourceQuota and
+LimitRange from the plan. On ABAC clusters the tenant's policy lines take the bindings' place.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from provisioning.model.mutations import Mutation, provider_mistakes
@@ -32,6 +36,49 @@ API_SERVER_PORT = 6443  # where the API server listens behind the kubernetes Ser
 Manifest = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ServiceEndpoints:
+    """Where a cluster Service's traffic really goes, as onboarding's egress rules name it: the pods its
+    selector picks in its namespace (`selector`), or, for a Service without selector (the API server's
+    `kubernetes`, a DNS outside the pod network), its endpoint `addresses`; and the endpoints' ports as
+    (protocol, port) after address translation. Empty: unknown, and onboarding opens nothing to it."""
+
+    namespace: str = ""
+    selector: Mapping[str, str] = field(default_factory=dict)
+    addresses: tuple[str, ...] = ()
+    ports: tuple[tuple[str, int], ...] = ()
+
+    def egress_rules(self) -> list[Manifest]:
+        """One NetworkPolicy egress rule to these endpoints only, or none when they are unknown: a rule
+        without `to` would open its ports towards every address (CVE-2020-8554's captured traffic, another
+        tenant's pods on the same port)."""
+        if self.selector:
+            peers: list[Manifest] = [
+                {
+                    "namespaceSelector": {"matchLabels": {NAMESPACE_NAME: self.namespace}},
+                    "podSelector": {"matchLabels": dict(self.selector)},
+                }
+            ]
+        else:
+            peers = [{"ipBlock": {"cidr": str(ipaddress.ip_network(a))}} for a in self.addresses]
+        if not peers or not self.ports:
+            return []
+        return [{"to": peers, "ports": [{"protocol": protocol, "port": port} for protocol, port in self.ports]}]
+
+
+@dataclass(frozen=True)
+class ClusterDestinations:
+    """What onboarding's egress exceptions lead to on one cluster, read from it before onboarding
+    (provisioning/cluster_destinations.py): the cluster DNS and the API server."""
+
+    dns: ServiceEndpoints = field(default_factory=ServiceEndpoints)
+    api_server: ServiceEndpoints = field(default_factory=ServiceEndpoints)
+
+
+NAMESPACE_NAME = "kubernetes.io/metadata.name"  # the label the API server sets on every namespace (1.22+)
+DNS_PORTS = (("UDP", 53), ("TCP", 53))  # what the dns-egress-anywhere mutation opens, as onboarding did
+
+
 def labels(run_id: str, tenant: str) -> dict[str, str]:
     return {RUN_ID: run_id, TENANT: tenant, MANAGED_BY: "caas-conformance"}
 
@@ -42,11 +89,19 @@ def tenant_manifests(
     run_id: str,
     mutation: Mutation | None = None,
     authenticators: tuple[Authenticator, ...] = CERTIFICATE_ONLY,
+    destinations: ClusterDestinations | None = None,
 ) -> list[Manifest]:
     """Every object a tenant's onboarding creates, namespace first (creation order); the role bindings
-    name the tenant's groups under each of the cluster's `authenticators`; a `mutation` removes or
-    weakens one fence on purpose (see provisioning/model/mutations.py)."""
-    manifests = _tenant_manifests(tenant, plan, run_id, authenticators)
+    name the tenant's groups under each of the cluster's `authenticators`; the egress exceptions lead to
+    the cluster's `destinations` only (none known: they open nothing); a `mutation` removes or weakens one
+    fence on purpose (see provisioning/model/mutations.py)."""
+    manifests = _tenant_manifests(tenant, plan, run_id, authenticators, destinations or ClusterDestinations())
+    if mutation is Mutation.DNS_EGRESS_ANYWHERE:  # the ports without destinations, as onboarding once had it
+        for manifest in manifests:
+            if manifest["metadata"]["name"] == "allow-dns":
+                manifest["spec"]["egress"] = [{"ports": [{"protocol": p, "port": n} for p, n in DNS_PORTS]}]
+            if manifest["metadata"]["name"] == "allow-control-plane":
+                manifest["spec"]["egress"] = [{"ports": [{"protocol": "TCP", "port": API_SERVER_PORT}]}]
     if mutation is Mutation.NETWORK_POLICIES:
         return [m for m in manifests if m["kind"] != "NetworkPolicy"]
     if mutation is Mutation.POD_SECURITY:
@@ -77,7 +132,11 @@ def _group_subjects(tenant: Tenant, role: Role, authenticators: tuple[Authentica
 
 
 def _tenant_manifests(
-    tenant: Tenant, plan: Plan, run_id: str, authenticators: tuple[Authenticator, ...]
+    tenant: Tenant,
+    plan: Plan,
+    run_id: str,
+    authenticators: tuple[Authenticator, ...],
+    destinations: ClusterDestinations,
 ) -> list[Manifest]:
     ns = tenant.namespace
     common = {**labels(run_id, tenant.name), COMPONENT: "onboarding"}
@@ -142,7 +201,7 @@ def _tenant_manifests(
             "spec": {
                 "podSelector": {},
                 "policyTypes": ["Egress"],
-                "egress": [{"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}],
+                "egress": destinations.dns.egress_rules(),
             },
         },
     ]
@@ -155,7 +214,7 @@ def _tenant_manifests(
                 "spec": {
                     "podSelector": {},
                     "policyTypes": ["Egress"],
-                    "egress": [{"ports": [{"protocol": "TCP", "port": API_SERVER_PORT}]}],
+                    "egress": destinations.api_server.egress_rules(),
                 },
             }
         )

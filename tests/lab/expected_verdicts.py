@@ -27,6 +27,10 @@ EXPECTED = {
     ("check_net_006", "pks"): "pass",
     ("check_net_007", "cfcr"): "fail",  # kubelets and the API server open to every pod
     ("check_net_007", "pks"): "pass",
+    ("check_net_008", "cfcr"): "fail",  # no DenyServiceExternalIPs, services/status writable: traffic captured
+    ("check_net_008", "pks"): "pass",  # DenyServiceExternalIPs; onboarding's egress names its destinations
+    ("check_net_009", "cfcr"): "fail",  # nothing enforced: the flows the changes close stay open
+    ("check_net_009", "pks"): "pass",  # kube-router follows each change within the deadline
     ("check_priv_001", "cfcr"): "pass",  # baseline: privileged refused by API validation, the rest by PodSecurity
     ("check_priv_001", "pks"): "pass",
     ("check_priv_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant

@@ -22,7 +22,7 @@ from fixtures.network.generated import (
     resolve,
     save_regression,
 )
-from fixtures.network.policies_in_force import expected_by_policies, read_policies
+from fixtures.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
 from fixtures.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
 from fixtures.network.reachability import observe_until_converged
 from provisioning.backends.registry import backend_for
@@ -106,7 +106,8 @@ def test_generated_policies_are_enforced_exactly_as_the_evaluator_says(
         _apply(tenancy, policies, cidr, ips)
         try:
             in_force, namespace_labels = read_policies(tenancy, tenancy.clusters[0])
-            expected = expected_by_policies(pods, columns, pairs, in_force, namespace_labels)
+            endpoints = read_endpoints(tenancy, tenancy.clusters[0])
+            expected = expected_by_policies(pods, columns, pairs, in_force, namespace_labels, endpoints)
             verdict = observe_until_converged(expected, observe, attempts=5, within=25)
         finally:
             _remove(tenancy, policies)
@@ -177,7 +178,8 @@ def test_the_lab_enforcer_still_refuses_an_address_one_ipblock_peer_excepts_and_
     _apply(tenancy, MERGED_IPBLOCKS, lab_clusters["pks"].layout.cluster_cidr, {p.label: p.ip for p in pods})
     try:
         in_force, namespace_labels = read_policies(tenancy, tenancy.clusters[0])
-        expected = expected_by_policies(sources, [target.column], pairs, in_force, namespace_labels)
+        endpoints = read_endpoints(tenancy, tenancy.clusters[0])
+        expected = expected_by_policies(sources, [target.column], pairs, in_force, namespace_labels, endpoints)
         # ggreen/a is refused by the tenants' default-deny until the policy is enforced: the control.
         observed = wait_until(
             observe,

@@ -7,7 +7,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fixtures.network.expectations import same_tenant
+from fixtures.network.policies_in_force import endpoint_of, expected_by_policies
 from fixtures.network.policy import Endpoint, Port, allowed, selector_matches
+from fixtures.network.probe import ProbePod, Target, port_names, probe_pod_manifest
 
 NS_LABELS = {"blue": {"tenant": "blue"}, "green": {"tenant": "green"}}
 A = Endpoint("blue/a", "10.1.0.1", "blue", {"app": "a"}, (Port(8080, "TCP", "http"), Port(8082, "UDP")))
@@ -162,3 +165,90 @@ def test_a_policy_allows_at_least_what_its_peer_rule_names(
     # unless the source's own egress is isolated (ingress-only policies here, so never).
     open_all = policy(destination.namespace, {"podSelector": {}, "ingress": [{}]}, name="open")
     assert allowed([*existing, open_all], source, destination, port, NS_LABELS)
+
+
+# Issue 20: the product's reading of ipBlock, the pods' real labels and their own port maps.
+
+IP_BLOCK_CLUSTER = policy(
+    "blue",
+    {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]},
+)
+
+
+def test_ipblock_matches_pod_addresses_where_the_dataplane_reads_it_so() -> None:
+    """kube-router, Calico, NSX-T: an ipBlock over the pod network admits pods; the default reading."""
+    assert allowed([IP_BLOCK_CLUSTER], G, A, HTTP, NS_LABELS)
+    assert allowed([IP_BLOCK_CLUSTER], G, A, HTTP, NS_LABELS, ip_block_matches_pods=True)
+
+
+def test_ipblock_never_matches_pod_addresses_on_a_dataplane_like_cilium() -> None:
+    assert not allowed([IP_BLOCK_CLUSTER], G, A, HTTP, NS_LABELS, ip_block_matches_pods=False)
+    inside = Endpoint("node", "10.9.0.1")  # an address of no pod stays matched under both readings
+    assert allowed([IP_BLOCK_CLUSTER], inside, A, HTTP, NS_LABELS, ip_block_matches_pods=False)
+
+
+def _pod(name: str, ip: str, labels: dict[str, str], ports: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "namespace": "blue", "labels": labels},
+        "spec": {"containers": [{"name": "probe", "ports": ports}]},
+        "status": {"podIP": ip},
+    }
+
+
+def test_a_policy_on_a_label_beyond_app_is_judged_on_the_pods_real_labels() -> None:
+    """The issue's failing input: endpoints built from fixed labels (app, probe) never carry `tier`."""
+
+    web = endpoint_of(_pod("probe-a", "10.1.0.1", {"app": "a", "tier": "web"}, [{"containerPort": 8080}]))
+    assert web.labels == {"app": "a", "tier": "web"}
+    assert web.ports == (Port(8080, "TCP", ""),)
+    source, owner = (
+        ProbePod("green", "c", "green", "probe-a", "a", "10.2.0.1"),
+        ProbePod("blue", "c", "blue", "probe-a", "a", "10.1.0.1"),
+    )
+    green = Endpoint("green/probe-a", "10.2.0.1", "green", {"app": "a"})
+    web_only = policy(
+        "blue",
+        {
+            "podSelector": {"matchLabels": {"tier": "web"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": {}}]}],
+        },
+    )
+    deny = policy("blue", {"podSelector": {}, "policyTypes": ["Ingress"]}, "deny")
+    target = Target("blue/a:8080/tcp", "10.1.0.1", 8080, "tcp")
+    matrix = expected_by_policies(
+        [source],
+        [target.column],
+        [(source, owner, target)],
+        [deny, web_only],
+        NS_LABELS,
+        {("blue", "probe-a"): web, ("green", "probe-a"): green},
+    )
+    assert matrix["green/a", target.column].value == "allowed"
+    assert same_tenant(source, owner) == "another tenant"
+
+
+def test_a_named_port_resolves_on_each_destination_pods_own_map() -> None:
+    """Apps a and b swap http and alt: a rule on `alt` opens 8081 on a and 8080 on b, never the other."""
+
+    def endpoint(app: str, ip: str) -> Endpoint:
+        manifest: dict[str, Any] = dict(probe_pod_manifest("blue", app, "run"))
+        manifest["metadata"] = {**manifest["metadata"], "namespace": "blue"}
+        return endpoint_of({**manifest, "status": {"podIP": ip}})
+
+    a, b = endpoint("a", "10.1.0.1"), endpoint("b", "10.1.0.2")
+    assert port_names("blue", "a")[8081] == "alt"
+    assert port_names("blue", "b")[8080] == "alt"
+    assert port_names("blue", "a") != port_names("green", "a"), "tenants map names differently too"
+    on_alt = policy(
+        "blue",
+        {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": "alt"}]}],
+        },
+    )
+    assert allowed([on_alt], G, a, Port(8081), NS_LABELS)
+    assert not allowed([on_alt], G, a, Port(8080), NS_LABELS)
+    assert allowed([on_alt], G, b, Port(8080), NS_LABELS)
+    assert not allowed([on_alt], G, b, Port(8081), NS_LABELS)
