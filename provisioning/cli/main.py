@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from provisioning.cli.interrupts import Interrupted, StopAtOnce, exit_code
 from provisioning.errors import CaasError, ExitCode
 
 Handler = Callable[[argparse.Namespace], int]
@@ -104,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"caas: interrupted; {interrupted_hint(args)}\n")
         return 130
+    except (Interrupted, StopAtOnce) as signalled:  # a signal just as `caas run` returned: nothing to stop
+        sys.stderr.write(f"caas: interrupted by {signalled}; {interrupted_hint(args)}\n")
+        return exit_code(signalled.signum)
 
 
 def environment() -> dict[str, str]:
