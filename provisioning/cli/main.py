@@ -105,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"caas: interrupted; {interrupted_hint(args)}\n")
         return 130
+    except BrokenPipeError:  # the reader of our output went away (`caas ... | head -1`): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)  # Python would print a second error flushing stdout at exit
+        os.dup2(devnull, sys.stdout.fileno())
+        return int(ExitCode.OK)
     except (Interrupted, StopAtOnce) as signalled:  # a signal just as `caas run` returned: nothing to stop
         sys.stderr.write(f"caas: interrupted by {signalled}; {interrupted_hint(args)}\n")
         return exit_code(signalled.signum)

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             f"{run_dir}: cannot write the reports ({exc.__class__.__name__}: {exc}) "
             f"(fix: check the folder's permissions and the attachments in {results_dir})"
         ) from None
-    run_command.print_summary(records, 0, run_dir, paths)
+    run_command.print_summary(records, f"caas report {run_dir.name}", paths)
     run_command.scan_artifacts(run_dir, settings.output_dir / run_command.HISTORY_FILE)
     return int(ExitCode.OK if allure_ok else ExitCode.INFRASTRUCTURE)
 

@@ -30,13 +30,14 @@ from provisioning.cli.interrupts import (
 )
 from provisioning.cli.main import environment
 from provisioning.cli.progress import Progress
-from provisioning.errors import CaasError, ConfigError, ExitCode, SecretLeakError
+from provisioning.errors import CaasError, ConfigError, ExitCode, InfrastructureError, SecretLeakError
 from provisioning.lab import build, cluster
 from provisioning.lab.cluster import LabPaths
+from provisioning.run_targets import save_run_targets
 from provisioning.settings import DEFAULT_TARGETS, Settings, build_settings
 from reports import allure_report
 from reports.comparison import to_html, to_json, to_markdown
-from reports.records import RunRecords, Status, aggregate, read_allure_results
+from reports.records import ResultFileError, RunRecords, Status, aggregate, read_allure_results
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST_NO_TESTS = 5  # pytest's exit code when the selection matches no test
@@ -120,6 +121,7 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
             result = build.build_all(settings.lab_home, env, progress)
         progress(f"lab build: {len(result.built)} built, {len(result.up_to_date)} up to date")
     make_run_dir(settings, run_dir)
+    save_run_targets(run_dir, settings.targets, settings.selected_products)  # `caas report RUN_DIR` reads it
     state.settings, state.run_dir = settings, run_dir
     allure_dir = run_dir / "allure-results"
     command = pytest_command(settings, run_dir, args.keyword, pytest_options)
@@ -138,7 +140,7 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
         print(f"caas: error: Allure report: {exc}", file=sys.stderr)
         allure_ok = False
     paths = write_reports(records, run_dir)
-    print_summary(records, returncode, run_dir, paths)
+    print_summary(records, f"caas run {run_dir.name}: pytest exit code {returncode}", paths)
     scan_artifacts(run_dir, settings.output_dir / HISTORY_FILE)
     if returncode in (2, 3, 4) or not records.checks or not allure_ok:
         return int(ExitCode.INFRASTRUCTURE)
@@ -319,7 +321,12 @@ def read_records(settings: Settings, allure_dir: Path) -> RunRecords:
     from reports.catalog import load_checks
 
     expectations = {(e.check, e.product): (Status(e.status), e.reason) for e in settings.targets.spec.expectations}
-    results = read_allure_results(allure_dir) if allure_dir.exists() else []
+    try:
+        results = read_allure_results(allure_dir) if allure_dir.exists() else []
+    except ResultFileError as exc:  # never skipped: it may hold its check's one failure
+        raise InfrastructureError(
+            f"{exc.path}: {exc.problem} (the run's results are damaged; see {allure_dir.parent / 'pytest.log'})"
+        ) from None
     checks = {r.check for r in results}
     areas = {k: v.area for k, v in load_checks().items()}
     return aggregate(results, settings.selected_products, checks, expectations, areas)
@@ -382,8 +389,10 @@ def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def print_summary(records: RunRecords, pytest_code: int, run_dir: Path, paths: dict[str, Path]) -> None:
-    print(f"\ncaas run {run_dir.name}: pytest exit code {pytest_code}")
+def print_summary(records: RunRecords, heading: str, paths: dict[str, Path]) -> None:
+    """Print the counts per product, the differences between products and the report paths under
+    `heading` (e.g. `caas run ID: pytest exit code 0`)."""
+    print(f"\n{heading}")
     for product in records.products:
         counts: dict[str, int] = {}
         for check in records.checks:
