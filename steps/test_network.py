@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import allure
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from fixtures import verdicts
-from fixtures.network.changes import Change, ChangeVerdict, enforce
+from fixtures.network.changes import ChangeVerdict, PartnerChanges, enforce
 from fixtures.network.claims import (
     ADMIT_ANYONE,
     CLAIM,
@@ -52,7 +51,7 @@ from fixtures.network.reachability import Verdict, attach, observe_until_converg
 from fixtures.network.services import TenantService
 from provisioning.kube import client as kube
 from provisioning.model.onboarding import Manifest, collection_path
-from provisioning.model.tenancy import Placement, Tenant
+from provisioning.model.tenancy import Placement
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell, Matrix, apply_positive_control, compare
@@ -504,13 +503,6 @@ def probe_claimed_addresses(
     return ProbeRun(prober, tuple(pods), tuple(targets), same_tenant, keep=keep)
 
 
-PARTNER_LABEL = "caas-conformance.io/partner-of"  # a namespace label only the provider sets
-
-
-def _patch_labels(api: Any, path: str, labels: dict[str, str | None]) -> None:
-    kube.request(api, "PATCH", path, body={"metadata": {"labels": labels}}, content_type="application/merge-patch+json")
-
-
 @when(
     "the tenants change their pods, labels and policies one at a time, with every probe pod on a shared "
     "cluster trying every probe port of every pod on that cluster after each change",
@@ -528,40 +520,8 @@ def change_one_at_a_time(
     pods = [p for p in probe_pods if p.cluster == cluster.handle.name and p.tenant in (first.name, second.name)]
     run = ProbeRun(prober, tuple(pods), _targets_of(pods), same_tenant)
     dataplane = settings.targets.product_spec(tenancy.product.name).dataplane
-    admit = partner_policy("change-admit", "Ingress", "b", second.name, "a", 8080)
-    admit["spec"]["ingress"][0]["from"][0]["namespaceSelector"] = {"matchLabels": {PARTNER_LABEL: first.name}}
-    reach = partner_policy("change-reach", "Egress", "a", first.name, "b", 8080)
-    first_pod = f"/api/v1/namespaces/{first.namespace}/pods/probe-b"
-    second_namespace = f"/api/v1/namespaces/{second.namespace}"
-    policies = "/apis/networking.k8s.io/v1/namespaces/{}/networkpolicies"
-    admin = tenancy.admin_client(cluster)
-    first_admin = tenancy.client_for(f"{first.name}-admin")
-    second_admin = tenancy.client_for(f"{second.name}-admin")
-
-    def restore() -> None:
-        for api, path in (
-            (first_admin, f"{policies.format(first.namespace)}/change-admit"),
-            (second_admin, f"{policies.format(second.namespace)}/change-reach"),
-        ):
-            kube.delete_if_present(api, path)
-        _patch_labels(first_admin, first_pod, {"app": "b"})
-        _patch_labels(admin, second_namespace, {PARTNER_LABEL: None})
-        for api in (admin, first_admin, second_admin):
-            api.close()
-
-    request.addfinalizer(restore)
-    changes = [
-        Change(
-            "add a tenant's policy", lambda: _create_policies(first_admin, second_admin, first, second, admit, reach)
-        ),
-        Change("relabel a namespace", lambda: _patch_labels(admin, second_namespace, {PARTNER_LABEL: first.name})),
-        Change("relabel a pod", lambda: _patch_labels(first_admin, first_pod, {"app": "b-moved"})),
-        Change("relabel a pod back", lambda: _patch_labels(first_admin, first_pod, {"app": "b"})),
-        Change(
-            "remove a tenant's policy",
-            lambda: kube.request(first_admin, "DELETE", f"{policies.format(first.namespace)}/change-admit"),
-        ),
-    ]
+    partners = PartnerChanges(tenancy, cluster, first, second)
+    request.addfinalizer(partners.restore)
 
     def expect() -> Matrix:
         in_force, namespace_labels = read_policies(tenancy, cluster)
@@ -577,24 +537,13 @@ def change_one_at_a_time(
         )
 
     verdicts_of_changes = []
-    for change in changes:
+    for change in partners.changes():
         outcome = enforce(change, expect, run.observe, dataplane.enforce_within_seconds)
         attach(outcome.verdict, f"after: {change.kind}")
         verdicts_of_changes.append(outcome)
         if not outcome.verdict.comparison.passed:
             break  # the next change would start from a state the dataplane has not reached
     return verdicts_of_changes
-
-
-def _create_policies(
-    first_admin: Any, second_admin: Any, first: Tenant, second: Tenant, admit: Manifest, reach: Manifest
-) -> None:
-    kube.request(
-        first_admin, "POST", f"/apis/networking.k8s.io/v1/namespaces/{first.namespace}/networkpolicies", body=admit
-    )
-    kube.request(
-        second_admin, "POST", f"/apis/networking.k8s.io/v1/namespaces/{second.namespace}/networkpolicies", body=reach
-    )
 
 
 @then("after each change the observed reachability is what the policies in force allow within the product's deadline")

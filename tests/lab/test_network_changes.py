@@ -1,0 +1,129 @@
+"""Isolation under change on a `pks` lab cluster (issue 20): the engine of check_net_009 against the lab's
+enforcer (kube-router 2.1.0).
+
+In CI: an enforcer that stops (killed, as a crash) leaves its last rules behind; a policy removed meanwhile
+keeps its flow open, and the engine must call that change late, with its time; restarted, the enforcer
+resyncs and the same matrix converges (the "restart the enforcing agent" change). Nightly: every kind of
+change ten times over, and the figures of the closing note (median and worst time to enforce per kind).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fixtures.network.changes import Change, ChangeVerdict, PartnerChanges, enforce, summary
+from fixtures.network.expectations import Pair
+from fixtures.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
+from fixtures.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
+from provisioning.backends.registry import backend_for
+from provisioning.lab import cluster, host
+from provisioning.lab.cluster import LabCluster
+from provisioning.settings import Timeouts, build_settings
+from provisioning.tenancy import ProvisionedTenancy, Provisioner
+from reports.matrix import Matrix
+from tests.lab.conftest import existing_cluster_targets
+
+pytestmark = pytest.mark.lab
+TENANTS = ("cblue", "cgreen")
+DEADLINE = 60.0  # the example targets file's default dataplane.enforce_within_seconds
+STALE_DEADLINE = 10.0  # long enough for kube-router to follow a change (about 3 s on the lab), not a resync
+ROUNDS = 10
+
+
+@pytest.fixture(scope="module")
+def tenancy(
+    lab_clusters: dict[str, LabCluster], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProvisionedTenancy]:
+    admin = lab_clusters["pks"].layout.kubeconfig(cluster.ADMIN)
+    targets = existing_cluster_targets(tmp_path_factory.mktemp("changes"), admin, TENANTS)
+    run_settings = build_settings(targets_path=targets, environment={}, run_id="changes")
+    provisioner = Provisioner(backend_for(run_settings, "existing"), run_settings.run_id)
+    yield provisioner.provision(run_settings.targets.model, "existing")
+    provisioner.release()
+
+
+@pytest.fixture(scope="module")
+def pods(tenancy: ProvisionedTenancy) -> list[ProbePod]:
+    return deploy_probe_pods(tenancy, Timeouts().pod_ready)
+
+
+class Matrixes:
+    """What the policies in force allow now, and what the probes see now, for every pair of the pods."""
+
+    def __init__(self, tenancy: ProvisionedTenancy, pods: list[ProbePod]) -> None:
+        self.tenancy, self.pods = tenancy, pods
+        self.targets = [(pod, t) for pod in pods for t in pod_targets([pod])]
+        self.pairs: list[Pair] = [(s, o, t) for s in pods for o, t in self.targets if s != o]
+        self.prober = Prober(tenancy, Timeouts().probe)
+
+    def expect(self) -> Matrix:
+        in_force, labels = read_policies(self.tenancy, self.tenancy.clusters[0])
+        endpoints = read_endpoints(self.tenancy, self.tenancy.clusters[0])
+        columns = [t.column for _, t in self.targets]
+        return expected_by_policies(self.pods, columns, self.pairs, in_force, labels, endpoints)
+
+    def observe(self) -> tuple[Matrix, int]:
+        wanted = {(s.label, t.column) for s, _, t in self.pairs}
+        observation = self.prober.observe(
+            self.pods, [t for _, t in self.targets], skip=lambda s, t: (s.label, t.column) not in wanted
+        )
+        return observation.matrix, observation.probes
+
+
+def _enforcer(lab: LabCluster) -> dict[str, Any]:
+    return next(d for d in lab.state["daemons"] if d["component"].startswith("kube-router-"))
+
+
+def _restart_enforcer(lab: LabCluster) -> Change:
+    return Change("restart the enforcing agent", lambda: lab.restart(_enforcer(lab)["component"], 60))
+
+
+def test_a_rule_left_behind_by_a_stopped_enforcer_is_late_and_a_restart_clears_it(
+    tenancy: ProvisionedTenancy, pods: list[ProbePod], lab_clusters: dict[str, LabCluster]
+) -> None:
+    lab = lab_clusters["pks"]
+    first, second = tenancy.clusters[0].tenants[:2]
+    partners = PartnerChanges(tenancy, tenancy.clusters[0], first, second)
+    matrixes = Matrixes(tenancy, pods)
+    add, label, _, _, remove = partners.changes()
+    try:
+        for change in (add, label):  # the flow opens: the enforcer follows changes (the positive control)
+            opened = enforce(change, matrixes.expect, matrixes.observe, DEADLINE)
+            assert opened.verdict.comparison.passed, opened.verdict.report()
+        os.kill(_enforcer(lab)["pid"], signal.SIGKILL)  # a crash: its rules stay in the kernel
+        host.kill_all([_enforcer(lab)["pid"]])
+        stale = enforce(remove, matrixes.expect, matrixes.observe, STALE_DEADLINE)
+        assert stale.late, f"the removed policy's flow closed without an enforcer: {stale.verdict.report()}"
+        assert f"not enforced after {stale.seconds:.1f}s" in stale.line()
+        print(stale.line())
+    finally:
+        restarted = enforce(_restart_enforcer(lab), matrixes.expect, matrixes.observe, DEADLINE)
+        partners.restore()
+    print(restarted.line())
+    assert restarted.verdict.comparison.passed, f"the restarted enforcer left the stale rule: {restarted.line()}"
+
+
+@pytest.mark.nightly
+def test_time_to_enforce_each_kind_of_change(
+    tenancy: ProvisionedTenancy, pods: list[ProbePod], lab_clusters: dict[str, LabCluster]
+) -> None:
+    lab = lab_clusters["pks"]
+    first, second = tenancy.clusters[0].tenants[:2]
+    partners = PartnerChanges(tenancy, tenancy.clusters[0], first, second)
+    matrixes = Matrixes(tenancy, pods)
+    outcomes: list[ChangeVerdict] = []
+    try:
+        for _ in range(ROUNDS):
+            for change in [*partners.changes(), _restart_enforcer(lab)]:
+                outcomes.append(enforce(change, matrixes.expect, matrixes.observe, DEADLINE))
+            partners.undo()
+    finally:
+        partners.restore()
+    print(summary(outcomes))
+    late = [o.line() for o in outcomes if not o.verdict.comparison.passed]
+    assert not late, "\n".join(late)
