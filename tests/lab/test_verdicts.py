@@ -133,7 +133,7 @@ def test_allure_report_opens_from_disk_with_both_products(
         text = browser.visible_text(browser.dump_dom(f"{index}#/{test_id}", tmp_path / "profile"))
         assert "Tenants" in text, text[:2000]
         assert f"product {product}" in text, text[:2000]
-        assert ("Failed" if product == "cfcr" else "Passed") in text
+        assert ("XFAIL check_net_001 on cfcr" if product == "cfcr" else "Passed") in text  # cfcr's: an expected failure
     cfcr_test = _report_test_id(comparison, "check_net_001", "cfcr")
     shot = browser.screenshot(f"{index}#/{cfcr_test}", run_dir / "screenshots" / "allure.png", tmp_path / "profile")
     print(f"Allure report screenshot: {shot}")

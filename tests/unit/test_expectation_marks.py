@@ -8,6 +8,7 @@ Allure results (`reports.records`) must give the same verdicts.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.expectations import combined, describe
+from reports.allure_report import allure_config
 from reports.records import CheckRecord, RunRecords, Status, aggregate, read_allure_results, scenario_status
 
 FEATURE = """\
@@ -279,3 +281,20 @@ def test_an_error_is_described_as_not_observed_whatever_is_expected() -> None:
     record = CheckRecord("check_net_001", "cfcr", Status.ERROR, expected=Status.FAIL, reason="no enforcement")
     assert not record.meets_expectation
     assert describe(record, Path("targets.yaml")).startswith("check_net_001 on cfcr: ERROR, not observed")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is installed by make test")
+def test_the_allure_report_files_an_xfailed_expected_failure_as_a_product_gap(tmp_path: Path) -> None:
+    config = tmp_path / "allurerc.mjs"
+    config.write_text(allure_config(["cfcr"], [("check_net_001", "cfcr")], tmp_path / "h.jsonl"))
+    probe = tmp_path / "probe.mjs"
+    probe.write_text(
+        f'import c from "{config}";\n'
+        "const t = (status, message) => ({status, message, labels: [{name: 'check', value: 'check_net_001'},"
+        " {name: 'product', value: 'cfcr'}]});\n"
+        "const gap = c.categories[0].matchers;\n"
+        "console.log([gap(t('skipped', 'XFAIL check_net_001 on cfcr, expected fail')),"
+        " gap(t('skipped', 'Skipped: not applicable')), gap(t('failed', 'AssertionError'))].join(','));\n"
+    )
+    done = subprocess.run(["node", str(probe)], capture_output=True, text=True, timeout=60, check=False)
+    assert done.stdout.strip() == "true,false,true", done.stderr
