@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from provisioning.errors import ConfigError, ConfigErrors
 from provisioning.model.tenancy import (
+    SERVICE_TYPES,
     AuthorizationMode,
     Placement,
     Plan,
@@ -119,6 +120,7 @@ PodSecurity = Annotated[str, AfterValidator(_one_of("pod-security level", [lv.va
 Authorization = Annotated[str, AfterValidator(_one_of("authorization mode", [m.value for m in AuthorizationMode]))]
 PlacementName = Annotated[str, AfterValidator(_one_of("placement", [p.value for p in Placement]))]
 ExpectedStatus = Annotated[str, AfterValidator(_one_of("status", EXPECTED_STATUSES))]
+ServiceType = Annotated[str, AfterValidator(_one_of("Service type", SERVICE_TYPES))]
 
 
 class _Spec(BaseModel):
@@ -157,6 +159,15 @@ class PlanSpec(_Spec):
     quota: QuotaSpec = QuotaSpec()
     control_plane_egress: bool = False
     datastore: str | None = Field(None, min_length=1)  # vSphere datastore that holds the plan's volumes
+    # the Service types its tenants may create; ClusterIP always (default: every type, as Kubernetes allows)
+    service_types: list[ServiceType] = Field(default_factory=lambda: list(SERVICE_TYPES))
+
+    @field_validator("service_types")
+    @classmethod
+    def _cluster_ip_always(cls, types: list[str]) -> list[str]:
+        if "ClusterIP" not in types:
+            raise ValueError("must include ClusterIP (fix: add ClusterIP; every tenant may create ClusterIP Services)")
+        return types
 
 
 class LabSpec(_Spec):
@@ -507,6 +518,7 @@ def _to_model(spec: TargetsSpec) -> TenancyModel:
                     ),
                     control_plane_egress=plan.control_plane_egress,
                     datastore=plan.datastore or "",
+                    service_types=tuple(dict.fromkeys(plan.service_types)),
                 )
                 for plan in p.plans
             ),

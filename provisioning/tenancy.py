@@ -23,6 +23,7 @@ from provisioning.model.onboarding import (
     collection_path,
     object_path,
     protection_manifests,
+    service_type_manifests,
     tenant_manifests,
 )
 from provisioning.model.tenancy import (
@@ -176,6 +177,8 @@ class Provisioner:
                 for manifest in tenant_manifests(
                     tenant, plan, self.run_id, self.mutation, authenticators, destinations
                 ):
+                    self._create(api, handle, manifest)
+                for manifest in service_type_manifests(tenant, plan, self.run_id):
                     self._create(api, handle, manifest)
                 self._wait_default_service_account(api, tenant.namespace)
                 provisioned.onboarding_seconds[tenant.name] = time.monotonic() - tenant_started

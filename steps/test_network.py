@@ -11,7 +11,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from fixtures import verdicts
-from fixtures.network.changes import ChangeVerdict, PartnerChanges, enforce
+from fixtures.network.changes import Change, ChangeVerdict, PartnerChanges, enforce
 from fixtures.network.claims import (
     ADMIT_ANYONE,
     CLAIM,
@@ -48,10 +48,11 @@ from fixtures.network.probe import (
     port_targets,
 )
 from fixtures.network.reachability import Verdict, attach, observe_until_converged, require
+from fixtures.network.service_types import try_service_types
 from fixtures.network.services import TenantService
 from provisioning.kube import client as kube
 from provisioning.model.onboarding import Manifest, collection_path
-from provisioning.model.tenancy import Placement
+from provisioning.model.tenancy import SERVICE_TYPES, Placement
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell, Matrix, apply_positive_control, compare
@@ -59,6 +60,7 @@ from reports.matrix import Cell, Matrix, apply_positive_control, compare
 scenarios("network")
 
 REPROBE_ATTEMPTS = 5
+BASELINE_SECONDS = 20.0  # as every other matrix: the tenancy as onboarded converges within this
 
 
 Observe = Callable[["ProbeRun"], tuple[Matrix, int]]
@@ -296,6 +298,10 @@ def probe_from_outside(
 ) -> ProbeRun:
     pods = _shared_pods(tenancy, probe_pods)
     cluster = tenancy.clusters[[c.handle.name for c in tenancy.clusters].index(pods[0].cluster)]
+    if "NodePort" not in tenancy.product.plan(cluster.tenants[0].plan).service_types:
+        pytest.skip(
+            f"not applicable: the plan of {cluster.tenants[0].name}, which would expose a node port, allows none"
+        )
     services = [s for s in tenant_services if s.cluster == cluster.handle.name]
     exposed = [s for s in services if s.node_port is not None]
     targets: list[tuple[ProbePod, Target]] = []
@@ -450,7 +456,8 @@ def claim_foreign_addresses(
         lambda: _delete_as_tenant_admin(tenancy, tenant.name, f"/api/v1/namespaces/{tenant.namespace}/services/{CLAIM}")
     )
     try:
-        answers = claim_addresses(api, tenant.namespace, tenancy.run_id, tenant.name, selected)
+        load_balancer = "LoadBalancer" in tenancy.product.plan(tenant.plan).service_types
+        answers = claim_addresses(api, tenant.namespace, tenancy.run_id, tenant.name, selected, load_balancer)
     finally:
         api.close()
     return Claim(tenant.name, pod, answers)
@@ -536,7 +543,11 @@ def change_one_at_a_time(
             dataplane.ip_block_matches_pods,
         )
 
-    verdicts_of_changes = []
+    baseline = enforce(Change("nothing changed yet", lambda: None), expect, run.observe, BASELINE_SECONDS)
+    attach(baseline.verdict, "before any change")
+    if not baseline.verdict.comparison.passed:
+        return [baseline]  # the policies are not in force to begin with: no change can be judged
+    verdicts_of_changes = [baseline]
     for change in partners.changes():
         outcome = enforce(change, expect, run.observe, dataplane.enforce_within_seconds)
         attach(outcome.verdict, f"after: {change.kind}")
@@ -554,3 +565,41 @@ def enforced_after_each_change(changes: list[ChangeVerdict]) -> None:
         if change.late:
             raise AssertionError(f"{change.line()}\n{change.verdict.report()}")
         require(change.verdict)
+
+
+@when("every tenant's admin asks for a Service of every type in its namespace", target_fixture="service_types")
+def ask_every_service_type(tenancy: ProvisionedTenancy) -> Callable[[], Matrix]:
+    tenants = [t for c in tenancy.clusters for t in c.tenants]
+
+    def observe() -> Matrix:
+        cells, evidence = {}, {}
+        for tenant in tenants:
+            api = tenancy.client_for(f"{tenant.name}-admin")
+            try:
+                answers = try_service_types(api, tenant.namespace, tenancy.run_id, tenant.name)
+            finally:
+                api.close()
+            for service_type, (cell, detail) in answers.items():
+                cells[(tenant.name, service_type)] = cell
+                evidence[(tenant.name, service_type)] = detail
+        return Matrix.build([t.name for t in tenants], list(SERVICE_TYPES), cells, evidence)
+
+    return observe
+
+
+@then("the API server creates exactly the Service types each tenant's plan allows")
+def exactly_the_plans_service_types(service_types: Callable[[], Matrix], tenancy: ProvisionedTenancy) -> None:
+    tenants = [t for c in tenancy.clusters for t in c.tenants]
+    expected = Matrix.build(
+        [t.name for t in tenants],
+        list(SERVICE_TYPES),
+        {
+            (t.name, kind): Cell.ALLOWED if kind in tenancy.product.plan(t.plan).service_types else Cell.DENIED
+            for t in tenants
+            for kind in SERVICE_TYPES
+        },
+    )
+    # an admission policy is in force a moment after onboarding created it: observe until it matches
+    verdict = observe_until_converged(expected, lambda: (service_types(), len(expected.rows) * len(SERVICE_TYPES)), 5)
+    attach(verdict, "Service types per tenant")
+    require(verdict)

@@ -17,6 +17,7 @@ from typing import Any
 from provisioning.model.mutations import Mutation, provider_mistakes
 from provisioning.model.tenancy import (
     CERTIFICATE_ONLY,
+    SERVICE_TYPES,
     Authenticator,
     AuthorizationMode,
     Plan,
@@ -345,6 +346,56 @@ def protection_manifests(run_id: str, mutation: Mutation | None = None) -> list[
                         f".check({verb}).allowed()",
                         "messageExpression": '"the provider\'s onboarding made this object; "'
                         " + request.userInfo.username + ' may not ' + request.operation.lowerAscii() + ' it'",
+                        "reason": "Forbidden",
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": _ADMISSION,
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": meta,
+            "spec": {"policyName": name, "validationActions": ["Deny"]},
+        },
+    ]
+
+
+SERVICE_TYPES_POLICY = "caas-service-types"  # name prefix of the admission policy of a plan's Service types
+
+
+def service_type_manifests(tenant: Tenant, plan: Plan, run_id: str) -> list[Manifest]:
+    """The admission policy that holds a tenant to its plan's Service types (none where the plan allows
+    every type): creating or changing a Service of another type in the tenant's namespace is refused.
+    Kubernetes has no per-namespace switch for Service types; a ValidatingAdmissionPolicy (GA in 1.30)
+    bound to the tenant's namespace by its labels is the provider's means."""
+    if set(SERVICE_TYPES) <= set(plan.service_types):
+        return []
+    name = f"{SERVICE_TYPES_POLICY}-{tenant.name}-{run_id}"
+    meta = {"name": name, "labels": labels(run_id, tenant.name)}
+    allowed = ", ".join(f"'{t}'" for t in plan.service_types)
+    return [
+        {
+            "apiVersion": _ADMISSION,
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": meta,
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": [""],
+                            "apiVersions": ["v1"],
+                            "operations": ["CREATE", "UPDATE"],
+                            "resources": ["services"],
+                        }
+                    ],
+                    "namespaceSelector": {"matchLabels": {TENANT: tenant.name, RUN_ID: run_id}},
+                },
+                "validations": [
+                    {
+                        "expression": f"!has(object.spec.type) || object.spec.type in [{allowed}]",
+                        "messageExpression": f"'plan {plan.name} allows Services of type "
+                        f"{', '.join(plan.service_types)} only, not ' + object.spec.type",
                         "reason": "Forbidden",
                     }
                 ],

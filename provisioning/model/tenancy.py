@@ -71,6 +71,9 @@ class Quota:
     default_requests: Mapping[str, str] = field(default_factory=dict)
 
 
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")  # every Service type Kubernetes knows
+
+
 @dataclass(frozen=True)
 class Plan:
     """A t-shirt size a product offers: size, quotas and what its pods may do."""
@@ -83,6 +86,7 @@ class Plan:
     quota: Quota = field(default_factory=Quota)
     control_plane_egress: bool = False  # tenant pods may open connections to the API server
     datastore: str = ""  # the vSphere datastore its volumes' disks must be in ("" where not vSphere)
+    service_types: tuple[str, ...] = SERVICE_TYPES  # the Service types its tenants may create (ClusterIP always)
 
 
 def role_group(tenant: str, role: Role, authenticator: Authenticator = Authenticator.CERTIFICATE) -> str:
