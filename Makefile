@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CAAS := $(VENV)/bin/caas
-DEBIAN_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack busybox-static iproute2 util-linux tinyproxy
+DEBIAN_PACKAGES := containerd runc containernetworking-plugins iptables ipset conntrack busybox-static iproute2 util-linux tinyproxy docker-registry skopeo apache2-utils
 # the Allure 3 report (npm package, see package.json) and the headless browser the report tests open it with
 DEBIAN_PACKAGES += chromium
 # node and npm may come from Debian or from a NodeSource nodejs (which bundles npm): checked as commands

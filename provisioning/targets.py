@@ -270,6 +270,45 @@ class DataplaneSpec(_Spec):
     enforce_within_seconds: float = Field(60.0, gt=0, le=3600)
 
 
+_REGISTRY = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+PULL_POLICIES = ("IfNotPresent", "Always", "Never")
+
+
+def registry_location(value: str) -> str:
+    if not _REGISTRY.match(value):
+        raise ValueError(
+            f'"{value}" is not a registry location HOST[:PORT][/PATH] (write e.g. "registry.example.com/caas")'
+        )
+    return value
+
+
+class PullSecretSpec(_Spec):
+    """The registry credentials of the suite's images: environment variables, or a Docker config file
+    (`~/.docker/config.json` format, as `docker login` / `skopeo login` write it)."""
+
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
+    file: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PullSecretSpec:
+        pair = (self.username_env is None, self.password_env is None)
+        if pair[0] != pair[1]:
+            raise ValueError("set both username_env and password_env (or a file instead)")
+        if (self.file is None) == (self.username_env is None):
+            raise ValueError("name either username_env and password_env, or a file (a Docker config.json), not both")
+        return self
+
+
+class ImagesSpec(_Spec):
+    """Where the product's nodes pull the suite's images from (`caas images push` puts them there)."""
+
+    registry: Annotated[str, AfterValidator(registry_location)]
+    pull_secret: PullSecretSpec | None = None  # none: the registry needs no login
+    pull_policy: Annotated[str, AfterValidator(_one_of("pull policy", PULL_POLICIES))] = "IfNotPresent"
+    ca_file: str | None = Field(None, min_length=1)  # the registry's CA, for check-config and push (nodes: theirs)
+
+
 class ProductSpec(_Spec):
     name: DnsName
     backend: Backend
@@ -285,6 +324,7 @@ class ProductSpec(_Spec):
     bosh: BoshSpec | None = None
     osb: OsbSpec | None = None
     proxy: ProxySpec | None = None
+    images: ImagesSpec | None = None  # none: the lab's images, preloaded on its nodes
 
 
 class TenantSpec(_Spec):

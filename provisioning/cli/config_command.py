@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from provisioning.errors import ExitCode
+from provisioning.cli.main import environment
+from provisioning.errors import ConfigErrors, ExitCode
+from provisioning.images.check import image_problems
+from provisioning.settings import lab_home
 from provisioning.targets import load_targets
 
 
@@ -21,6 +24,8 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     targets = load_targets(args.file)
+    if problems := image_problems(targets, environment(), lab_home(environment()) / "images"):
+        raise ConfigErrors(problems)
     model = targets.model
     clusters = list(model.all_clusters())
     print(

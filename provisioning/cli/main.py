@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         broker_command,
         clean_command,
         config_command,
+        images_command,
         lab_commands,
         report_command,
         run_command,
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     clean_command.register(commands)
     report_command.register(commands)
     broker_command.register(commands)
+    images_command.register(commands)
     return parser
 
 

@@ -1,0 +1,144 @@
+"""How pods name the suite's images (provisioning.images): by digest from the product's registry, with
+its pull policy and pull secret; the targets file's `images` section and its one-line errors."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from provisioning.errors import ConfigError, ConfigErrors, InfrastructureError
+from provisioning.images import refs, skopeo
+from provisioning.images.pull_secret import login, secret_manifest
+from provisioning.lab import images
+from provisioning.redaction import redact
+from provisioning.targets import ImagesSpec, PullSecretSpec, parse_targets
+
+DIGESTS = {"probe": "sha256:" + "a" * 64, "busybox": "sha256:" + "b" * 64}
+
+
+def _targets(images_section: str) -> str:
+    return textwrap.dedent(f"""\
+        version: 1
+        products:
+          - name: pks
+            backend: lab
+            plans: [{{name: small}}]
+            images: {images_section}
+        tenancy:
+          - product: pks
+            tenants: [{{name: blue, plan: small}}]
+        """)
+
+
+def test_without_images_a_pod_names_the_lab_image_and_never_pulls() -> None:
+    ref = refs.resolve(None, "probe", DIGESTS)
+    assert ref.container() == {"image": images.PROBE.reference, "imagePullPolicy": "Never"}
+    assert ref.pod() == {}
+
+
+def test_with_images_a_pod_names_the_registry_by_digest_with_the_pull_secret() -> None:
+    spec = ImagesSpec(registry="registry.example.com:5000/caas", pull_secret=PullSecretSpec(file="auth.json"))
+    ref = refs.resolve(spec, "busybox", DIGESTS)
+    assert ref.image == f"registry.example.com:5000/caas/busybox@{DIGESTS['busybox']}"
+    assert ref.pull_policy == "IfNotPresent"
+    assert ref.pod() == {"imagePullSecrets": [{"name": refs.PULL_SECRET}]}
+    anonymous = refs.resolve(ImagesSpec(registry="r.example.com", pull_policy="Always"), "probe", DIGESTS)
+    assert anonymous.container() == {"image": f"r.example.com/probe@{DIGESTS['probe']}", "imagePullPolicy": "Always"}
+    assert anonymous.pod() == {}
+
+
+def test_the_digest_is_the_archives_manifest_digest(tmp_path: Path) -> None:
+    layer = b"layer"
+    archive = tmp_path / "x.tar"
+    archive.write_bytes(images.oci_archive(images.PROBE, layer))
+    index = json.loads(
+        subprocess.run(["tar", "-xOf", str(archive), "index.json"], capture_output=True, check=True).stdout
+    )
+    digest = refs.archive_digest(archive)
+    assert digest == index["manifests"][0]["digest"]
+    blob = subprocess.run(["tar", "-xOf", str(archive), f"blobs/sha256/{digest[7:]}"], capture_output=True, check=True)
+    assert hashlib.sha256(blob.stdout).hexdigest() == digest[7:], "the digest is the manifest's own"
+
+
+def test_a_missing_archive_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(InfrastructureError, match=r"fix: caas lab build"):
+        refs.digests(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "words"),
+    [
+        ("{registry: 'Registry.Example.com'}", "products[0].images.registry", "is not a registry location"),
+        ("{registry: 'r.example.com/a//b'}", "products[0].images.registry", "HOST[:PORT][/PATH]"),
+        ("{registry: r.example.com, pull_policy: Sometimes}", "products[0].images.pull_policy", "unknown pull policy"),
+        (
+            "{registry: r.example.com, pull_secret: {username_env: U}}",
+            "products[0].images.pull_secret",
+            "set both username_env and password_env",
+        ),
+        (
+            "{registry: r.example.com, pull_secret: {username_env: U, password_env: P, file: a.json}}",
+            "products[0].images.pull_secret",
+            "not both",
+        ),
+        ("{registry: r.example.com, pull_secret: {password: x}}", "products[0].images.pull_secret.password", "inline"),
+    ],
+)
+def test_a_bad_images_section_is_one_line_naming_the_field(section: str, field: str, words: str) -> None:
+    with pytest.raises(ConfigErrors) as raised:
+        parse_targets(_targets(section), "targets.yaml", Path("."), check_files=False)
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"targets.yaml: {field}: "), lines[0]
+    assert words in lines[0]
+
+
+def test_a_good_images_section_is_read() -> None:
+    section = "{registry: 'registry.example.com/caas', pull_secret: {username_env: U, password_env: P}}"
+    spec = parse_targets(_targets(section), "t.yaml", Path("."), check_files=False).product_spec("pks").images
+    assert spec is not None
+    assert (spec.registry, spec.pull_policy) == ("registry.example.com/caas", "IfNotPresent")
+
+
+def test_the_login_comes_from_the_environment_and_is_redacted() -> None:
+    spec = ImagesSpec(
+        registry="r.example.com:5043/caas", pull_secret=PullSecretSpec(username_env="U", password_env="P")
+    )
+    with pytest.raises(ConfigError, match=r"images\.pull_secret\.password_env: environment variable P is not set"):
+        login(spec, {"U": "caas"}, Path("."), "t.yaml", "products[0].images")
+    config = login(spec, {"U": "caas", "P": "pw-7f3a9c1e"}, Path("."), "t.yaml", "products[0].images")
+    assert config is not None
+    entry = config["auths"]["r.example.com:5043"]
+    assert base64.b64decode(entry["auth"]) == b"caas:pw-7f3a9c1e"
+    assert "pw-7f3a9c1e" not in redact(json.dumps(config))
+    secret = secret_manifest("tenant-blue", config, {"a": "b"})
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    assert json.loads(base64.b64decode(secret["data"][".dockerconfigjson"])) == config
+    assert secret["data"][".dockerconfigjson"] not in redact(json.dumps(secret))
+
+
+def test_a_login_file_without_the_registry_names_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "auth.json").write_text(json.dumps({"auths": {"other.example.com": {"auth": "eDp5"}}}))
+    spec = ImagesSpec(registry="r.example.com/caas", pull_secret=PullSecretSpec(file="auth.json"))
+    with pytest.raises(ConfigError) as raised:
+        login(spec, {}, tmp_path, "t.yaml", "products[0].images")
+    assert "images.pull_secret.file" in str(raised.value)
+    assert "no login for r.example.com in it (fix: skopeo login r.example.com" in str(raised.value)
+    (tmp_path / "auth.json").write_text(json.dumps({"auths": {"r.example.com": {"auth": "eDp5"}}}))
+    assert login(spec, {}, tmp_path, "t.yaml", "products[0].images") == {"auths": {"r.example.com": {"auth": "eDp5"}}}
+
+
+def test_skopeos_reason_is_one_line() -> None:
+    done = subprocess.CompletedProcess(
+        ["skopeo"],
+        1,
+        "",
+        'time="x" level=fatal msg="reading manifest sha256:ab in r/probe: unauthorized: authentication required"\n',
+    )
+    assert skopeo.failure_line(done) == "reading manifest sha256:ab in r/probe: unauthorized: authentication required"
