@@ -460,6 +460,11 @@ def claim_foreign_addresses(
         answers = claim_addresses(api, tenant.namespace, tenancy.run_id, tenant.name, selected, load_balancer)
     finally:
         api.close()
+    allure.attach(
+        "\n".join(f"{asked}: {cell.value} ({detail})" for asked, (cell, detail) in answers.items()),
+        name="the API server's answers to the claim",
+        attachment_type=allure.attachment_type.TEXT,
+    )
     return Claim(tenant.name, pod, answers)
 
 

@@ -8,9 +8,9 @@ Feature: A tenant cannot take over addresses it does not own
     Given the provisioned tenancy of the product under test
     And probe pods in every tenant
     When the first tenant admits anyone to its pods "a" on port 53 and claims an external address and a load-balancer status for them
-    Then the API server creates the first tenant's Service and refuses it every address it does not own
-    When every probe pod on a shared cluster tries the claimed addresses and the claiming pods on port 53
+    And every probe pod on a shared cluster tries the claimed addresses and the claiming pods on port 53
     Then the observed reachability is exactly:
       | from  | to             | tcp     | udp     |
       | a pod | its own tenant | allowed | allowed |
       | a pod | another tenant | denied  | denied  |
+    And the API server creates the first tenant's Service and refuses it every address it does not own

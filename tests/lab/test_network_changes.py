@@ -19,8 +19,9 @@ import pytest
 from fixtures.network.changes import Change, ChangeVerdict, PartnerChanges, enforce, summary
 from fixtures.network.expectations import Pair
 from fixtures.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
-from fixtures.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
+from fixtures.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets, probe_pod_manifest
 from provisioning.backends.registry import backend_for
+from provisioning.kube.pods import create_pod, delete_pod, wait_running
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabCluster
 from provisioning.settings import Timeouts, build_settings
@@ -33,6 +34,8 @@ TENANTS = ("cblue", "cgreen")
 DEADLINE = 60.0  # the example targets file's default dataplane.enforce_within_seconds
 STALE_DEADLINE = 10.0  # long enough for kube-router to follow a change (about 3 s on the lab), not a resync
 ROUNDS = 10
+REUSE_BATCH = 8  # pods started at once while waiting for the address to come round (host-local: in order)
+REUSE_ATTEMPTS = 400  # more than a node's /24 holds
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,8 @@ def pods(tenancy: ProvisionedTenancy) -> list[ProbePod]:
 
 
 class Matrixes:
-    """What the policies in force allow now, and what the probes see now, for every pair of the pods."""
+    """What the policies in force allow now, and what the probes see now, for every pair of the pods
+    (read from the cluster at each expectation: labels and port maps as they are)."""
 
     def __init__(self, tenancy: ProvisionedTenancy, pods: list[ProbePod]) -> None:
         self.tenancy, self.pods = tenancy, pods
@@ -127,3 +131,53 @@ def test_time_to_enforce_each_kind_of_change(
     print(summary(outcomes))
     late = [o.line() for o in outcomes if not o.verdict.comparison.passed]
     assert not late, "\n".join(late)
+
+
+@pytest.mark.nightly
+def test_an_address_reused_by_another_tenant_carries_none_of_its_old_rules(
+    tenancy: ProvisionedTenancy, pods: list[ProbePod]
+) -> None:
+    """The first tenant's pod b, admitted by its partner policy, is deleted; the second tenant's pods are
+    started and removed until one gets its address; the matrix over that pod must then be what the
+    policies allow the second tenant's pod (its own tenant only), within the deadline after it runs."""
+    first, second = tenancy.clusters[0].tenants[:2]
+    partners = PartnerChanges(tenancy, tenancy.clusters[0], first, second)
+    old = next(p for p in pods if p.tenant == first.name and p.app == "b")
+    admin = tenancy.admin_client(tenancy.clusters[0])
+    timeout = Timeouts().pod_ready
+    reused: ProbePod | None = None
+    try:
+        before = Matrixes(tenancy, pods)
+        for change in partners.changes()[:2]:  # the flow to the old pod is open
+            opened = enforce(change, before.expect, before.observe, DEADLINE)
+            assert opened.verdict.comparison.passed, opened.verdict.report()
+        delete_pod(admin, old.namespace, old.name, timeout)
+        for batch in range(REUSE_ATTEMPTS // REUSE_BATCH):
+            names = [f"reuse-{batch}-{i}" for i in range(REUSE_BATCH)]
+            for name in names:
+                manifest = probe_pod_manifest(second.name, "r", tenancy.run_id)
+                manifest["metadata"] = {**manifest["metadata"], "name": name}  # type: ignore[dict-item]
+                create_pod(admin, second.namespace, manifest)
+            running = {name: wait_running(admin, second.namespace, name, timeout) for name in names}
+            hit = next((n for n, pod in running.items() if pod.status.pod_ip == old.ip), None)
+            for name in names:
+                if name != hit:
+                    delete_pod(admin, second.namespace, name, timeout)
+            if hit:
+                reused = ProbePod(second.name, old.cluster, second.namespace, hit, "r", old.ip)
+                break
+        assert reused is not None, f"{old.ip} did not come round in {REUSE_ATTEMPTS} pods"
+        now = [p for p in pods if p != old] + [reused]
+        matrixes = Matrixes(tenancy, now)
+        outcome = enforce(
+            Change("an address reused by another tenant", lambda: None), matrixes.expect, matrixes.observe, DEADLINE
+        )
+        print(outcome.line())
+        assert outcome.verdict.comparison.passed, outcome.verdict.report()
+    finally:
+        if reused is not None:
+            delete_pod(admin, second.namespace, reused.name, timeout)
+        create_pod(admin, old.namespace, probe_pod_manifest(first.name, "b", tenancy.run_id))
+        wait_running(admin, old.namespace, old.name, timeout)
+        admin.close()
+        partners.restore()
