@@ -18,7 +18,7 @@ from provisioning.backends.oidc import password_grant
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.kube import client as kube
-from provisioning.lab import cluster, configs, oidc, pki
+from provisioning.lab import cluster, configs, host, oidc, pki
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.profiles import PROFILES
 from provisioning.model.tenancy import CERTIFICATE_ONLY, Authenticator, Identity, Placement
@@ -49,9 +49,7 @@ class LabBackend:
     def provision(self, request: ClusterRequest) -> ClusterHandle:
         placement = request.placement
         if self.paths.cluster_dir(placement.name).exists():
-            raise ConfigError(
-                "lab", placement.name, f'a lab cluster "{placement.name}" is left from another run (fix: caas clean)'
-            )
+            raise ConfigError("lab", placement.name, _taken(self.paths, placement.name))
         workers = request.plan.workers if placement.placement is Placement.DEDICATED else self.shared_workers
         lab = cluster.up(
             self.paths,
@@ -145,3 +143,19 @@ class LabBackend:
         policy = lab.layout.directory / "abac-policy.jsonl"
         policy.write_text(policy.read_text() + configs.abac_policy(lines))
         lab.restart("kube-apiserver", self.timeouts.lab_ready)
+
+
+def _taken(paths: LabPaths, name: str) -> str:
+    """Why a run cannot create lab cluster `name`, and the fix that removes only what is meant."""
+    state = cluster.read_state(paths.cluster_dir(name))
+    owner = state.get("run_id") or ""
+    running = sum(host.is_running(int(d["pid"])) for d in state.get("daemons", []))
+    if not owner:
+        return f'a lab cluster "{name}" started by `caas lab up` exists (fix: caas lab down {name})'
+    if running:
+        return (
+            f'lab cluster "{name}" belongs to run {owner}, whose {running} daemons are running: another run '
+            f"with the same CAAS_CLUSTER_PREFIX (fix: wait for run {owner}, or give this run another "
+            f"CAAS_CLUSTER_PREFIX; `caas clean --run-id {owner}` removes that run's clusters)"
+        )
+    return f'lab cluster "{name}" is left from run {owner}, which is over (fix: caas clean --run-id {owner})'

@@ -169,7 +169,10 @@ class PksBackend:
             "/v1/clusters",
             json_body=body,
             expect=(200, 201, 202),
-            hints={409: f"a cluster named {name} exists already (fix: caas clean, or tkgi delete-cluster {name})"},
+            hints={
+                409: f"a cluster named {name} exists already (fix: `tkgi delete-cluster {name}` if no run uses it, "
+                "or give this run another CAAS_CLUSTER_PREFIX)"
+            },
         )
         try:
             self._settled(name, "CREATE")

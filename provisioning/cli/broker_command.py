@@ -74,5 +74,6 @@ def run_serve(args: argparse.Namespace) -> int:
         server.server_close()
     left = broker.live_clusters()
     if left:
-        sys.stderr.write(f"caas broker: stopped with clusters still provisioned: {', '.join(left)} (caas clean)\n")
+        removal = "; ".join(f"caas lab down {name}" for name in left)
+        sys.stderr.write(f"caas broker: stopped with clusters still provisioned: {', '.join(left)} (fix: {removal})\n")
     return int(ExitCode.OK)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from provisioning.cli.interrupts import Interrupted, StopAtOnce, exit_code
 from provisioning.errors import CaasError, ExitCode
@@ -27,6 +29,10 @@ EXIT_CODES = (
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # `caas lab down --a` must not mean --all: no abbreviated options, on every (sub)command
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         sys.stderr.write(f"caas: error: {message} (see --help)\n")
@@ -94,8 +100,16 @@ def interrupted_hint(args: argparse.Namespace | None) -> str:
     return "nothing was provisioned; the command is safe to repeat"
 
 
+def _terminated(signum: int, _frame: object) -> None:
+    """SIGTERM (CI cancelling a job, `timeout`) unwinds a command as Ctrl-C does, so that what it started
+    is torn down (`caas lab up` removes its half-started cluster); a second SIGTERM kills at once."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise Interrupted(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = None
+    previous = signal.signal(signal.SIGTERM, _terminated)  # `caas run` installs its own guard over it
     try:
         args = parse(argv)
         handler: Handler = args.handler
@@ -111,9 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)  # Python would print a second error flushing stdout at exit
         os.dup2(devnull, sys.stdout.fileno())
         return int(ExitCode.OK)
-    except (Interrupted, StopAtOnce) as signalled:  # a signal just as `caas run` returned: nothing to stop
+    except (Interrupted, StopAtOnce) as signalled:  # SIGTERM to any other command, or just as `caas run` returned
         sys.stderr.write(f"caas: interrupted by {signalled}; {interrupted_hint(args)}\n")
         return exit_code(signalled.signum)
+    finally:
+        if previous is not None:  # None: a handler not installed from Python, which we cannot restore
+            signal.signal(signal.SIGTERM, previous)
 
 
 def environment() -> dict[str, str]:

@@ -86,6 +86,8 @@ def create_node_host(node: NodeLayout) -> None:
     """A network namespace with one veth on the lab bridge, loopback up, forwarding on."""
     run(["ip", "netns", "add", node.netns])
     run(["ip", "link", "add", node.host_veth, "type", "veth", "peer", "name", "eth0", "netns", node.netns])
+    # the alias names the owner, so that removing a cluster never deletes another lab home's link
+    run(["ip", "link", "set", node.host_veth, "alias", node.netns])
     run(["ip", "link", "set", node.host_veth, "master", BRIDGE, "up"])
     inside = ["ip", "netns", "exec", node.netns]
     run([*inside, "ip", "addr", "add", f"{node.ip}/{BRIDGE_PREFIX}", "dev", "eth0"])
@@ -154,6 +156,19 @@ def iptables_in(node: NodeLayout, *rule: str) -> None:
 def delete_netns(name: str) -> None:
     if Path(f"/run/netns/{name}").exists():
         run(["ip", "netns", "del", name], check=False)
+
+
+def link_owner(name: str) -> str | None:
+    """The alias of host interface `name`: a node host's link carries its network namespace's name
+    there; "" for a link without an alias; None when there is no such link."""
+    try:
+        return Path(f"/sys/class/net/{name}/ifalias").read_text().strip()
+    except OSError:
+        return None
+
+
+def link_exists(name: str) -> bool:
+    return Path(f"/sys/class/net/{name}").exists()
 
 
 def delete_link(name: str) -> None:
