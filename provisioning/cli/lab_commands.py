@@ -19,7 +19,7 @@ from typing import Any
 from provisioning.cli.main import environment
 from provisioning.cli.progress import Progress
 from provisioning.errors import ConfigError, ExitCode
-from provisioning.lab import build, cluster, host
+from provisioning.lab import build, cluster, host, registry
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.layout import BRIDGE
 from provisioning.lab.profiles import PROFILES
@@ -53,6 +53,12 @@ def register(commands: Any) -> None:
     )
     p.add_argument("--keep-on-failure", action="store_true", help="leave a failed cluster for debugging")
     p.add_argument("--timeout", type=float, default=Timeouts().lab_ready, help="seconds to wait for Ready")
+    p.add_argument(
+        "--bare",
+        action="store_true",
+        help="no suite image on the nodes (they pull from the lab registry, started too): a cluster the suite "
+        "did not build, for the kubeconfig backend",
+    )
     p.set_defaults(handler=cmd_up)
     p = sub.add_parser("status", help="list lab clusters (only CAAS_CLUSTER_PREFIX's if set)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -115,11 +121,18 @@ def cmd_up(args: argparse.Namespace) -> int:
             progress,
             authorization,
             keep_on_failure=args.keep_on_failure,
+            bare=args.bare,
         )
+        lab_registry = registry.up(_paths().home) if args.bare else None
     print(
         f"lab cluster {name} ({args.profile}) is Ready in {time.monotonic() - started:.1f}s: "
         f"kubeconfig {lab.layout.kubeconfig(cluster.ADMIN)}"
     )
+    if lab_registry is not None:
+        print(
+            f"bare: its nodes pull the suite's images from the lab registry: caas images push --registry "
+            f"{registry.LOCATION} --authfile {lab_registry.login_file} --ca-file {lab_registry.ca_file}"
+        )
     return int(ExitCode.OK)
 
 

@@ -78,7 +78,10 @@ def copy(source: str, destination: str, *, dest: Access | None = None, timeout: 
         argv = [SKOPEO, "copy", "--quiet", "--preserve-digests", *dest_options, source, destination]
         result = _run(argv, timeout)
     if result.returncode != 0:
-        raise InfrastructureError(f"copying {source} to {destination} failed: {failure_line(result)}")
+        raise InfrastructureError(
+            f"copying {source} to {destination} failed: {failure_line(result)} "
+            "(fix: check the registry's address, its login and its CA)"
+        )
 
 
 def inspect_failure(reference: str, access: Access, timeout: float = 60.0) -> str:

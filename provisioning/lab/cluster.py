@@ -22,7 +22,7 @@ from typing import Any
 from provisioning.backends.http import HttpClient, HttpFailure
 from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.kube import client as kube
-from provisioning.lab import configs, host, images, oidc, pki
+from provisioning.lab import configs, host, images, oidc, pki, registry
 from provisioning.lab.layout import (
     BRIDGE,
     CLUSTER_DOMAIN,
@@ -304,6 +304,9 @@ class LabCluster:
             for sub in ("run", "cni/net.d", "cni/ipam", "containerd", "kubelet", "pod-logs"):
                 node.path(sub).mkdir(parents=True, exist_ok=True)
             node.path("containerd.toml").write_text(configs.containerd(node))
+            hosts = node.path("certs.d", registry.HOST)
+            hosts.mkdir(parents=True, exist_ok=True)
+            (hosts / "hosts.toml").write_text(registry.containerd_hosts(registry.LabRegistry(self.paths.home).ca_file))
             node.path("cni", "net.d", "10-caas.conflist").write_text(configs.cni(node))
             node.path("kubelet.json").write_text(configs.kubelet(layout, node))
             node.path("kube-proxy.json").write_text(configs.kube_proxy(layout, node))
@@ -482,7 +485,9 @@ class LabCluster:
             what=f"containerd of {node.name} to listen",
             retry_on=(OSError,),
         )
-        for image in images.LAB_IMAGES:
+        for image in images.SYSTEM_IMAGES if self.state.get("bare") else images.LAB_IMAGES:
+            if not (self.paths.images / image.archive_name).exists():  # an image added since `caas lab build`
+                images.build_image(image, self.paths.bin, self.paths.images)
             host.run(
                 [
                     "ctr",
@@ -777,7 +782,7 @@ def _readiness_pod(name: str) -> dict[str, Any]:
             "containers": [
                 {
                     "name": "check",
-                    "image": images.BUSYBOX_IMAGE.reference,
+                    "image": images.READINESS.reference,
                     "imagePullPolicy": "Never",
                     "command": ["sh", "-c", f"nslookup kubernetes.default.svc.{CLUSTER_DOMAIN} {DNS_SERVICE_IP}"],
                 }
@@ -804,8 +809,11 @@ def up(
     authorization: AuthorizationMode | None = None,
     keep_on_failure: bool = False,
     run_id: str = "",
+    bare: bool = False,
 ) -> LabCluster:
-    """Start a cluster; on any failure tear down what was started (unless kept for debugging) and re-raise."""
+    """Start a cluster; on any failure tear down what was started (unless kept for debugging) and re-raise.
+    A `bare` cluster's nodes have only the system images (images.SYSTEM_IMAGES): a cluster the suite did
+    not build, whose nodes pull the suite's images from a registry."""
     profile = validate_request(name, profile_name, workers)
     if authorization is not None:
         profile = profile.with_authorization(authorization)
@@ -825,6 +833,7 @@ def up(
         layout = ClusterLayout(name, _free_index(paths), workers, paths.cluster_dir(name))
         cluster = LabCluster(paths, layout, profile, report)
         cluster.state["run_id"] = run_id
+        cluster.state["bare"] = bare
         layout.directory.mkdir()
         _write_state(layout, cluster.state)
         host.ensure_bridge()

@@ -76,6 +76,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "{d / "cni" / "net.d"}"
+  # registries' hosts.toml (the lab registry's, with its CA): containerd docs/hosts.md
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "{d / "certs.d"}"
 """
 
 

@@ -2,7 +2,9 @@
 
 Each image is one uncompressed layer written with `tarfile` (fixed owners and
 times, so the same inputs give the same digest) and imported into every node's
-containerd with `ctr -n k8s.io images import`. Nothing is ever pulled.
+containerd with `ctr -n k8s.io images import`: the system images on every node, the suite's (busybox,
+probe) too unless the cluster is bare. A bare cluster's nodes pull the suite's images from a registry
+(provisioning.lab.registry, `caas images push`).
 """
 
 from __future__ import annotations
@@ -46,7 +48,11 @@ PROBE = LabImage(
     cmd=("serve",),
     user=f"{NONROOT_UID}:{NONROOT_UID}",
 )
-LAB_IMAGES: tuple[LabImage, ...] = (PAUSE, BUSYBOX_IMAGE, PROBE)
+# The lab's own readiness check (a pod that resolves kubernetes.default): the cluster's image, not the suite's.
+READINESS = LabImage("caas.local/lab/readiness:1.0", with_busybox=True, cmd=("sh",))
+LAB_IMAGES: tuple[LabImage, ...] = (PAUSE, READINESS, BUSYBOX_IMAGE, PROBE)
+# What every lab node gets preloaded, also on a bare cluster: the pod sandbox and the readiness check.
+SYSTEM_IMAGES: tuple[LabImage, ...] = (PAUSE, READINESS)
 
 
 def _busybox_applets() -> list[str]:
