@@ -53,6 +53,7 @@ def scenario_status(allure_status: str, message: str) -> Status:
 
 
 _TENANCY_TAGS = ("shared_cluster", "dedicated_cluster")
+MESSAGE_CHARS = 16000  # a failure message kept whole enough to name its first mismatched cell
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class ScenarioResult:
     start_ms: int = 0
     evidence: tuple[str, ...] = ()  # attachment files of the result, relative to the results directory
     history_id: str = ""
+    plans: tuple[str, ...] = ()  # every `plan` label (a scenario may judge several plans)
+    layers: tuple[str, ...] = ()  # every `layer` label
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,11 @@ class CheckRecord:
 
     @property
     def plans(self) -> tuple[str, ...]:
-        return tuple(sorted({s.plan for s in self.scenarios if s.plan}))
+        return tuple(sorted({p for s in self.scenarios for p in (s.plan, *s.plans) if p}))
 
     @property
     def layers(self) -> tuple[str, ...]:
-        return tuple(sorted({s.layer for s in self.scenarios if s.layer}))
+        return tuple(sorted({x for s in self.scenarios for x in (s.layer, *s.layers) if x}))
 
     @property
     def duration_ms(self) -> int:
@@ -237,10 +240,13 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
         data = _read_result(path)
         labels: dict[str, str] = {}
         tags: set[str] = set()
+        every: dict[str, list[str]] = {"plan": [], "layer": []}
         for label in data.get("labels", []):
             labels.setdefault(label["name"], label["value"])
             if label["name"] == "tag":
                 tags.add(str(label["value"]))
+            if label["name"] in every:
+                every[label["name"]].append(str(label["value"]))
         if "check" not in labels or "product" not in labels:
             continue
         details = data.get("statusDetails") or {}
@@ -250,7 +256,7 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 product=labels["product"],
                 name=str(data.get("name", "")),
                 status=scenario_status(str(data.get("status")), str(details.get("message", ""))),
-                message=str(details.get("message", ""))[:2000],
+                message=str(details.get("message", ""))[:MESSAGE_CHARS],
                 uuid=str(data.get("uuid", "")),
                 duration_ms=int(data.get("stop", 0)) - int(data.get("start", 0)),
                 area=labels.get("epic", ""),
@@ -260,6 +266,8 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 start_ms=int(data.get("start", 0)),
                 evidence=tuple(_attachments(data)),
                 history_id=str(data.get("historyId", "")),
+                plans=tuple(dict.fromkeys(every["plan"])),
+                layers=tuple(dict.fromkeys(every["layer"])),
             )
         )
     return results

@@ -37,6 +37,7 @@ from provisioning.run_targets import save_run_targets
 from provisioning.settings import DEFAULT_TARGETS, Settings, build_settings
 from reports import allure_report
 from reports.comparison import to_html, to_json, to_markdown
+from reports.findings import unmet_line
 from reports.records import ResultFileError, RunRecords, Status, aggregate, read_allure_results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -366,6 +367,7 @@ def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     from reports.catalog import load_checks
     from reports.plan_tables import read_plan_tables
     from reports.plan_tables import to_markdown as plans_markdown
+    from reports.run_folder import write_decision
 
     titles = {k: v.title for k, v in load_checks().items()}
     paths = {
@@ -378,6 +380,8 @@ def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     paths["comparison (JSON)"].write_text(to_json(records, titles))
     if (run_dir / "allure-report" / "index.html").exists():
         paths["Allure report (HTML)"] = run_dir / "allure-report" / "index.html"
+    allure_link = "allure-report/index.html" if "Allure report (HTML)" in paths else ""
+    paths.update(write_decision(records, run_dir, allure_link))  # decision page, checks.junit.xml, trends
     plans = read_plan_tables(run_dir / "allure-results") if (run_dir / "allure-results").is_dir() else []
     if plans:
         paths["privileges per plan (Markdown)"] = run_dir / "privileges.md"
@@ -403,8 +407,13 @@ def print_summary(records: RunRecords, heading: str, paths: dict[str, Path]) -> 
     print(f"  differences between products: {len(differences)}")
     for check in differences:
         print(f"    {check}: " + ", ".join(f"{p} {records.record(check, p).status.value}" for p in records.products))
+    unmet = [records.record(c, p) for c in records.checks for p in records.products]
+    unmet = [r for r in unmet if not r.meets_expectation]
+    print(f"  unmet expectations: {len(unmet)}")
+    for record in unmet:
+        print(f"    {record.check} on {record.product}: {unmet_line(record)}")
     for name, path in paths.items():
         print(f"  {name}: {path}")
-    print(f"report: {paths['comparison (HTML)']}")
+    print(f"report: {paths.get('decision page (HTML)', paths['comparison (HTML)'])}")
     if "Allure report (HTML)" in paths:
         print(f"allure: {paths['Allure report (HTML)']}")
