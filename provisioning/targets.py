@@ -162,6 +162,10 @@ class PlanSpec(_Spec):
     # the Service types its tenants may create; ClusterIP always (default: every type, as Kubernetes allows)
     service_types: list[ServiceType] = Field(default_factory=lambda: list(SERVICE_TYPES))
 
+    # cluster DNS answers its tenants the names of other tenants' services and pods (CoreDNS's default); a
+    # product with per-tenant DNS views promises false (check_net_011)
+    other_tenants_in_dns: bool = True
+
     @field_validator("service_types")
     @classmethod
     def _cluster_ip_always(cls, types: list[str]) -> list[str]:

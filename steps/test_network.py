@@ -25,6 +25,7 @@ from fixtures.network.claims import (
     admit_anyone_policy,
     claim_addresses,
 )
+from fixtures.network.dns import ABSENT, as_resolution, name_targets
 from fixtures.network.expectations import (
     AS_PLAN_SAYS,
     Pair,
@@ -607,4 +608,43 @@ def exactly_the_plans_service_types(service_types: Callable[[], Matrix], tenancy
     # an admission policy is in force a moment after onboarding created it: observe until it matches
     verdict = observe_until_converged(expected, lambda: (service_types(), len(expected.rows) * len(SERVICE_TYPES)), 5)
     attach(verdict, "Service types per tenant")
+    require(verdict)
+
+
+@when(
+    "every probe pod on a shared cluster looks up the names of every tenant's services and pods",
+    target_fixture="probe_run",
+)
+def look_up_every_name(
+    tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], tenant_services: list[TenantService], prober: Prober
+) -> ProbeRun:
+    cluster = _shared_cluster(tenancy)
+    pods = [p for p in probe_pods if p.cluster == cluster.handle.name]
+    services = [s for s in tenant_services if s.cluster == cluster.handle.name]
+
+    def observe(run: ProbeRun) -> tuple[Matrix, int]:
+        matrix, probes = _from_pods(run)
+        return as_resolution(matrix), probes
+
+    return ProbeRun(prober, tuple(pods), tuple(name_targets(pods, services)), same_tenant, observer=observe)
+
+
+@then("every tenant resolves its own names, and other tenants' names as its plan says")
+def names_as_the_plan_says(probe_run: ProbeRun, tenancy: ProvisionedTenancy, settings: Settings) -> None:
+    plans = {p.name: p for p in settings.targets.product_spec(tenancy.product.name).plans}
+
+    def disclosed(source: ProbePod, owner: ProbePod) -> Cell:
+        if owner.app == ABSENT:
+            return Cell.DENIED
+        if source.tenant == owner.tenant:
+            return Cell.ALLOWED
+        return Cell.ALLOWED if plans[tenancy.tenant(source.tenant).plan].other_tenants_in_dns else Cell.DENIED
+
+    expected = Matrix.build(
+        [s.label for s in probe_run.sources],
+        probe_run.columns,
+        {(s.label, t.column): disclosed(s, o) for s, o, t in probe_run.pairs},
+    )
+    verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS)
+    attach(verdict, "names resolved (allowed: the name resolves)")
     require(verdict)

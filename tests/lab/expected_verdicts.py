@@ -33,6 +33,8 @@ EXPECTED = {
     ("check_net_009", "pks"): "pass",  # kube-router follows each change within the deadline
     ("check_net_010", "cfcr"): "pass",  # the default plan allows every Service type
     ("check_net_010", "pks"): "pass",  # onboarding's admission policy holds small and medium to their types
+    ("check_net_011", "cfcr"): "pass",  # CoreDNS answers every name to every pod, as the plans state
+    ("check_net_011", "pks"): "pass",
     ("check_priv_001", "cfcr"): "pass",  # baseline: privileged refused by API validation, the rest by PodSecurity
     ("check_priv_001", "pks"): "pass",
     ("check_priv_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant

@@ -21,11 +21,13 @@ from fixtures.network.expectations import Pair
 from fixtures.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
 from fixtures.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets, probe_pod_manifest
 from provisioning.backends.registry import backend_for
+from provisioning.kube import client as kube
 from provisioning.kube.pods import create_pod, delete_pod, wait_running
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabCluster
 from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
+from provisioning.wait import wait_until
 from reports.matrix import Matrix
 from tests.lab.conftest import existing_cluster_targets
 
@@ -181,3 +183,84 @@ def test_an_address_reused_by_another_tenant_carries_none_of_its_old_rules(
         wait_running(admin, old.namespace, old.name, timeout)
         admin.close()
         partners.restore()
+
+
+def _deployment(tenant: str, run_id: str) -> dict[str, Any]:
+    """A Deployment of probe pods labelled as the first tenant's pods b, which its partner policy selects."""
+    pod = probe_pod_manifest(tenant, "b", run_id)
+    labels = dict(pod["metadata"]["labels"])  # type: ignore[index]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "scaled", "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "b", "probe": "caas", "scaled": "yes"}},
+            "template": {"metadata": {"labels": {**labels, "scaled": "yes"}}, "spec": pod["spec"]},
+        },
+    }
+
+
+@pytest.mark.nightly
+def test_time_to_enforce_scaling_a_selected_deployment(tenancy: ProvisionedTenancy, pods: list[ProbePod]) -> None:
+    """The first tenant's Deployment of pods its partner policy selects is scaled from 1 to 3 and back, ten
+    times: the new pods must be admitted exactly as the policy says (and isolated otherwise) once running."""
+    first, second = tenancy.clusters[0].tenants[:2]
+    partners = PartnerChanges(tenancy, tenancy.clusters[0], first, second)
+    admin = tenancy.admin_client(tenancy.clusters[0])
+    base = f"/apis/apps/v1/namespaces/{first.namespace}/deployments"
+    outcomes: list[ChangeVerdict] = []
+
+    def running_pods(count: int) -> list[ProbePod]:
+        def read() -> list[dict[str, Any]]:
+            query = {"labelSelector": "scaled=yes"}
+            items: list[dict[str, Any]] = kube.request(
+                admin, "GET", f"/api/v1/namespaces/{first.namespace}/pods", query=query
+            )["items"]
+            return [p for p in items if p["status"].get("phase") == "Running" and p["status"].get("podIP")]
+
+        found = wait_until(
+            read,
+            lambda items: len(items) == count and all(not p["metadata"].get("deletionTimestamp") for p in items),
+            timeout=Timeouts().pod_ready,
+            what=f"{count} running pods of the Deployment scaled",
+        )
+        return [
+            ProbePod(
+                first.name,
+                pods[0].cluster,
+                first.namespace,
+                p["metadata"]["name"],
+                p["metadata"]["name"],
+                p["status"]["podIP"],
+            )
+            for p in found
+        ]
+
+    def scale(replicas: int) -> None:
+        kube.request(
+            admin,
+            "PATCH",
+            f"{base}/scaled/scale",
+            body={"spec": {"replicas": replicas}},
+            content_type="application/merge-patch+json",
+        )
+
+    kube.request(admin, "POST", base, body=_deployment(first.name, tenancy.run_id))
+    try:
+        before = Matrixes(tenancy, pods + running_pods(1))
+        for change in partners.changes()[:2]:  # the flow to the selected pods is open
+            assert enforce(change, before.expect, before.observe, DEADLINE).verdict.comparison.passed
+        for _ in range(ROUNDS):
+            for replicas in (3, 1):
+                scale(replicas)
+                now = Matrixes(tenancy, pods + running_pods(replicas))
+                change = Change(f"scale a selected Deployment to {replicas}", lambda: None)
+                outcomes.append(enforce(change, now.expect, now.observe, DEADLINE))
+    finally:
+        kube.delete_if_present(admin, f"{base}/scaled")
+        admin.close()
+        partners.restore()
+    print(summary(outcomes))
+    late = [o.line() for o in outcomes if not o.verdict.comparison.passed]
+    assert not late, "\n".join(late)

@@ -7,10 +7,12 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fixtures.network.dns import as_resolution
 from fixtures.network.expectations import same_tenant
 from fixtures.network.policies_in_force import endpoint_of, expected_by_policies
 from fixtures.network.policy import Endpoint, Port, allowed, selector_matches
 from fixtures.network.probe import ProbePod, Target, port_names, probe_pod_manifest
+from reports.matrix import Cell, Matrix
 
 NS_LABELS = {"blue": {"tenant": "blue"}, "green": {"tenant": "green"}}
 A = Endpoint("blue/a", "10.1.0.1", "blue", {"app": "a"}, (Port(8080, "TCP", "http"), Port(8082, "UDP")))
@@ -252,3 +254,22 @@ def test_a_named_port_resolves_on_each_destination_pods_own_map() -> None:
     assert not allowed([on_alt], G, a, Port(8080), NS_LABELS)
     assert allowed([on_alt], G, b, Port(8080), NS_LABELS)
     assert not allowed([on_alt], G, b, Port(8081), NS_LABELS)
+
+
+def test_a_name_lookup_is_disclosed_unless_no_such_host_and_error_when_dns_does_not_answer() -> None:
+    observed = Matrix.build(
+        ["blue/a"],
+        ["connected", "timeout", "absent", "no answer"],
+        {
+            ("blue/a", "connected"): Cell.ALLOWED,
+            ("blue/a", "timeout"): Cell.DENIED,
+            ("blue/a", "absent"): Cell.ERROR,
+            ("blue/a", "no answer"): Cell.ERROR,
+        },
+        {
+            ("blue/a", "absent"): "dns-failure: lookup x.svc.cluster.local: no such host",
+            ("blue/a", "no answer"): "dns-failure: lookup x: i/o timeout",
+        },
+    )
+    resolved = as_resolution(observed)
+    assert [resolved["blue/a", c] for c in observed.columns] == [Cell.ALLOWED, Cell.ALLOWED, Cell.DENIED, Cell.ERROR]
