@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from fixtures.network.dns import as_resolution
 from fixtures.network.expectations import same_tenant
+from fixtures.network.generated import policy_sets, resolve
 from fixtures.network.policies_in_force import endpoint_of, expected_by_policies
 from fixtures.network.policy import Endpoint, Port, allowed, selector_matches
 from fixtures.network.probe import ProbePod, Target, port_names, probe_pod_manifest
+from provisioning.model.onboarding import TENANT
 from reports.matrix import Cell, Matrix
 
 NS_LABELS = {"blue": {"tenant": "blue"}, "green": {"tenant": "green"}}
@@ -273,3 +275,58 @@ def test_a_name_lookup_is_disclosed_unless_no_such_host_and_error_when_dns_does_
     )
     resolved = as_resolution(observed)
     assert [resolved["blue/a", c] for c in observed.columns] == [Cell.ALLOWED, Cell.ALLOWED, Cell.DENIED, Cell.ERROR]
+
+
+NOTHING = {"podSelector": {"matchLabels": {"caas-conformance.io/nothing": "x"}}}  # a peer matching no pod
+
+
+def _without_ip_blocks(policies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The policies as a dataplane that never matches pods with ipBlock sees them between pods: every
+    ipBlock peer replaced by a peer that matches nothing (dropping it could leave an empty peer list,
+    which matches everything)."""
+    out = []
+    for p in policies:
+        spec = dict(p["spec"])
+        for key, peers_key in (("ingress", "from"), ("egress", "to")):
+            spec[key] = [
+                {**rule, peers_key: [NOTHING if "ipBlock" in peer else peer for peer in rule[peers_key]]}
+                if rule.get(peers_key)
+                else rule
+                for rule in spec.get(key, [])
+            ]
+        out.append({**p, "spec": spec})
+    return out
+
+
+GENERATED_PODS = [
+    Endpoint(
+        f"{t}/{app}",
+        f"10.1.{i}.{j + 1}",
+        t,
+        {"app": app, TENANT: t},
+        tuple(
+            Port(n, p, name)
+            for n, p, name in [(8080 + j, "TCP", "http"), (8081 - j, "TCP", "alt"), (8082, "UDP", "echo")]
+        ),
+    )
+    for i, t in enumerate(("gblue", "ggreen"))
+    for j, app in enumerate(("a", "b"))
+]
+
+
+@given(policy_sets(("gblue", "ggreen"), ("a", "b")))
+def test_the_cilium_reading_is_the_spec_reading_without_ipblock_between_pods(
+    generated: list[dict[str, Any]],
+) -> None:
+    """Both readings of ipBlock on pod addresses, related for every generated policy set: where ipBlock never
+    matches pods, pod-to-pod verdicts are those of the same policies with every ipBlock peer matching nothing."""
+    ips = {p.name: p.ip for p in GENERATED_PODS}
+    policies = [
+        {**resolve(g, "10.1.0.0/16", ips), "metadata": {"name": g["name"], "namespace": g["tenant"]}} for g in generated
+    ]
+    labels = {"gblue": {TENANT: "gblue"}, "ggreen": {TENANT: "ggreen"}}
+    for source in GENERATED_PODS:
+        for destination in GENERATED_PODS:
+            for port in (Port(8080), Port(8081), Port(8082, "UDP")):
+                cilium = allowed(policies, source, destination, port, labels, ip_block_matches_pods=False)
+                assert cilium == allowed(_without_ip_blocks(policies), source, destination, port, labels)
