@@ -80,6 +80,25 @@ def read_matrices(allure_dir: Path, records: RunRecords) -> list[dict[str, str]]
     return matrices
 
 
+def attachment_names(allure_dir: Path) -> dict[str, str]:
+    """Every attachment's file name (its `source`) -> the name the scenario gave it, e.g. "pod-to-pod (text)"."""
+    names: dict[str, str] = {}
+
+    def walk(node: Mapping[str, Any]) -> None:
+        for attachment in node.get("attachments", []):
+            if "source" in attachment:
+                names[str(attachment["source"])] = str(attachment.get("name", ""))
+        for step in node.get("steps", []):
+            walk(step)
+
+    for path in sorted(allure_dir.glob("*-result.json")):
+        try:
+            walk(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return names
+
+
 def run_date(records: RunRecords, run_dir: Path) -> str:
     """When the run's first scenario started (UTC, ISO 8601), else the folder's modification time."""
     starts = [s.start_ms for r in records.records.values() for s in r.scenarios if s.start_ms]
@@ -87,20 +106,21 @@ def run_date(records: RunRecords, run_dir: Path) -> str:
     return datetime.datetime.fromtimestamp(stamp, datetime.UTC).isoformat(timespec="seconds")
 
 
-def write_decision(records: RunRecords, run_dir: Path, allure_link: str = "") -> dict[str, Path]:
-    """Write decision.html/.md/.json and checks.junit.xml into the run folder and add the run to the
-    trends file beside it; the paths by name. Raises jsonschema.ValidationError if the JSON would not
-    follow its schema (a bug of the suite, never of the product)."""
+def decision_of(records: RunRecords, run_dir: Path, allure_link: str = "", record_trend: bool = True) -> dict[str, Any]:
+    """The run's decision (`reports.findings.build_decision`); with `record_trend`, the run's line is
+    added to the trends file beside it first (a read-only folder of runs: the trends show this run only)."""
     environment = read_environment(run_dir)
-    catalog = load_checks()
     date = run_date(records, run_dir)
     allure_dir = run_dir / "allure-results"
     entry = trends.run_entry(records, run_dir.name, date, environment)
     history = run_dir.parent / trends.TRENDS_FILE
-    try:
-        entries = trends.record_run(history, entry)
-    except OSError:  # a read-only folder of runs: the page shows this run only
-        entries = [entry]
+    entries, _ = trends.read_trends(history)
+    entries = sorted([e for e in entries if e["run_id"] != entry["run_id"]] + [entry], key=lambda e: str(e.get("date")))
+    if record_trend:
+        try:
+            entries = trends.record_run(history, entry)
+        except OSError:
+            entries = [entry]
     context = RunContext(
         run_id=run_dir.name,
         date=date,
@@ -110,7 +130,14 @@ def write_decision(records: RunRecords, run_dir: Path, allure_link: str = "") ->
         trends=trends.trend_table(entries),
         allure_link=allure_link,
     )
-    decision = build_decision(records, catalog, context)
+    return build_decision(records, load_checks(), context)
+
+
+def write_decision(records: RunRecords, run_dir: Path, allure_link: str = "") -> dict[str, Path]:
+    """Write decision.html/.md/.json and checks.junit.xml into the run folder and add the run to the
+    trends file beside it; the paths by name. Raises jsonschema.ValidationError if the JSON would not
+    follow its schema (a bug of the suite, never of the product)."""
+    decision = decision_of(records, run_dir, allure_link)
     paths = {
         "decision page (HTML)": run_dir / "decision.html",
         "decision (Markdown)": run_dir / "decision.md",

@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         images_command,
         lab_commands,
         report_command,
+        results_command,
         run_command,
     )
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_command.register(commands)
     clean_command.register(commands)
     report_command.register(commands)
+    results_command.register(commands)
     broker_command.register(commands)
     images_command.register(commands)
     return parser
