@@ -254,6 +254,7 @@ function differsOnly(on){
   document.querySelectorAll('tr.same').forEach(r=>r.classList.toggle('hide',on));
 }
 window.addEventListener('beforeprint',()=>document.querySelectorAll('details').forEach(d=>d.open=true));
+window.addEventListener('load',()=>{document.body.dataset.scrollWidth=document.documentElement.scrollWidth;});
 """
 
 

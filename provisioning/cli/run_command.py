@@ -414,6 +414,8 @@ def print_summary(records: RunRecords, heading: str, paths: dict[str, Path]) -> 
         print(f"    {record.check} on {record.product}: {unmet_line(record)}")
     for name, path in paths.items():
         print(f"  {name}: {path}")
-    print(f"report: {paths.get('decision page (HTML)', paths['comparison (HTML)'])}")
+    print(f"report: {paths['comparison (HTML)']}")
+    if "decision page (HTML)" in paths:
+        print(f"decision: {paths['decision page (HTML)']}")
     if "Allure report (HTML)" in paths:
         print(f"allure: {paths['Allure report (HTML)']}")

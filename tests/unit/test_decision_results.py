@@ -89,7 +89,7 @@ def test_report_rebuilds_the_decision_page_from_the_copied_folder_alone(
     copied_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["report", str(copied_run)]) == 0
-    assert f"report: {copied_run / 'decision.html'}" in capsys.readouterr().out
+    assert f"decision: {copied_run / 'decision.html'}" in capsys.readouterr().out
     decision = json.loads((copied_run / "decision.json").read_text())
     finding = next(f for f in decision["findings"] if f["check"] == "check_net_001")
     assert finding["evidence_cell"] == "blue/a → green/a:8080/tcp allowed"
