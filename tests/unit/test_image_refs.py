@@ -9,15 +9,22 @@ import json
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from provisioning.errors import ConfigError, ConfigErrors, InfrastructureError
-from provisioning.images import refs, skopeo
+from provisioning.images import products, refs, skopeo
 from provisioning.images.pull_secret import login, secret_manifest
 from provisioning.lab import images
 from provisioning.redaction import redact
 from provisioning.targets import ImagesSpec, PullSecretSpec, parse_targets
+
+
+@pytest.fixture(autouse=True)
+def _fresh_products(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(products, "_PRODUCTS", {})  # configure() is process-wide: none leaks to other tests
+
 
 DIGESTS = {"probe": "sha256:" + "a" * 64, "busybox": "sha256:" + "b" * 64}
 
@@ -142,3 +149,49 @@ def test_skopeos_reason_is_one_line() -> None:
         'time="x" level=fatal msg="reading manifest sha256:ab in r/probe: unauthorized: authentication required"\n',
     )
     assert skopeo.failure_line(done) == "reading manifest sha256:ab in r/probe: unauthorized: authentication required"
+
+
+def _configured(tmp_path: Path, section: str, environment: dict[str, str]) -> None:
+    for name, image in refs.SUITE_IMAGES.items():
+        (tmp_path / image.archive_name).write_bytes(images.oci_archive(image, name.encode()))
+    text = _targets(section).replace("  - name: pks\n", "  - name: pks\n", 1)
+    text = text.replace("tenancy:", "  - {name: lab, backend: lab, plans: [{name: small}]}\ntenancy:")
+    products.configure(parse_targets(text, "t.yaml", tmp_path, check_files=False), environment, tmp_path)
+
+
+def test_suite_pod_names_the_products_images_and_makes_the_pull_secret_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _configured(
+        tmp_path,
+        "{registry: r.example.com/caas, pull_secret: {username_env: U, password_env: P}}",
+        {"U": "u", "P": "p"},
+    )
+    posted: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(products.kube, "request", lambda _api, _m, path, body: posted.append((path, body)))
+    labels = {"caas-conformance.io/run-id": "r1", "app": "a"}
+    pod = {
+        "metadata": {"name": "p", "labels": labels},
+        "spec": {"containers": [{"name": "c", "image": images.PROBE.reference, "imagePullPolicy": "Never"}]},
+    }
+    rewritten = products.suite_pod("pks", object(), "tenant-blue", pod)
+    container = rewritten["spec"]["containers"][0]
+    digest = refs.archive_digest(tmp_path / images.PROBE.archive_name)
+    assert container["image"] == f"r.example.com/caas/probe@{digest}"
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert rewritten["spec"]["imagePullSecrets"] == [{"name": refs.PULL_SECRET}]
+    assert pod["spec"]["containers"][0]["image"] == images.PROBE.reference, "the original stays as it was"
+    deployment = {
+        "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"containers": [dict(container, image=images.BUSYBOX_IMAGE.reference)]}}},
+    }
+    template = products.suite_pod("pks", object(), "tenant-blue", deployment)["spec"]["template"]["spec"]
+    assert template["containers"][0]["image"].startswith("r.example.com/caas/busybox@sha256:")
+    assert [path for path, _ in posted] == ["/api/v1/namespaces/tenant-blue/secrets"], "one secret per namespace"
+    assert posted[0][1]["metadata"]["labels"] == {"caas-conformance.io/run-id": "r1"}
+    assert products.suite_pod("lab", object(), "tenant-blue", pod) is pod, "the lab's images stay as they are"
+
+
+def test_an_unset_login_variable_stops_configuration_naming_the_field(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"products\[0\]\.images\.pull_secret\.username_env: environment variable U"):
+        _configured(tmp_path, "{registry: r.example.com, pull_secret: {username_env: U, password_env: P}}", {})
