@@ -167,6 +167,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_kubeconfig(args: argparse.Namespace) -> int:
     lab = cluster.attach(_paths(), _name(args.name, "NAME"))
     path = lab.layout.kubeconfig(cluster.ADMIN)
+    if not path.is_file():  # a cluster still starting, or one kept after a failed start
+        status = lab.state.get("status", "unknown")
+        raise ConfigError(
+            "NAME",
+            "",
+            f'lab cluster "{args.name}" has no admin kubeconfig yet (status {status}; fix: wait for '
+            f"`caas lab up` to finish, or caas lab down {args.name} and start it again)",
+        )
     print(path if args.path else path.read_text())
     return int(ExitCode.OK)
 

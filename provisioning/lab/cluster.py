@@ -140,9 +140,12 @@ def _allocation_lock(paths: LabPaths) -> Iterator[None]:
 
 
 def _free_index(paths: LabPaths) -> int:
+    """The lowest cluster index that no cluster of this lab home holds and whose host links
+    (`caas<index>n<node>`, machine-wide) no other lab home's cluster uses."""
     used = {int(s["index"]) for s in list_clusters(paths)}
     for index in range(1, MAX_CLUSTERS + 1):
-        if index not in used:
+        links = (node.host_veth for node in ClusterLayout("x", index, MAX_WORKERS, paths.clusters).nodes)
+        if index not in used and not any(host.link_exists(link) for link in links):
             return index
     raise InfrastructureError(f"the lab already runs {MAX_CLUSTERS} clusters (fix: caas lab down NAME)")
 
@@ -923,11 +926,14 @@ def down(paths: LabPaths, name: str) -> Removal:
         )
     host.unmount_all(directory)
     netns = [node.netns for node in nodes if Path(node.netns_path).exists()]
-    links = [node.host_veth for node in nodes if index and Path("/sys/class/net", node.host_veth).exists()]
+    # a link is this cluster's only when its alias names the node's namespace: an index read from a
+    # stale or copied state must not take another lab home's link
+    owned = [node.host_veth for node in nodes if index and host.link_owner(node.host_veth) == node.netns]
+    links = list(owned)
     for node in nodes:
         host.delete_netns(node.netns)
-        if index:
-            host.delete_link(node.host_veth)
+    for link in owned:
+        host.delete_link(link)
     cgroups = host.lab_cgroups(roots.__contains__)
     host.remove_cgroups(roots.__contains__)
     existed = directory.is_dir()

@@ -443,3 +443,54 @@ def test_a_real_lab_down_removes_exactly_its_namespaces_and_processes(lab_paths:
 
 def _netns_of(paths: LabPaths, name: str) -> set[str]:
     return {f"caas-{name}-cp", *(f"caas-{name}-w{j}" for j in range(1, 4))}
+
+
+def test_destructive_options_cannot_be_abbreviated(fake: FakeLab) -> None:
+    """`caas lab down --a` is a typo, never `--all`: without a prefix it would take every suite's clusters."""
+    for argv in (("lab", "down", "--a"), ("clean", "--al"), ("clean", "--exp")):
+        result = fake.caas(*argv, prefix=None)
+        assert result.returncode == 2, (argv, result.stdout, result.stderr)
+        assert fake.alive(MINE), argv
+        assert fake.alive(OTHER), argv
+
+
+def test_kubeconfig_of_a_cluster_without_one_is_one_line(fake: FakeLab) -> None:
+    (fake.paths.cluster_dir(MINE) / "kubeconfigs" / "admin.kubeconfig").unlink()
+    result = fake.caas("lab", "kubeconfig", MINE)
+    assert result.returncode == 2, result.stderr
+    assert one_error_line(result.stderr) == [
+        f'caas: error: NAME: lab cluster "{MINE}" has no admin kubeconfig yet (status ready; fix: wait for '
+        f"`caas lab up` to finish, or caas lab down {MINE} and start it again)"
+    ]
+
+
+@pytest.fixture
+def foreign_link() -> Iterator[str]:
+    """A host link `caas49n0` that another lab home's cluster owns (its alias names that cluster's node)."""
+    link = "caas49n0"
+    if host.link_exists(link):
+        pytest.skip(f"{link} exists on this machine")
+    subprocess.run(["ip", "link", "add", link, "type", "veth", "peer", "name", "tqpeer49"], check=True)
+    subprocess.run(["ip", "link", "set", link, "alias", "caas-xx-other-cp"], check=True)
+    try:
+        yield link
+    finally:
+        host.delete_link(link)
+
+
+def test_down_takes_no_link_of_another_lab_home_and_up_skips_its_index(fake: FakeLab, foreign_link: str) -> None:
+    """Links are machine-wide and named by index: a stale or copied state with index 49 must not delete the
+    link another lab home's cluster holds, and a new cluster must not pick that index."""
+    state_file = fake.paths.cluster_dir(MINE) / "state.json"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "index": 49}))
+    result = fake.caas("lab", "down", MINE)
+    assert result.returncode == 0, result.stderr
+    assert host.link_exists(foreign_link), result.stdout
+    assert "host links" not in result.stdout, result.stdout
+    for index in range(1, 49):  # indices of clusters of this lab home, so that the next free one is 49
+        (fake.home / "clusters" / f"tq-{index}").mkdir()
+        (fake.home / "clusters" / f"tq-{index}" / "state.json").write_text(
+            json.dumps({**state, "name": f"tq-{index}", "index": index})
+        )
+    assert cluster._free_index(fake.paths) == 50  # 49's link is another lab home's

@@ -279,3 +279,39 @@ def test_a_second_signal_stops_at_once_and_names_the_clean_that_finishes(lab_pat
         _assert_nothing_left(run, before, "after the printed caas clean")
     finally:
         _kill_and_clean(run)
+
+
+def test_sigterm_to_lab_up_removes_its_half_started_cluster(lab_paths: LabPaths) -> None:
+    """`timeout` or a cancelled CI job sends SIGTERM to `caas lab up`: the cluster it was starting goes."""
+    name = f"{cluster_prefix()}lab-term"
+    env = {**os.environ, "CAAS_LAB_HOME": str(lab_paths.home)}
+    up = subprocess.Popen(
+        [sys.executable, "-m", "provisioning.cli.main", "lab", "up", "--name", name, "--nodes", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(  # its node hosts exist: the cluster is half-started
+            lambda: [n for n in host.inventory(lab_paths.home).netns if n.startswith(f"caas-{name}-")],
+            bool,
+            timeout=60,
+            what=f"`caas lab up` to create the network namespaces of {name}",
+        )
+        up.send_signal(signal.SIGTERM)
+        output, _ = up.communicate(timeout=60)
+    finally:
+        if up.poll() is None:
+            up.kill()
+        cluster.down(lab_paths, name)
+    assert up.returncode == 143, output
+    assert "Traceback" not in output
+    assert f"caas: interrupted by SIGTERM; if `caas lab status` still lists {name}: caas lab down {name}" in output
+    assert not lab_paths.cluster_dir(name).exists(), output
+    now = host.inventory(lab_paths.home)
+    assert not [n for n in now.netns if n.startswith(f"caas-{name}-")], now.netns
+    roots = {node.cgroup_root.lstrip("/") for node in cluster.ClusterLayout(name, 1, 3, Path("/")).nodes}
+    left = [pid for pid in host.processes_of(lab_paths.cluster_dir(name), roots.__contains__) if host.is_running(pid)]
+    assert not left, f"processes of {name} are left: {left}"
