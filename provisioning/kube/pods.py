@@ -13,7 +13,7 @@ from kubernetes import client as k8s
 from kubernetes.stream import stream
 
 from provisioning.kube.client import ApiFailure, call, timeout_of
-from provisioning.kube.pod_start import StartWatch
+from provisioning.kube.pod_start import PullAttempts, StartWatch, pull_attempts
 from provisioning.wait import StopTrying, wait_until
 
 
@@ -53,6 +53,26 @@ def running_and_ready(pod: Any) -> bool:
     return bool(pod.status.phase == "Running" and _is_ready(pod))
 
 
+def start_watch(api: k8s.ApiClient, namespace: str) -> StartWatch:
+    """A StartWatch for pods of `namespace` that reads the kubelet's pull attempts from each pod's events
+    (as `api`'s user, who may list events in its namespace); unreadable events leave the time rule."""
+
+    def pulls(pod: Any) -> dict[str, PullAttempts] | None:
+        try:
+            events = call(
+                api,
+                "CoreV1Api",
+                "list_namespaced_event",
+                namespace,
+                field_selector=f"involvedObject.uid={pod.metadata.uid}",
+            ).items
+        except ApiFailure:
+            return None
+        return pull_attempts(events)
+
+    return StartWatch(pulls=pulls)
+
+
 def check_can_start(pod: Any, watch: StartWatch) -> Any:
     """Return `pod` if it may still run; raise PodFailed naming why it never will: it ended (phase
     Failed or Succeeded: the suite's pods serve until deleted) or its status shows a terminal reason."""
@@ -68,7 +88,7 @@ def check_can_start(pod: Any, watch: StartWatch) -> Any:
 def wait_running(api: k8s.ApiClient, namespace: str, name: str, timeout: float) -> Any:
     """Wait until the pod is Running and Ready; end at once (PodFailed, naming the reason) when it
     never will: see `check_can_start`, and a pod that no longer exists (404)."""
-    watch = StartWatch()
+    watch = start_watch(api, namespace)
 
     def fetch() -> Any:
         try:
@@ -101,7 +121,7 @@ def wait_selected_running(
 ) -> list[Any]:
     """Wait until `count` pods matching the label `selector` run and are ready; end at once (PodFailed)
     when one of them never will (`selected_may_start`)."""
-    watch = StartWatch()
+    watch = start_watch(api, namespace)
     return wait_until(
         lambda: selected_may_start(api, namespace, selector, watch),
         lambda pods: sum(1 for p in pods if running_and_ready(p)) >= count,

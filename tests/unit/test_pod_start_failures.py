@@ -13,10 +13,16 @@ import pytest
 
 from provisioning.kube import pod_start, pods
 from provisioning.kube.client import ApiFailure
-from provisioning.kube.pod_start import StartWatch, unschedulable_for_good, unschedulable_reasons
+from provisioning.kube.pod_start import (
+    PullAttempts,
+    StartWatch,
+    pull_attempts,
+    unschedulable_for_good,
+    unschedulable_reasons,
+)
 from provisioning.kube.pods import PodFailed, wait_running, wait_selected_running
 from provisioning.wait import StopTrying, WaitTimeout, wait_until
-from tests.unit.pod_states import NEVER_PULL, pod
+from tests.unit.pod_states import NEVER_PULL, model, pod
 
 SELECTOR = "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."
 PREEMPTION = " preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
@@ -91,6 +97,39 @@ def test_the_grace_starts_again_when_a_pull_gets_through() -> None:
     assert watch.failure(pod(waiting=flaky)) == "", "a new failure, seen for the first time at 40 s"
     clock.now = 40 + pod_start.PULL_GRACE
     assert watch.failure(pod(waiting=flaky))
+
+
+def _event(reason: str, message: str, count: int, container: str = "probe") -> Any:
+    involved = {"kind": "Pod", "name": "probe-a", "fieldPath": f"spec.containers{{{container}}}"}
+    return model(
+        {"metadata": {"name": "e"}, "involvedObject": involved, "reason": reason, "message": message, "count": count},
+        "CoreV1Event",
+    )
+
+
+def test_the_kubelets_pull_attempts_are_read_from_its_events() -> None:
+    events = [
+        _event("Pulling", 'Pulling image "caas.local/lab/probe:1.0"', 3),
+        _event("Failed", 'Failed to pull image "caas.local/lab/probe:1.0": lookup caas.local: i/o timeout', 2),
+        _event("Failed", "Error: ErrImagePull", 2),
+        _event("BackOff", 'Back-off pulling image "caas.local/lab/probe:1.0"', 2),
+        _event("Pulling", 'Pulling image "caas.local/lab/busybox:1.0"', 1, container="init"),
+    ]
+    assert pull_attempts(events) == {"probe": PullAttempts(3, 2), "init": PullAttempts(1, 0)}
+
+
+def test_a_pull_failure_that_may_pass_ends_after_the_kubelets_second_failed_pull() -> None:
+    clock = Clock()
+    counted = {"probe": PullAttempts(1, 1)}
+    watch = StartWatch(clock=clock, pulls=lambda _pod: counted)
+    dns = ("ErrImagePull", "dial tcp: lookup caas.local: Temporary failure in name resolution")
+    assert watch.failure(pod(waiting=dns)) == ""
+    counted["probe"] = PullAttempts(2, 1)
+    clock.now = pod_start.PULL_GRACE + 60
+    assert watch.failure(pod(waiting=dns)) == "", "the second pull is under way"
+    counted["probe"] = PullAttempts(2, 2)
+    said = watch.failure(pod(waiting=("ImagePullBackOff", dns[1])))
+    assert said.endswith("the kubelet failed to pull it 2 times")
 
 
 @pytest.mark.parametrize("waiting", [("ContainerCreating", ""), ("PodInitializing", ""), None])
@@ -232,3 +271,20 @@ def test_stop_trying_ends_a_wait_whatever_it_retries() -> None:
     assert time.monotonic() - started < 1
     with pytest.raises(WaitTimeout, match="last error: ValueError"):
         wait_until(lambda: int("x"), bool, timeout=0.3, what="a number", retry_on=(Exception,))
+
+
+def test_wait_running_reads_the_kubelets_pull_attempts_of_the_pod(monkeypatch: pytest.MonkeyPatch) -> None:
+    dns = ("ErrImagePull", "dial tcp: lookup caas.local: Temporary failure in name resolution")
+    _answers(monkeypatch, [pod(waiting=dns)])
+    asked: list[str] = []
+
+    def call(_api: object, _group: str, method: str, namespace: str, **kwargs: str) -> Any:
+        assert method == "list_namespaced_event"
+        asked.append(f"{namespace} {kwargs['field_selector']}")
+        failed = _event("Failed", "Failed to pull image: Temporary failure in name resolution", 2)
+        return type("EventList", (), {"items": [_event("Pulling", "Pulling image", 2), failed]})()
+
+    monkeypatch.setattr(pods, "call", call)
+    with pytest.raises(PodFailed, match="the kubelet failed to pull it 2 times"):
+        wait_running(object(), "tenant-blue", "probe-a", timeout=120)
+    assert asked == ["tenant-blue involvedObject.uid=uid-1"]
