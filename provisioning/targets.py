@@ -11,6 +11,7 @@ Secrets are never written inline: the file names environment variables or files.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Iterable
@@ -165,6 +166,18 @@ class PlanSpec(_Spec):
     # cluster DNS answers its tenants the names of other tenants' services and pods (CoreDNS's default); a
     # product with per-tenant DNS views promises false (check_net_011)
     other_tenants_in_dns: bool = True
+    # CIDRs its tenants may give Services as externalIPs, where the product offers ranges (check_net_008)
+    external_ips: list[str] = []
+
+    @field_validator("external_ips")
+    @classmethod
+    def _cidrs(cls, cidrs: list[str]) -> list[str]:
+        for cidr in cidrs:
+            try:
+                ipaddress.ip_network(cidr)
+            except ValueError:
+                raise ValueError(f'"{cidr}" is no CIDR (fix: write it as 203.0.113.0/28)') from None
+        return cidrs
 
     @field_validator("service_types")
     @classmethod
@@ -563,6 +576,7 @@ def _to_model(spec: TargetsSpec) -> TenancyModel:
                     control_plane_egress=plan.control_plane_egress,
                     datastore=plan.datastore or "",
                     service_types=tuple(dict.fromkeys(plan.service_types)),
+                    external_ips=tuple(plan.external_ips),
                 )
                 for plan in p.plans
             ),

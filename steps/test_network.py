@@ -15,15 +15,15 @@ from fixtures.network.changes import Change, ChangeVerdict, PartnerChanges, enfo
 from fixtures.network.claims import (
     ADMIT_ANYONE,
     CLAIM,
+    CLAIM_IN_RANGE,
     CLAIM_PORTS,
-    CLAIMED_EXTERNAL_IP,
     CLAIMED_LOAD_BALANCER_IP,
-    EXTERNAL_ADDRESS,
-    LOAD_BALANCER_STATUS,
     REQUESTS,
-    SERVICE,
     admit_anyone_policy,
     claim_addresses,
+    expected_answers,
+    inside_address,
+    outside_address,
 )
 from fixtures.network.dns import ABSENT, as_resolution, name_targets
 from fixtures.network.expectations import (
@@ -434,6 +434,8 @@ class Claim:
     tenant: str
     pod: ProbePod  # the pod the claimed addresses lead to
     answers: dict[str, tuple[Cell, str]]
+    external_ip: str  # the address outside the plan's range it claimed
+    ranges: tuple[str, ...]  # the plan's external_ips
 
 
 @when(
@@ -453,12 +455,25 @@ def claim_foreign_addresses(
     policy = admit_anyone_policy(tenancy.run_id, tenant.name, f"{ADMIT_ANYONE}-{app}", selected, CLAIM_PORTS)
     _as_tenant_admin(tenancy, request, tenant.name, tenant.namespace, policy)
     api = tenancy.client_for(f"{tenant.name}-admin")
-    request.addfinalizer(
-        lambda: _delete_as_tenant_admin(tenancy, tenant.name, f"/api/v1/namespaces/{tenant.namespace}/services/{CLAIM}")
-    )
+    plan = tenancy.product.plan(tenant.plan)
+    for name in (CLAIM, CLAIM_IN_RANGE):
+        request.addfinalizer(
+            lambda n=name: _delete_as_tenant_admin(
+                tenancy, tenant.name, f"/api/v1/namespaces/{tenant.namespace}/services/{n}"
+            )
+        )
+    external_ip = outside_address(plan.external_ips)
     try:
-        load_balancer = "LoadBalancer" in tenancy.product.plan(tenant.plan).service_types
-        answers = claim_addresses(api, tenant.namespace, tenancy.run_id, tenant.name, selected, load_balancer)
+        answers = claim_addresses(
+            api,
+            tenant.namespace,
+            tenancy.run_id,
+            tenant.name,
+            selected,
+            load_balancer="LoadBalancer" in plan.service_types,
+            external_ip=external_ip,
+            in_range=inside_address(plan.external_ips),
+        )
     finally:
         api.close()
     allure.attach(
@@ -466,7 +481,7 @@ def claim_foreign_addresses(
         name="the API server's answers to the claim",
         attachment_type=allure.attachment_type.TEXT,
     )
-    return Claim(tenant.name, pod, answers)
+    return Claim(tenant.name, pod, answers, external_ip, plan.external_ips)
 
 
 @then("the API server creates the first tenant's Service and refuses it every address it does not own")
@@ -474,11 +489,7 @@ def addresses_refused(claim: Claim) -> None:
     expected = Matrix.build(
         [claim.tenant],
         list(REQUESTS),
-        {
-            (claim.tenant, SERVICE): Cell.ALLOWED,
-            (claim.tenant, EXTERNAL_ADDRESS): Cell.DENIED,
-            (claim.tenant, LOAD_BALANCER_STATUS): Cell.DENIED,
-        },
+        {(claim.tenant, asked): cell for asked, cell in expected_answers(claim.ranges).items()},
     )
     observed = Matrix.build(
         [claim.tenant],
@@ -504,7 +515,7 @@ def probe_claimed_addresses(
     targets = [(claim.pod, t) for t in port_targets([claim.pod], CLAIM_PORTS)]
     targets += [
         (claimed, Target(f"{address}:{port}/{protocol.lower()}", address, port, protocol.lower()))
-        for address in (CLAIMED_EXTERNAL_IP, CLAIMED_LOAD_BALANCER_IP)
+        for address in (claim.external_ip, CLAIMED_LOAD_BALANCER_IP)
         for protocol, port in CLAIM_PORTS
     ]
 

@@ -87,6 +87,7 @@ class Plan:
     control_plane_egress: bool = False  # tenant pods may open connections to the API server
     datastore: str = ""  # the vSphere datastore its volumes' disks must be in ("" where not vSphere)
     service_types: tuple[str, ...] = SERVICE_TYPES  # the Service types its tenants may create (ClusterIP always)
+    external_ips: tuple[str, ...] = ()  # CIDRs its tenants may give Services as externalIPs (none by default)
 
 
 def role_group(tenant: str, role: Role, authenticator: Authenticator = Authenticator.CERTIFICATE) -> str:
