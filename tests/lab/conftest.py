@@ -13,6 +13,7 @@ from provisioning.kube import client as kube
 from provisioning.lab import build, cluster
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.settings import Timeouts, lab_home
+from tests.lab.inventory import cluster_prefix
 
 PROFILES = ("pks", "cfcr")
 
@@ -41,7 +42,7 @@ def lab_clusters(lab_paths: LabPaths, timeouts: Timeouts) -> Iterator[dict[str, 
     clusters: dict[str, LabCluster] = {}
     try:
         for profile in PROFILES:
-            clusters[profile] = _fresh(lab_paths, f"t-{profile}", profile, timeouts)
+            clusters[profile] = _fresh(lab_paths, f"{cluster_prefix()}t-{profile}", profile, timeouts)
         yield clusters
     finally:
         for lab in clusters.values():

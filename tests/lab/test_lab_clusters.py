@@ -19,6 +19,9 @@ from provisioning.settings import Timeouts
 from provisioning.wait import wait_until
 from tests.lab.inventory import cluster_prefix
 
+TEARDOWN = f"{cluster_prefix()}t-teardown"  # other suites on the same lab use other prefixes
+BROKEN = f"{cluster_prefix()}t-broken"
+
 pytestmark = pytest.mark.lab
 
 
@@ -141,7 +144,7 @@ def test_volume_binds_and_data_survives_pod_recreation(
 
 def test_teardown_leaves_nothing(lab_paths: LabPaths, lab_clusters: dict[str, LabCluster], timeouts: Timeouts) -> None:
     before = host.inventory(lab_paths.home)
-    extra = cluster.up(lab_paths, "t-teardown", "pks", 2, timeouts.lab_ready)
+    extra = cluster.up(lab_paths, TEARDOWN, "pks", 2, timeouts.lab_ready)
     admin = kube.from_kubeconfig(extra.layout.kubeconfig(cluster.ADMIN))
     try:
         for namespace in _namespace(admin):
@@ -152,7 +155,7 @@ def test_teardown_leaves_nothing(lab_paths: LabPaths, lab_clusters: dict[str, La
             break
     finally:
         admin.close()
-        cluster.down(lab_paths, "t-teardown")
+        cluster.down(lab_paths, TEARDOWN)
     leaked = host.inventory(lab_paths.home).new_since(before)
     assert leaked.empty, leaked
 
@@ -202,10 +205,10 @@ def test_a_component_that_fails_to_start_shows_its_log_and_leaves_nothing(
     home = LabPaths(lab_paths.home, bin_override=broken_bin)
     before = host.inventory(lab_paths.home)
     with pytest.raises(cluster.ComponentDied) as failure:
-        cluster.up(home, "t-broken", "pks", 1, timeouts.lab_ready)
+        cluster.up(home, BROKEN, "pks", 1, timeouts.lab_ready)
     message = str(failure.value)
-    assert message.startswith("etcd of cluster t-broken exited:")
+    assert message.startswith(f"etcd of cluster {BROKEN} exited:")
     assert "injected failure: data dir is corrupt" in message
-    assert not home.cluster_dir("t-broken").exists()
+    assert not home.cluster_dir(BROKEN).exists()
     assert host.inventory(lab_paths.home).new_since(before).empty
     assert host.inventory(lab_paths.home).links == before.links, "the running clusters keep their network"
