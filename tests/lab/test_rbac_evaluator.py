@@ -246,8 +246,11 @@ def resources(admin: Any) -> tuple[tuple[str, str, str], ...]:
     return (*found, *EXTRA_RESOURCES)
 
 
-def requests(resources: tuple[tuple[str, str, str], ...]) -> st.SearchStrategy[Request]:
-    """Resource requests (9 in 10) and non-resource requests."""
+PATH_CASES = BATCH // 10  # of each batch: non-resource requests; the rest resource requests
+
+
+def requests(resources: tuple[tuple[str, str, str], ...]) -> st.SearchStrategy[list[Request]]:
+    """A batch: BATCH - PATH_CASES resource requests, then PATH_CASES non-resource requests."""
     resource_requests = st.builds(
         lambda user, groups, verb, resource, namespace, name: Request(
             user, tuple(groups), verb, resource[1], namespace, resource[0], resource[2], name
@@ -266,7 +269,11 @@ def requests(resources: tuple[tuple[str, str, str], ...]) -> st.SearchStrategy[R
         st.sampled_from(NON_RESOURCE_VERBS),
         st.sampled_from(PATHS),
     )
-    return st.one_of(*[resource_requests] * 9, non_resource_requests)
+    return st.builds(
+        lambda a, b: a + b,
+        st.lists(resource_requests, min_size=BATCH - PATH_CASES, max_size=BATCH - PATH_CASES),
+        st.lists(non_resource_requests, min_size=PATH_CASES, max_size=PATH_CASES),
+    )
 
 
 def disagreements(admin: Any, policy: RbacPolicy, cases: list[Request]) -> list[dict[str, Any]]:
@@ -288,6 +295,7 @@ def test_evaluator_agrees_with_subject_access_reviews(
     admin: Any, policy: RbacPolicy, resources: tuple[tuple[str, str, str], ...]
 ) -> None:
     reviewed = 0
+    kinds = {"path": 0, "subresource": 0}
     last_failure: list[dict[str, Any]] = []
 
     @settings(
@@ -296,10 +304,12 @@ def test_evaluator_agrees_with_subject_access_reviews(
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(st.lists(requests(resources), min_size=BATCH, max_size=BATCH))
+    @given(requests(resources))
     def agree(cases: list[Request]) -> None:
         nonlocal reviewed, last_failure
         reviewed += len(cases)
+        kinds["path"] += sum(1 for c in cases if c.path)
+        kinds["subresource"] += sum(1 for c in cases if c.subresource)
         found = disagreements(admin, policy, cases)
         if found:
             last_failure = found
@@ -312,6 +322,8 @@ def test_evaluator_agrees_with_subject_access_reviews(
             _save_regressions(last_failure)
         raise
     assert reviewed >= BATCH * BATCHES, f"only {reviewed} cases were reviewed"
+    print(f"reviewed {reviewed} cases, {kinds['path']} non-resource, {kinds['subresource']} of subresources")
+    assert min(kinds.values()) >= PATH_CASES * BATCHES, f"too few non-resource or subresource cases: {kinds}"
 
 
 def _save_regressions(found: list[dict[str, Any]]) -> None:
