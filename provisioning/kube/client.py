@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client as k8s
+from kubernetes.client import rest as k8s_rest
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import kube_config
 
@@ -151,12 +152,55 @@ def cluster_of_context(path: Path, context: str | None = None) -> Cluster:
     return Cluster(str(configuration.host), ca)
 
 
+IMPERSONATION_PREFIX = "impersonate-"
+
+
+class ImpersonationConflict(Exception):
+    """A request that names its own impersonation headers, sent through a client that impersonates:
+    Kubernetes does not chain impersonation, so it would be the admin's request, not the identity's."""
+
+
+class _ImpersonatingPool:
+    """The client's urllib3 pool manager, adding `Impersonate-User` and one `Impersonate-Group` header
+    per group to every request (the client library's default headers are a dict: one value per name)."""
+
+    def __init__(self, pool: Any, user: str, groups: tuple[str, ...]) -> None:
+        self._pool = pool
+        self._user = user
+        self._groups = groups
+
+    def request(self, method: str, url: str, *args: Any, headers: Mapping[str, str] | None = None, **kw: Any) -> Any:
+        own = [name for name in headers or {} if name.lower().startswith(IMPERSONATION_PREFIX)]
+        if own:
+            raise ImpersonationConflict(
+                f"the request sends its own {', '.join(own)} but the identity {self._user} is the admin "
+                "impersonating it; Kubernetes does not chain impersonation (not observable: give the "
+                "identity real credentials)"
+            )
+        merged = k8s_rest.urllib3.HTTPHeaderDict(dict(headers or {}))  # the client library's own urllib3
+        merged["Impersonate-User"] = self._user
+        for group in self._groups:
+            merged.add("Impersonate-Group", group)
+        return self._pool.request(method, url, *args, headers=merged, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
 def with_impersonation(api: k8s.ApiClient, user: str, groups: tuple[str, ...]) -> k8s.ApiClient:
-    """Send requests as `user` in `groups` (needs the impersonate verb); groups travel comma-free, one header each."""
-    api.set_default_header("Impersonate-User", user)
-    if groups:
-        api.set_default_header("Impersonate-Group", groups[0])
+    """Send every request as `user` in every one of `groups` (the admin needs the impersonate verb):
+    `Impersonate-User` once and `Impersonate-Group` repeated, one header per group, as the API server
+    reads them (Kubernetes docs, "User impersonation"; a comma-joined value would be one group).
+    A request that carries its own `Impersonate-*` headers fails with ApiFailure(0) (ImpersonationConflict):
+    through impersonation it would be observed as the admin. `is_impersonating(api)` tells such clients."""
+    api.rest_client.pool_manager = _ImpersonatingPool(api.rest_client.pool_manager, user, groups)
+    api.caas_impersonating = (user, groups)
     return api
+
+
+def is_impersonating(api: k8s.ApiClient) -> bool:
+    """True for a client made by `with_impersonation` (its requests are the admin's, impersonating)."""
+    return getattr(api, "caas_impersonating", None) is not None
 
 
 def timeout_of(api: k8s.ApiClient) -> float:
