@@ -1,0 +1,88 @@
+"""Issue 25's run on a node without the suite's images: a pks lab cluster treated as an existing cluster,
+two tenants on a baseline plan without quota, the suite's images taken off the node's containerd. Every
+pod-based check is ERROR naming the pull failure and none FAILs; pods that can never start are known
+within seconds (the run took 10 minutes when every wait for them ran out its timeout).
+
+CI runs one check per kind of pod (probe pods, a compliant pod, a compliant Deployment, volume pods)
+within 3 minutes; nightly runs every check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from provisioning.lab import cluster
+from provisioning.lab.cluster import LabCluster
+from tests.lab.existing_runs import Run, caas_run, pks_cluster, prefix, remove_suite_images, targets
+
+pytestmark = pytest.mark.lab
+
+ISSUE_PLAN = "{name: default, pod_security: baseline}"
+# the checks that start pods: probe pods (network, rbac_009), a compliant pod or Deployment (privileged),
+# a pod writing to a volume (storage)
+POD_BASED = {
+    "check_net_001",
+    "check_net_003",
+    "check_net_004",
+    "check_net_005",
+    "check_net_006",
+    "check_net_007",
+    "check_priv_001",
+    "check_priv_003",
+    "check_sto_002",
+    "check_sto_003",
+    "check_sto_004",
+    "check_rbac_009",
+}
+SLICE = ("check_net_001", "check_priv_001", "check_priv_003", "check_sto_002", "check_sto_003")
+PULL_FAILURE = re.compile(r"cannot start: container \w+: (ErrImageNeverPull|ErrImagePull|ImagePullBackOff) \(")
+SLICE_BUDGET = 180.0  # seconds for the whole CI run: provisioning, the checks, the reports and the release
+POD_WAITS_BUDGET = 90.0  # seconds the pod-based checks of the full run take together (every check ERROR)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[LabCluster]:
+    with pks_cluster("noimages") as started:
+        remove_suite_images(started)
+        yield started
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(SLICE, id="one-check-per-kind-of-pod"),
+        pytest.param((), id="every-check", marks=pytest.mark.nightly),
+    ],
+)
+def run(request: pytest.FixtureRequest, lab: LabCluster, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    checks: tuple[str, ...] = request.param
+    directory = tmp_path_factory.mktemp("noimages")
+    kubeconfig = Path(lab.layout.kubeconfig(cluster.ADMIN))
+    file = targets(directory, kubeconfig, (ISSUE_PLAN,), {"blue": "default", "green": "default"})
+    seen = caas_run(file, directory / "out", f"{prefix()}noimages-{len(checks)}", timeout=1800, checks=checks)
+    print(f"images unavailable ({len(checks) or 'every'} checks): {seen.seconds:.0f}s, {seen.counts()}")
+    return seen
+
+
+def test_every_pod_based_check_is_error_naming_the_pull_failure(run: Run) -> None:
+    for check in sorted(POD_BASED & set(run.statuses)):
+        message = run.messages.get(check, "")
+        assert run.statuses[check] == "error", f"{check}: {run.statuses[check]}: {message[:800]}"
+        assert PULL_FAILURE.search(message), f"{check} does not name the pull failure: {message[:800]}"
+
+
+def test_no_check_fails_for_images_the_node_lacks(run: Run) -> None:
+    failed = {c: run.messages.get(c, "")[:800] for c, s in run.statuses.items() if s == "fail"}
+    assert not failed, failed
+
+
+def test_pods_that_cannot_start_are_known_within_seconds(run: Run) -> None:
+    if len(run.statuses) == len(SLICE):
+        assert run.seconds < SLICE_BUDGET, f"{run.seconds:.0f}s: {run.counts()}"
+    else:
+        pod_based = {c: round(s) for c, s in run.durations.items() if c in POD_BASED}
+        assert sum(pod_based.values()) < POD_WAITS_BUDGET, pod_based
