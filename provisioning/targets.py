@@ -342,6 +342,9 @@ class ProductSpec(_Spec):
     osb: OsbSpec | None = None
     proxy: ProxySpec | None = None
     images: ImagesSpec | None = None  # none: the lab's images, preloaded on its nodes
+    # tenant identities without credentials of their own (kubeconfig, pks, bosh) get client certificates
+    # the cluster issues through its CSR API; false: only named credentials, or impersonation if allowed
+    identities_via_csr: bool = True
 
 
 class TenantSpec(_Spec):

@@ -99,10 +99,10 @@ def _kubeconfig_keys(spec: TargetsSpec, product: ProductSpec, label: str, where:
                 "name exactly one credential: a context of the kubeconfig or a token_env (fix: keep one)",
             )
     missing = [u for u in users if u not in section.identities]
-    if missing and not section.impersonate_missing_identities:
+    if missing and not section.impersonate_missing_identities and not product.identities_via_csr:
         yield ConfigError(
             label,
             f"{where}.identities",
-            f"no credentials for {', '.join(missing)} (fix: add them, or set impersonate_missing_identities: true "
-            "to impersonate them as a fallback)",
+            f"no credentials for {', '.join(missing)} (fix: add them, set identities_via_csr: true to have the "
+            "cluster issue certificates, or impersonate_missing_identities: true to impersonate them as a fallback)",
         )

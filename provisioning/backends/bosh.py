@@ -20,9 +20,10 @@ from urllib.parse import quote, urlsplit
 
 import yaml
 
-from provisioning.backends import kubeconfig_files
+from provisioning.backends import csr_identities, kubeconfig_files
 from provisioning.backends.bosh_manifest import OpsError, apply_ops, interpolate
 from provisioning.backends.cleanup import undo as _undo
+from provisioning.backends.csr_identities import IdentityPolicy
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.backends.renewal import RenewingAuthorization
@@ -56,6 +57,7 @@ class BoshBackend:
     timeout: float = 30.0
     base_dir: Path = Path()
     name: str = "bosh"
+    identities_via_csr: bool = True  # the product's identities_via_csr
     _info: dict[str, Any] | None = field(default=None, repr=False)
     _files: dict[str, Path] = field(default_factory=dict, repr=False)
     _authorization: RenewingAuthorization = field(init=False, repr=False)
@@ -66,7 +68,9 @@ class BoshBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(creates_clusters=True, mints_certificates=False, restarts_api_server=False)
+        return Capabilities(
+            creates_clusters=True, mints_certificates=self.identities_via_csr, restarts_api_server=False
+        )
 
     # -- HTTP ------------------------------------------------------------------------------------
     def _client(self, base_url: str, service: str) -> HttpClient:
@@ -273,5 +277,10 @@ class BoshBackend:
                 shutil.rmtree(directory, ignore_errors=True)
 
     def credentials(self, handle: ClusterHandle, identities: tuple[Identity, ...]) -> dict[str, Credential]:
-        """CFCR has one admin token: tenant identities are the admin impersonating them."""
-        return {i.user: Credential(impersonate=(i.user, i.groups)) for i in identities}
+        """CFCR hands out admin credentials only: tenant identities get client certificates the cluster
+        issues through its CSR API (`identities_via_csr`), or are the admin impersonating them, the
+        fallback, when that is off or the cluster refuses (the credential says so)."""
+        policy = IdentityPolicy(
+            via_csr=self.identities_via_csr, impersonation_fallback=True, where=self.where.rpartition(".")[0]
+        )
+        return csr_identities.issue(handle, identities, policy)

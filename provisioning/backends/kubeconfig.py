@@ -3,7 +3,8 @@
 Nothing is created or destroyed here: a shared placement uses the file's context,
 a dedicated tenant the context the targets file maps it to. Identities use the
 credentials the targets file names (a context of the file, or a token from the
-environment); impersonation by the admin is only a fallback, labelled as such.
+environment), else client certificates the cluster issues through its CSR API;
+impersonation by the admin is only a fallback, labelled as such.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from provisioning.backends import csr_identities
+from provisioning.backends.csr_identities import IdentityPolicy
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.kube import client as kube
@@ -30,10 +33,13 @@ class KubeconfigBackend:
     environment: Mapping[str, str] = field(repr=False, default_factory=dict)
     timeout: float = kube.DEFAULT_TIMEOUT
     name: str = "kubeconfig"
+    identities_via_csr: bool = True  # the product's identities_via_csr
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(creates_clusters=False, mints_certificates=False, restarts_api_server=False)
+        return Capabilities(
+            creates_clusters=False, mints_certificates=self.identities_via_csr, restarts_api_server=False
+        )
 
     @property
     def path(self) -> Path:
@@ -75,7 +81,11 @@ class KubeconfigBackend:
         """Existing clusters stay; the Provisioner removes what onboarding created on them."""
 
     def credentials(self, handle: ClusterHandle, identities: tuple[Identity, ...]) -> dict[str, Credential]:
+        """The credentials `identities` names for each identity; the others get certificates the cluster
+        issues through its CSR API (`identities_via_csr`), or, if the targets file allows it
+        (`impersonate_missing_identities`), the admin impersonating them when CSRs are off or refused."""
         issued: dict[str, Credential] = {}
+        missing: list[Identity] = []
         for identity in identities:
             named = self.spec.identities.get(identity.user)
             if named is not None and named.context:
@@ -89,13 +99,21 @@ class KubeconfigBackend:
                         f"environment variable {named.token_env} is not set (export it)",
                     )
                 issued[identity.user] = Credential(token=token)
-            elif self.spec.impersonate_missing_identities:
-                issued[identity.user] = Credential(impersonate=(identity.user, identity.groups))
             else:
-                raise ConfigError(
-                    self.source,
-                    f"{self.where}.identities",
-                    f'no credentials for "{identity.user}" (add it, or set '
-                    "impersonate_missing_identities: true to impersonate as a fallback)",
-                )
+                missing.append(identity)
+        if missing and not self.identities_via_csr and not self.spec.impersonate_missing_identities:
+            raise ConfigError(
+                self.source,
+                f"{self.where}.identities",
+                f'no credentials for "{missing[0].user}" (add it, set identities_via_csr: true, or set '
+                "impersonate_missing_identities: true to impersonate as a fallback)",
+            )
+        policy = IdentityPolicy(
+            via_csr=self.identities_via_csr,
+            impersonation_fallback=self.spec.impersonate_missing_identities,
+            where=self.where.rpartition(".")[0],
+            fix=f"name its credentials in {self.where}.identities, or set impersonate_missing_identities: true",
+            timeout=self.timeout,
+        )
+        issued.update(csr_identities.issue(handle, tuple(missing), policy))
         return issued

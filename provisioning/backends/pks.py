@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from provisioning.backends import kubeconfig_files
+from provisioning.backends import csr_identities, kubeconfig_files
 from provisioning.backends.cleanup import undo as _undo
+from provisioning.backends.csr_identities import IdentityPolicy
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.backends.renewal import RenewingAuthorization
@@ -49,6 +50,7 @@ class PksBackend:
     timeout: float = 30.0
     base_dir: Path = Path()
     name: str = "pks"
+    identities_via_csr: bool = True  # the product's identities_via_csr
     _files: dict[str, Path] = field(default_factory=dict, repr=False)
     _authorization: RenewingAuthorization = field(init=False, repr=False)
 
@@ -57,7 +59,9 @@ class PksBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(creates_clusters=True, mints_certificates=False, restarts_api_server=False)
+        return Capabilities(
+            creates_clusters=True, mints_certificates=self.identities_via_csr, restarts_api_server=False
+        )
 
     # -- HTTP ------------------------------------------------------------------------------------
     def _client(self, base_url: str, service: str) -> HttpClient:
@@ -225,5 +229,10 @@ class PksBackend:
                 shutil.rmtree(directory, ignore_errors=True)
 
     def credentials(self, handle: ClusterHandle, identities: tuple[Identity, ...]) -> dict[str, Credential]:
-        """PKS hands out admin (or OIDC) credentials only: tenant identities are the admin impersonating them."""
-        return {i.user: Credential(impersonate=(i.user, i.groups)) for i in identities}
+        """PKS hands out admin credentials only: tenant identities get client certificates the cluster
+        issues through its CSR API (`identities_via_csr`), or are the admin impersonating them, the
+        fallback, when that is off or the cluster refuses (the credential says so)."""
+        policy = IdentityPolicy(
+            via_csr=self.identities_via_csr, impersonation_fallback=True, where=self.where.rpartition(".")[0]
+        )
+        return csr_identities.issue(handle, identities, policy)

@@ -66,6 +66,18 @@ class Credential:
         )
         return f"Credential(<{kind}>)"
 
+    @property
+    def impersonated(self) -> bool:
+        """True when the identity is the admin impersonating it (the explicit fallback): what is observed
+        through it is the admin's request with the identity's name and groups, not the tenant's own."""
+        return self.impersonate is not None
+
+    @property
+    def origin(self) -> str:
+        """`impersonated` or `real`: how observations made with this credential are labelled (the
+        Allure label `credential`, the RBAC matrix's identity rows)."""
+        return "impersonated" if self.impersonated else "real"
+
 
 @dataclass(frozen=True)
 class ClusterHandle:

@@ -42,6 +42,7 @@ def backend_for(settings: Settings, product: str) -> ClusterBackend:
             where=f"{where}.kubeconfig",
             environment=settings.environment,
             timeout=settings.timeouts.api_call,
+            identities_via_csr=spec.identities_via_csr,
         )
     proxy = _proxy(spec.proxy, env, f"{where}.proxy")
     timeout = settings.timeouts.api_call
@@ -55,6 +56,7 @@ def backend_for(settings: Settings, product: str) -> ClusterBackend:
             proxy=proxy,
             timeout=timeout,
             base_dir=base_dir,
+            identities_via_csr=spec.identities_via_csr,
         )
     if spec.backend == "bosh" and spec.bosh is not None:
         section = f"{where}.bosh"
@@ -70,6 +72,7 @@ def backend_for(settings: Settings, product: str) -> ClusterBackend:
             proxy=proxy,
             timeout=timeout,
             base_dir=base_dir,
+            identities_via_csr=spec.identities_via_csr,
         )
     if spec.backend == "osb" and spec.osb is not None:
         section = f"{where}.osb"

@@ -174,9 +174,10 @@ def test_a_missing_environment_variable_names_the_field(tmp_path: Path) -> None:
         backend_and_request(settings)
 
 
-def test_identities_are_the_admin_impersonating_them(pks: tuple[PksApi, str], tmp_path: Path) -> None:
+def test_without_csrs_identities_are_the_admin_impersonating_them(pks: tuple[PksApi, str], tmp_path: Path) -> None:
     _api, url = pks
-    backend, request = backend_and_request(product_settings(tmp_path, _product(url), ENV))
+    product = _product(url).replace("      plans:", "      identities_via_csr: false\n      plans:")
+    backend, request = backend_and_request(product_settings(tmp_path, product, ENV))
     handle = backend.provision(request)
     try:
         identities = request.placement.tenants[0].identities

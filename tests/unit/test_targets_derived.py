@@ -259,7 +259,8 @@ KUBECONFIG_CASES = [
     ("identity-with-two-credentials",
      GOOD_SECTION.replace("impersonate", "identities: {blue-admin: {context: blue@one, token_env: T}}, impersonate"),
      "products[0].kubeconfig.identities.blue-admin", "name exactly one credential"),
-    ("identities-without-credentials", GOOD_SECTION.replace("true", "false"), "products[0].kubeconfig.identities",
+    ("identities-without-credentials", GOOD_SECTION.replace("true", "false") + "\n    identities_via_csr: false",
+     "products[0].kubeconfig.identities",
      "no credentials for blue-admin, blue-developer, blue-viewer, red-admin, red-developer, red-viewer"),
 ]  # fmt: skip
 
