@@ -7,11 +7,19 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fixtures.rbac.credentials import credential_origin, impersonated_users, mark_impersonated
+from provisioning.backends.protocol import ClusterHandle, Credential
 from provisioning.kube import client as kube
+from provisioning.model.tenancy import AuthorizationMode
+from provisioning.settings import DEFAULT_TARGETS
+from provisioning.targets import load_targets
+from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
+from reports.matrix import Cell, Matrix, compare
 
 SEEN: list[dict[str, list[str]]] = []
 
@@ -103,3 +111,42 @@ def test_a_probes_own_impersonation_headers_are_not_sent_as_the_impersonating_ad
     assert refused.value.status == 0, "an error, never an observation"
     assert "does not chain impersonation" in str(refused.value)
     assert SEEN == [], "nothing was sent"
+
+
+def _tenancy(credentials: dict[str, Credential]) -> ProvisionedTenancy:
+    model = load_targets(DEFAULT_TARGETS).model
+    handle = ClusterHandle(
+        "pks-shared", "pks", "https://10.0.0.1:6443", b"CA", Path("/x"), AuthorizationMode.RBAC, "pks"
+    )
+    tenancy = ProvisionedTenancy(model.product("pks"), "run-1")
+    tenancy.clusters.append(ProvisionedCluster(handle, model.tenants["pks"][:2], credentials))
+    return tenancy
+
+
+def test_the_origin_of_a_products_observations() -> None:
+    real = {"blue-admin": Credential(cert_pem=b"CERT", key_pem=b"KEY"), "blue-viewer": Credential(token="t0ken-x")}
+    assert credential_origin(_tenancy(real)) == "real"
+    mixed = {**real, "green-viewer": Credential(impersonate=("green-viewer", ("green:viewers", "green:members")))}
+    assert credential_origin(_tenancy(mixed)) == "impersonated"
+    assert impersonated_users(_tenancy(mixed)) == {"green-viewer"}
+
+
+def test_rows_observed_through_impersonation_are_marked_and_verdicts_stay() -> None:
+    expected = Matrix.build(
+        ["blue-viewer", "green-viewer"],
+        ["pods"],
+        {("blue-viewer", "pods"): Cell.ALLOWED, ("green-viewer", "pods"): Cell.DENIED},
+    )
+    observed = Matrix.build(
+        ["blue-viewer", "green-viewer"],
+        ["pods"],
+        {("blue-viewer", "pods"): Cell.ALLOWED, ("green-viewer", "pods"): Cell.ALLOWED},
+    )
+    comparison = compare(expected, observed)
+    marked = mark_impersonated(comparison, {"green-viewer"})
+    assert marked.passed == comparison.passed
+    text = marked.render()
+    assert "green-viewer (impersonated)" in text
+    assert "blue-viewer (impersonated)" not in text
+    assert [m.row for m in marked.mismatches + marked.incomplete] == ["green-viewer (impersonated)"]
+    assert mark_impersonated(comparison, set()) is comparison
