@@ -48,7 +48,7 @@ def lab() -> Iterator[LabCluster]:
     scope="module",
     params=[
         pytest.param(PLAN_DEPENDENT, id="plan-dependent"),
-        pytest.param((), id="every-check", marks=pytest.mark.nightly),
+        pytest.param((), id="every-check", marks=[pytest.mark.nightly, pytest.mark.timeout(2700)]),
     ],
 )
 def run(request: pytest.FixtureRequest, lab: LabCluster, tmp_path_factory: pytest.TempPathFactory) -> Run:
@@ -56,7 +56,7 @@ def run(request: pytest.FixtureRequest, lab: LabCluster, tmp_path_factory: pytes
     directory = tmp_path_factory.mktemp("extremes")
     kubeconfig = Path(lab.layout.kubeconfig(cluster.ADMIN))
     file = targets(directory, kubeconfig, (SMALLEST, RICHEST), {"blue": "smallest", "green": "richest"})
-    seen = caas_run(file, directory / "out", f"{prefix()}extremes-{len(checks)}", timeout=1800, checks=checks)
+    seen = caas_run(file, directory / "out", f"{prefix()}extremes-{len(checks)}", timeout=2400, checks=checks)
     print(f"plan extremes ({len(checks) or 'every'} checks): {seen.seconds:.0f}s, {seen.counts()}")
     return seen
 

@@ -55,7 +55,7 @@ def lab() -> Iterator[LabCluster]:
     scope="module",
     params=[
         pytest.param(SLICE, id="one-check-per-kind-of-pod"),
-        pytest.param((), id="every-check", marks=pytest.mark.nightly),
+        pytest.param((), id="every-check", marks=[pytest.mark.nightly, pytest.mark.timeout(2700)]),
     ],
 )
 def run(request: pytest.FixtureRequest, lab: LabCluster, tmp_path_factory: pytest.TempPathFactory) -> Run:
@@ -63,7 +63,7 @@ def run(request: pytest.FixtureRequest, lab: LabCluster, tmp_path_factory: pytes
     directory = tmp_path_factory.mktemp("noimages")
     kubeconfig = Path(lab.layout.kubeconfig(cluster.ADMIN))
     file = targets(directory, kubeconfig, (ISSUE_PLAN,), {"blue": "default", "green": "default"})
-    seen = caas_run(file, directory / "out", f"{prefix()}noimages-{len(checks)}", timeout=1800, checks=checks)
+    seen = caas_run(file, directory / "out", f"{prefix()}noimages-{len(checks)}", timeout=2400, checks=checks)
     print(f"images unavailable ({len(checks) or 'every'} checks): {seen.seconds:.0f}s, {seen.counts()}")
     return seen
 
