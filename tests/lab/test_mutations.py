@@ -25,6 +25,7 @@ def _statuses(comparison: Path, product: str) -> dict[str, str]:
     return {row["check"]: row["products"][product]["status"] for row in rows if product in row["products"]}
 
 
+@pytest.mark.timeout(1600)  # the run's own limit is 1500 s; a loaded machine needs more than the default 900 s
 @pytest.mark.parametrize(
     "mutation",
     [pytest.param(m, marks=() if m is Mutation.NETWORK_POLICIES else pytest.mark.nightly) for m in Mutation],
