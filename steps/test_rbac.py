@@ -11,7 +11,7 @@ from pytest_bdd import parsers, scenarios, then, when
 
 from fixtures.network.probe import ProbePod
 from fixtures.rbac.access import AccessObserver, Observation, classify_failure, real_request, resource_probe
-from fixtures.rbac.credentials import credential_matrices, end_scenario, label_scenario
+from fixtures.rbac.credentials import credential_matrices, end_scenario, mark_scenario
 from fixtures.rbac.discovery import discover
 from fixtures.rbac.escalation import ESCALATIONS, Context, change_provider_object
 from fixtures.rbac.matrix import (
@@ -41,12 +41,12 @@ scenarios("rbac")
 
 @pytest.fixture(autouse=True)
 def _credential_origin(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every RBAC scenario says how its identities were observed (Allure label `credential`: real or
-    impersonated), and its matrices mark each row observed through impersonation."""
+    """Every RBAC scenario's matrices mark each row observed through impersonation (the scenario's Allure
+    label `credential` is set by fixtures.plugin)."""
     if "product_name" not in request.fixturenames:
         yield
         return
-    token = label_scenario(request.getfixturevalue("tenancy"))
+    token = mark_scenario(request.getfixturevalue("tenancy"))
     yield
     end_scenario(token)
 
