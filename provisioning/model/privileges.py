@@ -344,7 +344,7 @@ def render_table(verdicts: Sequence[PlanVerdicts]) -> str:
     """Per-case table: case, expected, observed, layer, API message (one block per plan)."""
     lines = []
     for verdict in verdicts:
-        status = "PASS" if verdict.passed else "FAIL"
+        status = "PASS" if verdict.passed else "FAIL" if verdict.contradicted else "ERROR"
         lines.append(f"{status} {verdict.row}: positive control {verdict.control}")
         lines.append(f"  {'case':<26}{'expected':<14}{'observed':<21}{'layer':<24}API message")
         for r in verdict.results:

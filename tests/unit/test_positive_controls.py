@@ -304,6 +304,7 @@ def test_privileges_per_plan_with_a_control_pod_that_cannot_start_is_error(monke
     assert "positive control failed (pod tenant-blue/compliant-" in message
     assert "ErrImageNeverPull" in message
     assert all(r.observed.value == "error" for v in seen for r in v.results)
+    assert message.startswith("ERROR p/rich (blue): positive control failed"), "the table says ERROR, not FAIL"
     assert not fake.pods, "the control pod is removed"
 
 
@@ -337,7 +338,7 @@ def test_workload_controllers_with_a_failing_control_are_error(
     }[step]
     status, message = verdict(lambda: workloads.require_each(seen, judge))
     assert status == "ERROR"
-    assert "positive control: failed: " in message
+    assert "positive control: failed; ERROR: positive control failed: " in message
     said = {"pod cannot start": "ErrImageNeverPull", "replica set refused": "pods is forbidden"}.get(control, "500")
     assert said in message
 
