@@ -67,9 +67,12 @@ def observed_reason(message: str) -> tuple[str, str]:
             seen = (found["observed"] or found["error"]).lower()
             cell = f"{found['row']} → {found['column']} {seen}"
             return line[found.start() :], cell
-    first = next((ln for ln in lines if not ln.startswith(("Traceback", "File "))), "")
+    lines = [ln for ln in lines if not ln.startswith(("Traceback", "File "))]
+    first = lines[0] if lines else ""
     for prefix in ("AssertionError: ", "fixtures.verdicts.Inconclusive: ", "Inconclusive: ", "Failed: "):
         first = first.removeprefix(prefix)
+    if first.endswith(":") and len(lines) > 1:  # a heading, e.g. "service accounts:" before the verdict
+        first = f"{first} {lines[1]}"
     return first[:400], ""
 
 

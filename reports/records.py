@@ -166,6 +166,15 @@ class RunRecords:
         return replace(self, records=records)
 
 
+def _clip(message: str) -> str:
+    """A failure message of at most MESSAGE_CHARS: its head and its tail, where a matrix comparison lists
+    its mismatched cells (`reports.matrix.Comparison.render`)."""
+    if len(message) <= MESSAGE_CHARS:
+        return message
+    head = MESSAGE_CHARS // 4
+    return message[:head] + "\n…\n" + message[-(MESSAGE_CHARS - head) :]
+
+
 def _attachments(node: Mapping[str, Any]) -> list[str]:
     found = [str(a["source"]) for a in node.get("attachments", []) if "source" in a]
     for step in node.get("steps", []):
@@ -256,7 +265,7 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 product=labels["product"],
                 name=str(data.get("name", "")),
                 status=scenario_status(str(data.get("status")), str(details.get("message", ""))),
-                message=str(details.get("message", ""))[:MESSAGE_CHARS],
+                message=_clip(str(details.get("message", ""))),
                 uuid=str(data.get("uuid", "")),
                 duration_ms=int(data.get("stop", 0)) - int(data.get("start", 0)),
                 area=labels.get("epic", ""),

@@ -52,31 +52,39 @@ def _text_attachments(node: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def read_matrices(allure_dir: Path, records: RunRecords) -> list[dict[str, str]]:
     """The text matrices attached to every failing or erroring scenario: {check, product, scenario, name, text}."""
+    failing = {
+        s.uuid: (record, s)
+        for record in (records.record(c, p) for c in records.checks for p in records.products)
+        for s in record.scenarios
+        if s.status in (Status.FAIL, Status.ERROR) and s.uuid
+    }
+    found: dict[str, dict[str, Any]] = {}  # a result file's name need not be its uuid (allure-pytest-bdd)
+    for path in sorted(allure_dir.glob("*-result.json")) if failing else ():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("uuid") in failing:
+            found[str(data["uuid"])] = data
     matrices = []
-    for record in (records.record(c, p) for c in records.checks for p in records.products):
-        for scenario in record.scenarios:
-            if scenario.status not in (Status.FAIL, Status.ERROR) or not scenario.uuid:
-                continue
+    for uuid, (record, scenario) in failing.items():
+        for name, source in _text_attachments(found.get(uuid, {}))[:MATRICES_PER_SCENARIO]:
             try:
-                data = json.loads((allure_dir / f"{scenario.uuid}-result.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                text = (allure_dir / source).read_text(encoding="utf-8", errors="replace")
+            except OSError:
                 continue
-            for name, source in _text_attachments(data)[:MATRICES_PER_SCENARIO]:
-                try:
-                    text = (allure_dir / source).read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                if len(text) > MATRIX_CHARS:
-                    text = text[:MATRIX_CHARS] + "\n… (cut; the whole matrix is in the Allure report)"
-                matrices.append(
-                    {
-                        "check": record.check,
-                        "product": record.product,
-                        "scenario": scenario.name,
-                        "name": name,
-                        "text": text,
-                    }
-                )
+            if len(text) > MATRIX_CHARS:
+                text = text[:MATRIX_CHARS] + "\n… (cut; the whole matrix is in the Allure report)"
+            matrices.append(
+                {
+                    "check": record.check,
+                    "product": record.product,
+                    "scenario": scenario.name,
+                    "name": name,
+                    "text": text,
+                }
+            )
+    matrices.sort(key=lambda m: (m["check"], m["product"]))
     return matrices
 
 

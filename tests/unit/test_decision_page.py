@@ -15,6 +15,7 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -24,7 +25,8 @@ from reports import decision as page
 from reports import junit
 from reports.catalog import load_checks
 from reports.findings import RunContext, build_decision, observed_reason, unmet_line
-from reports.records import RunRecords, Status
+from reports.records import MESSAGE_CHARS, RunRecords, Status, aggregate, read_allure_results
+from reports.run_folder import read_matrices
 from reports.trends import run_entry, trend_table
 from tests.unit.test_comparison_golden import GOLDEN, golden_records
 
@@ -239,3 +241,24 @@ def test_trends_name_each_change_with_its_run_date_and_version() -> None:
     ]
     assert rows[("check_net_001", "cfcr")]["changes"] == []
     assert rows[("check_net_001", "cfcr")]["statuses"] == ["fail", "fail"]
+
+
+def test_a_long_message_keeps_its_mismatches_and_a_result_file_need_not_be_named_by_its_uuid(tmp_path: Path) -> None:
+    long = "AssertionError: FAIL: 276 mismatched\n" + "matrix row\n" * 4000 + MISMATCH.rsplit("\n\n", maxsplit=1)[-1]
+    result = {
+        "name": "rbac",
+        "status": "failed",
+        "uuid": "aaaa",
+        "labels": [{"name": "check", "value": "check_rbac_002"}, {"name": "product", "value": "cfcr"}],
+        "statusDetails": {"message": long},
+        "steps": [{"name": "then", "attachments": [{"name": "rbac (text)", "source": "x-attachment.txt"}]}],
+    }
+    (tmp_path / "bbbb-result.json").write_text(json.dumps(result))
+    (tmp_path / "x-attachment.txt").write_text("the matrix")
+    records = aggregate(read_allure_results(tmp_path), ["cfcr"], ["check_rbac_002"])
+    record = records.record("check_rbac_002", "cfcr")
+    assert len(record.scenarios[0].message) <= MESSAGE_CHARS + 3
+    assert observed_reason(record.scenarios[0].message)[1] == "green/a → blue/b:8080/tcp allowed"
+    assert read_matrices(tmp_path, records) == [
+        {"check": "check_rbac_002", "product": "cfcr", "scenario": "rbac", "name": "rbac (text)", "text": "the matrix"}
+    ]
