@@ -43,10 +43,10 @@ scenarios("rbac")
 def _credential_origin(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every RBAC scenario's matrices mark each row observed through impersonation (the scenario's Allure
     label `credential` is set by fixtures.plugin)."""
-    if "product_name" not in request.fixturenames:
+    if "product_name" not in request.node.fixturenames:
         yield
         return
-    token = mark_scenario(request.getfixturevalue("tenancy"))
+    token = mark_scenario(request.node, request.getfixturevalue("tenancy"))
     yield
     end_scenario(token)
 
