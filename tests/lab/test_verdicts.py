@@ -22,7 +22,8 @@ from tests import browser
 from tests.lab.expected_verdicts import EXPECTED
 from tests.lab.inventory import ours
 
-pytestmark = pytest.mark.lab
+# the whole evaluation of both profiles: about 15 min on an idle 2-core machine, more on a loaded one
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(3000)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,7 +46,7 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=1200,
+        timeout=2700,
         check=False,
     )
     leaked = ours(host.inventory(paths.home).new_since(before))
