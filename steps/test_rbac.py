@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ from pytest_bdd import parsers, scenarios, then, when
 
 from fixtures.network.probe import ProbePod
 from fixtures.rbac.access import AccessObserver, Observation, classify_failure, real_request, resource_probe
-from fixtures.rbac.credentials import credential_matrices, end_scenario, mark_scenario
+from fixtures.rbac.credentials import credential_matrices
 from fixtures.rbac.discovery import discover
 from fixtures.rbac.escalation import ESCALATIONS, Context, change_provider_object
 from fixtures.rbac.matrix import (
@@ -37,18 +36,6 @@ from provisioning.wait import wait_until
 from reports.matrix import Cell, Matrix, compare
 
 scenarios("rbac")
-
-
-@pytest.fixture(autouse=True)
-def _credential_origin(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every RBAC scenario's matrices mark each row observed through impersonation (the scenario's Allure
-    label `credential` is set by fixtures.plugin)."""
-    if "product_name" not in getattr(getattr(request.node, "callspec", None), "params", {}):
-        yield  # not a product's scenario
-        return
-    token = mark_scenario(request.node, request.getfixturevalue("tenancy"))
-    yield
-    end_scenario(token)
 
 
 def _shared(tenancy: ProvisionedTenancy) -> ProvisionedCluster:
