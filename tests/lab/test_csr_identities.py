@@ -17,7 +17,9 @@ from provisioning.settings import build_settings
 from provisioning.tenancy import Provisioner
 from tests.lab.existing_runs import PRODUCT, caas_run, pks_cluster
 
-pytestmark = pytest.mark.lab
+# 6-11 min (a cluster, onboarding with CSR certificates, three RBAC checks): nightly; CI covers the CSR path
+# with tests/contract/test_csr_identities_contract.py and tests/lab/test_kubeconfig_backend.py
+pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(2700)]
 
 CHECKS = ("check_rbac_001", "check_rbac_002", "check_rbac_003")  # cluster scope, other tenants, escalation
 

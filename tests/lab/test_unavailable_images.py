@@ -3,8 +3,9 @@ two tenants on a baseline plan without quota, the suite's images taken off the n
 pod-based check is ERROR naming the pull failure and none FAILs; pods that can never start are known
 within seconds (the run took 10 minutes when every wait for them ran out its timeout).
 
-CI runs one check per kind of pod (probe pods, a compliant pod, a compliant Deployment, volume pods)
-within 3 minutes; nightly runs every check.
+Nightly: one check per kind of pod (probe pods, a compliant pod, a compliant Deployment, volume pods)
+within 3 minutes, and every check. CI covers the waits without a cluster (tests/unit/test_pod_start_failures.py)
+and the registry's pull failures with tests/lab/test_lab_registry.py.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def lab() -> Iterator[LabCluster]:
 @pytest.fixture(
     scope="module",
     params=[
-        pytest.param(SLICE, id="one-check-per-kind-of-pod"),
+        pytest.param(SLICE, id="one-check-per-kind-of-pod", marks=pytest.mark.nightly),  # ~2 min; CI: unit tests
         pytest.param((), id="every-check", marks=[pytest.mark.nightly, pytest.mark.timeout(2700)]),
     ],
 )
