@@ -62,17 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     run_dir = run_folder(Path(args.run_dir))
     results_dir = run_dir / RESULTS
-    scenarios = read_results(run_dir)
-    targets, products = targets_of_run(run_dir, args.targets, scenarios)
-    env = environment()
-    settings = Settings(
-        targets=targets,
-        run_id=run_dir.name,
-        output_dir=run_dir.parent,
-        lab_home=lab_home(env),
-        products=products,
-        environment=env,
-    )
+    settings = settings_of_run(run_dir, args.targets)
     records = run_command.read_records(settings, results_dir)
     allure_ok = True
     try:
@@ -90,6 +80,22 @@ def run(args: argparse.Namespace) -> int:
     run_command.print_summary(records, f"caas report {run_dir.name}", paths)
     run_command.scan_artifacts(run_dir, settings.output_dir / run_command.HISTORY_FILE)
     return int(ExitCode.OK if allure_ok else ExitCode.INFRASTRUCTURE)
+
+
+def settings_of_run(run_dir: Path, targets_option: str | None) -> Settings:
+    """The settings a run folder was made with: its own targets (RUN_DIR/targets.yaml, or `targets_option`
+    checked against the run's results) and its products. Raises ConfigError (exit 2) or
+    InfrastructureError (exit 3) as `read_results` and `targets_of_run` do."""
+    targets, products = targets_of_run(run_dir, targets_option, read_results(run_dir))
+    env = environment()
+    return Settings(
+        targets=targets,
+        run_id=run_dir.name,
+        output_dir=run_dir.parent,
+        lab_home=lab_home(env),
+        products=products,
+        environment=env,
+    )
 
 
 def run_folder(path: Path) -> Path:

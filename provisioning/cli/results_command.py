@@ -79,22 +79,10 @@ def block(
 
 def run(args: argparse.Namespace) -> int:
     from provisioning.cli import report_command, run_command
-    from provisioning.cli.main import environment
-    from provisioning.settings import Settings, lab_home
     from reports.run_folder import attachment_names, decision_of
 
     run_dir = report_command.run_folder(Path(args.run_dir))
-    scenarios = report_command.read_results(run_dir)
-    targets, products = report_command.targets_of_run(run_dir, args.targets, scenarios)
-    env = environment()
-    settings = Settings(
-        targets=targets,
-        run_id=run_dir.name,
-        output_dir=run_dir.parent,
-        lab_home=lab_home(env),
-        products=products,
-        environment=env,
-    )
+    settings = report_command.settings_of_run(run_dir, args.targets)
     records = run_command.read_records(settings, run_dir / report_command.RESULTS)
     checks = _select(args.check, records.checks, "--check", "check")
     chosen = _select(args.product, records.products, "--product", "product")
