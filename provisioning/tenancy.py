@@ -19,6 +19,7 @@ from provisioning.model.mutations import Mutation
 from provisioning.model.onboarding import (
     COMPONENT,
     PROTECTION,
+    ClusterDestinations,
     abac_policy_lines,
     collection_path,
     object_path,
@@ -167,9 +168,9 @@ class Provisioner:
         guarded = [t for t in provisioned.tenants if product.plan(t.plan).authorization is AuthorizationMode.RBAC]
         try:
             protection = protection_manifests(self.run_id, self.mutation) if guarded else []
-            destinations = read_destinations(api)
             for manifest in protection:
                 self._create(api, handle, manifest)
+            destinations = _destinations(api)
             for tenant in provisioned.tenants:
                 tenant_started = time.monotonic()
                 self.report(f"{product.name}: onboarding tenant {tenant.name} on {handle.name}")
@@ -274,3 +275,19 @@ def _delete(handle: ClusterHandle, path: str) -> None:
         kube.delete_if_present(api, path)
     finally:
         api.close()
+
+
+def _destinations(api: Any) -> ClusterDestinations:
+    """The cluster DNS and API server endpoints onboarding's egress rules name; a refusal is one
+    CaasError naming the right it lacks, any other API error an InfrastructureError."""
+    try:
+        return read_destinations(api)
+    except kube.ApiFailure as exc:
+        if exc.status in (401, 403):
+            raise CaasError(
+                "onboarding needs more rights: reading the cluster DNS Service and the API server's endpoints "
+                f"was refused ({exc.status}: {exc.message}); fix: use admin credentials for the cluster"
+            ) from None
+        raise InfrastructureError(
+            f"reading the cluster DNS Service and the API server's endpoints failed: {exc}"
+        ) from None
