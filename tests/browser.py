@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 BROWSER_TIMEOUT = 120.0
-_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=15000"]
+_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=60000"]
 
 
 def chromium() -> str:
