@@ -91,7 +91,7 @@ def make_fake_lab(home: Path) -> FakeLab:
         (directory / "logs" / "kube-apiserver.log").write_text("log line\n")
         (directory / "kubeconfigs" / "admin.kubeconfig").write_text("apiVersion: v1\n")
         daemon = subprocess.Popen(  # its command line names the cluster's directory, as a lab daemon's does
-            [sys.executable, "-c", "import time; time.sleep(600)", str(directory / "nodes" / "cp" / "daemon")],
+            [sys.executable, "-c", "import signal; signal.pause()", str(directory / "nodes" / "cp" / "daemon")],
             start_new_session=True,
         )
         lab.daemons[name] = daemon

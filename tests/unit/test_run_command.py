@@ -182,13 +182,13 @@ def test_run_help_documents_double_dash_and_signals(capsys: pytest.CaptureFixtur
 # --- the signal handling of a run, against small child processes -------------------------------------
 
 CHILD = """\
-import signal, sys, time
+import signal, sys
 mode = sys.argv[1]
 if mode == "deaf":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 print("ready", flush=True)
 try:
-    time.sleep(60)
+    signal.pause()  # a run's pytest: busy until a signal ends it
 except KeyboardInterrupt:
     print("tore down", flush=True)
     sys.exit(2)
@@ -253,12 +253,13 @@ def test_the_checks_die_with_caas_even_by_sigkill(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             textwrap.dedent(f"""\
-            import sys, pathlib, time
+            import sys, pathlib, signal
             from provisioning.cli import interrupts
             with interrupts.SignalGuard() as guard, open("{tmp_path}/out.log", "wb") as out:
-                child = interrupts.start_checks(guard, [sys.executable, "-c", "import time; time.sleep(60)"], ".", out)
+                busy = [sys.executable, "-c", "import signal; signal.pause()"]
+                child = interrupts.start_checks(guard, busy, ".", out)
                 pathlib.Path("{pid_file}").write_text(str(child.pid))
-                time.sleep(60)
+                signal.pause()
             """),
         ],
         cwd=ROOT,
