@@ -122,9 +122,6 @@ def test_comparison_page_shows_both_products_and_the_known_difference(
     print(f"comparison page screenshot: {shot}")
 
 
-# Nightly until fixed: on the full run the comparison's Allure link of pks's check_net_001 (two scenarios since
-# this session) is empty, so the page opens at the overview; cfcr's opens the test (checked with a 60 s budget).
-@pytest.mark.nightly
 def test_allure_report_opens_from_disk_with_both_products(
     main_run: tuple[int, dict[str, object], Path], tmp_path: Path
 ) -> None:
