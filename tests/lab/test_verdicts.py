@@ -51,7 +51,7 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
     )
     leaked = ours(host.inventory(paths.home).new_since(before))
     assert leaked.empty, f"the run left {leaked}"
-    assert not [c for c in cluster.list_clusters(paths) if c.get("run_id") == "verdicts"]
+    assert not [c for c in cluster.list_clusters(paths) if c.run_id == "verdicts"]
     comparison = output / "verdicts" / "comparison.json"
     assert comparison.exists(), result.stdout + result.stderr
     (output / "verdicts" / "caas-run.stdout").write_text(result.stdout)
@@ -178,3 +178,17 @@ def test_plan_by_case_table_is_the_plan_catalog(main_run: tuple[int, dict[str, o
     assert red["unsafe sysctl"] == "node refused: kubelet"
     assert tables["cfcr/default (blue)"][0] == "rejected: API validation"  # --allow-privileged=false
     assert tables["pks/medium (green)"][0] == "rejected: PodSecurity admission"
+
+
+def test_every_scenario_says_which_credentials_observed_it(main_run: tuple[int, dict[str, object], Path]) -> None:
+    """The lab issues every tenant identity a real client certificate: each product scenario's result
+    carries the Allure label credential=real (a product on impersonation says `impersonated`)."""
+    _, _, run_dir = main_run
+    labels = []
+    for path in (run_dir / "allure-results").glob("*-result.json"):
+        result = json.loads(path.read_text())
+        named = {label["name"]: label["value"] for label in result.get("labels", []) if label["name"] != "tag"}
+        if "product" in named:
+            labels.append((named.get("check"), named.get("credential")))
+    assert labels, "the run wrote its scenarios' results"
+    assert {credential for _, credential in labels} == {"real"}, sorted(labels)
