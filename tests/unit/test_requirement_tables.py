@@ -1,0 +1,229 @@
+"""Requirement tables of the privileged and storage features as expected matrices, and the rules that
+turn an API answer into a cell for them: fixtures/privileged/tampering.py (check_priv_004),
+fixtures/storage/quota.py (check_sto_005) and fixtures/storage/separation.py (check_sto_003).
+
+A refusal is DENIED only when the API server said so for the reason the requirement is about (403, the
+quota exceeded); any other failure is ERROR, never a denial. The tables are read from the feature files,
+so a table that no longer fits its engine fails here before it fails a run.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from fixtures.privileged import tampering
+from fixtures.storage import quota, separation
+from fixtures.storage.volumes import Workspace
+from fixtures.verdicts import Inconclusive, require
+from provisioning.kube.client import ApiFailure
+from reports.matrix import Cell, Matrix
+
+FEATURES = Path(__file__).resolve().parents[2] / "features"
+
+
+def feature_rows(path: str) -> list[list[str]]:
+    """The rows of the feature's first data table, header left out, cells stripped."""
+    lines = [line.strip() for line in (FEATURES / path).read_text().splitlines()]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("|")]
+    return rows[1:]
+
+
+def verdict(comparison: Any) -> str:
+    """ "pass", "FAIL" or "ERROR", as the run's report would show the check."""
+    try:
+        require(comparison, comparison.render())
+    except AssertionError:
+        return "FAIL"
+    except Inconclusive:
+        return "ERROR"
+    return "pass"
+
+
+def observed(rows: list[str], columns: tuple[str, ...], values: list[list[Cell]]) -> Matrix:
+    cells = {(r, c): values[i][j] for i, r in enumerate(rows) for j, c in enumerate(columns)}
+    return Matrix.build(rows, columns, cells, dict.fromkeys(cells, "observed"))
+
+
+# --- check_priv_004: a tenant cannot weaken its own fences -------------------------------------------
+
+FENCES = {action: Cell(access) for action, access in feature_rows("privileged/namespace_tampering.feature")}
+A, D, E = Cell.ALLOWED, Cell.DENIED, Cell.ERROR
+
+
+def test_the_fences_table_names_the_engines_actions_with_the_control_allowed() -> None:
+    assert tuple(FENCES) == tampering.ACTIONS
+    assert FENCES[tampering.CONTROL] is Cell.ALLOWED
+    assert FENCES[tampering.RELABEL] is FENCES[tampering.NEW_NAMESPACE] is Cell.DENIED
+
+
+@pytest.mark.parametrize(
+    ("blue", "green", "outcome"),
+    [
+        ([A, D, D], [A, D, D], "pass"),
+        ([A, A, D], [A, D, D], "FAIL"),  # blue relabelled its namespace to privileged
+        ([A, D, A], [A, D, D], "FAIL"),  # blue created a namespace
+        ([D, D, D], [A, D, D], "ERROR"),  # blue's control was refused: its denials prove nothing
+        ([A, E, D], [A, D, D], "ERROR"),
+    ],
+)
+def test_every_tenants_row_is_held_to_the_fences_table(blue: list[Cell], green: list[Cell], outcome: str) -> None:
+    tampered = observed(["blue", "green"], tampering.ACTIONS, [blue, green])
+    assert verdict(tampering.fences_comparison(tampered, FENCES)) == outcome
+
+
+def test_a_fence_action_the_table_does_not_name_is_refused() -> None:
+    tampered = observed(["blue"], tampering.ACTIONS, [[A, D, D]])
+    with pytest.raises(KeyError, match="create a namespace"):
+        tampering.fences_comparison(tampered, {k: v for k, v in FENCES.items() if k != tampering.NEW_NAMESPACE})
+
+
+@pytest.mark.parametrize(
+    ("status", "cell"), [(403, Cell.DENIED), (401, Cell.ERROR), (422, Cell.ERROR), (429, Cell.ERROR), (0, Cell.ERROR)]
+)
+def test_a_fence_holds_only_on_a_403(status: int, cell: Cell) -> None:
+    def refused() -> None:
+        raise ApiFailure(status, "Forbidden" if status == 403 else "other")
+
+    assert tampering._cell(refused) == (cell, f"{status}: {'Forbidden' if status == 403 else 'other'}")
+    assert tampering._cell(lambda: None) == (Cell.ALLOWED, "succeeded")
+
+
+# --- check_sto_005: the storage quota holds -----------------------------------------------------------
+
+QUOTA = {claim: Cell(access) for claim, access in feature_rows("storage/quota.feature")}
+
+
+def test_the_quota_table_is_the_engines_columns_in_order() -> None:
+    assert tuple(QUOTA) == quota.COLUMNS
+    assert [QUOTA[c] for c in quota.COLUMNS] == [A, D, A, D]
+
+
+@pytest.mark.parametrize(
+    ("row", "outcome"),
+    [
+        ([A, D, A, D], "pass"),
+        ([A, A, A, D], "FAIL"),  # a claim beyond the storage quota was admitted
+        ([A, D, A, A], "FAIL"),  # a claim beyond the claim count was admitted
+        ([D, D, A, D], "ERROR"),  # the claim within the quota was refused: the refusals prove nothing
+        ([A, E, A, D], "ERROR"),
+    ],
+)
+def test_the_quota_is_held_to_the_table(row: list[Cell], outcome: str) -> None:
+    matrix = observed(["blue"], quota.COLUMNS, [row])
+    assert verdict(quota.quota_comparison(matrix, QUOTA)) == outcome
+
+
+def test_a_quota_table_in_another_order_or_missing_a_row_is_refused() -> None:
+    matrix = observed(["blue"], quota.COLUMNS, [[A, D, A, D]])
+    reordered = dict(reversed(list(QUOTA.items())))
+    with pytest.raises(KeyError, match="the feature's rows must be"):
+        quota.quota_comparison(matrix, reordered)
+    with pytest.raises(KeyError, match="the feature's rows must be"):
+        quota.quota_comparison(matrix, dict(list(QUOTA.items())[:3]))
+
+
+def _workspace(failure: ApiFailure | None) -> Workspace:
+    def create_claim(_tenant: str, _manifest: dict[str, Any]) -> None:
+        if failure is not None:
+            raise failure
+
+    return cast(Workspace, types.SimpleNamespace(create_claim=create_claim, tenancy=types.SimpleNamespace(run_id="r")))
+
+
+EXCEEDED = (
+    'persistentvolumeclaims "sto-quota-1" is forbidden: exceeded quota: caas-quota, '
+    "requested: requests.storage=3Gi, used: requests.storage=1Mi, limited: requests.storage=2Gi"
+)
+
+
+@pytest.mark.parametrize(
+    ("failure", "resource", "cell"),
+    [
+        (None, quota.STORAGE, Cell.ALLOWED),
+        (ApiFailure(403, "Forbidden", json.dumps({"message": EXCEEDED})), quota.STORAGE, Cell.DENIED),
+        # refused for the storage quota while the claim count was asked about: no evidence of that limit
+        pytest.param(
+            ApiFailure(403, "Forbidden", json.dumps({"message": EXCEEDED})),
+            quota.COUNT,
+            Cell.ERROR,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="bug: _try_claim looks for the resource name anywhere in the message, and every refused "
+                'claim\'s message starts with "persistentvolumeclaims ..."; a refusal for requests.storage counts '
+                "as the claim count holding",
+            ),
+        ),
+        (ApiFailure(403, "Forbidden", '{"message": "User cannot create persistentvolumeclaims"}'), quota.STORAGE, E),
+        (ApiFailure(500, "Internal Server Error"), quota.STORAGE, Cell.ERROR),
+        (ApiFailure(0, "connection refused"), quota.COUNT, Cell.ERROR),
+    ],
+)
+def test_a_claim_is_denied_only_when_refused_for_exceeding_that_quota(
+    failure: ApiFailure | None, resource: str, cell: Cell
+) -> None:
+    got, evidence = quota._try_claim(_workspace(failure), "blue", "3Gi", resource)
+    assert got is cell
+    if cell is Cell.DENIED:
+        assert evidence == EXCEEDED
+    if cell is Cell.ALLOWED:
+        assert evidence == "a claim of 3Gi was admitted"
+
+
+# --- check_sto_003: volumes stay with their tenant ----------------------------------------------------
+
+SEPARATION = [tuple(row) for row in feature_rows("storage/tenant_separation.feature")]
+
+
+def test_every_row_of_the_separation_table_is_an_attempt_of_its_subject() -> None:
+    assert SEPARATION, "the feature has its table"
+    for subject, action, access in SEPARATION:
+        role, _attempt = separation.ACTIONS[action]
+        assert separation.ROLES[subject] == role, f"{subject} {action}"
+        assert access in ("allowed", "denied", separation.PLAN_RULE)
+        assert access != separation.PLAN_RULE or action in separation.PLAN_CASES
+
+
+@pytest.mark.parametrize(
+    ("failure", "cell", "evidence"),
+    [
+        (
+            ApiFailure(403, "Forbidden", '{"message": "pods is forbidden: violates PodSecurity"}'),
+            D,
+            "403: pods is forbidden: violates PodSecurity",
+        ),
+        (
+            ApiFailure(422, "Unprocessable Entity", '{"message": "spec.volumeName: Invalid"}'),
+            E,
+            "422 Unprocessable Entity: spec.volumeName: Invalid",
+        ),
+        (ApiFailure(404, "Not Found"), E, "404 Not Found"),
+        (ApiFailure(0, "timed out"), E, "0 timed out"),
+    ],
+)
+def test_a_storage_attempt_is_denied_only_on_a_403(failure: ApiFailure, cell: Cell, evidence: str) -> None:
+    assert separation._refused(failure) == (cell, evidence)
+
+
+def test_a_row_is_named_by_its_subject_and_action() -> None:
+    assert separation.row_name("another tenant", "reads that claim") == "another tenant reads that claim"
+
+
+def test_the_separation_table_with_written_cells_is_held_as_written() -> None:
+    table = [
+        ("the owner", "mounts its claim in a new pod", "allowed"),
+        ("another tenant", "reads that claim", "denied"),
+    ]
+    rows = [separation.row_name(s, a) for s, a, _ in table]
+    workspace = cast(Workspace, None)  # written cells need no plan
+    parties = separation.Parties("blue", "green")
+    ok = observed(rows, ("access",), [[A], [D]])
+    assert verdict(separation.separation_comparison(workspace, parties, table, ok)) == "pass"
+    leaked = observed(rows, ("access",), [[A], [A]])
+    assert verdict(separation.separation_comparison(workspace, parties, table, leaked)) == "FAIL"
+    no_control = observed(rows, ("access",), [[E], [D]])
+    assert verdict(separation.separation_comparison(workspace, parties, table, no_control)) == "ERROR"
