@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
 from fixtures.network.probe import ProbePod
-from fixtures.rbac.access import AccessObserver, Observation, classify_failure, real_request, resource_probe
+from fixtures.rbac.access import Observation
+from fixtures.rbac.attempts import observe_attempts, table_rows
 from fixtures.rbac.credentials import credential_matrices
-from fixtures.rbac.discovery import discover
-from fixtures.rbac.escalation import ESCALATIONS, Context, change_provider_object
+from fixtures.rbac.delegation import Delegation, delegate, require_denied_before, wait_allowed
 from fixtures.rbac.matrix import (
     AccessRun,
     ProviderScope,
     Question,
     attach_comparison,
     attach_ways,
+    judge_scope,
     observe_cluster,
-    own_namespace_controls,
     shared_cluster,
 )
-from fixtures.rbac.reach import judge, observe_paths, observe_service_accounts, observe_streams
+from fixtures.rbac.reach import attach_and_judge, observe_paths, observe_service_accounts, observe_streams
 from fixtures.verdicts import Inconclusive, require
 from provisioning.backends.protocol import Credential
-from provisioning.kube import client as kube
 from provisioning.model.access import PublicRead
-from provisioning.model.onboarding import labels
-from provisioning.model.tenancy import Placement, Role
+from provisioning.model.tenancy import Placement
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from provisioning.wait import wait_until
-from reports.matrix import Cell, Matrix, compare
+from reports.matrix import Matrix, compare
 
 scenarios("rbac")
 
@@ -76,16 +72,12 @@ def ask_everything(tenancy: ProvisionedTenancy, request: pytest.FixtureRequest) 
 
 @then("every cluster-scoped request is denied while each identity can work in its own namespace")
 def cluster_scope_denied(observed_run: AccessRun) -> None:
-    comparison = observed_run.compare(lambda q: q.scope in ("cluster", "control"))
-    attach_comparison(comparison, "cluster-scoped access", observed_run.observation.report())
-    require(comparison, comparison.render())
+    judge_scope(observed_run, "cluster", "cluster-scoped access")
 
 
 @then("the observed access in the tenant namespaces is exactly what the tenancy model requires")
 def namespaces_as_modelled(observed_run: AccessRun) -> None:
-    comparison = observed_run.compare(lambda q: q.scope in ("namespaced", "control"))
-    attach_comparison(comparison, "tenant namespace access", observed_run.observation.report())
-    require(comparison, comparison.render())
+    judge_scope(observed_run, "namespaced", "tenant namespace access")
 
 
 @then(
@@ -93,9 +85,7 @@ def namespaces_as_modelled(observed_run: AccessRun) -> None:
     " as public are allowed, while each identity can work in its own namespace"
 )
 def provider_namespaces_closed(observed_run: AccessRun) -> None:
-    comparison = observed_run.compare(lambda q: q.scope in ("provider", "control"))
-    attach_comparison(comparison, "namespaces of no tenant and all namespaces", observed_run.observation.report())
-    require(comparison, comparison.render())
+    judge_scope(observed_run, "provider", "namespaces of no tenant and all namespaces")
 
 
 @then(
@@ -103,9 +93,7 @@ def provider_namespaces_closed(observed_run: AccessRun) -> None:
     " can work in its own namespace"
 )
 def subresources_as_modelled(observed_run: AccessRun) -> None:
-    comparison = observed_run.compare(lambda q: q.scope in ("subresource", "control"))
-    attach_comparison(comparison, "subresources", observed_run.observation.report())
-    require(comparison, comparison.render())
+    judge_scope(observed_run, "subresource", "subresources")
 
 
 @when(
@@ -125,9 +113,7 @@ def open_streams(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod]) -> Acc
     " in their own namespace"
 )
 def streams_as_modelled(streams: AccessRun) -> None:
-    attach_comparison(streams.compare(), "streams", streams.observation.report())
-    attach_ways(streams.observation, "streams")
-    judge([("streams", streams)])
+    attach_and_judge([("streams", streams)])
 
 
 @when(
@@ -147,9 +133,7 @@ def ask_as_service_accounts(tenancy: ProvisionedTenancy, settings: Settings) -> 
     " the three ways agreeing"
 )
 def accounts_as_granted(account_run: AccessRun) -> None:
-    attach_comparison(account_run.compare(), "service accounts", account_run.observation.report())
-    attach_ways(account_run.observation, "service accounts")
-    judge([("service accounts", account_run)])
+    attach_and_judge([("service accounts", account_run)])
 
 
 @when(
@@ -167,11 +151,7 @@ def ask_paths(tenancy: ProvisionedTenancy, settings: Settings) -> tuple[AccessRu
     " and a request without credentials gets nothing but the documented public paths, the ways agreeing"
 )
 def paths_as_documented(path_runs: tuple[AccessRun, AccessRun]) -> None:
-    runs = list(zip(("tenants' paths", "without credentials"), path_runs, strict=True))
-    for name, run in runs:
-        attach_comparison(run.compare(), name, run.observation.report())
-        attach_ways(run.observation, name)
-    judge(runs)
+    attach_and_judge(list(zip(("tenants' paths", "without credentials"), path_runs, strict=True)))
 
 
 @then("the ways of observing that can answer agree on every cell")
@@ -194,31 +174,7 @@ def _available(observation: Observation) -> list[tuple[str, Any]]:
 
 @when("every tenant identity on a shared cluster tries to:", target_fixture="attempts")
 def try_attempts(tenancy: ProvisionedTenancy, datatable: list[list[str]]) -> tuple[list[Question], Observation]:
-    cluster = _shared(tenancy)
-    header = [h.strip() for h in datatable[0]]
-    rows = [dict(zip(header, (c.strip() for c in row), strict=True)) for row in datatable[1:]]
-    tenants = cluster.tenants
-    admin = tenancy.admin_client(cluster)
-    try:
-        resources = discover(admin)
-    finally:
-        admin.close()
-    questions = own_namespace_controls(cluster, resources)
-    for own in tenants:
-        other = next(t for t in tenants if t != own)
-        for identity in cluster.identities_of(own):
-            context = Context(identity, own, other)
-            for row in rows:
-                if "action" in row:
-                    probe = change_provider_object(context, row["attempt"], row["action"])
-                else:
-                    probe = ESCALATIONS[row["attempt"]](context, row["attempt"])
-                questions.append(Question(probe, identity, Cell.DENIED, "attempt"))
-    observer = AccessObserver(tenancy, cluster)
-    try:
-        return questions, observer.observe([q.probe for q in questions])
-    finally:
-        observer.close()
+    return observe_attempts(tenancy, _shared(tenancy), table_rows(datatable))
 
 
 @then("every attempt is denied")
@@ -237,78 +193,14 @@ def every_attempt_denied(attempts: tuple[list[Question], Observation]) -> None:
 )
 def admin_delegates(
     tenancy: ProvisionedTenancy, settings: Settings, verb: str, resource: str, request: pytest.FixtureRequest
-) -> dict[str, Any]:
-    cluster = _shared(tenancy)
-    tenant = cluster.tenants[0]
-    ns = tenant.namespace
-    admin = tenancy.admin_client(cluster)
-    try:
-        found = next(r for r in discover(admin) if r.name == resource)
-    finally:
-        admin.close()
-    developers = [i for i in cluster.identities_of(tenant) if i.role is Role.DEVELOPER]  # one per authenticator
-    checks = []
-    for developer in developers:
-        probe = resource_probe(developer.user, developer.user, found, verb, ns)
-        dev_api = tenancy.client_for(developer.user)
-        request.addfinalizer(dev_api.close)
-        checks.append((developer.user, dev_api, probe, real_request(dev_api, probe)))
-    name = f"caas-delegated-{verb}-{resource}"
-    meta = {"name": name, "namespace": ns, "labels": labels(settings.run_id, tenant.name)}
-    role = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": meta,
-        "rules": [{"apiGroups": [found.group], "resources": [resource], "verbs": [verb]}],
-    }
-    binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": meta,
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-        "subjects": [
-            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": developer.groups[0]}
-            for developer in developers
-        ],
-    }
-    tenant_admin = tenancy.client_for(f"{tenant.name}-admin")
-    request.addfinalizer(tenant_admin.close)
-    base = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}"
-    refused, unanswered = [], []
-    for kind, body in (("roles", role), ("rolebindings", binding)):
-        try:
-            kube.request(tenant_admin, "POST", f"{base}/{kind}", body=body)
-            request.addfinalizer(lambda k=kind: _delete(tenancy, cluster, f"{base}/{k}/{name}"))
-        except kube.ApiFailure as failure:
-            said = f"creating {kind}/{name} as {tenant.name}-admin: {failure}"
-            (unanswered if classify_failure(failure)[0] is Cell.ERROR else refused).append(said)
-    if unanswered:  # a transport error, 401, 429 or 5xx is no refusal
-        raise Inconclusive("\n".join(unanswered))
-    return {"checks": checks, "refused": refused}
-
-
-def _delete(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, path: str) -> None:
-    api = tenancy.admin_client(cluster)
-    try:
-        kube.delete_if_present(api, path)
-    finally:
-        api.close()
+) -> Delegation:
+    return delegate(tenancy, _shared(tenancy), verb, resource, settings.run_id, request.addfinalizer)
 
 
 @then(parsers.parse('its developers can "{verb}" "{resource}" in their namespace, and could not before'))
-def developers_can_now(delegation: dict[str, Any], settings: Settings, verb: str, resource: str) -> None:
-    for user, _api, _probe, (before, evidence) in delegation["checks"]:
-        if before is Cell.ERROR:
-            raise Inconclusive(f"before the delegation {user}'s {verb} {resource} was not observed: {evidence}")
-        assert before is Cell.DENIED, f"before the delegation {user}'s {verb} {resource} was {before.value}: {evidence}"
-    assert not delegation["refused"], "\n".join(delegation["refused"])
-    for user, api, probe, _before in delegation["checks"]:
-        wait_until(
-            functools.partial(real_request, api, probe),
-            lambda answer: answer[0] is Cell.ALLOWED,
-            timeout=settings.timeouts.enforce,
-            what=f"{user}'s {verb} {resource} to be allowed by the delegated role",
-        )
+def developers_can_now(delegation: Delegation, settings: Settings, verb: str, resource: str) -> None:
+    require_denied_before(delegation, verb, resource)
+    wait_allowed(delegation, verb, resource, settings.timeouts.enforce)
 
 
 @when(
