@@ -6,8 +6,8 @@ import allure
 import pytest
 from pytest_bdd import scenarios, then, when
 
+from fixtures.onboarding_objects import plan_differences
 from fixtures.readback import TenantObjects, read_onboarding, read_tenant_namespaces
-from provisioning.model.onboarding import onboarding_objects
 from provisioning.model.tenancy import Placement, Role, role_group
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
@@ -23,18 +23,7 @@ def read_back(tenancy: ProvisionedTenancy) -> list[TenantObjects]:
 def exactly_the_plans_objects(onboarded: list[TenantObjects], tenancy: ProvisionedTenancy) -> None:
     if not onboarded:
         pytest.skip(f"not applicable: product {tenancy.product.name} has no shared tenant in the targets file")
-    lines, differences = [], []
-    for observed in onboarded:
-        tenant = tenancy.tenant(observed.tenant)
-        plan = tenancy.product.plan(tenant.plan)
-        authenticators = tenancy.cluster_of(tenant.name).authenticators
-        expected = {o for o in onboarding_objects(tenant, plan, authenticators) if o[0] != "RoleBinding"}
-        seen = {o for o in observed.objects if o[0] != "RoleBinding"}  # bindings: the RBAC step below
-        lines.append(f"{tenant.name} on plan {plan.name}: expected {sorted(expected)}, observed {sorted(seen)}")
-        if seen != expected:
-            differences.append(
-                f"tenant {tenant.name}: missing {sorted(expected - seen)}, extra {sorted(seen - expected)}"
-            )
+    lines, differences = plan_differences(onboarded, tenancy)
     allure.attach("\n".join(lines), name="onboarding objects per plan", attachment_type=allure.attachment_type.TEXT)
     assert not differences, "\n".join([*differences, "", *lines])
 

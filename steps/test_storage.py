@@ -10,6 +10,7 @@ import pytest
 from pytest_bdd import given, scenarios, then, when
 
 from fixtures.storage.quota import COUNT, STORAGE, observe_quota, quota_comparison
+from fixtures.storage.reclaim import wait_reclaimed
 from fixtures.storage.separation import Parties, observe_separation, separation_comparison
 from fixtures.storage.volumes import (
     TOKEN_FILE,
@@ -28,7 +29,6 @@ from fixtures.verdicts import require
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedTenancy
-from provisioning.wait import wait_until
 from reports.matrix import Cell, Matrix
 
 scenarios("storage")
@@ -146,21 +146,7 @@ def delete_claim(tenancy: ProvisionedTenancy, workspace: Workspace, written: Wri
 @then("the volume is removed as its reclaim policy says within the volume deadline")
 def volume_reclaimed(tenancy: ProvisionedTenancy, settings: Settings, written: WrittenVolume, deleted: Any) -> None:
     policy = deleted.spec.persistent_volume_reclaim_policy
-    if policy == "Delete":
-        wait_until(
-            lambda: read_volume(tenancy, written.tenant, written.volume),
-            lambda v: v is None,
-            timeout=settings.timeouts.volume_bound,
-            what=f"volume {written.volume} (reclaim policy Delete) to be deleted",
-        )
-    else:
-        released = wait_until(
-            lambda: read_volume(tenancy, written.tenant, written.volume),
-            lambda v: v is not None and v.status.phase in ("Released", "Failed"),
-            timeout=settings.timeouts.volume_bound,
-            what=f"volume {written.volume} (reclaim policy {policy}) to be released",
-        )
-        assert released.spec.claim_ref is None or released.spec.claim_ref.name == written.claim
+    wait_reclaimed(tenancy, written, policy, settings.timeouts.volume_bound)
     _attach("reclaim", f"{written.volume}: policy {policy}, reclaimed")
 
 
