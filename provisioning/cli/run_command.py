@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
         print(f"caas: error: Allure report: {exc}", file=sys.stderr)
         allure_ok = False
     paths = write_reports(records, run_dir)
-    print_summary(records, f"caas run {run_dir.name}: pytest exit code {returncode}", paths)
+    print_summary(records, f"caas run {run_dir.name}: {checks_outcome(returncode)}", paths)
     scan_artifacts(run_dir, settings.output_dir / HISTORY_FILE)
     if returncode in (2, 3, 4) or not records.checks or not allure_ok:
         return int(ExitCode.INFRASTRUCTURE)
@@ -393,9 +393,34 @@ def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     return paths
 
 
+# What the checks' pytest exit code says, with the targets file's expectations as xfail marks
+# (https://docs.pytest.org/en/stable/reference/exit-codes.html)
+_PYTEST_OUTCOMES = {
+    0: "every scenario as the targets file expects",
+    1: "some scenarios not as the targets file expects",
+    2: "the checks were interrupted",
+    3: "pytest's internal error (see the pytest log)",
+    4: "pytest refused its options",
+    5: "no scenario selected",
+}
+# the last lines of the summary, in this order: the pages a reader opens
+_MAIN_PAGES = (
+    ("report", "comparison (HTML)"),
+    ("decision", "decision page (HTML)"),
+    ("allure", "Allure report (HTML)"),
+)
+
+
+def checks_outcome(returncode: int) -> str:
+    """One phrase for the checks' pytest exit code, e.g. `every scenario as the targets file expects
+    (pytest exit code 0)`; the verdicts and `caas run`'s own exit code are decided from the records."""
+    return f"{_PYTEST_OUTCOMES.get(returncode, 'the checks ended')} (pytest exit code {returncode})"
+
+
 def print_summary(records: RunRecords, heading: str, paths: dict[str, Path]) -> None:
-    """Print the counts per product, the differences between products and the report paths under
-    `heading` (e.g. `caas run ID: pytest exit code 0`)."""
+    """Print the counts per product, the differences between products and the files written under
+    `heading` (e.g. `caas run ID: every scenario as the targets file expects (pytest exit code 0)`),
+    each path once; the last lines name the comparison, decision and Allure pages."""
     print(f"\n{heading}")
     for product in records.products:
         counts: dict[str, int] = {}
@@ -412,10 +437,10 @@ def print_summary(records: RunRecords, heading: str, paths: dict[str, Path]) -> 
     print(f"  unmet expectations: {len(unmet)}")
     for record in unmet:
         print(f"    {record.check} on {record.product}: {unmet_line(record)}")
+    main = {key for _, key in _MAIN_PAGES}
     for name, path in paths.items():
-        print(f"  {name}: {path}")
-    print(f"report: {paths['comparison (HTML)']}")
-    if "decision page (HTML)" in paths:
-        print(f"decision: {paths['decision page (HTML)']}")
-    if "Allure report (HTML)" in paths:
-        print(f"allure: {paths['Allure report (HTML)']}")
+        if name not in main:
+            print(f"  {name}: {path}")
+    for short, key in _MAIN_PAGES:
+        if key in paths:
+            print(f"{short}: {paths[key]}")
