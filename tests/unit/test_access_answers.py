@@ -1,0 +1,154 @@
+"""The access matrix's real requests and self/subject access reviews as cells (fixtures/rbac/access.py):
+a request or review the API server answered decides the cell; one that failed is ERROR, never denied.
+Only a request sent without credentials may take its 401 as the refusal it asked for.
+
+Review shapes: authorization.k8s.io/v1 SelfSubjectAccessReview and SubjectAccessReview.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from fixtures.rbac import access
+from fixtures.rbac.discovery import ApiResource
+from fixtures.rbac.non_resource import path_probe
+from provisioning.kube import client as kube
+from provisioning.kube.client import ApiFailure
+from provisioning.model.access import ANONYMOUS
+from reports.matrix import Cell
+
+PODS = ApiResource("", "v1", "pods", "Pod", True, ("get", "list", "create"))
+LIST_GREEN_PODS = access.resource_probe("blue-viewer", "blue-viewer", PODS, "list", "tenant-green")
+ANONYMOUS_LIST = replace(access.resource_probe(ANONYMOUS, ANONYMOUS, PODS, "list", ""), anonymous=True)
+
+
+def api_answers(monkeypatch: pytest.MonkeyPatch, answer: Mapping[str, Any] | ApiFailure) -> list[dict[str, Any]]:
+    """kube.request answers `answer` (or raises it); returns what was sent."""
+    sent: list[dict[str, Any]] = []
+
+    def request(_api: Any, method: str, path: str, **kwargs: Any) -> Any:
+        sent.append({"method": method, "path": path, **kwargs})
+        if isinstance(answer, ApiFailure):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(kube, "request", request)
+    return sent
+
+
+def test_a_request_that_succeeded_is_allowed_and_is_sent_as_the_probe_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = api_answers(monkeypatch, {})
+    assert access.real_request(object(), LIST_GREEN_PODS) == (Cell.ALLOWED, "authorized (2xx)")
+    assert sent == [
+        {
+            "method": "GET",
+            "path": "/api/v1/namespaces/tenant-green/pods",
+            "body": None,
+            "query": {"limit": "1"},
+            "content_type": "application/json",
+            "headers": {},
+            "raw": True,
+        }
+    ]
+
+
+FORBIDDEN = '{"message": "pods is forbidden: User \\"blue-viewer\\" cannot list resource \\"pods\\""}'
+
+
+@pytest.mark.parametrize(
+    ("failure", "cell"),
+    [
+        (ApiFailure(403, "Forbidden", FORBIDDEN), Cell.DENIED),
+        (ApiFailure(401, "Unauthorized"), Cell.ERROR),  # the credentials did not work: nothing was asked
+        (ApiFailure(0, "ConnectTimeoutError"), Cell.ERROR),
+        (ApiFailure(503, "Service Unavailable"), Cell.ERROR),
+        (ApiFailure(404, "Not Found"), Cell.ALLOWED),  # authorized, then the absent object was not found
+    ],
+)
+def test_a_refused_request_is_classified_by_what_the_api_server_said(
+    monkeypatch: pytest.MonkeyPatch, failure: ApiFailure, cell: Cell
+) -> None:
+    api_answers(monkeypatch, failure)
+    assert access.real_request(object(), LIST_GREEN_PODS)[0] is cell
+
+
+def test_a_401_is_the_refusal_only_of_a_request_sent_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    api_answers(monkeypatch, ApiFailure(401, "Unauthorized"))
+    cell, evidence = access.real_request(object(), ANONYMOUS_LIST)
+    assert cell is Cell.DENIED
+    assert evidence == "401: a request without credentials is refused (Unauthorized)"
+    assert access.real_request(object(), path_probe(ANONYMOUS, ANONYMOUS, "/metrics"))[0] is Cell.DENIED
+    assert access.real_request(object(), path_probe("blue-viewer", "blue-viewer", "/metrics"))[0] is Cell.ERROR
+
+
+def test_a_self_review_asks_the_probes_attributes_and_reads_its_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = api_answers(monkeypatch, {"status": {"allowed": False, "reason": ""}})
+    assert access.self_review(object(), LIST_GREEN_PODS) == (Cell.DENIED, "SelfSubjectAccessReview: ")
+    [request] = sent
+    assert request["method"] == "POST"
+    assert request["path"] == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+    assert request["body"] == {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"verb": "list", "group": "", "resource": "pods", "namespace": "tenant-green"}},
+    }
+
+
+def test_a_subject_review_names_the_user_and_its_groups_with_the_authenticated_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent = api_answers(monkeypatch, {"status": {"allowed": True, "reason": 'RBAC: allowed by ClusterRoleBinding "x"'}})
+    cell, evidence = access.subject_review(object(), LIST_GREEN_PODS, ("blue:viewers", "blue:members"))
+    assert (cell, evidence) == (Cell.ALLOWED, 'SubjectAccessReview: RBAC: allowed by ClusterRoleBinding "x"')
+    assert sent[0]["path"] == "/apis/authorization.k8s.io/v1/subjectaccessreviews"
+    spec = sent[0]["body"]["spec"]
+    assert spec["user"] == "blue-viewer"
+    assert spec["groups"] == ["blue:viewers", "blue:members", "system:authenticated"]
+
+
+def test_a_subject_review_of_the_anonymous_user_is_in_the_unauthenticated_group_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent = api_answers(monkeypatch, {"status": {"allowed": False}})
+    access.subject_review(object(), path_probe(ANONYMOUS, ANONYMOUS, "/version"), ("ignored",))
+    assert sent[0]["body"]["spec"] == {
+        "user": ANONYMOUS,
+        "groups": ["system:unauthenticated"],
+        "nonResourceAttributes": {"path": "/version", "verb": "get"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("answer", "cell", "evidence"),
+    [
+        (ApiFailure(403, "Forbidden"), Cell.ERROR, "SelfSubjectAccessReview itself failed: 403: Forbidden"),
+        (ApiFailure(0, "timed out"), Cell.ERROR, "SelfSubjectAccessReview itself failed: 0: timed out"),
+        (
+            {"status": {"allowed": False, "evaluationError": "webhook unreachable"}},
+            Cell.ERROR,
+            "SelfSubjectAccessReview evaluation error: webhook unreachable",
+        ),
+    ],
+)
+def test_a_review_that_could_not_answer_is_error_never_denied(
+    monkeypatch: pytest.MonkeyPatch, answer: Mapping[str, Any] | ApiFailure, cell: Cell, evidence: str
+) -> None:
+    api_answers(monkeypatch, answer)
+    assert access.self_review(object(), LIST_GREEN_PODS) == (cell, evidence)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gap: an answer without status.allowed (the API server always writes it: it is not omitempty) is "
+    "taken as DENIED; it is no review answer and should be ERROR",
+)
+@pytest.mark.parametrize("answer", [{}, {"kind": "SelfSubjectAccessReview"}, {"status": {}}])
+def test_an_answer_without_status_allowed_is_error_never_denied(
+    monkeypatch: pytest.MonkeyPatch, answer: Mapping[str, Any]
+) -> None:
+    api_answers(monkeypatch, answer)
+    assert access.self_review(object(), LIST_GREEN_PODS)[0] is Cell.ERROR
