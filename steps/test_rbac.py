@@ -15,7 +15,6 @@ from fixtures.rbac.delegation import Delegation, delegate, require_denied_before
 from fixtures.rbac.matrix import (
     AccessRun,
     ProviderScope,
-    Question,
     attach_comparison,
     attach_ways,
     judge_scope,
@@ -173,18 +172,16 @@ def _available(observation: Observation) -> list[tuple[str, Any]]:
 
 
 @when("every tenant identity on a shared cluster tries to:", target_fixture="attempts")
-def try_attempts(tenancy: ProvisionedTenancy, datatable: list[list[str]]) -> tuple[list[Question], Observation]:
+def try_attempts(tenancy: ProvisionedTenancy, datatable: list[list[str]]) -> AccessRun:
     return observe_attempts(tenancy, _shared(tenancy), table_rows(datatable))
 
 
 @then("every attempt is denied")
-def every_attempt_denied(attempts: tuple[list[Question], Observation]) -> None:
-    questions, observation = attempts
-    run = AccessRun(tuple(questions), observation)
-    comparison = run.compare()
-    attach_comparison(comparison, "attempts", observation.report())
-    attach_ways(observation, "attempts")
-    require(comparison, comparison.render() + "\n" + observation.report())
+def every_attempt_denied(attempts: AccessRun) -> None:
+    comparison = attempts.compare()
+    attach_comparison(comparison, "attempts", attempts.observation.report())
+    attach_ways(attempts.observation, "attempts")
+    require(comparison, comparison.render() + "\n" + attempts.observation.report())
 
 
 @when(
