@@ -7,6 +7,10 @@ becomes one line that names the file, the field path and the fix, e.g.
     targets.yaml: products[1].backend: unknown backend "pks2" (one of: lab, kubeconfig, pks, bosh, osb)
 
 Secrets are never written inline: the file names environment variables or files.
+
+This module knows the generic fields of a product; each backend's section (`pks:`, ...) is specified
+beside its backend (provisioning.backends.specs), and a product must have the section its `backend`
+names, unless that section's spec is not `required`.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
+from provisioning.backends.specs import BACKENDS, SECTION_SPECS, BackendSections
 from provisioning.errors import ConfigError, ConfigErrors
 from provisioning.model.tenancy import (
     SERVICE_TYPES,
@@ -34,47 +39,24 @@ from provisioning.model.tenancy import (
     TenancyModel,
     Tenant,
 )
+from provisioning.targets_fields import DnsName, EnvName, HttpUrl, Spec, one_of
 from provisioning.targets_files import file_problems
 from provisioning.targets_names import derived_name_problems
 from provisioning.targets_references import expectation_problems, kubeconfig_key_problems
 
-BACKENDS = ("lab", "kubeconfig", "pks", "bosh", "osb")
-LAB_PROFILES = ("cfcr", "pks")
 EXPECTED_STATUSES = ("pass", "fail")
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i?|[munkMGTPE])?$")
 _COUNTED = re.compile(
     r"^(pods|services|secrets|configmaps|persistentvolumeclaims|replicationcontrollers|"
     r"resourcequotas|services\.nodeports|services\.loadbalancers)$|^count/|/persistentvolumeclaims$"
 )
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_WORDS = ("password", "token", "secret", "key", "credential")
 _QUOTA_RESOURCES = re.compile(
     r"^(requests\.|limits\.)?(cpu|memory|storage|ephemeral-storage)$|^(pods|services|secrets|configmaps|"
     r"persistentvolumeclaims|replicationcontrollers|resourcequotas|services\.nodeports|services\.loadbalancers)$|"
     r"^count/[a-z0-9.-]+$|^[a-z0-9.-]+\.storageclass\.storage\.k8s\.io/(requests\.storage|persistentvolumeclaims)$"
 )
-
-
-def _one_of(kind: str, options: Iterable[str]) -> Any:
-    choices = tuple(options)
-
-    def check(value: str) -> str:
-        if value not in choices:
-            raise ValueError(f'unknown {kind} "{value}" (one of: {", ".join(choices)})')
-        return value
-
-    return check
-
-
-def dns_label(value: str) -> str:
-    if len(value) > 40 or not _DNS1123_LABEL.match(value):
-        raise ValueError(
-            f'"{value}" is not a valid name (use at most 40 lower-case letters, digits and "-", '
-            "starting and ending with a letter or digit)"
-        )
-    return value
 
 
 def _quantity(value: Any) -> str:
@@ -86,52 +68,18 @@ def _quantity(value: Any) -> str:
     return text
 
 
-def _env_name(value: str) -> str:
-    if not _ENV_NAME.match(value):
-        raise ValueError(f'"{value}" is not an environment variable name (write e.g. "PKS_PASSWORD")')
-    return value
+Backend = Annotated[str, AfterValidator(one_of("backend", BACKENDS))]
+PodSecurity = Annotated[str, AfterValidator(one_of("pod-security level", [lv.value for lv in PodSecurityLevel]))]
+Authorization = Annotated[str, AfterValidator(one_of("authorization mode", [m.value for m in AuthorizationMode]))]
+PlacementName = Annotated[str, AfterValidator(one_of("placement", [p.value for p in Placement]))]
+ExpectedStatus = Annotated[str, AfterValidator(one_of("status", EXPECTED_STATUSES))]
+ServiceType = Annotated[str, AfterValidator(one_of("Service type", SERVICE_TYPES))]
 
 
-def _http_url(value: str) -> str:
-    if not re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", value):
-        raise ValueError(f'"{value}" is not an http(s) URL (write e.g. "https://api.example.com:9021")')
-    return value
-
-
-def _cluster_template(value: str) -> str:
-    if "{cluster}" not in value or not dns_host(value.replace("{cluster}", "c")):
-        raise ValueError(
-            f'"{value}" is not a host name template with {{cluster}} (write e.g. "{{cluster}}.example.com")'
-        )
-    return value
-
-
-def dns_host(value: str) -> bool:
-    return all(_DNS1123_LABEL.match(part) for part in value.split("."))
-
-
-DnsName = Annotated[str, AfterValidator(dns_label)]
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
-ClusterTemplate = Annotated[str, AfterValidator(_cluster_template)]
-UaaGrant = Annotated[str, AfterValidator(_one_of("grant", ("password", "client_credentials")))]
-EnvName = Annotated[str, AfterValidator(_env_name)]
-Backend = Annotated[str, AfterValidator(_one_of("backend", BACKENDS))]
-LabProfile = Annotated[str, AfterValidator(_one_of("lab profile", LAB_PROFILES))]
-PodSecurity = Annotated[str, AfterValidator(_one_of("pod-security level", [lv.value for lv in PodSecurityLevel]))]
-Authorization = Annotated[str, AfterValidator(_one_of("authorization mode", [m.value for m in AuthorizationMode]))]
-PlacementName = Annotated[str, AfterValidator(_one_of("placement", [p.value for p in Placement]))]
-ExpectedStatus = Annotated[str, AfterValidator(_one_of("status", EXPECTED_STATUSES))]
-ServiceType = Annotated[str, AfterValidator(_one_of("Service type", SERVICE_TYPES))]
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
-class QuotaSpec(_Spec):
-    hard: dict[str, str] = {}
-    default_limits: dict[str, str] = {}
-    default_requests: dict[str, str] = {}
+class QuotaSpec(Spec):
+    hard: dict[str, str] = Field(default_factory=dict)
+    default_limits: dict[str, str] = Field(default_factory=dict)
+    default_requests: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("hard", "default_limits", "default_requests", mode="before")
     @classmethod
@@ -151,7 +99,7 @@ class QuotaSpec(_Spec):
         return value
 
 
-class PlanSpec(_Spec):
+class PlanSpec(Spec):
     name: DnsName
     workers: int = Field(1, ge=1, le=3)
     allow_privileged: bool = False
@@ -167,7 +115,7 @@ class PlanSpec(_Spec):
     # product with per-tenant DNS views promises false (check_net_011)
     other_tenants_in_dns: bool = True
     # CIDRs its tenants may give Services as externalIPs, where the product offers ranges (check_net_008)
-    external_ips: list[str] = []
+    external_ips: list[str] = Field(default_factory=list)
 
     @field_validator("external_ips")
     @classmethod
@@ -187,27 +135,7 @@ class PlanSpec(_Spec):
         return types
 
 
-class LabSpec(_Spec):
-    profile: LabProfile = "pks"
-    nodes: int = Field(1, ge=1, le=3)
-
-
-class IdentitySpec(_Spec):
-    """Where a tenant identity's credentials come from on a cluster the suite does not create."""
-
-    context: str | None = None  # a context of the product's kubeconfig file
-    token_env: EnvName | None = None  # an environment variable holding a bearer token
-
-
-class KubeconfigSpec(_Spec):
-    path: str
-    context: str | None = None
-    tenant_contexts: dict[str, str] = {}
-    identities: dict[str, IdentitySpec] = {}
-    impersonate_missing_identities: bool = False
-
-
-class ProxySpec(_Spec):
+class ProxySpec(Spec):
     url: HttpUrl
     username_env: EnvName | None = None
     password_env: EnvName | None = None
@@ -219,66 +147,21 @@ class ProxySpec(_Spec):
         return self
 
 
-class PksSpec(_Spec):
-    """A PKS/TKGI API; `username_env`/`password_env` hold a user (password grant with the CLI's client
-    `pks_cli`) or, with `grant: client_credentials`, a UAA client id and secret."""
-
-    api_url: HttpUrl
-    uaa_url: HttpUrl | None = None  # default: the API's host on port 8443
-    username_env: EnvName
-    password_env: EnvName
-    grant: UaaGrant = "password"
-    ca_file: str | None = None
-    master_host: ClusterTemplate = "{cluster}.pks.example.com"  # kubernetes_master_host of new clusters
-    cluster_timeout: float = Field(1800, ge=1)  # create or delete, until last_action_state settles
-    poll_seconds: float = Field(10, gt=0, le=60)
+ReadVerb = Annotated[str, AfterValidator(one_of("read verb", ("get", "list", "watch")))]
 
 
-class BoshSpec(_Spec):
-    """A BOSH director deploying CFCR (kubo) clusters; its UAA client needs bosh.admin."""
-
-    director_url: HttpUrl
-    client_env: EnvName
-    client_secret_env: EnvName
-    uaa_url: HttpUrl | None = None  # for CredHub when the director's /info names none (basic auth)
-    credhub_url: HttpUrl | None = None  # default: the director's host on port 8844
-    credhub_client_env: EnvName | None = None  # default: the director's client
-    credhub_client_secret_env: EnvName | None = None
-    ca_file: str | None = None
-    manifest: str  # the kubo manifest, e.g. kubo-deployment/manifests/cfcr.yml
-    ops_files: list[str] = []  # applied in order, e.g. ops-files/allow-privileged-containers.yml
-    vars: dict[str, str] = {}  # ((name)) values; "{cluster}" is replaced by the deployment name
-    master_host: ClusterTemplate = "{cluster}.cfcr.example.com"  # the API server's host (kubernetes_master_host)
-    task_timeout: float = Field(3600, ge=1)
-    poll_seconds: float = Field(10, gt=0, le=60)
-
-
-class OsbSpec(_Spec):
-    """An Open Service Broker (v2.17) whose instances are clusters and whose bindings carry a kubeconfig."""
-
-    broker_url: HttpUrl
-    username_env: EnvName
-    password_env: EnvName
-    service_id: str | None = None  # default: the catalog's only service
-    originating_user: str | None = None  # sent as X-Broker-API-Originating-Identity
-    operation_timeout: float = Field(1800, ge=1)
-    poll_seconds: float = Field(5, gt=0, le=60)
-
-
-ReadVerb = Annotated[str, AfterValidator(_one_of("read verb", ("get", "list", "watch")))]
-
-
-class PublicReadSpec(_Spec):
+class PublicReadSpec(Spec):
     """A read the product documents as open to every authenticated user (e.g. kube-public's cluster-info)."""
 
     namespace: DnsName
     resource: str = Field(min_length=1)  # plural name from discovery, e.g. configmaps
     group: str = ""
     verbs: list[ReadVerb] = Field(min_length=1)
-    names: list[str] = []  # only these objects (resourceNames); none: every object of the resource
+    # only these objects (resourceNames); none: every object of the resource
+    names: list[str] = Field(default_factory=list)
 
 
-class DataplaneSpec(_Spec):
+class DataplaneSpec(Spec):
     """How the product's NetworkPolicy dataplane reads what the API leaves to it (product facts)."""
 
     # an ipBlock peer matches pod addresses too (kube-router, Calico, NSX-T); Cilium never matches pods with it
@@ -299,7 +182,7 @@ def registry_location(value: str) -> str:
     return value
 
 
-class PullSecretSpec(_Spec):
+class PullSecretSpec(Spec):
     """The registry credentials of the suite's images: environment variables, or a Docker config file
     (`~/.docker/config.json` format, as `docker login` / `skopeo login` write it)."""
 
@@ -317,29 +200,32 @@ class PullSecretSpec(_Spec):
         return self
 
 
-class ImagesSpec(_Spec):
+class ImagesSpec(Spec):
     """Where the product's nodes pull the suite's images from (`caas images push` puts them there)."""
 
     registry: Annotated[str, AfterValidator(registry_location)]
     pull_secret: PullSecretSpec | None = None  # none: the registry needs no login
-    pull_policy: Annotated[str, AfterValidator(_one_of("pull policy", PULL_POLICIES))] = "IfNotPresent"
+    pull_policy: Annotated[str, AfterValidator(one_of("pull policy", PULL_POLICIES))] = "IfNotPresent"
     ca_file: str | None = Field(None, min_length=1)  # the registry's CA, for check-config and push (nodes: theirs)
 
 
-class ProductSpec(_Spec):
+class _ProductHead(Spec):
     name: DnsName
     backend: Backend
     plans: list[PlanSpec] = Field(min_length=1)
-    provider_namespaces: list[DnsName] = []  # the product's own namespaces, besides kube-system and co.
-    public_reads: list[PublicReadSpec] = []  # reads the product documents as open to every tenant
+    # the product's own namespaces, besides kube-system and co.
+    provider_namespaces: list[DnsName] = Field(default_factory=list)
+    # reads the product documents as open to every tenant
+    public_reads: list[PublicReadSpec] = Field(default_factory=list)
     non_resource_reads: list[str] | None = None  # paths (e.g. /version) tenants may GET; None: Kubernetes' default
     anonymous_reads: list[str] | None = None  # paths open without credentials; None: Kubernetes' default
     dataplane: DataplaneSpec = DataplaneSpec()
-    lab: LabSpec | None = None
-    kubeconfig: KubeconfigSpec | None = None
-    pks: PksSpec | None = None
-    bosh: BoshSpec | None = None
-    osb: OsbSpec | None = None
+
+
+class ProductSpec(BackendSections, _ProductHead):
+    """A product: the generic fields above, one section per backend (provisioning.backends.specs; the one
+    named by `backend` is checked in _cross_check), then the fields below, validated in that order."""
+
     proxy: ProxySpec | None = None
     images: ImagesSpec | None = None  # none: the lab's images, preloaded on its nodes
     # tenant identities without credentials of their own (kubeconfig, pks, bosh) get client certificates
@@ -347,29 +233,29 @@ class ProductSpec(_Spec):
     identities_via_csr: bool = True
 
 
-class TenantSpec(_Spec):
+class TenantSpec(Spec):
     name: DnsName
     plan: str
     placement: PlacementName = "shared"
 
 
-class TenancySpec(_Spec):
+class TenancySpec(Spec):
     product: str
     tenants: list[TenantSpec] = Field(min_length=1)
 
 
-class ExpectationSpec(_Spec):
+class ExpectationSpec(Spec):
     product: str
     check: str
     status: ExpectedStatus
     reason: str = Field(min_length=1)
 
 
-class TargetsSpec(_Spec):
+class TargetsSpec(Spec):
     version: int = Field(ge=1, le=1)
     products: list[ProductSpec] = Field(min_length=1)
     tenancy: list[TenancySpec] = Field(min_length=1)
-    expectations: list[ExpectationSpec] = []
+    expectations: list[ExpectationSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -487,13 +373,12 @@ def _cross_check(spec: TargetsSpec, label: str) -> Iterable[ConfigError]:
         if product.name in products:
             yield ConfigError(label, f"{where}.name", f'duplicate product "{product.name}" (names must be unique)')
         products[product.name] = product
-        section = getattr(product, product.backend)
-        if section is None and product.backend != "lab":
+        if product.section(product.backend) is None and SECTION_SPECS[product.backend].required:
             yield ConfigError(
                 label, f"{where}.{product.backend}", f'backend "{product.backend}" needs a "{product.backend}:" section'
             )
         for other in BACKENDS:
-            if other != product.backend and getattr(product, other) is not None:
+            if other != product.backend and product.section(other) is not None:
                 yield ConfigError(
                     label, f"{where}.{other}", f'section "{other}" does not fit backend "{product.backend}" (remove it)'
                 )
@@ -508,14 +393,9 @@ def _cross_check(spec: TargetsSpec, label: str) -> Iterable[ConfigError]:
                     f"{where}.plans[{j}].pod_security",
                     f'plan allows privileged pods but pod_security is "{plan.pod_security}" (set it to privileged)',
                 )
-        if product.bosh is not None and (
-            (product.bosh.credhub_client_env is None) != (product.bosh.credhub_client_secret_env is None)
-        ):
-            yield ConfigError(
-                label,
-                f"{where}.bosh.credhub_client_env",
-                "set both credhub_client_env and credhub_client_secret_env, or neither",
-            )
+        for name in BACKENDS:
+            if (present := product.section(name)) is not None:
+                yield from present.problems(label, f"{where}.{name}")
     tenant_names: dict[tuple[str, str], str] = {}
     for i, tenancy in enumerate(spec.tenancy):
         where = f"tenancy[{i}]"
@@ -539,17 +419,8 @@ def _cross_check(spec: TargetsSpec, label: str) -> Iterable[ConfigError]:
                     f"{twhere}.plan",
                     f'unknown plan "{tenant.plan}" for product "{offering.name}" (one of: {", ".join(plans)})',
                 )
-            if (
-                offering.backend == "kubeconfig"
-                and tenant.placement == "dedicated"
-                and offering.kubeconfig is not None
-                and tenant.name not in offering.kubeconfig.tenant_contexts
-            ):
-                yield ConfigError(
-                    label,
-                    f"{twhere}.placement",
-                    f'dedicated tenant "{tenant.name}" has no context (add it to kubeconfig.tenant_contexts)',
-                )
+            if (section := offering.section(offering.backend)) is not None:
+                yield from section.tenant_problems(label, twhere, tenant.name, tenant.placement)
     for i, expectation in enumerate(spec.expectations):
         if expectation.product not in products:
             yield ConfigError(

@@ -22,7 +22,8 @@ import yaml
 from provisioning.errors import ConfigError
 
 if TYPE_CHECKING:
-    from provisioning.targets import KubeconfigSpec, TargetsSpec
+    from provisioning.backends.kubeconfig_spec import KubeconfigSpec
+    from provisioning.targets import TargetsSpec
 
 _FILE_FIELDS = {"cluster": ("certificate-authority",), "user": ("client-certificate", "client-key", "tokenFile")}
 

@@ -22,6 +22,7 @@ import yaml
 
 from provisioning.backends import csr_identities, kubeconfig_files
 from provisioning.backends.bosh_manifest import OpsError, apply_ops, interpolate
+from provisioning.backends.bosh_spec import BoshSpec
 from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.csr_identities import IdentityPolicy
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
@@ -31,7 +32,6 @@ from provisioning.backends.uaa import Grant, fetch_token
 from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.lab.configs import kubeconfig as token_kubeconfig
 from provisioning.model.tenancy import Identity
-from provisioning.targets import BoshSpec
 from provisioning.wait import wait_until
 
 TASK_DONE = "done"

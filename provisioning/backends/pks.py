@@ -21,12 +21,12 @@ from provisioning.backends import csr_identities, kubeconfig_files
 from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.csr_identities import IdentityPolicy
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure
+from provisioning.backends.pks_spec import PksSpec
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.backends.renewal import RenewingAuthorization
 from provisioning.backends.uaa import Grant, fetch_token
 from provisioning.errors import InfrastructureError
 from provisioning.model.tenancy import Identity
-from provisioning.targets import PksSpec
 from provisioning.wait import wait_until
 
 IN_PROGRESS = "in progress"

@@ -1,0 +1,24 @@
+"""The `lab:` section of a product on the embedded lab (`backend: lab`); optional, see LabSpec."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, Field
+
+from provisioning.backends.section import SectionSpec
+from provisioning.targets_fields import one_of
+
+LAB_PROFILES = ("cfcr", "pks")
+
+LabProfile = Annotated[str, AfterValidator(one_of("lab profile", LAB_PROFILES))]
+
+
+class LabSpec(SectionSpec):
+    """The lab's product profile (provisioning.lab.profiles) and the worker nodes of a shared cluster;
+    a product without the section gets the defaults."""
+
+    required: ClassVar[bool] = False
+
+    profile: LabProfile = "pks"
+    nodes: int = Field(1, ge=1, le=3)

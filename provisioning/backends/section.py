@@ -1,0 +1,29 @@
+"""The base of a backend's section in the targets file (`pks:`, `bosh:`, ...): its fields plus the checks
+that span fields or tenants, which `provisioning.targets` runs after every field is valid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from provisioning.errors import ConfigError
+from provisioning.targets_fields import Spec
+
+
+class SectionSpec(Spec):
+    """A section named as its backend; a product names its backend and has that section and no other."""
+
+    # False: a product of the backend may leave the section out and gets its defaults (the lab's)
+    required: ClassVar[bool] = True
+
+    def problems(self, label: str, where: str) -> Iterable[ConfigError]:
+        """What the fields of the section cannot check one by one; `label` names the targets file and
+        `where` the section (e.g. `products[0].bosh`) in the error lines. Checked whenever the section is
+        present, also when it does not fit the product's backend."""
+        return ()
+
+    def tenant_problems(self, label: str, where: str, tenant: str, placement: str) -> Iterable[ConfigError]:
+        """What the section lacks for tenant `tenant` with `placement` ("shared" or "dedicated") of its
+        product; `where` names the tenant (e.g. `tenancy[0].tenants[1]`). Checked for the section of the
+        product's backend only."""
+        return ()
