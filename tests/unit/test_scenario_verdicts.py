@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from pytest_timeout import PYTEST_FAILURE_MESSAGE
 
 from fixtures.expectations import phase_status, scenario_key, xfail_reason
 from fixtures.run_facts import _credential_kind, scenario_labels
@@ -91,7 +92,7 @@ def test_a_strict_xpass_is_pass_and_a_failure_without_exception_is_error() -> No
     [
         (AssertionError("expected DENIED, observed ALLOWED"), Status.FAIL),
         (pytest.fail.Exception("a contradiction said with pytest.fail"), Status.FAIL),
-        (pytest.fail.Exception("Timeout >900.0s"), Status.ERROR),
+        (pytest.fail.Exception(PYTEST_FAILURE_MESSAGE % 900.0), Status.ERROR),
         (Inconclusive("2 cells not observed"), Status.ERROR),
         (RuntimeError("boom"), Status.ERROR),
         (KeyError("tenant"), Status.ERROR),
