@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from pytest_timeout import PYTEST_FAILURE_MESSAGE
+from pytest_timeout import PYTEST_FAILURE_MESSAGE  # type: ignore[import-untyped]
 
 from fixtures.expectations import phase_status, scenario_key, xfail_reason
 from fixtures.run_facts import _credential_kind, scenario_labels
