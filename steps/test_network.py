@@ -9,10 +9,8 @@ import allure
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from fixtures import verdicts
 from fixtures.network.changes import ChangeVerdict
 from fixtures.network.claimed import Claim, claimed_targets, judge_answers, make_claim
-from fixtures.network.claims import ADMIT_ANYONE, admit_anyone_policy
 from fixtures.network.dns import as_resolution, name_targets
 from fixtures.network.expectations import kind_of_target, other_cluster, same_tenant
 from fixtures.network.judging import (
@@ -24,10 +22,9 @@ from fixtures.network.judging import (
     judge_table,
     require_only_flow,
 )
-from fixtures.network.onboarding_ports import Ports, onboarding_egress_ports
+from fixtures.network.onboarding_ports import Ports
 from fixtures.network.outside import probe_binary
-from fixtures.network.policies_in_force import read_policies
-from fixtures.network.probe import ONBOARDING_TCP_PORTS, ONBOARDING_UDP_PORTS, ProbePod, Prober, port_targets
+from fixtures.network.probe import ProbePod, Prober, port_targets
 from fixtures.network.reachability import attach, observe_until_converged, require
 from fixtures.network.runs import (
     NOT_SHARED,
@@ -53,7 +50,7 @@ from fixtures.network.targets import (
     node_addresses,
     outside_targets,
 )
-from fixtures.network.tenant_objects import OpenedFlow, create_as_tenant_admin, open_flow
+from fixtures.network.tenant_objects import OpenedFlow, admit_anyone_on_egress_ports, open_flow
 from provisioning.model.tenancy import SERVICE_TYPES
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
@@ -205,19 +202,7 @@ def probe_control_plane(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod],
     target_fixture="onboarding_ports",
 )
 def admit_anyone_on_onboarding_ports(tenancy: ProvisionedTenancy, request: pytest.FixtureRequest) -> Ports:
-    cluster = _shared_cluster(tenancy)
-    policies, _ = read_policies(tenancy, cluster)
-    ports = onboarding_egress_ports(policies, [t.namespace for t in cluster.tenants])
-    served = {("TCP", p) for p in ONBOARDING_TCP_PORTS} | {("UDP", p) for p in ONBOARDING_UDP_PORTS}
-    if not ports <= served:
-        raise verdicts.Inconclusive(
-            f"onboarding opens egress on {sorted(ports - served)}, which the probe pods do not serve "
-            f"(fixtures/network/probe.py ONBOARDING_*_PORTS)"
-        )
-    for tenant in cluster.tenants:
-        policy = admit_anyone_policy(tenancy.run_id, tenant.name, ADMIT_ANYONE, {"probe": "caas"}, sorted(ports))
-        create_as_tenant_admin(tenancy, request.addfinalizer, tenant.name, tenant.namespace, policy)
-    return ports
+    return admit_anyone_on_egress_ports(tenancy, _shared_cluster(tenancy), request.addfinalizer)
 
 
 @when(
