@@ -148,8 +148,8 @@ class LabBackend:
 def _taken(paths: LabPaths, name: str) -> str:
     """Why a run cannot create lab cluster `name`, and the fix that removes only what is meant."""
     state = cluster.read_state(paths.cluster_dir(name))
-    owner = state.get("run_id") or ""
-    running = sum(host.is_running(int(d["pid"])) for d in state.get("daemons", []))
+    owner = state.run_id if state is not None else ""
+    running = sum(host.is_running(d.pid) for d in state.daemons) if state is not None else 0
     if not owner:
         return f'a lab cluster "{name}" started by `caas lab up` exists (fix: caas lab down {name})'
     if running:

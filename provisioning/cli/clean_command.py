@@ -66,20 +66,20 @@ def run(args: argparse.Namespace) -> int:
     now = time.time()
     removed = []
     for state in cluster.list_clusters(paths):
-        run_id = state.get("run_id", "")
+        run_id = state.run_id
         if not run_id:
             continue  # started by hand with `caas lab up`: `caas lab down` removes it
         chosen = (
             args.all
             or (args.run_id and run_id == args.run_id)
-            or (args.expired and now - float(state.get("created", now)) > EXPIRY_SECONDS)
+            or (args.expired and now - state.created > EXPIRY_SECONDS)
         )
-        if chosen and not owned_by(state["name"], prefix):
-            print(f"left lab cluster {state['name']} of run {run_id}: its name lacks CAAS_CLUSTER_PREFIX {prefix}")
+        if chosen and not owned_by(state.name, prefix):
+            print(f"left lab cluster {state.name} of run {run_id}: its name lacks CAAS_CLUSTER_PREFIX {prefix}")
         elif chosen:
-            removal = cluster.down(paths, state["name"])
-            removed.append(state["name"])
-            print(f"removed lab cluster {state['name']} of run {run_id}: {removal}")
+            removal = cluster.down(paths, state.name)
+            removed.append(state.name)
+            print(f"removed lab cluster {state.name} of run {run_id}: {removal}")
     for name in host.remove_orphan_outside_clients():
         print(f"removed outside client {name} (its run was killed)")
     selection = Selection(run_id=args.run_id, older_than=EXPIRY_SECONDS if args.expired else None)

@@ -143,8 +143,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 [
-                    {k: s.get(k) for k in ("name", "profile", "authorization", "workers", "status", "server")}
-                    for s in states
+                    {k: d[k] for k in ("name", "profile", "authorization", "workers", "status", "server")}
+                    for d in (s.to_json() for s in states)
                 ],
                 indent=1,
             )
@@ -153,10 +153,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if not states:
         print(f"no lab clusters with prefix {prefix}" if prefix else "no lab clusters")
     for s in states:
-        running = sum(host.is_running(d["pid"]) for d in s.get("daemons", []))
+        running = sum(host.is_running(d.pid) for d in s.daemons)
         print(
-            f"{s['name']:<20} {s['profile']:<5} {s['authorization']:<5} workers={s['workers']} "
-            f"status={s['status']} daemons={running}/{len(s.get('daemons', []))} {s['server']}"
+            f"{s.name:<20} {s.profile:<5} {s.authorization.value:<5} workers={s.workers} "
+            f"status={s.status.value} daemons={running}/{len(s.daemons)} {s.server}"
         )
     others = len(cluster.list_clusters(_paths())) - len(states)
     if others:
@@ -168,7 +168,7 @@ def cmd_kubeconfig(args: argparse.Namespace) -> int:
     lab = cluster.attach(_paths(), _name(args.name, "NAME"))
     path = lab.layout.kubeconfig(cluster.ADMIN)
     if not path.is_file():  # a cluster still starting, or one kept after a failed start
-        status = lab.state.get("status", "unknown")
+        status = lab.state.status.value
         raise ConfigError(
             "NAME",
             "",

@@ -176,9 +176,7 @@ def check_new_run(settings: Settings, run_dir: Path) -> None:
     fix = "fix: give a new --run-id, or leave it out for a random one"
     if run_dir.exists():
         raise ConfigError("--run-id", "", f'run "{settings.run_id}" already has its folder {run_dir} ({fix})')
-    clusters = [
-        s["name"] for s in cluster.list_clusters(LabPaths(settings.lab_home)) if s.get("run_id") == settings.run_id
-    ]
+    clusters = [s.name for s in cluster.list_clusters(LabPaths(settings.lab_home)) if s.run_id == settings.run_id]
     if clusters:
         raise ConfigError(
             "--run-id",
@@ -251,7 +249,7 @@ def _selection_error(returncode: int, run_dir: Path, selection: list[str], optio
 
 
 def _lab_clusters(settings: Settings) -> list[str]:
-    return [s["name"] for s in cluster.list_clusters(LabPaths(settings.lab_home)) if s.get("run_id") == settings.run_id]
+    return [s.name for s in cluster.list_clusters(LabPaths(settings.lab_home)) if s.run_id == settings.run_id]
 
 
 def _release(interrupt: Interrupted, state: _Run) -> int:

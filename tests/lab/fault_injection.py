@@ -35,6 +35,7 @@ import pytest
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabCluster, LabPaths
+from provisioning.lab.state import DaemonRecord
 from provisioning.model.onboarding import labels
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedTenancy
@@ -140,8 +141,8 @@ def _shared_lab(request: pytest.FixtureRequest) -> LabCluster:
     return cluster.attach(LabPaths(settings.lab_home), f"{settings.cluster_prefix}{product}-shared")
 
 
-def _daemon(lab: LabCluster, component: str) -> dict[str, Any]:
-    return next(d for d in lab.state["daemons"] if d["component"] == component)
+def _daemon(lab: LabCluster, component: str) -> DaemonRecord:
+    return next(d for d in lab.state.daemons if d.component == component)
 
 
 def _node_ready(lab: LabCluster, node: str) -> bool:
@@ -192,7 +193,7 @@ class ApiServerRestart:
         return counted
 
     def _kill(self) -> None:
-        pid = int(_daemon(self.lab, "kube-apiserver")["pid"])
+        pid = _daemon(self.lab, "kube-apiserver").pid
         os.kill(pid, signal.SIGKILL)
         self.killed_at = time.monotonic()
         self.details.update(killed=True, killed_pid=pid)
@@ -219,7 +220,7 @@ class ApiServerRestart:
         if self.errors:
             raise self.errors[0]
         self.lab.wait_api_ready(HEAL_TIMEOUT)
-        self.details["pid_after"] = _daemon(self.lab, "kube-apiserver")["pid"]
+        self.details["pid_after"] = _daemon(self.lab, "kube-apiserver").pid
 
 
 class KubeletStopped:
@@ -231,7 +232,7 @@ class KubeletStopped:
         self.details: dict[str, Any] = {"cluster": self.lab.layout.name, "node": self.node}
 
     def start(self) -> None:
-        pid = int(_daemon(self.lab, f"kubelet-{self.node}")["pid"])
+        pid = _daemon(self.lab, f"kubelet-{self.node}").pid
         host.kill_all([pid])
         self.details["killed_pid"] = pid
         self.details["not_ready_after"] = _wait_node(self.lab, self.node, False, NOT_READY_TIMEOUT)
@@ -247,7 +248,7 @@ class HungExec:
     def __init__(self, request: pytest.FixtureRequest) -> None:
         self.lab = _shared_lab(request)
         self.node = self.lab.layout.worker_nodes[0].name
-        self.pid = int(_daemon(self.lab, f"kubelet-{self.node}")["pid"])
+        self.pid = _daemon(self.lab, f"kubelet-{self.node}").pid
         self.details: dict[str, Any] = {"cluster": self.lab.layout.name, "node": self.node, "frozen_pid": self.pid}
 
     def start(self) -> None:

@@ -18,7 +18,7 @@ def cluster_prefix() -> str:
 
 def run_cluster_indices(paths: LabPaths, run_id: str) -> set[int]:
     """The lab indices of the run's clusters now (their host links are named after the index)."""
-    return {int(s["index"]) for s in cluster.list_clusters(paths) if s.get("run_id") == run_id}
+    return {s.index for s in cluster.list_clusters(paths) if s.run_id == run_id}
 
 
 def leaked_since(paths: LabPaths, before: host.Inventory, indices: Iterable[int]) -> host.Inventory:
@@ -33,7 +33,7 @@ def leaked_since(paths: LabPaths, before: host.Inventory, indices: Iterable[int]
 
 def _other_suites_indices(paths: LabPaths) -> set[int]:
     prefix = cluster_prefix()
-    return {int(s["index"]) for s in cluster.list_clusters(paths) if not s["name"].startswith(prefix) or not prefix}
+    return {s.index for s in cluster.list_clusters(paths) if not s.name.startswith(prefix) or not prefix}
 
 
 def ours(leaked: host.Inventory, indices: Iterable[int] = ()) -> host.Inventory:

@@ -47,18 +47,14 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
 
     def ready_clusters() -> list[str]:
         indices.update(run_cluster_indices(lab_paths, run_id))
-        return [
-            s["name"]
-            for s in cluster.list_clusters(lab_paths)
-            if s.get("run_id") == run_id and s.get("status") == "ready"
-        ]
+        return [s.name for s in cluster.list_clusters(lab_paths) if s.run_id == run_id and s.status == "ready"]
 
     try:
         wait_until(ready_clusters, bool, timeout=Timeouts().lab_ready, what="the run's first cluster to be ready")
     finally:
         os.killpg(run.pid, signal.SIGKILL)
         run.wait(timeout=30)
-    assert [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id], "the kill left clusters"
+    assert [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id], "the kill left clusters"
     indices.update(run_cluster_indices(lab_paths, run_id))
     clean = subprocess.run(
         [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", run_id],
@@ -69,7 +65,7 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
         check=False,
     )
     assert clean.returncode == 0, clean.stderr
-    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id]
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id]
     leaked = leaked_since(lab_paths, before, indices)
     assert leaked.empty, leaked
 
@@ -85,12 +81,12 @@ RANDOM_KILLS = [
 
 
 def _kill_point_reached(point: str, paths: LabPaths, run_id: str, log: Path, after_tests: int) -> bool:
-    states = [s for s in cluster.list_clusters(paths) if s.get("run_id") == run_id]
+    states = [s for s in cluster.list_clusters(paths) if s.run_id == run_id]
     text = log.read_text() if log.exists() else ""
     if point == "a cluster is ready":
-        return any(s.get("status") == "ready" for s in states)
+        return any(s.status == "ready" for s in states)
     if point == "a tenant is onboarded":
-        return any(_has_tenant_namespace(paths, s["name"], run_id) for s in states if s.get("status") == "ready")
+        return any(_has_tenant_namespace(paths, s.name, run_id) for s in states if s.status == "ready")
     if point == "a scenario has finished":
         return text.count(" PASSED") + text.count(" FAILED") + text.count(" SKIPPED") > after_tests
     return " passed" in text or " failed" in text  # pytest's closing line: teardown and reports follow
@@ -168,6 +164,6 @@ def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
         check=False,
     )
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id]
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id]
     leaked = leaked_since(lab_paths, before, indices)
     assert leaked.empty, f"killed when {point}: {leaked}"

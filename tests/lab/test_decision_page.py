@@ -66,7 +66,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     done = _run(output, targets, second, mutation="network-policies")
     paths = LabPaths(lab_home(dict(os.environ)))
-    assert not [c for c in cluster.list_clusters(paths) if c.get("run_id") in (first, second)]
+    assert not [c for c in cluster.list_clusters(paths) if c.run_id in (first, second)]
     return output / second, done
 
 

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from provisioning.cli.main import main
-from provisioning.lab import cluster, host
+from provisioning.lab import cluster, home, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.layout import NETNS_PREFIX
 from provisioning.names import InvalidName, check_cluster_name, check_run_id
@@ -493,4 +493,4 @@ def test_down_takes_no_link_of_another_lab_home_and_up_skips_its_index(fake: Fak
         (fake.home / "clusters" / f"tq-{index}" / "state.json").write_text(
             json.dumps({**state, "name": f"tq-{index}", "index": index})
         )
-    assert cluster._free_index(fake.paths) == 50  # 49's link is another lab home's
+    assert home.free_index(fake.paths) == 50  # 49's link is another lab home's

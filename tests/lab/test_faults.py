@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,6 +22,7 @@ from provisioning.kube import client as kube
 from provisioning.kube.pods import exec_in_pod, run_pod
 from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
+from provisioning.lab.state import DaemonRecord
 from provisioning.model.onboarding import labels
 from provisioning.model.pods import restricted_container_security, restricted_pod_security
 from provisioning.settings import Timeouts, build_settings
@@ -77,8 +77,8 @@ def _round(tenancy: ProvisionedTenancy, pods: list[ProbePod]) -> tuple[Verdict, 
     return Verdict(comparison, 1, seconds, observation.probes), seconds
 
 
-def _daemon(lab: LabCluster, component: str) -> dict[str, Any]:
-    return next(d for d in lab.state["daemons"] if d["component"] == component)
+def _daemon(lab: LabCluster, component: str) -> DaemonRecord:
+    return next(d for d in lab.state.daemons if d.component == component)
 
 
 def test_a_stopped_kubelet_turns_the_round_into_errors_then_recovers(
@@ -87,7 +87,7 @@ def test_a_stopped_kubelet_turns_the_round_into_errors_then_recovers(
     healthy, _ = _round(tenancy, pods)
     require(healthy)  # positive control: the round passes before the fault
     kubelet = f"kubelet-{lab.layout.worker_nodes[0].name}"
-    host.kill_all([_daemon(lab, kubelet)["pid"]])
+    host.kill_all([_daemon(lab, kubelet).pid])
     try:
         faulty, seconds = _round(tenancy, pods)
         assert seconds < BUDGET
@@ -109,7 +109,7 @@ def test_the_api_server_down_mid_scenario_is_error_and_the_next_round_passes(
     lab: LabCluster, tenancy: ProvisionedTenancy, pods: list[ProbePod], timeouts: Timeouts
 ) -> None:
     entry = _daemon(lab, "kube-apiserver")
-    host.kill_all([entry["pid"]])
+    host.kill_all([entry.pid])
     try:
         faulty, seconds = _round(tenancy, pods)
         assert seconds < BUDGET

@@ -27,7 +27,7 @@ import yaml
 from provisioning.cli.interrupts import TEARDOWN_GRACE
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
-from provisioning.lab.cluster import LabPaths
+from provisioning.lab.cluster import ClusterState, LabPaths
 from provisioning.settings import DEFAULT_TARGETS, Timeouts
 from provisioning.wait import WaitTimeout, wait_until
 from tests.lab.inventory import cluster_prefix, leaked_since, run_cluster_indices
@@ -75,11 +75,11 @@ class Run:
     indices: set[int]
     names: set[str]
 
-    def watch(self) -> list[dict[str, object]]:
+    def watch(self) -> list[ClusterState]:
         """The run's lab clusters now (their names and indices are remembered for the leak check)."""
-        states = [s for s in cluster.list_clusters(self.paths) if s.get("run_id") == self.run_id]
+        states = [s for s in cluster.list_clusters(self.paths) if s.run_id == self.run_id]
         self.indices.update(run_cluster_indices(self.paths, self.run_id))
-        self.names.update(str(s["name"]) for s in states)
+        self.names.update(s.name for s in states)
         return states
 
     def text(self) -> str:
@@ -123,9 +123,9 @@ def _start(run_id: str, targets: Path, lab_paths: LabPaths, tmp_path: Path) -> R
 def _reached(point: str, run: Run) -> bool:
     states = run.watch()
     if point == PROVISIONING:
-        return any(s.get("status") == "starting" for s in states)
+        return any(s.status == "starting" for s in states)
     if point == ONBOARDED:
-        return any(_has_tenant_namespace(run, str(s["name"])) for s in states if s.get("status") == "ready")
+        return any(_has_tenant_namespace(run, s.name) for s in states if s.status == "ready")
     log = run.pytest_log.read_text(errors="replace") if run.pytest_log.exists() else ""
     return bool(re.search(r" (PASSED|FAILED)\b", log))  # a skipped scenario may end before provisioning
 
@@ -196,7 +196,7 @@ def _kill_and_clean(run: Run) -> None:
 
 def _assert_nothing_left(run: Run, before: host.Inventory, when: str) -> None:
     run.watch()
-    assert not [s["name"] for s in cluster.list_clusters(run.paths) if s.get("run_id") == run.run_id], when
+    assert not [s.name for s in cluster.list_clusters(run.paths) if s.run_id == run.run_id], when
     assert not _processes_of(run.run_id), f"{when}: processes of the run are left: {_processes_of(run.run_id)}"
     leaked = leaked_since(run.paths, before, run.indices)
     assert leaked.empty, f"{when}: {leaked}"
@@ -272,7 +272,7 @@ def test_a_second_signal_stops_at_once_and_names_the_clean_that_finishes(lab_pat
             f"second signal (SIGINT): stopped at once; to remove what is left: {expected}"
         ), output
         assert not _processes_of(run_id), f"the checks are stopped: {_processes_of(run_id)}"
-        left = [s["name"] for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id]
+        left = [s.name for s in cluster.list_clusters(lab_paths) if s.run_id == run_id]
         clean = _caas_clean(expected)
         print(f"left after the second signal: {left}; {expected}:\n{clean.stdout}")
         assert clean.returncode == 0, clean.stdout + clean.stderr

@@ -177,7 +177,7 @@ def test_down_works_after_the_starting_process_is_killed(
     )
     try:
         wait_until(
-            lambda: len(cluster.read_state(lab_paths.cluster_dir(name)).get("daemons", [])),
+            lambda: len(state.daemons) if (state := cluster.read_state(lab_paths.cluster_dir(name))) else 0,
             lambda started: started >= 4,
             timeout=timeouts.lab_ready,
             what=f"{name} to start 4 daemons",

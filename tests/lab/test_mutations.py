@@ -65,4 +65,4 @@ def test_removing_a_fence_turns_every_check_that_depends_on_it_red(
     print(f"mutation {mutation.value}: killed {len(killed)}/{len(checks)} ({statuses})")
     assert killed == list(checks), f"checks that survived the mutation: {set(checks) - set(killed)}"
     assert done.returncode == 1, "the run reports the failures"
-    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id], "nothing is left"
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id], "nothing is left"

@@ -25,6 +25,7 @@ from provisioning.kube import client as kube
 from provisioning.kube.pods import create_pod, delete_pod, wait_running
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabCluster
+from provisioning.lab.state import DaemonRecord
 from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
 from provisioning.wait import wait_until
@@ -81,12 +82,12 @@ class Matrixes:
         return observation.matrix, observation.probes
 
 
-def _enforcer(lab: LabCluster) -> dict[str, Any]:
-    return next(d for d in lab.state["daemons"] if d["component"].startswith("kube-router-"))
+def _enforcer(lab: LabCluster) -> DaemonRecord:
+    return next(d for d in lab.state.daemons if d.component.startswith("kube-router-"))
 
 
 def _restart_enforcer(lab: LabCluster) -> Change:
-    return Change("restart the enforcing agent", lambda: lab.restart(_enforcer(lab)["component"], 60))
+    return Change("restart the enforcing agent", lambda: lab.restart(_enforcer(lab).component, 60))
 
 
 def test_a_rule_left_behind_by_a_stopped_enforcer_is_late_and_a_restart_clears_it(
@@ -101,8 +102,8 @@ def test_a_rule_left_behind_by_a_stopped_enforcer_is_late_and_a_restart_clears_i
         for change in (add, label):  # the flow opens: the enforcer follows changes (the positive control)
             opened = enforce(change, matrixes.expect, matrixes.observe, DEADLINE)
             assert opened.verdict.comparison.passed, opened.verdict.report()
-        os.kill(_enforcer(lab)["pid"], signal.SIGKILL)  # a crash: its rules stay in the kernel
-        host.kill_all([_enforcer(lab)["pid"]])
+        os.kill(_enforcer(lab).pid, signal.SIGKILL)  # a crash: its rules stay in the kernel
+        host.kill_all([_enforcer(lab).pid])
         stale = enforce(remove, matrixes.expect, matrixes.observe, STALE_DEADLINE)
         assert stale.late, f"the removed policy's flow closed without an enforcer: {stale.verdict.report()}"
         assert f"not enforced after {stale.seconds:.1f}s" in stale.line()

@@ -269,7 +269,7 @@ def test_tokens_the_cluster_did_not_issue_are_unauthenticated_never_denied(
 
 
 def test_lab_down_removes_the_issuers_and_their_files(labs: tuple[LabCluster, LabCluster], paths: LabPaths) -> None:
-    issuers = [d["pid"] for lab in labs for d in lab.state["daemons"] if d["component"] == "oidc-issuer"]
+    issuers = [d.pid for lab in labs for d in lab.state.daemons if d.component == "oidc-issuer"]
     assert len(issuers) == len(labs)
     assert all(host.is_running(pid) for pid in issuers)
     with ThreadPoolExecutor(len(labs)) as pool:  # side by side, as they came up

@@ -55,7 +55,7 @@ def test_a_failure_after_the_first_cluster_removes_every_cluster(lab_paths: LabP
     provisioner = Provisioner(_backend(CredentialsFail, lab_paths), "fault-a")
     with pytest.raises(InfrastructureError, match="injected"):
         provisioner.provision(MODEL, "pks")
-    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "fault-a"]
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == "fault-a"]
     leaked = host.inventory(lab_paths.home).new_since(before)
     assert leaked.empty, leaked
 
@@ -71,5 +71,5 @@ def test_onboarding_without_rights_is_one_clear_error_and_rolls_back(lab_paths: 
     first = f"ValidatingAdmissionPolicy /{PROTECTION}-fault-b"
     assert f"onboarding needs more rights: creating {first} was refused (403" in message
     assert "fix: use admin credentials" in message
-    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "fault-b"]
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == "fault-b"]
     assert host.inventory(lab_paths.home).new_since(before).empty

@@ -65,7 +65,7 @@ def _run(command: list[str], run_id: str, lab_paths: LabPaths) -> subprocess.Com
             timeout=300,
             check=False,
         )
-        assert not [c for c in cluster.list_clusters(lab_paths) if c.get("run_id") == run_id], "nothing is left"
+        assert not [c for c in cluster.list_clusters(lab_paths) if c.run_id == run_id], "nothing is left"
 
 
 def _pytest(targets: Path, run_id: str, lab_paths: LabPaths) -> subprocess.CompletedProcess[str]:

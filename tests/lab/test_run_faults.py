@@ -129,7 +129,7 @@ def _run_with_fault(fault: str, check: str, lab_paths: LabPaths, tmp_path: Path)
         seconds = time.monotonic() - started
         clean = _caas("clean", "--run-id", run_id, timeout=CLEAN_BUDGET)
         assert clean.returncode == 0, clean.stdout + clean.stderr
-        assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == run_id], "no cluster is left"
+        assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id], "no cluster is left"
         leaked = leaked_since(lab_paths, before, indices)
         assert leaked.empty, f"{fault}: the run and `caas clean` left {leaked}"
     output = (tmp_path / "caas-run.out").read_text()

@@ -47,7 +47,7 @@ def test_two_workers_share_one_provisioned_tenancy(lab_paths: LabPaths) -> None:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         workers = set(re.findall(r"\[(gw\d)\] \[\s*\d+%\] PASSED steps/test_provisioning", result.stdout))
         assert workers == {"gw0", "gw1"}, f"both workers ran provisioning scenarios: {result.stdout[-2000:]}"
-        clusters = sorted(s["name"] for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "xdist-once")
+        clusters = sorted(s.name for s in cluster.list_clusters(lab_paths) if s.run_id == "xdist-once")
         prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")
         assert clusters == [f"{prefix}pks-red", f"{prefix}pks-shared"], "exactly the model's clusters, created once"
     finally:
@@ -58,4 +58,4 @@ def test_two_workers_share_one_provisioned_tenancy(lab_paths: LabPaths) -> None:
             timeout=300,
             check=False,
         )
-    assert not [s for s in cluster.list_clusters(lab_paths) if s.get("run_id") == "xdist-once"]
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == "xdist-once"]
