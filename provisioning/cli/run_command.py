@@ -142,6 +142,12 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
         allure_ok = False
     paths = write_reports(records, run_dir)
     print_summary(records, f"caas run {run_dir.name}: {checks_outcome(returncode)}", paths)
+    if settings.keep:
+        say(
+            f"kept (--keep): lab clusters {', '.join(_lab_clusters(settings)) or '(none)'}; "
+            "`caas lab kubeconfig NAME` prints a lab cluster's admin kubeconfig (its private key included); "
+            f"to remove everything of the run: {state.clean_command()}"
+        )
     scan_artifacts(run_dir, settings.output_dir / HISTORY_FILE)
     if returncode in (2, 3, 4) or not records.checks or not allure_ok:
         return int(ExitCode.INFRASTRUCTURE)
@@ -425,7 +431,16 @@ def print_summary(records: RunRecords, heading: str, paths: dict[str, Path]) -> 
         for check in records.checks:
             status = records.record(check, product).status.value
             counts[status] = counts.get(status, 0) + 1
-        print(f"  {product:<12} " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        expected = sum(
+            1
+            for check in records.checks
+            if (r := records.record(check, product)).status is Status.FAIL and r.expected is Status.FAIL
+        )
+        words = [
+            f"{n} {s}" + (f" ({expected} expected)" if s == Status.FAIL.value and expected else "")
+            for s, n in sorted(counts.items())
+        ]
+        print(f"  {product:<12} " + ", ".join(words))
     differences = records.differences()
     print(f"  differences between products: {len(differences)}")
     for check in differences:
