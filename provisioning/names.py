@@ -36,6 +36,7 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 _PREFIX = re.compile(rf"[a-z0-9]{{1,{PREFIX_MAX}}}-")
 _SHOWN = 40  # characters of a rejected value that a message shows
+_SHOWN_ESCAPED = 120  # at most, once escaped
 
 
 class InvalidName(ValueError):
@@ -44,10 +45,14 @@ class InvalidName(ValueError):
 
 def shown(value: str) -> str:
     """`value` for a one-line message: JSON-quoted with every non-ASCII and control character
-    escaped, cut to its first 40 characters (with its length) when longer."""
-    if len(value) <= _SHOWN:
+    escaped, cut (with its length) to at most 40 characters and 120 escaped ones (a character outside
+    the Basic Multilingual Plane escapes to 12), so a message stays short whatever the value."""
+    head = value[:_SHOWN]
+    while len(json.dumps(head)) > _SHOWN_ESCAPED + 2:
+        head = head[:-1]
+    if head == value:
         return json.dumps(value)
-    return f'{json.dumps(value[:_SHOWN])[:-1]}..." ({len(value)} characters)'
+    return f'{json.dumps(head)[:-1]}..." ({len(value)} characters)'
 
 
 def _why_not_dns_label(value: str) -> str:

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from provisioning.errors import ConfigError
@@ -70,6 +70,7 @@ def test_with_a_prefix_a_name_must_start_with_it_and_the_fix_names_the_prefixed_
 
 
 @given(st.text(max_size=300))
+@example("\U0001f600" * 40)  # each escapes to 12 characters
 def test_every_refusal_is_one_ascii_line_of_bounded_length(value: str) -> None:
     for check in (check_cluster_name, check_run_id, check_cluster_prefix):
         try:
