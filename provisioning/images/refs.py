@@ -81,6 +81,13 @@ def digests(image_dir: Path) -> dict[str, str]:
     return {name: archive_digest(path) for name, path in archives(image_dir).items()}
 
 
+def lab_ref(name: str) -> ImageRef:
+    """The lab's preloaded image of suite image `name` ("probe", "busybox"), pull policy Never: what the
+    suite's pod manifests name before `provisioning.images.products.suite_pod` rewrites them for a product
+    with `images`. KeyError for a name that is not a suite image."""
+    return resolve(None, name, {})
+
+
 def resolve(spec: ImagesSpec | None, name: str, image_digests: Mapping[str, str]) -> ImageRef:
     """The reference pods of a product with images `spec` use for suite image `name` ("probe",
     "busybox"): registry/name@digest with the product's pull policy and pull secret; without `spec`,
