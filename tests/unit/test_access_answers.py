@@ -141,14 +141,26 @@ def test_a_review_that_could_not_answer_is_error_never_denied(
     assert access.self_review(object(), LIST_GREEN_PODS) == (cell, evidence)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: an answer without status.allowed (the API server always writes it: it is not omitempty) is "
-    "taken as DENIED; it is no review answer and should be ERROR",
-)
 @pytest.mark.parametrize("answer", [{}, {"kind": "SelfSubjectAccessReview"}, {"status": {}}])
 def test_an_answer_without_status_allowed_is_error_never_denied(
     monkeypatch: pytest.MonkeyPatch, answer: Mapping[str, Any]
 ) -> None:
     api_answers(monkeypatch, answer)
     assert access.self_review(object(), LIST_GREEN_PODS)[0] is Cell.ERROR
+
+
+@pytest.mark.parametrize(
+    ("answer", "evidence"),
+    [
+        (None, "SelfSubjectAccessReview: no review answer: the body is not a JSON object: null"),
+        ([], "SelfSubjectAccessReview: no review answer: the body is not a JSON object: []"),
+        ({"status": {}}, 'SelfSubjectAccessReview: no review answer: status.allowed is missing or not a boolean: {"s'),
+    ],
+)
+def test_an_answer_that_is_no_review_answer_is_error_naming_what_came_back(
+    monkeypatch: pytest.MonkeyPatch, answer: Any, evidence: str
+) -> None:
+    api_answers(monkeypatch, answer)
+    cell, said = access.self_review(object(), LIST_GREEN_PODS)
+    assert cell is Cell.ERROR
+    assert said.startswith(evidence)

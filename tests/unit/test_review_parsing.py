@@ -91,17 +91,41 @@ def test_a_review_with_an_evaluation_error_is_error_never_denied(monkeypatch: py
     assert reviews.review(object(), LIST_PODS) == (Cell.ERROR, error)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: a created review without status.allowed (the API server always writes it: it is not "
-    "omitempty) is taken as DENIED; it is no review answer and should be ERROR",
-)
 @pytest.mark.parametrize("data", [b"{}", status(), status(reason="no allowed field")])
 def test_a_created_review_without_status_allowed_is_error_never_denied(
     monkeypatch: pytest.MonkeyPatch, data: bytes
 ) -> None:
     answer_with(monkeypatch, 201, data)
     assert reviews.review(object(), LIST_PODS)[0] is Cell.ERROR
+
+
+@pytest.mark.parametrize(
+    ("data", "evidence"),
+    [
+        (b"[]", "201: no review answer: the body is not a JSON object: []"),
+        (b'"allowed"', '201: no review answer: the body is not a JSON object: "allowed"'),
+        (b"<html>proxy error</html>", "201: no review answer: the body is not JSON: <html>proxy error</html>"),
+        (status(allowed="yes"), "201: no review answer: status.allowed is missing or not a boolean: "),
+    ],
+)
+def test_a_created_review_that_is_no_review_answer_is_error_naming_what_came_back(
+    monkeypatch: pytest.MonkeyPatch, data: bytes, evidence: str
+) -> None:
+    answer_with(monkeypatch, 201, data)
+    cell, said = reviews.review(object(), LIST_PODS)
+    assert cell is Cell.ERROR
+    assert said.startswith(evidence)
+
+
+def test_a_body_that_is_no_json_object_is_error_for_its_cell_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    def post_raw(_api: Any, _path: str, body: bytes) -> tuple[int, bytes]:
+        verb = json.loads(body)["spec"]["resourceAttributes"]["verb"]
+        return 201, b"[]" if verb == "list" else status(allowed=True)
+
+    monkeypatch.setattr(kube, "post_raw", post_raw)
+    asked = [Request("blue-viewer", (), verb, "pods", "tenant-blue") for verb in ("get", "list", "watch")]
+    cells = [cell for cell, _ in reviews.review_all(object(), asked, workers=2)]
+    assert cells == [Cell.ALLOWED, Cell.ERROR, Cell.ALLOWED]
 
 
 @pytest.mark.parametrize(
