@@ -68,6 +68,7 @@ def _record_json(record: CheckRecord) -> dict[str, object]:
         "decided_by": list(record.layers),
         "duration_ms": record.duration_ms,
         "evidence": list(record.evidence),
+        "figures": list(record.figures),
         "report_test_id": record.report_link(),
         "scenarios": [
             {

@@ -48,6 +48,12 @@ def cell_text(cell: Mapping[str, Any]) -> str:
     return text
 
 
+def _with_figures(cell: Mapping[str, Any]) -> str:
+    """A grid cell's text and what its check measured, e.g. "pass (time to enforce: median 2.6 s, ...)"."""
+    figures = "; ".join(cell["figures"])
+    return cell_text(cell) + (f" ({figures})" if figures else "")
+
+
 def area_line(area: Mapping[str, Any]) -> str:
     """ "rbac: 9 passed, 2 failed (2 expected), 0 error, 1 n/a of 11 checks" (n/a: not applicable)."""
     failed = f"{area['failed']} failed" + (
@@ -135,6 +141,7 @@ def _finding_lines(finding: Mapping[str, Any]) -> list[str]:
     ]
     if finding["evidence_cell"]:
         lines.append(f"- shown by: `{finding['evidence_cell']}`")
+    lines += [f"- measured: {figure}" for figure in finding["figures"]]
     if finding["expectation_reason"]:
         lines.append(f"- known gap (targets file): {finding['expectation_reason']}")
     lines += [
@@ -179,7 +186,7 @@ def to_markdown(decision: Mapping[str, Any]) -> str:
     lines += ["", "## 3. Side by side", "", "| check | severity | title | " + " | ".join(names) + " |"]
     lines.append("|---|---|---|" + "---|" * len(names))
     for row in decision["grid"]:
-        cells = " | ".join(cell_text(row["cells"][n]) for n in names)
+        cells = " | ".join(_md(_with_figures(row["cells"][n])) for n in names)
         lines.append(f"| {_md(row['check'])} | {row['severity']} | {_md(row['title'])} | {cells} |")
     lines += ["", "## 4. Plans and controls", ""]
     table = decision["plan_table"]
@@ -235,6 +242,7 @@ th{background:#f3f3f3}th.area{background:#dde6f3}.products{display:flex;gap:1em;
 .product h3{margin:.2em 0}.areas{list-style:none;padding:0;margin:.3em 0}.areas li{margin:.15em 0}
 dl.env{display:grid;grid-template-columns:11em 1fr;gap:.15em .6em;margin:.4em 0;font-size:.92em}dl.env dt{color:#555}
 dl.env dd{margin:0;overflow-wrap:anywhere}
+.grid .figure{font-size:.8em;color:#444}
 .finding{border-left:6px solid #bbb;padding:.4em .9em;margin:.8em 0;background:#fafafa;break-inside:avoid}
 .finding h3{margin:.1em 0 .3em;font-size:1.05em}
 .finding dl{display:grid;grid-template-columns:9em 1fr;gap:.1em .6em;margin:0}
@@ -287,6 +295,7 @@ def _finding_html(finding: Mapping[str, Any], allure: str) -> str:
     rows.append(("observed", _e(finding["observed_reason"] or "no failure message")))
     if finding["evidence_cell"]:
         rows.append(("shown by", f"<code>{_e(finding['evidence_cell'])}</code>"))
+    rows += [("measured", _e(figure)) for figure in finding["figures"]]
     if finding["expectation_reason"]:
         rows.append(("known gap", _e(finding["expectation_reason"]) + " (targets file)"))
     rows += [
@@ -323,9 +332,17 @@ def _grid_html(decision: Mapping[str, Any]) -> str:
         for n in names:
             cell = row["cells"][n]
             title = " | ".join(
-                x for x in (cell["observed_reason"], cell["expectation_reason"], ", ".join(cell["plans"])) if x
+                x
+                for x in (
+                    cell["observed_reason"],
+                    cell["expectation_reason"],
+                    ", ".join(cell["plans"]),
+                    *cell["figures"],
+                )
+                if x
             )
             text = _link(allure, cell["report_test_id"], _e(cell_text(cell)))
+            text += "".join(f'<div class="figure">{_e(figure)}</div>' for figure in cell["figures"])
             cells.append(f'<td class="{cell["status"]}" title="{_e(title)}">{text}</td>')
         kind = "differs" if row["differs"] else "same"
         rows.append(

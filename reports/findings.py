@@ -113,6 +113,7 @@ def _cell(record: CheckRecord) -> dict[str, Any]:
         "decided_by": list(record.layers),
         "report_test_id": record.report_link(),
         "evidence": list(record.evidence),
+        "figures": list(record.figures),
     }
 
 

@@ -9,7 +9,8 @@ import allure
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from fixtures.network.changes import ChangeVerdict
+from fixtures.evidence import record_figure
+from fixtures.network.changes import ChangeVerdict, enforcement_figure
 from fixtures.network.claimed import Claim, claimed_targets, judge_answers, make_claim
 from fixtures.network.dns import as_resolution, name_targets
 from fixtures.network.expectations import kind_of_target, other_cluster, same_tenant
@@ -275,6 +276,7 @@ def change_one_at_a_time(
 def enforced_after_each_change(changes: list[ChangeVerdict]) -> None:
     report = "\n".join(c.line() for c in changes)
     allure.attach(report, name="time to enforce", attachment_type=allure.attachment_type.TEXT)
+    record_figure(enforcement_figure(changes))
     for change in changes:
         if change.late:
             raise AssertionError(f"{change.line()}\n{change.verdict.report()}")

@@ -55,9 +55,10 @@ def block(
     from reports.decision import cell_text
 
     head = f"{row['check']} on {product}: {cell_text(cell)} [{row['severity']}] {row['title']}"
+    measured = [f"  measured: {figure}" for figure in cell["figures"]]
     if cell["status"] == "pass" and cell["meets_expectation"]:
-        return [head]
-    lines = [head, f"  observed: {cell['observed_reason'] or 'no failure message'}"]
+        return [head, *measured]
+    lines = [head, f"  observed: {cell['observed_reason'] or 'no failure message'}", *measured]
     if cell["evidence_cell"]:
         lines.append(f"  shown by: {cell['evidence_cell']}")
     if cell["expectation_reason"]:

@@ -5,7 +5,7 @@ or not observed at all (ERROR, never late); and the reachability table attached 
 
 from __future__ import annotations
 
-from fixtures.network.changes import Change, ChangeVerdict, enforce, summary
+from fixtures.network.changes import Change, ChangeVerdict, enforce, enforcement_figure, summary
 from fixtures.network.reachability import Verdict, to_html_table
 from reports.matrix import Cell, Matrix, compare
 
@@ -52,6 +52,20 @@ def test_the_summary_gives_median_and_worst_time_per_kind_of_enforced_change() -
         "remove the admit policy: never enforced over 0 change(s), 1 not enforced",
     ]
     assert summary([]) == ""
+
+
+def test_the_reports_figure_is_median_and_worst_over_every_enforced_change() -> None:
+    verdicts = [
+        ChangeVerdict("relabel a pod", verdict(Cell.DENIED, 1.0), 10.0),
+        ChangeVerdict("relabel a namespace", verdict(Cell.DENIED, 4.0), 10.0),
+        ChangeVerdict("relabel a pod", verdict(Cell.DENIED, 3.0), 10.0),
+        ChangeVerdict("remove the admit policy", verdict(Cell.ALLOWED, 12.0), 10.0),
+    ]
+    assert enforcement_figure(verdicts) == (
+        "time to enforce: median 3.0 s, worst 4.0 s (relabel a namespace) over 3 changes, 1 not enforced"
+    )
+    late = [ChangeVerdict("remove the admit policy", verdict(Cell.ALLOWED, 12.0), 10.0)]
+    assert enforcement_figure(late) == "time to enforce: no change enforced of 1"
 
 
 def test_enforce_makes_the_change_before_it_computes_the_expectation_and_observes() -> None:
