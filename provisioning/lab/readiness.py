@@ -18,7 +18,7 @@ from provisioning.backends.http import HttpClient, HttpFailure
 from provisioning.errors import InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.lab.addons import DEFAULT_CLASS_ANNOTATION, READINESS_NAMESPACE, readiness_pod
-from provisioning.wait import wait_until
+from provisioning.wait import WaitTimeout, wait_until
 
 Check = Callable[[], None]
 
@@ -130,13 +130,20 @@ def readiness_round(api: Any, check: Check, attempt: int, timeout: float) -> Rea
             pod = kube.call(api, "CoreV1Api", "read_namespaced_pod", name, READINESS_NAMESPACE)
             return ReadinessRound(pod.status.phase or "", pod.status.pod_ip or "", "")
 
-        outcome = wait_until(
-            pod_phase,
-            lambda r: r.phase in ("Succeeded", "Failed"),
-            timeout=timeout,
-            what=f"the readiness pod {name} to end",
-            retry_on=(kube.ApiFailure,),
-        )
+        try:
+            outcome = wait_until(
+                pod_phase,
+                lambda r: r.phase in ("Succeeded", "Failed"),
+                timeout=timeout,
+                what=f"the readiness pod {name} to end",
+                retry_on=(kube.ApiFailure,),
+            )
+        except WaitTimeout as late:  # the caller's deadline has passed too: it says what it waited for
+            return ReadinessRound(
+                late.last_state.phase if isinstance(late.last_state, ReadinessRound) else "",
+                "",
+                f"{name} had not ended",
+            )
         if outcome.ready:
             return outcome
         log = kube.call(api, "CoreV1Api", "read_namespaced_pod_log", name, READINESS_NAMESPACE)
