@@ -192,3 +192,18 @@ def test_every_scenario_says_which_credentials_observed_it(main_run: tuple[int, 
             labels.append((named.get("check"), named.get("credential")))
     assert labels, "the run wrote its scenarios' results"
     assert {credential for _, credential in labels} == {"real"}, sorted(labels)
+
+
+def test_every_verdict_names_its_plans_and_deciding_layer(main_run: tuple[int, dict[str, object], Path]) -> None:
+    """The report's `plans` and `decided_by` are filled from the scenarios' labels in a real run (the smoke
+    check judges the suite's wiring, no plan's fence)."""
+    _, comparison, _ = main_run
+    empty = [
+        (row["check"], product, field)
+        for row in comparison["checks"]  # type: ignore[union-attr]
+        if row["check"] != "check_smoke_001"
+        for product, cell in row["products"].items()
+        for field in ("plans", "decided_by")
+        if cell["status"] in ("pass", "fail") and not cell[field]
+    ]
+    assert not empty, empty
