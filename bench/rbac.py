@@ -3,9 +3,12 @@ beside sequential, measured in the same run on one `pks` lab cluster (target >= 
 The cases are drawn from the whole matrix of issue 19: resources and subresources, tenant and
 provider namespaces and all namespaces, tenant users and service accounts, non-resource paths.
 With --cells it also prints the matrix's cells per identity, before and after issue 19, from the
-cluster's discovery.
+cluster's discovery. Unless --skip-matrix it also times the whole access matrix of check_rbac_002 (tenants
+blue and green onboarded by the kubeconfig backend, identities the admin impersonates; every question
+asked three ways): the three ways at once with the observer's workers, beside its baseline measured in
+the same run, the ways one after the other with 10 workers each (how it was asked before).
 
-    python -m bench.rbac [--reviews N] [--workers W] [--cluster NAME] [--json FILE] [--cells]
+    python -m bench.rbac [--reviews N] [--workers W] [--cluster NAME] [--json FILE] [--cells] [--skip-matrix]
 
 With --cluster it uses a running lab cluster; otherwise it starts one (named with the
 CAAS_CLUSTER_PREFIX) and removes it afterwards.
@@ -17,22 +20,33 @@ import argparse
 import json
 import os
 import random
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from fixtures.rbac.access import STREAMING
+from fixtures.rbac.access import STREAMING, WAYS, AccessObserver
 from fixtures.rbac.discovery import discover, discover_subresources
-from fixtures.rbac.matrix import SELF_REVIEWS
+from fixtures.rbac.matrix import (
+    SELF_REVIEWS,
+    cluster_scoped_questions,
+    namespaced_questions,
+    namespaces_of_no_tenant,
+    own_namespace_controls,
+    provider_questions,
+    subresource_questions,
+)
 from fixtures.rbac.non_resource import PATHS as NON_RESOURCE_PATHS
 from fixtures.rbac.reviews import review_all
 from fixtures.rbac.streaming import TRANSPORTS
+from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.access import provider_namespaces
 from provisioning.model.rbac import Request
-from provisioning.settings import Timeouts, lab_home
+from provisioning.settings import Timeouts, build_settings, lab_home
+from provisioning.tenancy import Provisioner
 from reports.matrix import Cell
 
 TARGET = 1000.0
@@ -135,6 +149,64 @@ def rate_processes(kubeconfig: str, requests: list[Request], workers: int, proce
     return len(requests) / seconds
 
 
+OLD_WORKERS = 10  # the observer's workers before the ways were asked at once
+TENANTS = """\
+version: 1
+products:
+  - name: existing
+    backend: kubeconfig
+    kubeconfig: {{path: {kubeconfig}, impersonate_missing_identities: true}}
+    plans: [{{name: default, pod_security: baseline}}]
+tenancy:
+  - product: existing
+    tenants: [{{name: blue, plan: default}}, {{name: green, plan: default}}]
+"""
+
+
+def matrix_seconds(kubeconfig: Path, directory: Path) -> tuple[float, float, int]:
+    """(seconds of the whole matrix, three ways at once; seconds of the same, one way after the other with
+    OLD_WORKERS each; questions) on the cluster of `kubeconfig`, its tenancy onboarded here and released."""
+    targets = directory / "targets.yaml"
+    targets.write_text(TENANTS.format(kubeconfig=kubeconfig))
+    settings = build_settings(targets_path=targets, environment={}, run_id="bench-rbac")
+    provisioner = Provisioner(backend_for(settings, "existing"), settings.run_id)
+    try:
+        tenancy = provisioner.provision(settings.targets.model, "existing")
+        shared = tenancy.clusters[0]
+        admin = tenancy.admin_client(shared)
+        try:
+            resources, subresources = discover(admin), discover_subresources(admin)
+            namespaces = namespaces_of_no_tenant(admin, tenancy, ())
+        finally:
+            admin.close()
+        questions = (
+            own_namespace_controls(shared, resources)
+            + namespaced_questions(tenancy, shared, resources)
+            + cluster_scoped_questions(shared, resources)
+            + provider_questions(tenancy, shared, resources, namespaces)
+            + subresource_questions(tenancy, shared, subresources, namespaces)
+        )
+        probes = [q.probe for q in questions]
+        observer = AccessObserver(tenancy, shared, workers=OLD_WORKERS)
+        try:
+            started = time.monotonic()
+            for way in WAYS:
+                observer.observe(probes, ways=(way,))
+            apart = time.monotonic() - started
+        finally:
+            observer.close()
+        observer = AccessObserver(tenancy, shared)
+        try:
+            started = time.monotonic()
+            observer.observe(probes)
+            together = time.monotonic() - started
+        finally:
+            observer.close()
+    finally:
+        provisioner.release()
+    return together, apart, len(probes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.rbac")
     parser.add_argument("--reviews", type=int, default=4000)
@@ -143,6 +215,7 @@ def main() -> None:
     parser.add_argument("--cluster", default=None)
     parser.add_argument("--json", default=None)
     parser.add_argument("--cells", action="store_true", help="also print the matrix's cells per identity")
+    parser.add_argument("--skip-matrix", action="store_true", help="do not time the whole access matrix")
     args = parser.parse_args()
     paths = LabPaths(lab_home(dict(os.environ)))
     name = args.cluster or f"{os.environ.get('CAAS_CLUSTER_PREFIX', '')}bench-rbac"
@@ -163,6 +236,9 @@ def main() -> None:
             api.close()
         kubeconfig = str(lab.layout.kubeconfig(cluster.ADMIN))
         multi = rate_processes(kubeconfig, cases(args.reviews), args.workers, args.processes)
+        if not args.skip_matrix:
+            with tempfile.TemporaryDirectory(prefix="caas-bench-rbac-") as tmp:
+                together, apart, asked = matrix_seconds(Path(kubeconfig), Path(tmp))
     finally:
         if started_here:
             cluster.down(paths, name)
@@ -177,27 +253,37 @@ def main() -> None:
         print(f"{label:<40} {value:>10.0f} {target or '-':>10} {ratio:>8}")
     best = max(concurrent, multi)
     print(f"speed-up over sequential: {best / sequential:.1f}x (ratio target/figure <= 1 meets the target)")
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                [
-                    {
-                        "figure": f"access reviews, {args.workers} threads",
-                        "rate": concurrent,
-                        "target_rate": TARGET,
-                        "baseline": "sequential reviews",
-                        "baseline_rate": sequential,
-                    },
-                    {
-                        "figure": f"access reviews, {args.processes}x{args.workers}",
-                        "rate": multi,
-                        "target_rate": TARGET,
-                        "baseline": "sequential reviews",
-                        "baseline_rate": sequential,
-                    },
-                ]
-            )
+    figures: list[dict[str, object]] = [
+        {
+            "figure": f"access reviews, {args.workers} threads",
+            "rate": concurrent,
+            "target_rate": TARGET,
+            "baseline": "sequential reviews",
+            "baseline_rate": sequential,
+        },
+        {
+            "figure": f"access reviews, {args.processes}x{args.workers}",
+            "rate": multi,
+            "target_rate": TARGET,
+            "baseline": "sequential reviews",
+            "baseline_rate": sequential,
+        },
+    ]
+    if not args.skip_matrix:
+        print(
+            f"access matrix, {asked} questions x 3 ways: {together:.1f}s at once, {apart:.1f}s one way after the "
+            f"other ({OLD_WORKERS} workers): {apart / together:.1f}x"
         )
+        figures.append(
+            {
+                "figure": f"access matrix, {asked} questions x 3 ways",
+                "seconds": together,
+                "baseline": f"ways one by one, {OLD_WORKERS} workers",
+                "baseline_seconds": apart,
+            }
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":

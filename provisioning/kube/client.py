@@ -134,6 +134,18 @@ def from_kubeconfig(
     return api
 
 
+def keep_connections(api: k8s.ApiClient, size: int) -> k8s.ApiClient:
+    """Let `api` keep up to `size` connections per API server open (never fewer than it keeps already),
+    for `size` concurrent requests: a request past the pool's size opens a connection of its own and
+    drops it after (a TLS handshake each time; urllib3's PoolManager does not block). Pools opened with
+    the smaller size are closed; the next request opens one of the new size. Returns `api`."""
+    manager = api.rest_client.pool_manager  # an impersonating client's wrapper passes these through
+    if int(manager.connection_pool_kw.get("maxsize", 1)) < size:
+        manager.connection_pool_kw["maxsize"] = size
+        manager.clear()
+    return api
+
+
 def _register_secrets(configuration: k8s.Configuration) -> None:
     """The kubeconfig user's token and key become known secrets of the process (redacted everywhere)."""
     for value in (configuration.api_key or {}).values():
