@@ -182,6 +182,10 @@ class _ImpersonatingPool:
         self._groups = groups
 
     def request(self, method: str, url: str, *args: Any, headers: Mapping[str, str] | None = None, **kw: Any) -> Any:
+        return self._pool.request(method, url, *args, headers=self.impersonating(headers), **kw)
+
+    def impersonating(self, headers: Mapping[str, str] | None) -> Any:
+        """`headers` with the impersonation headers added; ImpersonationConflict if it has its own."""
         own = [name for name in headers or {} if name.lower().startswith(IMPERSONATION_PREFIX)]
         if own:
             raise ImpersonationConflict(
@@ -193,7 +197,7 @@ class _ImpersonatingPool:
         merged["Impersonate-User"] = self._user
         for group in self._groups:
             merged.add("Impersonate-Group", group)
-        return self._pool.request(method, url, *args, headers=merged, **kw)
+        return merged
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
@@ -311,6 +315,47 @@ def post_raw(api: k8s.ApiClient, path: str, body: bytes) -> tuple[int, bytes]:
     except Exception as exc:
         raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
     return int(response.status), bytes(response.data)
+
+
+def send(
+    api: k8s.ApiClient, method: str, path: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+) -> tuple[int, str, bytes]:
+    """One request of `path` (with its query string) straight through the connection pool of the client's
+    API server, for high request rates such as the access matrix's: no model (de)serialization and no URL
+    parsing per request (about 0.33 ms of client CPU instead of `request`'s 0.55, measured on the lab).
+    Sends the client's credentials (its bearer token; its client certificate is its pool's) and an
+    impersonating client's Impersonate-* headers; never retries or follows redirects; the client's timeout.
+    Returns (status, reason, body) whatever the status; transport errors, and a request naming its own
+    Impersonate-* headers through an impersonating client, raise ApiFailure(0)."""
+    configuration = api.configuration
+    sent: dict[str, str] = {**api.default_headers, "Accept": "application/json", **(headers or {})}
+    token = configuration.get_api_key_with_prefix("authorization")
+    if token:
+        sent["Authorization"] = token
+    manager = api.rest_client.pool_manager
+    try:
+        merged = manager.impersonating(sent) if isinstance(manager, _ImpersonatingPool) else sent
+        if getattr(manager, "proxy", None) is None:
+            base = k8s_rest.urllib3.util.parse_url(configuration.host)
+            pool = manager.connection_from_url(configuration.host)
+            response = pool.urlopen(
+                method,
+                (base.path or "").rstrip("/") + path,
+                body=body,
+                headers=merged,
+                retries=False,
+                redirect=False,
+                timeout=timeout_of(api),
+                assert_same_host=False,
+            )
+        else:  # through a proxy: the pool manager makes the request
+            response = manager.request(
+                method, configuration.host + path, body=body, headers=merged, retries=False, timeout=timeout_of(api)
+            )
+        data = bytes(response.data)
+    except Exception as exc:
+        raise ApiFailure(0, f"{exc.__class__.__name__}: {exc}"[:300]) from None
+    return int(response.status), str(response.reason), data
 
 
 def delete_if_present(api: k8s.ApiClient, path: str) -> bool:

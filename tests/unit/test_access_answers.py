@@ -7,6 +7,7 @@ Review shapes: authorization.k8s.io/v1 SelfSubjectAccessReview and SubjectAccess
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -26,17 +27,21 @@ LIST_GREEN_PODS = access.resource_probe("blue-viewer", "blue-viewer", PODS, "lis
 ANONYMOUS_LIST = replace(access.resource_probe(ANONYMOUS, ANONYMOUS, PODS, "list", ""), anonymous=True)
 
 
-def api_answers(monkeypatch: pytest.MonkeyPatch, answer: Mapping[str, Any] | ApiFailure) -> list[dict[str, Any]]:
-    """kube.request answers `answer` (or raises it); returns what was sent."""
+def api_answers(monkeypatch: pytest.MonkeyPatch, answer: Any) -> list[dict[str, Any]]:
+    """kube.send answers `answer`: an ApiFailure with a status is that status and its body, one of status 0
+    is raised (a transport error), anything else is a 201 with `answer` as its JSON body. Returns what was
+    sent (the body parsed)."""
     sent: list[dict[str, Any]] = []
 
-    def request(_api: Any, method: str, path: str, **kwargs: Any) -> Any:
-        sent.append({"method": method, "path": path, **kwargs})
+    def send(_api: Any, method: str, path: str, body: bytes | None = None, headers: Any = None) -> Any:
+        sent.append({"method": method, "path": path, "body": body and json.loads(body), "headers": headers})
         if isinstance(answer, ApiFailure):
-            raise answer
-        return answer
+            if answer.status == 0:
+                raise answer
+            return answer.status, answer.reason, answer.body.encode()
+        return 201, "Created", json.dumps(answer).encode()
 
-    monkeypatch.setattr(kube, "request", request)
+    monkeypatch.setattr(kube, "send", send)
     return sent
 
 
@@ -46,12 +51,23 @@ def test_a_request_that_succeeded_is_allowed_and_is_sent_as_the_probe_says(monke
     assert sent == [
         {
             "method": "GET",
-            "path": "/api/v1/namespaces/tenant-green/pods",
+            "path": "/api/v1/namespaces/tenant-green/pods?limit=1",
             "body": None,
-            "query": {"limit": "1"},
-            "content_type": "application/json",
-            "headers": {},
-            "raw": True,
+            "headers": {"Content-Type": "application/json"},
+        }
+    ]
+
+
+def test_a_write_is_sent_with_its_body_its_content_type_and_dry_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = api_answers(monkeypatch, {})
+    patch = access.resource_probe("blue-viewer", "blue-viewer", PODS, "patch", "tenant-green")
+    assert access.real_request(object(), patch)[0] is Cell.ALLOWED
+    assert sent == [
+        {
+            "method": "PATCH",
+            "path": f"/api/v1/namespaces/tenant-green/pods/{access.ABSENT}?dryRun=All",
+            "body": {},
+            "headers": {"Content-Type": "application/merge-patch+json"},
         }
     ]
 
@@ -164,3 +180,42 @@ def test_an_answer_that_is_no_review_answer_is_error_naming_what_came_back(
     cell, said = access.self_review(object(), LIST_GREEN_PODS)
     assert cell is Cell.ERROR
     assert said.startswith(evidence)
+
+
+class _Streaming:
+    """A response whose status line came and whose body never ends (a watch): reading it is a failure."""
+
+    def __init__(self, status: int) -> None:
+        self.status, self.reason, self.headers, self.closed = status, "OK", {}, False
+
+    def read(self, _amount: int) -> bytes:
+        raise AssertionError("the watch's stream was read")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _Api:
+    def __init__(self, response: _Streaming) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.response = response
+        self.default_headers: dict[str, str] = {}
+        self.configuration = self
+        self.host = "https://api.test:6443"
+        self.rest_client = self
+        self.pool_manager = self
+
+    def get_api_key_with_prefix(self, _name: str) -> str:
+        return "Bearer t"
+
+    def request(self, method: str, url: str, **_kw: Any) -> _Streaming:
+        self.sent.append((method, url))
+        return self.response
+
+
+def test_a_watch_is_answered_by_its_status_line_and_its_stream_closed_unread() -> None:
+    watch = access.resource_probe("blue-viewer", "blue-viewer", PODS, "watch", "tenant-blue")
+    api = _Api(_Streaming(200))
+    assert access.real_request(api, watch) == (Cell.ALLOWED, "authorized (200: the watch started)")
+    assert api.sent == [("GET", "https://api.test:6443/api/v1/namespaces/tenant-blue/pods?watch=true&timeoutSeconds=1")]
+    assert api.response.closed
