@@ -410,6 +410,7 @@ def test_storage_quota_with_a_refused_claim_within_it_is_error(monkeypatch: pyte
         return None
 
     ws = _workspace(monkeypatch, refuse)
+    monkeypatch.setattr(ws, "wait_quota_settled", lambda _tenant: None)  # nothing was admitted to count
     observed = quota.observe_quota(ws, "blue", dict(PLAN.quota.hard))
     wanted = {column: Cell(access) for column, access in feature_table("storage/quota.feature")[1:]}
     comparison = quota.quota_comparison(observed, wanted)
