@@ -31,7 +31,7 @@ from provisioning.run_targets import RUN_TARGETS, differences, expectations_of, 
 from provisioning.settings import Settings, lab_home
 from provisioning.targets import Targets, load_targets
 from reports.allure_report import AllureUnavailable
-from reports.records import ResultFileError, ScenarioResult, read_allure_results
+from reports.records import ResultFileError, ScenarioResult, Status, read_allure_results
 
 RESULTS = "allure-results"
 COMPARISON = "comparison.json"
@@ -86,7 +86,9 @@ def settings_of_run(run_dir: Path, targets_option: str | None) -> Settings:
     """The settings a run folder was made with: its own targets (RUN_DIR/targets.yaml, or `targets_option`
     checked against the run's results) and its products. Raises ConfigError (exit 2) or
     InfrastructureError (exit 3) as `read_results` and `targets_of_run` do."""
-    targets, products = targets_of_run(run_dir, targets_option, read_results(run_dir))
+    scenarios = read_results(run_dir)
+    targets, products = targets_of_run(run_dir, targets_option, scenarios)
+    check_environment(run_dir, scenarios)
     env = environment()
     return Settings(
         targets=targets,
@@ -96,6 +98,31 @@ def settings_of_run(run_dir: Path, targets_option: str | None) -> Settings:
         products=products,
         environment=env,
     )
+
+
+def check_environment(run_dir: Path, scenarios: list[ScenarioResult]) -> None:
+    """RUN_DIR/environment.json holds every product whose tenancy was provisioned (any product with a passed
+    or failed scenario); InfrastructureError (exit 3) when it is damaged or lacks one, for the decision
+    page would show a product's facts as "not recorded" and its credentials as unknown."""
+    from reports.run_folder import ENVIRONMENT_FILE
+
+    path = run_dir / ENVIRONMENT_FILE
+    judged = sorted({s.product for s in scenarios if s.status in (Status.PASS, Status.FAIL)})
+    fix = f"fix: restore {ENVIRONMENT_FILE} from the run's original folder, or run the checks again with caas run"
+    if not path.exists():
+        if judged:
+            raise InfrastructureError(f"{path}: is missing, though {', '.join(judged)} ran checks ({fix})")
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        recorded = data["products"]
+        if not isinstance(recorded, dict):
+            raise TypeError("products is not an object")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InfrastructureError(f"{path}: cannot be read as the run's environment ({exc}) ({fix})") from None
+    missing = [p for p in judged if not isinstance(recorded.get(p), dict)]
+    if missing:
+        raise InfrastructureError(f"{path}: has no environment of {', '.join(missing)}, which ran checks ({fix})")
 
 
 def run_folder(path: Path) -> Path:

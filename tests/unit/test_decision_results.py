@@ -84,6 +84,24 @@ def test_a_missing_or_damaged_run_folder_is_one_line(
     assert "fix" in err[0]
 
 
+@pytest.mark.parametrize("damage", ["missing", "truncated", "without pks"])
+def test_a_missing_or_damaged_environment_is_one_line(
+    copied_run: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    path = copied_run / "environment.json"
+    if damage == "missing":
+        path.unlink()
+    elif damage == "truncated":
+        path.write_text('{"products": ')
+    else:
+        path.write_text(json.dumps({"products": {"cfcr": {"backend": "lab"}}}))
+    assert main(["results", str(copied_run)]) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"caas: error: {path}: ")
+    assert "fix: restore environment.json" in err[0]
+
+
 @pytest.mark.usefixtures("no_allure")
 def test_report_rebuilds_the_decision_page_from_the_copied_folder_alone(
     copied_run: Path, capsys: pytest.CaptureFixture[str]

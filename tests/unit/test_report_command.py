@@ -45,12 +45,18 @@ def result(check: str, product: str, status: str = "passed", uuid: str = "") -> 
 
 
 def make_run(root: Path, results: list[dict[str, Any]], name: str = "run-0a0b0c0d") -> Path:
-    """A run folder as `caas run` leaves it before the reports: pytest.log and allure-results."""
+    """A run folder as `caas run` leaves it before the reports: pytest.log, allure-results and the
+    environment of every product that ran (fixtures.run_facts, reduced to its backend)."""
     run_dir = root / "out" / name
     (run_dir / "allure-results").mkdir(parents=True)
     (run_dir / "pytest.log").write_text("")
+    products: dict[str, Any] = {}
     for item in results:
         (run_dir / "allure-results" / f"{item['uuid']}-result.json").write_text(json.dumps(item))
+        for label in item.get("labels", []):
+            if label["name"] == "product":
+                products[label["value"]] = {"backend": "lab"}
+    (run_dir / "environment.json").write_text(json.dumps({"products": products}))
     return run_dir
 
 
