@@ -89,7 +89,8 @@ def environment_facts(product: Mapping[str, Any]) -> list[tuple[str, str]]:
     )
     if dataplane.get("how"):
         how += f": {str(dataplane['how']).rstrip('.')}"
-    how += f"; changes enforced within {dataplane.get('enforce_within_seconds', '?')} s (promised)"
+    if enforces is not False:
+        how += f"; changes to be enforced within {dataplane.get('enforce_within_seconds', '?')} s (the targets file)"
     authorization = sorted({str(c.get("authorization", "")) for c in env.get("clusters", [])})
     plugins = ", ".join(env.get("admission_plugins", [])) or "none recorded"
     facts = [

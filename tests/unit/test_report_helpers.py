@@ -111,13 +111,13 @@ def test_the_environment_facts_in_the_pages_order() -> None:
     assert facts["backend"] == "lab (lab profile calico)"
     assert facts["Kubernetes"] == "v1.34.1"
     assert facts["nodes"] == "kubelet v1.34.1, containerd://2.1"
-    assert facts["dataplane"] == "does not enforce NetworkPolicy: flannel; changes enforced within 10 s (promised)"
+    assert facts["dataplane"] == "does not enforce NetworkPolicy: flannel"  # no promise of enforcing
     assert facts["admission plugins"] == "none recorded (the API server's flags)"
     assert facts["credentials"] == "impersonated"
     assert facts["clusters"] == "pks-shared: blue, green"
     assert facts["mutation"] == "no-admission-policy (a fence removed on purpose)"
     unobserved = dict(decision.environment_facts({"environment": {"dataplane": {}}, "credentials": "real"}))
-    assert unobserved["dataplane"] == "not observed; changes enforced within ? s (promised)"
+    assert unobserved["dataplane"] == "not observed; changes to be enforced within ? s (the targets file)"
     assert unobserved["Kubernetes"] == "not recorded"
 
 
