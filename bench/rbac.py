@@ -6,7 +6,8 @@ With --cells it also prints the matrix's cells per identity, before and after is
 cluster's discovery. Unless --skip-matrix it also times the whole access matrix of check_rbac_002 (tenants
 blue and green onboarded by the kubeconfig backend, identities the admin impersonates; every question
 asked three ways): the three ways at once with the observer's workers, beside its baseline measured in
-the same run, the ways one after the other with 10 workers each (how it was asked before).
+the same run, the ways one after the other with 10 workers each (the order and workers of before;
+the same transport, so the figure shows what asking the ways at once adds, nothing else).
 
     python -m bench.rbac [--reviews N] [--workers W] [--cluster NAME] [--json FILE] [--cells] [--skip-matrix]
 
