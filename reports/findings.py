@@ -7,8 +7,9 @@ JSON-ready mapping. The HTML, Markdown and JSON renderers (`reports.decision`) a
 the three carry the same content; its shape is the published JSON Schema reports/schema/decision.schema.json
 (`SCHEMA_VERSION`).
 
-Findings follow kube-bench's and Kubescape's reading order: most severe first (Allure's severity scale),
-then what breaks an expectation before a gap the targets file expects, then the check id.
+Findings put what breaks an expectation (news: a regression or a stale expectation) before the gaps the
+targets file expects, each most severe first (Allure's severity scale, as kube-bench and Kubescape order
+theirs), then by check id.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def _findings(records: RunRecords, catalog: Mapping[str, CatalogEntry], context:
                     "credentials": _credentials(environment),
                 }
             )
-    found.sort(key=lambda f: (SEVERITIES.index(f["severity"]), f["meets_expectation"], f["check"], f["product"]))
+    found.sort(key=lambda f: (f["meets_expectation"], SEVERITIES.index(f["severity"]), f["check"], f["product"]))
     return found
 
 

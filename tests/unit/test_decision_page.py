@@ -150,8 +150,10 @@ def test_findings_name_reason_cell_layer_remediation_and_credentials_most_severe
     assert net["credentials"] == "real (token)"
     assert findings[("check_rbac_001", "pks")]["credentials"].startswith("impersonated")
     assert findings[("check_rbac_001", "pks")]["observed_reason"] == "connection refused"
-    severities = [f["severity"] for f in decision["findings"]]
-    assert severities == sorted(severities, key=["blocker", "critical", "normal", "minor", "trivial"].index)
+    order = [(f["meets_expectation"], f["severity"]) for f in decision["findings"]]
+    scale = ["blocker", "critical", "normal", "minor", "trivial"]
+    assert order == sorted(order, key=lambda o: (o[0], scale.index(o[1]))), "news first, then most severe first"
+    assert not order[0][0], "an unmet expectation leads"
     blocker = [f for f in decision["findings"] if f["severity"] == "blocker"]
     assert [f["check"] for f in blocker] == ["check_priv_001", "check_priv_001"]  # no result: still a finding
     critical = [f for f in decision["findings"] if f["severity"] == "critical"]
