@@ -44,7 +44,8 @@ from tests.lab.flaky_proxy import FlakyProxy
 
 HEAL_TIMEOUT = 180.0
 KILL_AFTER_REQUESTS = 50  # into the scenario's observation
-ADAPTER_CALLS = ("call", "request", "create_with_warnings", "post_raw")  # the suite's API requests go through these
+# the suite's API requests go through these
+ADAPTER_CALLS = ("call", "request", "create_with_warnings", "post_raw", "send")
 NOT_READY_TIMEOUT = 90.0  # the controller manager's node-monitor grace period is 20 s
 PROXY_DELAY = 0.5
 PROXY_MARK = 0xCA45  # SO_MARK of the proxy's upstream connections: the REDIRECT rule skips them
