@@ -49,6 +49,7 @@ from provisioning.model.rbac import Request
 from provisioning.settings import Timeouts, build_settings, lab_home
 from provisioning.tenancy import Provisioner
 from reports.matrix import Cell
+from tests.lab.conftest import existing_cluster_targets  # the lab tests' targets file for a running cluster
 
 TARGET = 1000.0
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete")
@@ -151,24 +152,12 @@ def rate_processes(kubeconfig: str, requests: list[Request], workers: int, proce
 
 
 OLD_WORKERS = 10  # the observer's workers before the ways were asked at once
-TENANTS = """\
-version: 1
-products:
-  - name: existing
-    backend: kubeconfig
-    kubeconfig: {{path: {kubeconfig}, impersonate_missing_identities: true}}
-    plans: [{{name: default, pod_security: baseline}}]
-tenancy:
-  - product: existing
-    tenants: [{{name: blue, plan: default}}, {{name: green, plan: default}}]
-"""
 
 
 def matrix_seconds(kubeconfig: Path, directory: Path) -> tuple[float, float, int]:
     """(seconds of the whole matrix, three ways at once; seconds of the same, one way after the other with
     OLD_WORKERS each; questions) on the cluster of `kubeconfig`, its tenancy onboarded here and released."""
-    targets = directory / "targets.yaml"
-    targets.write_text(TENANTS.format(kubeconfig=kubeconfig))
+    targets = existing_cluster_targets(directory, kubeconfig, ("blue", "green"))
     settings = build_settings(targets_path=targets, environment={}, run_id="bench-rbac")
     provisioner = Provisioner(backend_for(settings, "existing"), settings.run_id)
     try:
