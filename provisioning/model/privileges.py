@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioning.model import answers
 from provisioning.model.pods import restricted_container_security, restricted_pod_security
 from provisioning.model.tenancy import Plan, PodSecurityLevel
 
@@ -266,18 +267,17 @@ def proof_command(case: Case, host_ip: str) -> list[str]:
 
 def classify_refusal(status: int, message: str) -> Layer | None:
     """The admission layer that refused a create, from the HTTP status and message; None if the answer
-    is no admission decision at all (401, 429, 5xx, transport errors, an RBAC 403)."""
-    if status == 403 and "violates PodSecurity" in message:
-        return Layer.POD_SECURITY
-    if status in (403, 422) and "ValidatingAdmissionPolicy" in message:
-        return Layer.ADMISSION_POLICY
-    if status == 403 and "exceeded quota" in message:
-        return Layer.QUOTA
-    if status == 422:
+    is no admission decision at all (401, 429, 5xx, transport errors, an RBAC 403) or one of a layer
+    this table does not name. Read by `provisioning.model.answers.classify`, the one classifier."""
+    answer = answers.classify(status, message)
+    if answer.kind is answers.Kind.DENIED and answer.layer in _ADMISSION_ANSWERS:
+        return Layer(answer.layer.value)
+    if answer.kind is answers.Kind.INVALID and status == 422:
         return Layer.API_VALIDATION
     return None
 
 
+_ADMISSION_ANSWERS = frozenset({answers.Layer.POD_SECURITY, answers.Layer.ADMISSION_POLICY, answers.Layer.QUOTA})
 _KUBELET_REASONS = ("SysctlForbidden", "UnexpectedAdmissionError", "OutOfcpu", "OutOfmemory", "NodeAffinity")
 _RUNTIME_REASONS = ("FailedCreatePodSandBox", "CreateContainerError", "RunContainerError", "CreateContainerConfigError")
 

@@ -1,0 +1,205 @@
+"""What an API server's answer to a request says, and who decided it (pure): the one classifier of
+API answers every check reads.
+
+`classify(status, message, reason)` turns an HTTP status and the API server's message (or the raw
+body, a `Status` object in JSON) into an `Answer`:
+
+- GRANTED: every layer that could refuse let the request through (2xx, or an answer about the object
+  itself after authorization and admission: 404 Not Found, 409 Conflict, 410 Gone, 412);
+- DENIED: a layer refused it; `layer` names which: the authorizer (`User "u" cannot <verb> ...`),
+  RBAC's escalation check, or an admission plugin by name (PodSecurity, ResourceQuota, LimitRanger,
+  NamespaceLifecycle, a ValidatingAdmissionPolicy, an admission webhook, any other admission);
+- INVALID: the request was authorized and admitted but its object or its form is not valid (400, 406,
+  413, 415, 422 and any other 4xx that names no refusal);
+- ERROR: nothing was decided about the request: a transport error or timeout (status 0), 401 (the
+  credentials did not work), 405, 429, 5xx and any other status. An ERROR is never a denial.
+
+The wording is the API server's (Kubernetes v1.34): the authorizer's refusal is
+`k8s.io/apiserver/pkg/endpoints/handlers/responsewriters.forbiddenMessage` (`User "u" cannot ...`);
+the admission refusals are `admission.NewForbidden` (`<kind> "<name>" is forbidden: <why>`) with the
+plugin's reason: `violates PodSecurity "<level>:<version>"` (pod-security-admission),
+`exceeded quota: <quota>, requested: <r>=<q>, used: ..., limited: ...` and `failed quota: <quota>:
+must specify <resources>` (plugin/resourcequota), `maximum <resource> usage per <kind> is ...` /
+`minimum ...` / `... max limit to request ratio per ...` (plugin/limitranger), `unable to create new
+content in namespace <ns> because it is being terminated` (plugin/namespace/lifecycle),
+`ValidatingAdmissionPolicy '<policy>' with binding '<binding>' denied request: ...` (403 by default,
+422 when the policy's reason is Invalid) and `admission webhook "<name>" denied the request: ...`;
+RBAC's escalation check (registry/rbac) answers `... is attempting to grant RBAC permissions not
+currently held`.
+
+Node refusals are not API answers but pod status or event reasons: `node_refusal(reason)` names the
+kubelet or the container runtime.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from dataclasses import dataclass
+
+
+class Kind(enum.StrEnum):
+    """What the answer says about the request."""
+
+    GRANTED = "granted"
+    DENIED = "denied"
+    INVALID = "invalid"
+    ERROR = "error"
+
+
+class Layer(enum.StrEnum):
+    """Who decided. The admission, validation and node values are those of
+    `provisioning.model.privileges.Layer` (the plan x case table shows them)."""
+
+    AUTHENTICATION = "authentication"  # a 401: nothing was asked of the authorizer
+    AUTHORIZER = "authorizer"  # RBAC, ABAC, Node or a webhook authorizer: `User "u" cannot ...`
+    RBAC_ESCALATION = "RBAC escalation check"
+    POD_SECURITY = "PodSecurity admission"
+    QUOTA = "ResourceQuota admission"
+    LIMIT_RANGER = "LimitRanger admission"
+    NAMESPACE_LIFECYCLE = "NamespaceLifecycle admission"
+    ADMISSION_POLICY = "ValidatingAdmissionPolicy"
+    WEBHOOK = "admission webhook"
+    ADMISSION = "admission"  # an admission plugin the message does not name
+    API_VALIDATION = "API validation"
+    KUBELET = "kubelet"
+    RUNTIME = "container runtime"
+    NONE = "-"  # nobody refused (granted) or nobody answered (error)
+
+
+ADMISSION_LAYERS = frozenset(
+    {
+        Layer.POD_SECURITY,
+        Layer.QUOTA,
+        Layer.LIMIT_RANGER,
+        Layer.NAMESPACE_LIFECYCLE,
+        Layer.ADMISSION_POLICY,
+        Layer.WEBHOOK,
+        Layer.ADMISSION,
+    }
+)
+AUTHORIZATION_LAYERS = frozenset({Layer.AUTHORIZER, Layer.RBAC_ESCALATION})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One API answer, classified.
+
+    `status`: the HTTP status (0 for a transport error or timeout); `message`: the API server's
+    message (a Status object's `message`, in full); `policy`: the name of the ValidatingAdmissionPolicy
+    or webhook that refused, else ""; `exceeded`: for a ResourceQuota refusal, the resources it names
+    (e.g. {"requests.storage"}), else empty."""
+
+    kind: Kind
+    layer: Layer
+    status: int
+    message: str
+    policy: str = ""
+    exceeded: frozenset[str] = frozenset()
+
+    @property
+    def authorized(self) -> bool | None:
+        """Whether the authorizer let the request through: False when the authorizer or RBAC's
+        escalation check refused, None when nothing was decided (ERROR), True otherwise (granted,
+        invalid, or refused by a layer after authorization)."""
+        if self.kind is Kind.ERROR:
+            return None
+        return self.layer not in AUTHORIZATION_LAYERS
+
+    def __str__(self) -> str:
+        decided = "" if self.layer is Layer.NONE else f" by {self.layer.value}"
+        return f"{self.kind.value}{decided} ({self.status}: {self.message})"
+
+
+_ERROR_STATUSES = frozenset({0, 401, 405, 429})
+_GRANTED_STATUSES = frozenset({404, 409, 410, 412})
+_POLICY = re.compile(r"ValidatingAdmissionPolicy(?: '([^']*)')?")
+_WEBHOOK = re.compile(r'admission webhook "([^"]*)" denied the request')
+_LIMIT_RANGER = re.compile(r"(?:maximum|minimum) \S+ usage per \S+ is |max limit to request ratio per ")
+
+
+def _status_object(text: str) -> tuple[str, str]:
+    """(message, reason) of a Status object in JSON; (text, "") when `text` is not one."""
+    try:
+        parsed = json.loads(text)
+    except (ValueError, TypeError):
+        return text, ""
+    if not isinstance(parsed, dict) or "message" not in parsed:
+        return text, ""
+    return str(parsed["message"]), str(parsed.get("reason") or "")
+
+
+def exceeded_resources(message: str) -> frozenset[str]:
+    """The resources a ResourceQuota refusal names: `requested` of `exceeded quota: q, requested:
+    requests.storage=3Gi, used: ..., limited: ...`, or the resources of `failed quota: q: must
+    specify limits.cpu,limits.memory`; empty for any other message."""
+    _, exceeded, rest = message.partition("exceeded quota: ")
+    if exceeded and "requested: " in rest:
+        requested = rest.partition("requested: ")[2].partition(", used: ")[0]
+        return frozenset(item.partition("=")[0].strip() for item in requested.split(",") if "=" in item)
+    _, failed, rest = message.partition("failed quota: ")
+    if failed and ": must specify " in rest:
+        return frozenset(r.strip() for r in rest.partition(": must specify ")[2].split(",") if r.strip())
+    return frozenset()
+
+
+def _refusal(status: int, message: str) -> tuple[Layer, str] | None:
+    """The layer (and policy name) a refusal's message names, or None when it names none."""
+    if " is attempting to grant RBAC permissions not currently held" in message:
+        return Layer.RBAC_ESCALATION, ""
+    if "violates PodSecurity" in message:
+        return Layer.POD_SECURITY, ""
+    policy = _POLICY.search(message)
+    if policy:
+        return Layer.ADMISSION_POLICY, policy.group(1) or ""
+    webhook = _WEBHOOK.search(message)
+    if webhook:
+        return Layer.WEBHOOK, webhook.group(1)
+    if exceeded_resources(message):
+        return Layer.QUOTA, ""
+    if _LIMIT_RANGER.search(message):
+        return Layer.LIMIT_RANGER, ""
+    if "because it is being terminated" in message:
+        return Layer.NAMESPACE_LIFECYCLE, ""
+    if status == 403 and " cannot " in message:
+        return Layer.AUTHORIZER, ""
+    return None
+
+
+def classify(status: int, message: str, reason: str = "") -> Answer:
+    """The answer an API request got (see the module docstring). `message` is the API server's message
+    or the raw response body (a Status object in JSON, whose message and reason are read); `reason` is
+    the HTTP reason or the Status reason (Forbidden, Invalid, ...), used only when there is no message."""
+    message, status_reason = _status_object(message)
+    message = message or status_reason or reason
+    if 200 <= status < 300:
+        return Answer(Kind.GRANTED, Layer.NONE, status, message)
+    if status in _ERROR_STATUSES or status >= 500 or status < 400:
+        layer = Layer.AUTHENTICATION if status == 401 else Layer.NONE
+        return Answer(Kind.ERROR, layer, status, message)
+    refusal = _refusal(status, message) if status in (403, 422) else None
+    if refusal:
+        layer, policy = refusal
+        exceeded = exceeded_resources(message) if layer is Layer.QUOTA else frozenset[str]()
+        return Answer(Kind.DENIED, layer, status, message, policy, exceeded)
+    if status == 403:  # a refusal after authorization whose plugin the message does not name
+        return Answer(Kind.DENIED, Layer.ADMISSION, status, message)
+    if status in _GRANTED_STATUSES:
+        return Answer(Kind.GRANTED, Layer.NONE, status, message)
+    return Answer(Kind.INVALID, Layer.API_VALIDATION, status, message)
+
+
+_KUBELET_REASONS = ("SysctlForbidden", "UnexpectedAdmissionError", "OutOfcpu", "OutOfmemory", "NodeAffinity")
+_RUNTIME_REASONS = ("FailedCreatePodSandBox", "CreateContainerError", "RunContainerError", "CreateContainerConfigError")
+
+
+def node_refusal(reason: str) -> Layer | None:
+    """The node layer behind a pod status or event reason (kubelet admission: SysctlForbidden,
+    OutOf<resource>, ...; container runtime: FailedCreatePodSandBox, CreateContainerError, ...), or
+    None if the reason is no refusal."""
+    if reason in _KUBELET_REASONS:
+        return Layer.KUBELET
+    if reason in _RUNTIME_REASONS:
+        return Layer.RUNTIME
+    return None
