@@ -42,6 +42,7 @@ from provisioning.model.tenancy import (
 from provisioning.targets_fields import DnsName, EnvName, HttpUrl, Spec, one_of
 from provisioning.targets_files import file_problems
 from provisioning.targets_names import derived_name_problems
+from provisioning.targets_onboarding import ONBOARDINGS, Namespace, onboarding_problems
 from provisioning.targets_references import expectation_problems, kubeconfig_key_problems
 
 EXPECTED_STATUSES = ("pass", "fail")
@@ -231,12 +232,16 @@ class ProductSpec(BackendSections, _ProductHead):
     # tenant identities without credentials of their own (kubeconfig, pks, bosh) get client certificates
     # the cluster issues through its CSR API; false: only named credentials, or impersonation if allowed
     identities_via_csr: bool = True
+    # suite: the suite onboards its tenants (the reference onboarding); existing: the provider did, and the
+    # suite reads its fences from the tenants' `namespaces` (provisioning/targets_onboarding.py)
+    onboarding: Annotated[str, AfterValidator(one_of("onboarding", ONBOARDINGS))] = "suite"
 
 
 class TenantSpec(Spec):
     name: DnsName
     plan: str
     placement: PlacementName = "shared"
+    namespaces: list[Namespace] = Field(default_factory=list)  # onboarding: existing: the provider's, first: checks'
 
 
 class TenancySpec(Spec):
@@ -315,6 +320,7 @@ def parse_targets(text: str, label: str, base_dir: Path, *, check_files: bool = 
     model = _to_model(spec)
     errors = list(_cross_check(spec, label))
     errors += expectation_problems(spec, label)
+    errors += onboarding_problems(spec, label)
     errors += kubeconfig_key_problems(spec, label)
     errors += derived_name_problems(spec, model, label)
     if check_files:
@@ -460,6 +466,7 @@ def _to_model(spec: TargetsSpec) -> TenancyModel:
     tenants: dict[str, tuple[Tenant, ...]] = {}
     for tenancy in spec.tenancy:
         tenants[tenancy.product] = tenants.get(tenancy.product, ()) + tuple(
-            Tenant(name=t.name, plan=t.plan, placement=Placement(t.placement)) for t in tenancy.tenants
+            Tenant(name=t.name, plan=t.plan, placement=Placement(t.placement), namespaces=tuple(t.namespaces))
+            for t in tenancy.tenants
         )
     return TenancyModel(products=products, tenants=tenants)

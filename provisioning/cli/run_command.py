@@ -30,11 +30,12 @@ from provisioning.cli.interrupts import (
 )
 from provisioning.cli.main import environment
 from provisioning.cli.progress import Progress
-from provisioning.errors import CaasError, ConfigError, ExitCode, InfrastructureError, SecretLeakError
+from provisioning.errors import CaasError, ConfigError, ConfigErrors, ExitCode, InfrastructureError, SecretLeakError
 from provisioning.lab import build, cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.run_targets import save_run_targets
 from provisioning.settings import DEFAULT_TARGETS, Settings, build_settings
+from provisioning.tenancy_existing import missing_namespaces_problems
 from reports import allure_report
 from reports.comparison import to_html, to_json, to_markdown
 from reports.findings import unmet_line
@@ -116,6 +117,11 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     run_dir = settings.output_dir / settings.run_id
     check_new_run(settings, run_dir)
     progress = Progress()
+    targets = settings.targets  # onboarding: existing: the provider's namespaces exist before anything starts
+    if missing := missing_namespaces_problems(
+        targets.spec, str(targets.source), targets.source.parent, settings.selected_products
+    ):
+        raise ConfigErrors(missing)
     backends = {settings.targets.product_spec(p).backend for p in settings.selected_products}
     if "lab" in backends:
         with progress.live("building the embedded lab"):

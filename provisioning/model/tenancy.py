@@ -127,10 +127,12 @@ class Tenant:
     name: str
     plan: str
     placement: Placement = Placement.SHARED
+    namespaces: tuple[str, ...] = ()  # the provider's namespaces (onboarding: existing); none: the suite's own
 
     @property
     def namespace(self) -> str:
-        return f"tenant-{self.name}"
+        """Where the checks work: the first of the provider's namespaces, else the suite's `tenant-<name>`."""
+        return self.namespaces[0] if self.namespaces else f"tenant-{self.name}"
 
     @property
     def identities(self) -> tuple[Identity, ...]:
