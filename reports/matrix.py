@@ -143,17 +143,62 @@ def compare(expected: Matrix, observed: Matrix) -> Comparison:
 
 
 def apply_positive_control(expected: Matrix, observed: Matrix) -> Matrix:
-    """If a pair that must connect did not, no denial in the matrix is evidence: mark denials ERROR."""
-    failed = [
-        (r, c) for (r, c), want in expected.cells.items() if want is Cell.ALLOWED and observed[r, c] is not Cell.ALLOWED
-    ]
-    if not failed:
+    """`observed` with every DENIED cell that proves nothing turned ERROR, its evidence saying why.
+
+    Shape: both matrices are rows (sources, subjects) by columns (destinations, requests); the result has
+    `observed`'s rows, columns and cells, only DENIED cells change.
+
+    Rule, per row and per column (the "probe connectivity" practice of the upstream NetworkPolicy e2e
+    tests, kubernetes/test/e2e/network/netpol: every server must be seen to answer and every client to
+    connect before a blocked pair counts as blocked by policy):
+    - the row control: a row with an expected-ALLOWED cell must have an observed ALLOWED cell (the
+      source or identity demonstrably works); a row expected all DENIED has no row control;
+    - the column control: a column with an expected-ALLOWED cell must have an observed ALLOWED cell (the
+      destination demonstrably answers); a column expected all DENIED has no column control.
+    A DENIED cell whose row control or column control failed becomes ERROR, its evidence
+    "positive control failed (<row> -> <column> is <seen>: <detail>), so denials prove nothing: ..."
+    naming the control and the first expected-ALLOWED cell of it that was not observed ALLOWED. Every
+    other DENIED cell stays evidence: an expected-ALLOWED cell observed DENIED where both controls held
+    is a real mismatch (the product over-blocks), an expected-DENIED one is a fence that holds.
+
+    A cell is never its own control: a column whose only expected-ALLOWED cell is observed DENIED is a
+    failed column control (the destination may simply not answer), so such a cell is ERROR, never FAIL;
+    so is a row whose only expected-ALLOWED cell is (a matrix of one column, e.g. storage separation).
+
+    Only DENIED cells change, so a failed control never makes a comparison pass (its cell is DENIED,
+    ERROR or UNOBSERVED: a mismatch or incomplete) and never hides an ALLOWED cell expected DENIED; the
+    rule only decides whether an over-blocked cell is FAIL or ERROR. Raises nothing; pure.
+    """
+    allowed_rows = {r for (r, _), cell in observed.cells.items() if cell is Cell.ALLOWED}
+    allowed_columns = {c for (_, c), cell in observed.cells.items() if cell is Cell.ALLOWED}
+    dead_rows: dict[str, tuple[str, str]] = {}  # row -> its first expected-ALLOWED cell not observed ALLOWED
+    dead_columns: dict[str, tuple[str, str]] = {}
+    for (row, column), want in expected.cells.items():
+        if want is not Cell.ALLOWED or observed[row, column] is Cell.ALLOWED:
+            continue
+        if row not in allowed_rows:
+            dead_rows.setdefault(row, (row, column))
+        if column not in allowed_columns:
+            dead_columns.setdefault(column, (row, column))
+    if not dead_rows and not dead_columns:
         return observed
-    row, column = failed[0]
-    seen = observed[row, column].value
-    detail = observed.evidence.get((row, column))
-    because = f"{seen}: {detail}" if detail else seen
-    note = f"positive control failed ({row} -> {column} is {because}), so denials prove nothing"
-    cells = {k: (Cell.ERROR if v is Cell.DENIED else v) for k, v in observed.cells.items()}
-    evidence = {**observed.evidence, **{k: note for k, v in observed.cells.items() if v is Cell.DENIED}}
+    cells, evidence = dict(observed.cells), dict(observed.evidence)
+    for (row, column), cell in observed.cells.items():
+        if cell is not Cell.DENIED:
+            continue
+        if row in dead_rows:
+            note = _control_note(observed, dead_rows[row], f"no cell of row {row} is allowed")
+        elif column in dead_columns:
+            note = _control_note(observed, dead_columns[column], f"no cell of column {column} is allowed")
+        else:
+            continue
+        cells[row, column], evidence[row, column] = Cell.ERROR, note
     return Matrix(observed.rows, observed.columns, cells, evidence)
+
+
+def _control_note(observed: Matrix, control: tuple[str, str], which: str) -> str:
+    row, column = control
+    seen = observed[row, column].value
+    detail = observed.evidence.get(control)
+    because = f"{seen}: {detail}" if detail else seen
+    return f"positive control failed ({row} -> {column} is {because}), so denials prove nothing: {which}"

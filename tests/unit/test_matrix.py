@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reports.matrix import Cell, Matrix, apply_positive_control, compare
 
@@ -97,3 +99,97 @@ def test_a_failed_positive_control_turns_denials_into_errors_and_says_what_the_c
         in controlled.evidence["green/a", "blue/b:8080/tcp"]
     )
     assert not compare(EXPECTED, controlled).passed
+
+
+# --- the positive controls, per row and per column -------------------------------------------------------
+# The shape of check_net_005: each tenant's pods a and b reach their own Service's name over TCP and UDP.
+A, D, E = Cell.ALLOWED, Cell.DENIED, Cell.ERROR
+PODS, NAMES = ("blue/a", "blue/b"), ("blue svc:8080/tcp", "blue svc:5353/udp")
+OWN_SERVICE = Matrix.build(PODS, NAMES, {(r, c): A for r in PODS for c in NAMES})
+
+
+def _seen(rows: tuple[str, ...], columns: tuple[str, ...], cells: list[list[Cell]]) -> Matrix:
+    grid = {(r, c): cell for r, row in zip(rows, cells, strict=True) for c, cell in zip(columns, row, strict=True)}
+    return Matrix.build(rows, columns, grid, {k: f"{v.value} (probe)" for k, v in grid.items() if v is not A})
+
+
+def _verdict(expected: Matrix, observed: Matrix) -> str:
+    comparison = compare(expected, apply_positive_control(expected, observed))
+    return "PASS" if comparison.passed else comparison.render().split(":", 1)[0]
+
+
+def test_an_over_blocked_cell_whose_row_and_column_controls_hold_is_a_failure() -> None:
+    # blue/b reaches its Service over TCP (its row works), blue/a over UDP (the UDP port answers)
+    observed = _seen(PODS, NAMES, [[A, A], [A, D]])
+    comparison = compare(OWN_SERVICE, apply_positive_control(OWN_SERVICE, observed))
+    assert [m.describe() for m in comparison.mismatches] == [
+        "expected ALLOWED, observed DENIED: blue/b -> blue svc:5353/udp (denied (probe))"
+    ]
+    assert not comparison.incomplete
+    assert comparison.render().startswith("FAIL: 1 mismatched, 0 not observed of 4 cells")
+
+
+def test_a_dead_row_makes_its_denials_errors_and_leaves_the_other_rows_evidence() -> None:
+    observed = _seen(PODS, NAMES, [[A, A], [D, D]])
+    controlled = apply_positive_control(OWN_SERVICE, observed)
+    assert [controlled["blue/b", c] for c in NAMES] == [E, E]
+    assert controlled.evidence["blue/b", "blue svc:5353/udp"] == (
+        "positive control failed (blue/b -> blue svc:8080/tcp is denied: denied (probe)), "
+        "so denials prove nothing: no cell of row blue/b is allowed"
+    )
+    assert _verdict(OWN_SERVICE, observed) == "ERROR"
+
+
+def test_a_dead_column_makes_its_denials_errors() -> None:
+    # every pod reaches the Service over TCP, none over UDP: the UDP port may simply not answer
+    observed = _seen(PODS, NAMES, [[A, D], [A, D]])
+    controlled = apply_positive_control(OWN_SERVICE, observed)
+    assert [controlled[r, "blue svc:5353/udp"] for r in PODS] == [E, E]
+    assert controlled.evidence["blue/b", "blue svc:5353/udp"].endswith(
+        "so denials prove nothing: no cell of column blue svc:5353/udp is allowed"
+    )
+    assert _verdict(OWN_SERVICE, observed) == "ERROR"
+
+
+def test_a_row_expected_all_denied_stays_evidence_while_its_columns_answer() -> None:
+    # another tenant's pod has no row control (nothing of its row is expected allowed): its denials count
+    # where the destination answered its own tenant, and are errors where it answered no one
+    rows = ("blue/a", "green/a")
+    expected = Matrix.build(rows, NAMES, {**{("blue/a", c): A for c in NAMES}, **{("green/a", c): D for c in NAMES}})
+    assert _verdict(expected, _seen(rows, NAMES, [[A, A], [D, D]])) == "PASS"
+    assert _verdict(expected, _seen(rows, NAMES, [[A, A], [D, A]])) == "FAIL"
+    controlled = apply_positive_control(expected, _seen(rows, NAMES, [[A, E], [D, D]]))
+    assert controlled["green/a", "blue svc:8080/tcp"] is D
+    assert controlled["green/a", "blue svc:5353/udp"] is E
+
+
+def test_a_matrix_expected_all_denied_has_no_control() -> None:
+    rows, columns = ("outside",), ("a", "b")
+    expected = Matrix.build(rows, columns, {("outside", "a"): D, ("outside", "b"): D})
+    observed = _seen(rows, columns, [[D, D]])
+    assert apply_positive_control(expected, observed) == observed
+
+
+def test_a_single_cell_control_is_never_its_own_control() -> None:
+    # one row, one column (a storage-separation row): a refused control is ERROR, never FAIL
+    expected = Matrix.build(["owner mounts"], ["access"], {("owner mounts", "access"): A})
+    assert _verdict(expected, _seen(("owner mounts",), ("access",), [[D]])) == "ERROR"
+
+
+@given(
+    st.lists(st.sampled_from([A, D]), min_size=6, max_size=6),
+    st.lists(st.sampled_from([A, D, E, Cell.UNOBSERVED]), min_size=6, max_size=6),
+)
+def test_the_controls_only_ever_decide_fail_or_error_never_a_pass(wanted: list[Cell], seen: list[Cell]) -> None:
+    rows, columns = ("r1", "r2", "r3"), ("c1", "c2")
+    keys = [(r, c) for r in rows for c in columns]
+    expected = Matrix.build(rows, columns, dict(zip(keys, wanted, strict=True)))
+    observed = Matrix.build(rows, columns, {k: v for k, v in zip(keys, seen, strict=True) if v is not Cell.UNOBSERVED})
+    controlled = apply_positive_control(expected, observed)
+    assert {k: v for k, v in controlled.cells.items() if v is not observed[k]} == {
+        k: E for k, v in controlled.cells.items() if v is not observed[k]
+    }, "only DENIED cells change, and only to ERROR"
+    assert all(observed[k] is D for k, v in controlled.cells.items() if v is not observed[k])
+    assert compare(expected, controlled).passed is compare(expected, observed).passed
+    if all(observed[k] is A for k, v in expected.cells.items() if v is A):
+        assert controlled == observed, "an honest run (every control held) is judged as observed"

@@ -395,7 +395,8 @@ def test_volume_separation_with_an_owner_pod_that_cannot_start_is_error(monkeypa
     comparison = separation.separation_comparison(ws, parties, table, observed)
     status, message = verdict(lambda: require(comparison, comparison.render()))
     assert status == "ERROR", message
-    assert "positive control failed (the owner mounts its claim in a new pod -> access is error: pod tenant-blue" in (
+    # another tenant's empty-dir pod ran (the column control held): its denials count, the owner's row is ERROR
+    assert "not observed properly (ERROR): the owner mounts its claim in a new pod -> access (pod tenant-blue" in (
         message
     )
     assert "ErrImageNeverPull" in message
