@@ -34,6 +34,7 @@ def _credential(credential: Credential) -> dict[str, Any]:
         "kubeconfig": str(credential.kubeconfig) if credential.kubeconfig else None,
         "context": credential.context,
         "impersonate": [credential.impersonate[0], list(credential.impersonate[1])] if credential.impersonate else None,
+        "fallback_reason": credential.fallback_reason,
     }
 
 
@@ -46,6 +47,7 @@ def _read_credential(data: dict[str, Any]) -> Credential:
         kubeconfig=Path(data["kubeconfig"]) if data["kubeconfig"] else None,
         context=data["context"],
         impersonate=(impersonate[0], tuple(impersonate[1])) if impersonate else None,
+        fallback_reason=data.get("fallback_reason", ""),
     )
 
 

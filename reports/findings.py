@@ -15,7 +15,7 @@ theirs), then by check id.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,16 +77,42 @@ def observed_reason(message: str) -> tuple[str, str]:
     return first[:400], ""
 
 
+def impersonation_reasons(reasons: Mapping[str, str]) -> list[str]:
+    """`users: why` lines, one per distinct reason, from {user: why it is impersonated} (the environment's
+    `impersonated` of a cluster), e.g. ["blue-admin, blue-viewer: no CSR certificate for blue-admin: ..."]."""
+    users: dict[str, list[str]] = {}
+    for user, reason in sorted(reasons.items()):
+        users.setdefault(reason or "no reason recorded", []).append(user)
+    return [f"{', '.join(names)}: {reason}" for reason, names in users.items()]
+
+
 def _credentials(environment: Mapping[str, Any]) -> str:
-    kinds = sorted({k for c in environment.get("clusters", []) for k in c.get("credentials", [])})
+    clusters = environment.get("clusters", [])
+    kinds = sorted({k for c in clusters for k in c.get("credentials", [])})
     if not kinds:
         return "unknown"
     if "impersonation" in kinds:
         real = [k for k in kinds if k != "impersonation"]
-        return "impersonated (the admin impersonates tenant identities)" + (
-            f"; real for some: {', '.join(real)}" if real else ""
+        reasons = impersonation_reasons({u: r for c in clusters for u, r in (c.get("impersonated") or {}).items()})
+        return (
+            "impersonated (the admin impersonates tenant identities"
+            + (f"; why: {'; '.join(reasons)}" if reasons else "")
+            + ")"
+            + (f"; real for some: {', '.join(real)}" if real else "")
         )
     return f"real ({', '.join(kinds)})"
+
+
+def impersonation_notes(environments: Mapping[str, Mapping[str, Any]], products: Iterable[str]) -> list[str]:
+    """`PRODUCT: credentials impersonated (...; why: ...)`, one line per product in `products` whose tenant
+    identities are (some of them) observed through the admin's impersonation, from the run's environment
+    records (RUN_DIR/environment.json): what `caas run` and `caas results` print below their verdicts."""
+    return [
+        f"{product}: credentials {_credentials(environments[product])}"
+        for product in products
+        if "impersonation"
+        in {k for c in environments.get(product, {}).get("clusters", []) for k in c.get("credentials", [])}
+    ]
 
 
 def _entry(catalog: Mapping[str, CatalogEntry], check: str) -> dict[str, Any]:

@@ -6,6 +6,10 @@ The targets file decides per product: `identities_via_csr` (default true) asks t
 certificates; a backend allows the fallback where the product offers nothing else (pks, bosh) or
 the targets file asks for it (kubeconfig's `impersonate_missing_identities`). Once a cluster
 refuses one CSR, the remaining identities of that cluster are not tried again.
+
+Every impersonated credential says why (`Credential.fallback_reason`): the CSR refusal (forbidden,
+not served, denied, not signed within the deadline), `identities_via_csr: false`, or an identity whose
+authenticator gets no certificate. The run output, the records and the Allure labels show it.
 """
 
 from __future__ import annotations
@@ -36,9 +40,18 @@ class IdentityPolicy:
     expiration_seconds: int = csr.DEFAULT_EXPIRATION_SECONDS
 
 
-def impersonated(identity: Identity) -> Credential:
-    """The admin impersonating `identity`: its user and every one of its groups."""
-    return Credential(impersonate=(identity.user, identity.groups))
+def impersonated(identity: Identity, reason: str) -> Credential:
+    """The admin impersonating `identity`: its user and every one of its groups; `reason` says why it
+    has no credential of its own (e.g. "no CSR certificate for blue-admin: the CSR was denied: ...")."""
+    return Credential(impersonate=(identity.user, identity.groups), fallback_reason=reason)
+
+
+def _fallback_reason(identity: Identity, refused: csr.CsrRefused | None) -> str:
+    """Why `identity` is impersonated: the cluster's refusal of the first CSR (the same for every identity
+    after it: they are not asked again), or an authenticator that gets no certificate."""
+    if identity.authenticator is not Authenticator.CERTIFICATE or refused is None:
+        return f"{identity.authenticator.value} identities get no certificate through the CSR API"
+    return str(refused)
 
 
 def issue(handle: ClusterHandle, identities: tuple[Identity, ...], policy: IdentityPolicy) -> dict[str, Credential]:
@@ -53,7 +66,8 @@ def issue(handle: ClusterHandle, identities: tuple[Identity, ...], policy: Ident
                 f"{policy.where}.identities_via_csr is false and impersonation is not allowed: no credentials "
                 f"for {', '.join(i.user for i in identities)} (fix: set identities_via_csr: true, or {policy.fix})"
             )
-        return {i.user: impersonated(i) for i in identities}
+        reason = f"{policy.where}.identities_via_csr is false (certificates are not asked for)"
+        return {i.user: impersonated(i, reason) for i in identities}
     issued: dict[str, Credential] = {}
     refused: csr.CsrRefused | None = None
     api = kube.from_kubeconfig(handle.admin_kubeconfig, handle.context, timeout=policy.timeout)
@@ -78,7 +92,7 @@ def issue(handle: ClusterHandle, identities: tuple[Identity, ...], policy: Ident
                 raise NoCredentials(
                     f"cluster {handle.name}: no credentials for {identity.user}: {reason} (fix: {policy.fix})"
                 )
-            issued[identity.user] = impersonated(identity)
+            issued[identity.user] = impersonated(identity, _fallback_reason(identity, refused))
     finally:
         api.close()
     return issued

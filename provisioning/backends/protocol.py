@@ -48,6 +48,7 @@ class Credential:
     kubeconfig: Path | None = None  # a kubeconfig file and context that authenticate the identity
     context: str | None = None
     impersonate: tuple[str, tuple[str, ...]] | None = None  # fallback: the admin, impersonating
+    fallback_reason: str = ""  # with `impersonate`: why the identity has no credential of its own
 
     def __post_init__(self) -> None:
         register(self.key_pem, self.token)
@@ -77,6 +78,15 @@ class Credential:
         """`impersonated` or `real`: how observations made with this credential are labelled (the
         Allure label `credential`, the RBAC matrix's identity rows)."""
         return "impersonated" if self.impersonated else "real"
+
+    @property
+    def origin_detail(self) -> str:
+        """`real`, or `impersonated: <why>` (e.g. "impersonated: no CSR certificate for tenant-blue-admin:
+        approved, but not signed within 60 s ..."): what the run output, the records and the scenario's
+        Allure labels say about an identity observed through the fallback."""
+        if not self.impersonated:
+            return "real"
+        return f"impersonated: {self.fallback_reason or 'no reason recorded'}"
 
 
 @dataclass(frozen=True)

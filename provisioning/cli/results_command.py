@@ -80,7 +80,8 @@ def block(
 
 def run(args: argparse.Namespace) -> int:
     from provisioning.cli import report_command, run_command
-    from reports.run_folder import attachment_names, decision_of
+    from reports.findings import impersonation_notes
+    from reports.run_folder import attachment_names, decision_of, read_environment
 
     run_dir = report_command.run_folder(Path(args.run_dir))
     settings = report_command.settings_of_run(run_dir, args.targets)
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     decision = decision_of(records, run_dir, record_trend=False)
     names = attachment_names(run_dir / report_command.RESULTS)
     print(f"run {run_dir.name} ({decision['date']}): {len(checks)} check(s) on {', '.join(chosen)}")
+    for note in impersonation_notes(read_environment(run_dir), chosen):  # why tenant identities are impersonated
+        print(f"  {note}")
     for row in (r for r in decision["grid"] if r["check"] in checks):
         for product in chosen:
             cell = row["cells"][product]

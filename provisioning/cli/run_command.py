@@ -38,8 +38,9 @@ from provisioning.settings import DEFAULT_TARGETS, Settings, build_settings
 from provisioning.tenancy_existing import missing_namespaces_problems
 from reports import allure_report
 from reports.comparison import to_html, to_json, to_markdown
-from reports.findings import unmet_line
+from reports.findings import impersonation_notes, unmet_line
 from reports.records import ResultFileError, RunRecords, Status, aggregate, read_allure_results
+from reports.run_folder import read_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST_NO_TESTS = 5  # pytest's exit code when the selection matches no test
@@ -148,6 +149,8 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
         allure_ok = False
     paths = write_reports(records, run_dir)
     print_summary(records, f"caas run {run_dir.name}: {checks_outcome(returncode)}", paths)
+    for note in impersonation_notes(read_environment(run_dir), records.products):  # why, when impersonated
+        print(f"  {note}")
     if settings.keep:
         say(
             f"kept (--keep): lab clusters {', '.join(_lab_clusters(settings)) or '(none)'}; "
