@@ -21,11 +21,12 @@ from fixtures.privileged.workloads import (
     some_pod_exists,
 )
 from fixtures.verdicts import require
-from provisioning.model.privileges import PlanVerdicts, forbidden_case, plan_by_case_table, render_table
+from provisioning.model.privileges import PlanVerdicts, control_cells, forbidden_case, render_table
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedTenancy
 from reports.matrix import Cell, Matrix
+from reports.plan_tables import ATTACHMENT as PLAN_CONTROL_CELLS
 
 scenarios("privileged")
 
@@ -53,11 +54,9 @@ def ask_for_every_privilege(tenancy: ProvisionedTenancy, settings: Settings, pla
 @then("every privilege gets the verdict its plan implies, with the layer that decided")
 def verdicts_as_plans_imply(plan_verdicts: list[PlanVerdicts]) -> None:
     table = render_table(plan_verdicts)
-    _text(table, "privileges per plan: case, expected, observed, layer, API message")
+    _text(table, "privileges per plan: control, case, expected, observed, layer, API message")
     allure.attach(
-        json.dumps(plan_by_case_table(plan_verdicts)),
-        name="plan x case table (json)",
-        attachment_type=allure.attachment_type.JSON,
+        json.dumps(control_cells(plan_verdicts)), name=PLAN_CONTROL_CELLS, attachment_type=allure.attachment_type.JSON
     )
     require_plan_verdicts(plan_verdicts, table)
 

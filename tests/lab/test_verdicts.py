@@ -148,36 +148,39 @@ def test_no_secret_in_any_artifact_of_the_run(main_run: tuple[int, dict[str, obj
     assert redaction.scan(run_dir) == [], "no secret shape in any artifact"
 
 
-def _plan_tables(run_dir: Path) -> dict[str, list[str]]:
-    """The run's privileges-per-plan report (privileges.json) by row label ("product/plan (tenant)")."""
-    table = json.loads((run_dir / "privileges.json").read_text())
-    return {row[0]: row[1:] for row in table}
+def _plan_tables(run_dir: Path) -> dict[str, dict[str, str]]:
+    """The run's plan x control report (privileges.json): by case, each plan's cell."""
+    header, *rows = json.loads((run_dir / "privileges.json").read_text())
+    assert header[:4] == ["level", "control", "case", "row"]
+    return {row[2]: dict(zip(header[4:], row[4:], strict=True)) for row in rows}
 
 
-def test_plan_by_case_table_is_the_plan_catalog(main_run: tuple[int, dict[str, object], Path]) -> None:
-    """Every plan of pks and the cfcr default, every privilege: the verdicts the plan catalog implies,
-    privileged pods allowed and running on pks large (red's dedicated cluster)."""
-    from provisioning.model.privileges import Case, expected_outcomes, outcome_of
+def test_plan_by_control_table_is_the_plan_catalog(main_run: tuple[int, dict[str, object], Path]) -> None:
+    """Every plan of pks and the cfcr default, every control's case: the verdicts the plan catalog
+    implies, privileged pods allowed and running on pks large (red's dedicated cluster)."""
+    from provisioning.model.privileges import Case, expected_outcome
     from provisioning.settings import DEFAULT_TARGETS
     from provisioning.targets import load_targets
 
     _, _, run_dir = main_run
     tables = _plan_tables(run_dir)
-    assert tables.pop("plan") == [c.value for c in Case]
+    assert list(tables) == [c.value for c in Case]
     model = load_targets(DEFAULT_TARGETS).model
     expected = {
-        f"{product}/{tenant.plan} ({tenant.name})": [
-            v.value for v in expected_outcomes(model.product(product).plan(tenant.plan)).values()
-        ]
-        for product, tenants in model.tenants.items()
-        for tenant in tenants
+        case.value: {
+            f"{product}/{tenant.plan} ({tenant.name})": expected_outcome(model.product(product).plan(tenant.plan), case)
+            for product, tenants in model.tenants.items()
+            for tenant in tenants
+        }
+        for case in Case
     }
-    assert {row: [outcome_of(cell) for cell in cells] for row, cells in tables.items()} == expected
-    red = dict(zip([c.value for c in Case], tables["pks/large (red)"], strict=True))
-    assert red["privileged"] == red["hostPID"] == red["cap SYS_ADMIN"] == "runs"
-    assert red["unsafe sysctl"] == "node refused: kubelet"
-    assert tables["cfcr/default (blue)"][0] == "rejected: API validation"  # --allow-privileged=false
-    assert tables["pks/medium (green)"][0] == "rejected: PodSecurity admission"
+    observed = {case: {plan: cell.split(":", 1)[0] for plan, cell in cells.items()} for case, cells in tables.items()}
+    assert observed == {case: {p: o.value for p, o in cells.items()} for case, cells in expected.items()}
+    assert tables["privileged"]["pks/large (red)"] == tables["hostPID"]["pks/large (red)"] == "runs"
+    assert tables["cap SYS_ADMIN"]["pks/large (red)"] == "runs"
+    assert tables["unsafe sysctl"]["pks/large (red)"] == "node refused: kubelet"
+    assert tables["privileged"]["cfcr/default (blue)"] == "rejected: API validation"  # --allow-privileged=false
+    assert tables["privileged"]["pks/medium (green)"] == "rejected: PodSecurity admission"
 
 
 def test_every_scenario_says_which_credentials_observed_it(main_run: tuple[int, dict[str, object], Path]) -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from provisioning.model.privileges import (
+    ADMISSION_ONLY,
     FORBIDDEN_BY_LEVEL,
     Case,
     CaseResult,
@@ -19,6 +20,7 @@ from provisioning.model.privileges import (
     case_pod,
     classify_refusal,
     compliant_pod,
+    expected_layer,
     expected_outcome,
     expected_outcomes,
     node_refusal,
@@ -29,14 +31,26 @@ from provisioning.model.tenancy import Plan, PodSecurityLevel
 from provisioning.targets import load_targets
 from tests.unit.test_targets import EXAMPLE
 
-R, X, N = Outcome.RUNS, Outcome.REJECTED, Outcome.NOT_RUN
+R, X, N, A = Outcome.RUNS, Outcome.REJECTED, Outcome.NOT_RUN, Outcome.ADMITTED
+# what no level of these plans forbids yet the lab's nodes do not run or cannot show
+_NODE = {Case.PROC_UNMASKED: N, Case.UNSAFE_SYSCTL: N, Case.RUN_AS_USER_ROOT: N}
+_ADMITTED_ONLY = dict.fromkeys(ADMISSION_ONLY, A)
 
 # The example catalog's verdicts, written out: pks small (restricted), medium and cfcr default (baseline),
-# pks large (privileged, privileged containers allowed).
+# pks large (privileged, privileged containers allowed). A HostProcess pod is invalid everywhere.
 EXAMPLE_VERDICTS = {
     "restricted": dict.fromkeys(Case, X),
-    "baseline": {**dict.fromkeys(Case, X), Case.PRIVILEGE_ESCALATION: R, Case.RUN_AS_ROOT: R},
-    "privileged": {**dict.fromkeys(Case, R), Case.PROC_UNMASKED: N, Case.UNSAFE_SYSCTL: N},
+    "baseline": {
+        **dict.fromkeys(Case, X),
+        Case.NFS_VOLUME: A,
+        Case.PRIVILEGE_ESCALATION: R,
+        Case.RUN_AS_NON_ROOT_UNSET: A,
+        Case.RUN_AS_USER_ROOT: N,
+        Case.SECCOMP_UNSET: R,
+        Case.CAPABILITIES_KEPT: R,
+        Case.CAP_CHOWN: R,
+    },
+    "privileged": {**dict.fromkeys(Case, R), **_NODE, **_ADMITTED_ONLY, Case.HOST_PROCESS: X},
 }
 
 
@@ -63,7 +77,24 @@ def test_privileged_level_without_the_switch_still_rejects_privileged_containers
 def test_nodes_that_support_more_run_more() -> None:
     plan = Plan("p", pod_security=PodSecurityLevel.PRIVILEGED, allow_privileged=True)
     nodes = NodeSupport(allowed_unsafe_sysctls=frozenset({"kernel.msgmax"}), user_namespaces=True)
-    assert set(expected_outcomes(plan, nodes).values()) == {R}
+    expected = {**dict.fromkeys(Case, R), **_ADMITTED_ONLY, Case.HOST_PROCESS: X, Case.RUN_AS_USER_ROOT: N}
+    assert expected_outcomes(plan, nodes) == expected
+    assert expected_outcome(plan, Case.SECCOMP_UNSET, NodeSupport(seccomp_default=True)) is Outcome.INEFFECTIVE
+
+
+@pytest.mark.parametrize(
+    ("level", "case", "layer"),
+    [
+        (PodSecurityLevel.RESTRICTED, Case.HOST_PROCESS, Layer.API_VALIDATION),
+        (PodSecurityLevel.RESTRICTED, Case.SECCOMP_UNSET, Layer.POD_SECURITY),
+        (PodSecurityLevel.BASELINE, Case.SECCOMP_UNSET, Layer.NONE),
+        (PodSecurityLevel.BASELINE, Case.RUN_AS_USER_ROOT, Layer.KUBELET),
+        (PodSecurityLevel.PRIVILEGED, Case.PRIVILEGED, Layer.API_VALIDATION),
+        (PodSecurityLevel.PRIVILEGED, Case.PROC_UNMASKED, Layer.RUNTIME),
+    ],
+)
+def test_the_deciding_layer_per_cell(level: PodSecurityLevel, case: Case, layer: Layer) -> None:
+    assert expected_layer(Plan("p", pod_security=level), case) is layer
 
 
 @given(st.sampled_from(list(PodSecurityLevel)), st.booleans())
