@@ -378,7 +378,7 @@ def scan_artifacts(run_dir: Path, history: Path) -> None:
 
 def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     from reports.catalog import load_checks
-    from reports.plan_tables import read_plan_tables
+    from reports.plan_tables import comparison_section, control_rows, read_cells, read_plan_tables
     from reports.plan_tables import to_markdown as plans_markdown
     from reports.run_folder import write_decision
 
@@ -388,14 +388,18 @@ def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
         "comparison (Markdown)": run_dir / "comparison.md",
         "comparison (JSON)": run_dir / "comparison.json",
     }
+    allure_results = run_dir / "allure-results"
+    plans = read_plan_tables(allure_results) if allure_results.is_dir() else []
+    cells = read_cells(allure_results) if allure_results.is_dir() else []
+    comparison_json = json.loads(to_json(records, titles))
+    comparison_json["pod_security_controls"] = control_rows(cells)  # the plan x control table, a row per control
     paths["comparison (HTML)"].write_text(to_html(records, titles, allure_link="allure-report/index.html"))
-    paths["comparison (Markdown)"].write_text(to_markdown(records, titles))
-    paths["comparison (JSON)"].write_text(to_json(records, titles))
+    paths["comparison (Markdown)"].write_text(to_markdown(records, titles) + comparison_section(plans))
+    paths["comparison (JSON)"].write_text(json.dumps(comparison_json, indent=1, sort_keys=True))
     if (run_dir / "allure-report" / "index.html").exists():
         paths["Allure report (HTML)"] = run_dir / "allure-report" / "index.html"
     allure_link = "allure-report/index.html" if "Allure report (HTML)" in paths else ""
     paths.update(write_decision(records, run_dir, allure_link))  # decision page, checks.junit.xml, trends
-    plans = read_plan_tables(run_dir / "allure-results") if (run_dir / "allure-results").is_dir() else []
     if plans:
         paths["privileges per plan (Markdown)"] = run_dir / "privileges.md"
         paths["privileges per plan (JSON)"] = run_dir / "privileges.json"
