@@ -1,0 +1,374 @@
+"""The provider's own onboarding, judged as it is (`onboarding: existing`).
+
+A bare pks lab cluster (no suite image on its nodes, no suite identity), reached only through the kubeconfig
+backend, its nodes pulling the suite's images from the lab registry. Before the run a script plays the
+provider "acme": its own namespace names and labels, its own NetworkPolicies (isolation written as separate
+ingress and egress policies, DNS by its endpoints), quota, limits and RoleBindings that bind its users (not
+groups, unlike the suite's onboarding), and credentials it issues to each tenant identity (client
+certificates in acme's own group). One fence is left out on purpose: tenant green has no policy that isolates
+its pods' egress.
+
+Judged with `onboarding: existing`: exactly the checks that depend on the missing fence fail, the others
+pass (or are n/a), none errors; nothing the provider made is created, changed or deleted by the run, and
+nothing of the run is left in the tenants' namespaces.
+
+CI runs a slice (a check that needs the missing fence, one of pod security, one of quota and limits);
+the whole catalogue is nightly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from provisioning.cluster_destinations import read_destinations
+from provisioning.kube import client as kube
+from provisioning.kube import csr
+from provisioning.lab import cluster, registry
+from provisioning.lab.cluster import LabCluster, LabPaths
+from provisioning.model.onboarding import RUN_ID
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600)]
+ROOT = Path(__file__).resolve().parents[2]
+CAAS = (sys.executable, "-m", "provisioning.cli.main")
+PRODUCT = "acme"
+NAMESPACES = {"blue": "acme-blue-prod", "green": "acme-green-prod"}
+ROLES = {"admin": "admin", "developer": "edit", "viewer": "view"}  # the tenant role -> acme's ClusterRole
+PLANS = """\
+      - name: small
+        pod_security: restricted
+        quota:
+          hard: {pods: "10", requests.cpu: "1", requests.memory: 2Gi}
+          default_requests: {cpu: 50m, memory: 64Mi}
+          default_limits: {cpu: 250m, memory: 128Mi}
+      - name: medium
+        pod_security: baseline
+"""
+# The checks whose verdict rests on green's egress being isolated, which acme left out. (Green's *ingress*
+# fence left out instead fails no check: every other tenant's egress fence stops their pods before they
+# reach green's, and no check sends from a pod whose egress is open.)
+MISSING_FENCE_FAILS = {
+    "check_net_007": "green's pods reach the nodes' kubelets",
+}
+# CI: the missing fence's check, pod security (restricted blue, baseline green) and quota/limits
+SLICE = ("check_net_007", "check_priv_001", "check_priv_005")
+
+
+def prefix() -> str:
+    return os.environ.get("CAAS_CLUSTER_PREFIX", "")
+
+
+def _meta(name: str, namespace: str, tenant: str) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": {"acme.example/customer": tenant}}
+
+
+def provider_objects(tenant: str, level: str, dns_rules: list[dict[str, Any]], isolate_egress: bool) -> list[Any]:
+    """What acme's onboarding makes for `tenant`: its namespace (acme's labels, the pod-security level),
+    ingress isolation with a same-namespace exception, egress isolation with same-namespace and DNS
+    exceptions (unless left out), a quota and container defaults for the small plan, and one RoleBinding
+    per role binding acme's *user*."""
+    ns = NAMESPACES[tenant]
+    objects: list[Any] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": ns,
+                "labels": {
+                    "acme.example/customer": tenant,
+                    "acme.example/environment": "prod",
+                    "pod-security.kubernetes.io/enforce": level,
+                },
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": _meta("acme-ingress-guard", ns, tenant),
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]},
+        },
+    ]
+    if isolate_egress:
+        objects.append(
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "NetworkPolicy",
+                "metadata": _meta("acme-egress-guard", ns, tenant),
+                "spec": {
+                    "podSelector": {},
+                    "policyTypes": ["Egress"],
+                    "egress": [{"to": [{"podSelector": {}}]}, *dns_rules],
+                },
+            }
+        )
+    if tenant == "blue":  # the small plan's quota and defaults
+        objects += [
+            {
+                "apiVersion": "v1",
+                "kind": "ResourceQuota",
+                "metadata": _meta("acme-budget", ns, tenant),
+                "spec": {"hard": {"pods": "10", "requests.cpu": "1", "requests.memory": "2Gi"}},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "LimitRange",
+                "metadata": _meta("acme-container-defaults", ns, tenant),
+                "spec": {
+                    "limits": [
+                        {
+                            "type": "Container",
+                            "default": {"cpu": "250m", "memory": "128Mi"},
+                            "defaultRequest": {"cpu": "50m", "memory": "64Mi"},
+                        }
+                    ]
+                },
+            },
+        ]
+    for role, cluster_role in ROLES.items():
+        objects.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": _meta(f"acme-{cluster_role}-{tenant}", ns, tenant),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_role},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": f"{tenant}-{role}"}],
+            }
+        )
+    return objects
+
+
+def _path(manifest: dict[str, Any]) -> str:
+    version, kind = manifest["apiVersion"], manifest["kind"]
+    base = f"/api/{version}" if "/" not in version else f"/apis/{version}"
+    plural = {"NetworkPolicy": "networkpolicies"}.get(kind, kind.lower() + "s")
+    namespace = manifest["metadata"].get("namespace")
+    return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
+
+
+def onboard_as_the_provider(lab: LabCluster, directory: Path) -> Path:
+    """acme onboards blue (small) and green (medium, no egress isolation) on `lab` and hands out a
+    kubeconfig: its admin's context and one context per tenant identity (a certificate acme had the cluster
+    sign, in acme's own group). Returns the kubeconfig's path."""
+    admin_path = lab.layout.kubeconfig(cluster.ADMIN)
+    api = kube.from_kubeconfig(admin_path)
+    config = yaml.safe_load(admin_path.read_text())
+    try:
+        dns_rules = read_destinations(api).dns.egress_rules()
+        assert dns_rules, "the lab's cluster DNS endpoints are known"
+        for tenant, level, isolate in (
+            ("blue", "restricted", True),
+            ("green", "baseline", False),
+        ):  # green: no egress guard
+            for manifest in provider_objects(tenant, level, dns_rules, isolate):
+                kube.request(api, "POST", _path(manifest), body=manifest)
+            for role in ROLES:
+                user = f"{tenant}-{role}"
+                issued = csr.mint(api, user, (f"acme:customers:{tenant}",))
+                config["users"].append(
+                    {
+                        "name": user,
+                        "user": {
+                            "client-certificate-data": base64.b64encode(issued.cert_pem).decode(),
+                            "client-key-data": base64.b64encode(issued.key_pem).decode(),
+                        },
+                    }
+                )
+                cluster_name = config["contexts"][0]["context"]["cluster"]
+                config["contexts"].append({"name": user, "context": {"cluster": cluster_name, "user": user}})
+    finally:
+        api.close()
+    path = directory / "acme.kubeconfig"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        yaml.safe_dump(config, out)
+    return path
+
+
+def targets(directory: Path, kubeconfig: Path, login_file: Path, ca_file: Path) -> Path:
+    identities = ", ".join(f"{t}-{r}: {{context: {t}-{r}}}" for t in NAMESPACES for r in ROLES)
+    images = f'{{registry: "{registry.LOCATION}", pull_secret: {{file: {login_file}}}, ca_file: {ca_file}}}'
+    path = directory / "targets.yaml"
+    path.write_text(
+        "version: 1\n"
+        "products:\n"
+        f"  - name: {PRODUCT}\n"
+        "    backend: kubeconfig\n"
+        "    onboarding: existing\n"
+        f"    kubeconfig: {{path: {kubeconfig}, identities: {{{identities}}}}}\n"
+        f"    images: {images}\n"
+        f"    plans:\n{PLANS}"
+        "tenancy:\n"
+        f"  - product: {PRODUCT}\n"
+        "    tenants:\n"
+        f"      - {{name: blue, plan: small, namespaces: [{NAMESPACES['blue']}]}}\n"
+        f"      - {{name: green, plan: medium, namespaces: [{NAMESPACES['green']}]}}\n"
+    )
+    return path
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    seconds: float
+    statuses: dict[str, str]  # check -> status
+    messages: dict[str, str]
+    output: str
+
+
+def caas_run(targets_path: Path, output: Path, run_id: str, checks: tuple[str, ...]) -> Run:
+    selection = ["-k", " or ".join(checks)] if checks else []
+    started = time.monotonic()
+    done = subprocess.run(
+        [*CAAS, "run", "--targets", str(targets_path), "--output", str(output), "--run-id", run_id, *selection],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3000,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    comparison = output / run_id / "comparison.json"
+    assert comparison.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    statuses = {
+        row["check"]: row["products"][PRODUCT]["status"]
+        for row in json.loads(comparison.read_text())["checks"]
+        if not checks or row["check"] in checks
+    }
+    messages: dict[str, str] = {}
+    for result in (output / run_id / "allure-results").glob("*-result.json"):
+        data = json.loads(result.read_text())
+        for label in data.get("labels", []):
+            if label.get("value") in statuses:
+                message = (data.get("statusDetails") or {}).get("message", "")
+                messages[label["value"]] = messages.get(label["value"], "") + message + "\n"
+    return Run(done.returncode, seconds, statuses, messages, done.stdout + done.stderr)
+
+
+def provider_state(lab: LabCluster) -> dict[str, Any]:
+    """Every object in the tenants' namespaces (kind/name -> resourceVersion) and the namespaces' labels."""
+    api = kube.from_kubeconfig(lab.layout.kubeconfig(cluster.ADMIN))
+    state: dict[str, Any] = {}
+    try:
+        for namespace in NAMESPACES.values():
+            ns = kube.request(api, "GET", f"/api/v1/namespaces/{namespace}")["metadata"]
+            state[f"{namespace}/labels"] = ns.get("labels")
+            for collection in (
+                "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
+                "/api/v1/namespaces/{ns}/resourcequotas",
+                "/api/v1/namespaces/{ns}/limitranges",
+                "/apis/rbac.authorization.k8s.io/v1/namespaces/{ns}/rolebindings",
+            ):
+                for item in kube.request(api, "GET", collection.format(ns=namespace))["items"]:
+                    meta = item["metadata"]
+                    state[f"{namespace}/{collection.rsplit('/', 1)[1]}/{meta['name']}"] = item.get("spec") or {
+                        "roleRef": item.get("roleRef"),
+                        "subjects": item.get("subjects"),
+                    }
+    finally:
+        api.close()
+    return state
+
+
+def leftovers(lab: LabCluster, run_id: str) -> list[str]:
+    """Objects labelled with the run's id still in the tenants' namespaces (pods, Services, Secrets, ...)."""
+    api = kube.from_kubeconfig(lab.layout.kubeconfig(cluster.ADMIN))
+    left = []
+    try:
+        for namespace in NAMESPACES.values():
+            for collection in ("pods", "services", "secrets", "configmaps", "persistentvolumeclaims"):
+                listed = kube.request(
+                    api,
+                    "GET",
+                    f"/api/v1/namespaces/{namespace}/{collection}",
+                    query={"labelSelector": f"{RUN_ID}={run_id}"},
+                )
+                left += [f"{namespace}/{collection}/{i['metadata']['name']}" for i in listed["items"]]
+            listed = kube.request(
+                api,
+                "GET",
+                f"/apis/networking.k8s.io/v1/namespaces/{namespace}/networkpolicies",
+                query={"labelSelector": f"{RUN_ID}={run_id}"},
+            )
+            left += [f"{namespace}/networkpolicies/{i['metadata']['name']}" for i in listed["items"]]
+    finally:
+        api.close()
+    return left
+
+
+@dataclass(frozen=True)
+class Judged:
+    run: Run
+    before: dict[str, Any]
+    after: dict[str, Any]
+    left: list[str]
+
+
+def _judge(lab_paths: LabPaths, directory: Path, checks: tuple[str, ...], name: str) -> Iterator[Judged]:
+    served = registry.up(lab_paths.home)
+    login = ("--authfile", str(served.login_file), "--ca-file", str(served.ca_file))
+    pushed = subprocess.run(
+        [*CAAS, "images", "push", "--registry", registry.LOCATION, *login],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert pushed.returncode == 0, pushed.stderr
+    full = f"{prefix()}{name}"
+    if lab_paths.cluster_dir(full).exists():
+        cluster.down(lab_paths, full)
+    lab = cluster.up(lab_paths, full, "pks", 1, 300, bare=True)
+    try:
+        kubeconfig = onboard_as_the_provider(lab, directory)
+        file = targets(directory, kubeconfig, served.login_file, served.ca_file)
+        before = provider_state(lab)
+        run_id = f"{prefix()}{name}-run"
+        run = caas_run(file, directory / "out", run_id, checks)
+        print(f"onboarding: existing on a bare pks cluster, {len(run.statuses)} checks: {run.seconds:.0f}s")
+        yield Judged(run, before, provider_state(lab), leftovers(lab, run_id))
+    finally:
+        cluster.down(lab_paths, full)
+
+
+@pytest.fixture(scope="module")
+def judged_slice(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Judged]:
+    yield from _judge(lab_paths, tmp_path_factory.mktemp("existing"), SLICE, "existing-slice")
+
+
+@pytest.fixture(scope="module")
+def judged_all(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Judged]:
+    yield from _judge(lab_paths, tmp_path_factory.mktemp("existing-all"), (), "existing-all")
+
+
+def _verdicts(judged: Judged) -> None:
+    statuses = judged.run.statuses
+    errors = {c: judged.run.messages.get(c, "")[:400] for c, s in statuses.items() if s in ("error", "unknown")}
+    assert not errors, f"no check errors: {errors}\n{judged.run.output[-2000:]}"
+    failed = {c for c, s in statuses.items() if s == "fail"}
+    expected = {c for c in MISSING_FENCE_FAILS if c in statuses}
+    assert failed == expected, {c: judged.run.messages.get(c, "")[:400] for c in failed ^ expected}
+    assert all(s in ("pass", "skipped") for c, s in statuses.items() if c not in expected), statuses
+    assert judged.before == judged.after, "the run changed none of the provider's objects"
+    assert not judged.left, f"the run's objects are removed: {judged.left}"
+
+
+def test_a_slice_fails_exactly_where_the_providers_fence_is_missing(judged_slice: Judged) -> None:
+    assert set(judged_slice.run.statuses) == set(SLICE)
+    _verdicts(judged_slice)
+
+
+@pytest.mark.nightly
+def test_every_check_fails_exactly_where_the_providers_fence_is_missing(judged_all: Judged) -> None:
+    _verdicts(judged_all)
