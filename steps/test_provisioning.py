@@ -1,14 +1,25 @@
-"""Steps of the provisioning checks: what onboarding created, read back from the clusters."""
+"""Steps of the provisioning checks: what onboarding created, read back from the clusters.
+
+The When steps read (fixtures.readback), the Then steps compare requirement tables
+(fixtures.tenancy_checks) and decide (`fixtures.verdicts`)."""
 
 from __future__ import annotations
 
-import allure
 import pytest
 from pytest_bdd import scenarios, then, when
 
-from fixtures.onboarding_objects import plan_differences
 from fixtures.readback import TenantObjects, read_onboarding, read_tenant_namespaces
-from provisioning.model.tenancy import Placement, Role, role_group
+from fixtures.tenancy_checks import (
+    alone_table,
+    apart_table,
+    bindings_table,
+    layout_table,
+    namespaces_table,
+    plan_objects_table,
+    pod_security_table,
+)
+from fixtures.verdicts import decide, requirement_comparison
+from provisioning.model.tenancy import Placement
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
 scenarios("provisioning")
@@ -23,28 +34,17 @@ def read_back(tenancy: ProvisionedTenancy) -> list[TenantObjects]:
 def exactly_the_plans_objects(onboarded: list[TenantObjects], tenancy: ProvisionedTenancy) -> None:
     if not onboarded:
         pytest.skip(f"not applicable: product {tenancy.product.name} has no shared tenant in the targets file")
-    lines, differences = plan_differences(onboarded, tenancy)
-    allure.attach("\n".join(lines), name="onboarding objects per plan", attachment_type=allure.attachment_type.TEXT)
-    assert not differences, "\n".join([*differences, "", *lines])
+    decide(requirement_comparison(plan_objects_table(onboarded, tenancy)), "onboarding objects per plan")
 
 
 @then("every shared tenant's namespace enforces its plan's pod-security level")
 def enforces_plan_level(onboarded: list[TenantObjects], tenancy: ProvisionedTenancy) -> None:
-    for observed in onboarded:
-        plan = tenancy.product.plan(tenancy.tenant(observed.tenant).plan)
-        assert observed.namespace_labels.get("pod-security.kubernetes.io/enforce") == plan.pod_security.value
+    decide(requirement_comparison(pod_security_table(onboarded, tenancy)), "pod-security levels")
 
 
 @then("on clusters authorized by RBAC every shared tenant has bindings for its admins, developers and viewers")
 def rbac_bindings(onboarded: list[TenantObjects], tenancy: ProvisionedTenancy) -> None:
-    for observed in onboarded:
-        authenticators = tenancy.cluster_of(observed.tenant).authenticators  # e.g. certificates and OIDC
-        expected = (
-            {(role.cluster_role, role_group(observed.tenant, role, a)) for role in Role for a in authenticators}
-            if observed.authorization == "rbac"
-            else set()
-        )
-        assert observed.binding_groups == expected
+    decide(requirement_comparison(bindings_table(onboarded, tenancy)), "role bindings")
 
 
 @when("the clusters of the tenancy are listed", target_fixture="clusters")
@@ -56,17 +56,12 @@ def list_clusters(tenancy: ProvisionedTenancy) -> list[ProvisionedCluster]:
 
 @then("every dedicated tenant is the only tenant on its cluster")
 def dedicated_alone(clusters: list[ProvisionedCluster]) -> None:
-    for provisioned in clusters:
-        if any(t.placement is Placement.DEDICATED for t in provisioned.tenants):
-            assert len(provisioned.tenants) == 1, provisioned.handle.name
+    decide(requirement_comparison(alone_table(clusters)), "dedicated tenants")
 
 
 @then("no two tenants of different placements share a cluster")
 def placements_apart(clusters: list[ProvisionedCluster]) -> None:
-    names = [c.handle.name for c in clusters]
-    assert len(names) == len(set(names))
-    for provisioned in clusters:
-        assert len({t.placement for t in provisioned.tenants}) == 1
+    decide(requirement_comparison(apart_table(clusters)), "placements per cluster")
 
 
 @when(
@@ -81,14 +76,9 @@ def tenant_namespaces(tenancy: ProvisionedTenancy) -> dict[str, set[str]]:
 
 @then("the tenant namespaces on each cluster are exactly its tenants' namespaces")
 def namespaces_where_they_belong(namespaces_by_cluster: dict[str, set[str]], tenancy: ProvisionedTenancy) -> None:
-    expected = {c.handle.name: {t.namespace for t in c.tenants} for c in tenancy.clusters}
-    assert namespaces_by_cluster == expected
+    decide(requirement_comparison(namespaces_table(namespaces_by_cluster, tenancy)), "tenant namespaces")
 
 
 @then("the shared tenants share one cluster and every dedicated tenant has one of its own")
 def shared_and_dedicated(tenancy: ProvisionedTenancy) -> None:
-    shared = [c for c in tenancy.clusters if any(t.placement is Placement.SHARED for t in c.tenants)]
-    dedicated = [t for t in tenancy.tenants if t.placement is Placement.DEDICATED]
-    assert len(shared) == 1
-    assert {t.name for t in shared[0].tenants} == {t.name for t in tenancy.tenants if t.placement is Placement.SHARED}
-    assert len(tenancy.clusters) == 1 + len(dedicated)
+    decide(requirement_comparison(layout_table(tenancy)), "clusters of the tenancy")
