@@ -7,7 +7,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from provisioning.model.tenancy import Authenticator, Role, Tenant, role_group
+from provisioning.model.pss import Control
+from provisioning.model.tenancy import Authenticator, PodSecurityLevel, Role, Tenant, role_group
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
@@ -26,6 +27,8 @@ class Mutation(enum.StrEnum):
     # Network mistakes (issue 20): what a tenant reaches, or captures, past its namespace.
     DNS_EGRESS_ANYWHERE = "dns-egress-anywhere"  # allow-dns and allow-control-plane name ports, no destination
     EXTERNAL_IPS_ADMITTED = "external-ips-admitted"  # the API server runs without DenyServiceExternalIPs (lab)
+    # Pod security one level too weak (issue 21): restricted plans' namespaces enforce baseline.
+    POD_SECURITY_BASELINE = "pod-security-baseline"
 
 
 # The checks each mutation must turn red: deny checks that depend on the removed fence.
@@ -41,6 +44,13 @@ MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
     Mutation.NON_RESOURCE: ("check_rbac_011",),
     Mutation.DNS_EGRESS_ANYWHERE: ("check_net_001", "check_net_008"),
     Mutation.EXTERNAL_IPS_ADMITTED: ("check_net_008",),
+    Mutation.POD_SECURITY_BASELINE: ("check_priv_001",),
+}
+
+# The plan x control table's rows each mutation must turn red, by Pod Security Standards control
+# (comparison.json `pod_security_controls`); every other row stays as the plans imply.
+RED_CONTROLS: dict[Mutation, frozenset[Control]] = {
+    Mutation.POD_SECURITY_BASELINE: frozenset(c for c in Control if c.level is PodSecurityLevel.RESTRICTED),
 }
 
 

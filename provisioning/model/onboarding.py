@@ -21,6 +21,7 @@ from provisioning.model.tenancy import (
     Authenticator,
     AuthorizationMode,
     Plan,
+    PodSecurityLevel,
     Role,
     Tenant,
     role_group,
@@ -108,6 +109,8 @@ def tenant_manifests(
     if mutation is Mutation.POD_SECURITY:
         ns_labels = manifests[0]["metadata"]["labels"]
         manifests[0]["metadata"]["labels"] = {k: v for k, v in ns_labels.items() if not k.startswith("pod-security")}
+    if mutation is Mutation.POD_SECURITY_BASELINE and plan.pod_security is PodSecurityLevel.RESTRICTED:
+        manifests[0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = PodSecurityLevel.BASELINE.value
     if mutation is Mutation.QUOTA:
         return [m for m in manifests if m["kind"] not in ("ResourceQuota", "LimitRange")]
     if plan.authorization is AuthorizationMode.RBAC:

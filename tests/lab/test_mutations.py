@@ -14,7 +14,7 @@ import pytest
 
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from provisioning.model.mutations import MUST_FAIL, Mutation
+from provisioning.model.mutations import MUST_FAIL, RED_CONTROLS, Mutation
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,5 +64,10 @@ def test_removing_a_fence_turns_every_check_that_depends_on_it_red(
     killed = [c for c in checks if statuses.get(c) == "fail"]
     print(f"mutation {mutation.value}: killed {len(killed)}/{len(checks)} ({statuses})")
     assert killed == list(checks), f"checks that survived the mutation: {set(checks) - set(killed)}"
+    if mutation in RED_CONTROLS:  # the plan x control table: exactly that control's rows are red
+        rows = json.loads(comparison.read_text())["pod_security_controls"]["rows"]
+        red = {row["control"] for row in rows if row["status"] == "fail"}
+        assert red == {c.value for c in RED_CONTROLS[mutation]}, [(r["case"], r["status"]) for r in rows]
+        assert {row["status"] for row in rows if row["control"] not in red} == {"pass"}
     assert done.returncode == 1, "the run reports the failures"
     assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id], "nothing is left"
