@@ -40,7 +40,8 @@ def scenario_status(allure_status: str, message: str) -> Status:
     expected (FAIL). A strict xpass, a pass where the file expects a failure, it writes as "broken" with
     "[XPASS(strict)] <reason>": the check passed (PASS), so the stale expectation is not met. A
     pytest-timeout ("failed", "Failed: Timeout (>900.0s) from pytest-timeout.") observed nothing: ERROR.
-    `fixtures.expectations.phase_status` maps pytest's reports the same way.
+    This is the one mapping of outcomes to statuses: `fixtures.expectations.phase_status` puts pytest's
+    reports as allure-pytest-bdd writes them and maps them here.
     """
     status = _ALLURE_STATUS.get(allure_status, Status.UNKNOWN)
     if status is Status.SKIPPED and message.startswith("XFAIL"):

@@ -11,6 +11,8 @@ from typing import Any, cast
 import pytest
 
 from fixtures import tenancy_checks
+from fixtures.network.reachability import Verdict
+from fixtures.network.reachability import require as network_require
 from fixtures.readback import TenantObjects
 from fixtures.storage import reclaim
 from fixtures.storage.volumes import Workspace, WrittenVolume
@@ -207,3 +209,14 @@ def _reuse(ws: Workspace) -> Comparison:
 )
 def test_a_new_claim_after_the_deletion_gets_another_empty_volume(ws: Workspace, expected: str) -> None:
     assert verdict(_reuse(ws)) == expected
+
+
+def test_a_reachability_verdict_ends_by_the_same_rule_with_its_own_report() -> None:
+    assert network_require is require  # one rule, re-exported for the network steps
+    failing = requirement_comparison(requirement_table("holds", {"a -> b": holds(False, "connected")}))
+    with pytest.raises(AssertionError, match="observed in 2 attempt"):
+        require(Verdict(failing, 2, 1.5, 8))
+    unobserved = requirement_comparison(requirement_table("holds", {"a -> b": (E, "probe failed")}))
+    with pytest.raises(Inconclusive, match="probe failed"):
+        require(unobserved)
+    require(requirement_comparison(requirement_table("holds", {"a -> b": holds(True, "refused")})))
