@@ -24,7 +24,7 @@ from provisioning.backends.protocol import ClusterBackend, ClusterHandle, Cluste
 from provisioning.cluster_destinations import read_destinations
 from provisioning.errors import CaasError, ConfigError, InfrastructureError
 from provisioning.kube import client as kube
-from provisioning.model.fences import NamespaceFences, effective_plan, identity_role, plan_differences
+from provisioning.model.fences import NamespaceFences, effective_plan, identity_role, isolation, plan_differences
 from provisioning.model.onboarding import RUN_ID
 from provisioning.model.tenancy import Plan, Product, TenancyModel, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
@@ -231,6 +231,20 @@ class ExistingTenancy:
             f"{'the declared plan' if not differences else '; '.join(differences)}; roles found {roles}"
         )
         return TenantFindings(tenant.name, fences, plan, differences, roles)
+
+    def summary(self) -> str:
+        """One paragraph per tenant: where its fences were read, whether they isolate ingress and egress,
+        how its effective plan differs from the declared one, and the role each identity was found with."""
+        lines = []
+        for name, found in self.findings.items():
+            isolated = isolation(found.fences.network_policies)
+            lines += [
+                f"tenant {name} in namespace {found.fences.namespace}: effective plan {found.plan.name}",
+                f"  ingress isolated: {isolated.ingress}, egress isolated: {isolated.egress}",
+                *(f"  {line}" for line in found.differences or ("the fences amount to the declared plan",)),
+                *(f"  {user}: {role or 'no tenant role'}" for user, role in found.roles.items()),
+            ]
+        return "\n".join(lines)
 
     def _role(self, tenancy: ProvisionedTenancy, user: str, fences: NamespaceFences) -> str | None:
         """The tenant role the provider's bindings give the identity's credentials, as the API server

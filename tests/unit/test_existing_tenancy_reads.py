@@ -72,3 +72,25 @@ def test_release_chooses_only_the_runs_labelled_objects_in_the_tenants_namespace
     assert chosen == [f"/api/v1/namespaces/{ns}/pods/probe-a", f"/api/v1/namespaces/{ns}/secrets/caas-pull"]
     assert all(query == {"labelSelector": "caas-conformance.io/run-id=r1"} for _, _, query in asked)
     assert all(f"/namespaces/{ns}/" in path for _, path, _ in asked)
+
+
+def test_the_summary_says_what_the_fences_amount_to() -> None:
+    from provisioning.model.fences import NamespaceFences
+    from provisioning.model.tenancy import Plan
+    from provisioning.tenancy_existing import ExistingTenancy, TenantFindings
+
+    judged = ExistingTenancy(backend=object(), run_id="r1")  # type: ignore[arg-type]
+    fences = NamespaceFences("acme-green-prod", network_policies=(POLICY,))
+    judged.findings["green"] = TenantFindings(
+        "green",
+        fences,
+        Plan("medium@green"),
+        ("control_plane_egress: declared False, found True",),
+        {"green-viewer": None},
+    )
+    assert judged.summary().splitlines() == [
+        "tenant green in namespace acme-green-prod: effective plan medium@green",
+        "  ingress isolated: True, egress isolated: False",
+        "  control_plane_egress: declared False, found True",
+        "  green-viewer: no tenant role",
+    ]
