@@ -16,6 +16,7 @@ from fixtures.storage.quota import COUNT, STORAGE, observe_quotas, quota_compari
 from fixtures.storage.reclaim import CONTROL, Deleted, delete_claim, reclaim_table, reuse_table
 from fixtures.storage.separation import Parties, observe_separation, separation_comparison
 from fixtures.storage.volumes import Workspace, WrittenVolume, claim_and_write
+from fixtures.storage.volumes import workspace as scenario_workspace
 from fixtures.verdicts import decide, requirement_comparison
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.settings import Settings
@@ -28,10 +29,8 @@ scenarios("storage")
 @pytest.fixture
 def workspace(tenancy: ProvisionedTenancy, settings: Settings) -> Iterator[Workspace]:
     """What the scenario creates; removed after it (unless --keep)."""
-    ws = Workspace(tenancy, settings.timeouts.pod_ready)
-    yield ws
-    if not settings.keep:
-        ws.clean()
+    with scenario_workspace(tenancy, settings.timeouts.pod_ready, settings.keep) as ws:
+        yield ws
 
 
 def _shared_tenants(tenancy: ProvisionedTenancy) -> list[Tenant]:
