@@ -14,7 +14,7 @@ from fixtures import tenancy_checks
 from fixtures.network.reachability import Verdict
 from fixtures.network.reachability import require as network_require
 from fixtures.readback import TenantObjects
-from fixtures.storage import reclaim
+from fixtures.storage import dynamic, persistence, reclaim
 from fixtures.storage.volumes import Workspace, WrittenVolume
 from fixtures.verdicts import (
     Inconclusive,
@@ -29,6 +29,7 @@ from fixtures.verdicts import (
 from provisioning.kube.client import ApiFailure
 from provisioning.model.tenancy import Placement, Plan, PodSecurityLevel, Tenant
 from provisioning.tenancy import ProvisionedTenancy
+from provisioning.wait import WaitTimeout
 from reports.matrix import Cell, Comparison
 
 A, D, E = Cell.ALLOWED, Cell.DENIED, Cell.ERROR
@@ -220,3 +221,79 @@ def test_a_reachability_verdict_ends_by_the_same_rule_with_its_own_report() -> N
     with pytest.raises(Inconclusive, match="probe failed"):
         require(unobserved)
     require(requirement_comparison(requirement_table("holds", {"a -> b": holds(True, "refused")})))
+
+
+# --- check_sto_001 and check_sto_002: volumes on demand, data that outlives its pods ---------------------
+
+
+def _claims_workspace(monkeypatch: pytest.MonkeyPatch, bound: Any, defaults: list[str], volume: Any) -> Workspace:
+    monkeypatch.setattr(dynamic, "default_storage_classes", lambda _tenancy, _tenant: defaults)
+    monkeypatch.setattr(dynamic, "read_volume", lambda _tenancy, _tenant, _name: volume)
+
+    def wait_bound(_tenant: str, _claim: str, _timeout: float) -> Any:
+        if isinstance(bound, Exception):
+            raise bound
+        return bound
+
+    cluster = types.SimpleNamespace(handle=types.SimpleNamespace(name="shared"))
+    fake: Any = types.SimpleNamespace(
+        tenancy=types.SimpleNamespace(cluster_of=lambda _tenant: cluster), wait_bound=wait_bound
+    )
+    return cast(Workspace, fake)
+
+
+def _claim(volume: str, storage_class: str) -> Any:
+    return types.SimpleNamespace(spec=types.SimpleNamespace(volume_name=volume, storage_class_name=storage_class))
+
+
+def _volume(claim: str) -> Any:
+    return types.SimpleNamespace(spec=types.SimpleNamespace(claim_ref=types.SimpleNamespace(name=claim)))
+
+
+@pytest.mark.parametrize(
+    ("bound", "defaults", "volume", "expected"),
+    [
+        (_claim("pv-1", "standard"), ["standard"], _volume("c1"), "pass"),
+        (_claim("pv-1", "fast"), ["standard"], _volume("c1"), "FAIL"),  # not the default class
+        (_claim("pv-1", "standard"), ["standard"], None, "FAIL"),  # its volume is gone
+        (_claim("pv-1", "standard"), ["standard"], _volume("other"), "FAIL"),  # the volume names another claim
+        (_claim("pv-1", "standard"), ["a", "b"], _volume("c1"), "ERROR"),  # no one default to compare with
+        (WaitTimeout("claim tenant-blue/c1 to be Bound", 60, "Pending", None), ["standard"], None, "ERROR"),
+    ],
+)
+def test_a_claim_is_bound_to_a_volume_of_the_default_class_that_names_it(
+    monkeypatch: pytest.MonkeyPatch, bound: Any, defaults: list[str], volume: Any, expected: str
+) -> None:
+    ws = _claims_workspace(monkeypatch, bound, defaults, volume)
+    assert verdict(requirement_comparison(dynamic.binding_table(ws, [("blue", "c1")], 60.0))) == expected
+
+
+def test_each_cluster_must_mark_exactly_one_default_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = _claims_workspace(monkeypatch, None, ["a", "b"], None)
+    table = dynamic.default_class_table(ws, [("blue", "c1"), ("green", "c2")])
+    assert table.rows == ("cluster shared",)  # one row per cluster, however many tenants claimed there
+    assert verdict(requirement_comparison(table)) == "FAIL"
+    monkeypatch.setattr(dynamic, "default_storage_classes", lambda *_: ["standard"])
+    assert verdict(requirement_comparison(dynamic.default_class_table(ws, [("blue", "c1")]))) == "pass"
+
+
+@pytest.mark.parametrize(
+    ("listing", "expected"),
+    [
+        ("token\nt0k3n\n", "pass"),
+        ("token\nsomething else\n", "FAIL"),
+        (ApiFailure(0, "cat exited 1"), "ERROR"),
+    ],
+)
+def test_a_new_pod_must_read_back_the_token_its_tenant_wrote(
+    monkeypatch: pytest.MonkeyPatch, listing: str | Exception, expected: str
+) -> None:
+    def mount_and_list(_ws: Workspace, _tenant: str, _claim: str) -> tuple[str, str]:
+        if isinstance(listing, Exception):
+            raise listing
+        return "sto-reader-1", listing
+
+    monkeypatch.setattr(persistence, "mount_and_list", mount_and_list)
+    fake: Any = types.SimpleNamespace(delete_pod=lambda *_: None)
+    table = persistence.reread_after_the_writer_is_gone(cast(Workspace, fake), WRITTEN)
+    assert verdict(requirement_comparison(table)) == expected
