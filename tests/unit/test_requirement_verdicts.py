@@ -31,18 +31,9 @@ from provisioning.model.tenancy import Placement, Plan, PodSecurityLevel, Tenant
 from provisioning.tenancy import ProvisionedTenancy
 from provisioning.wait import WaitTimeout
 from reports.matrix import Cell, Comparison
+from tests.unit.test_requirement_tables import verdict
 
 A, D, E = Cell.ALLOWED, Cell.DENIED, Cell.ERROR
-
-
-def verdict(comparison: Comparison) -> str:
-    try:
-        require(comparison, comparison.render())
-    except AssertionError:
-        return "FAIL"
-    except Inconclusive:
-        return "ERROR"
-    return "pass"
 
 
 @pytest.mark.parametrize(
