@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 
 
 .PHONY: nightly
-.PHONY: run test lint unit lab-tests system venv lab bench clean format npm
+.PHONY: run test lint unit lab-tests system venv lab bench clean format npm broker
 
 ## run: the main job: the whole evaluation on the embedded lab, ending with the report's path
 run: system venv lab npm
@@ -60,6 +60,10 @@ $(VENV)/.installed: pyproject.toml
 
 lab: venv system
 	$(CAAS) lab build
+
+## broker: the lab's identity broker (Keycloak from Maven Central, built once into the lab home; not yet in `lab`)
+broker: venv
+	$(PY) -m provisioning.lab.keycloak install
 
 ## bench: every benchmark of bench/, then one table (each figure beside its same-run baseline and target)
 bench: system venv lab npm
