@@ -24,7 +24,14 @@ from provisioning.backends.protocol import ClusterBackend, ClusterHandle, Cluste
 from provisioning.cluster_destinations import read_destinations
 from provisioning.errors import CaasError, ConfigError, InfrastructureError
 from provisioning.kube import client as kube
-from provisioning.model.fences import NamespaceFences, effective_plan, identity_role, isolation, plan_differences
+from provisioning.model.fences import (
+    NamespaceFences,
+    effective_catalog,
+    effective_plan,
+    identity_role,
+    isolation,
+    plan_differences,
+)
 from provisioning.model.onboarding import RUN_ID
 from provisioning.model.tenancy import Plan, Product, TenancyModel, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
@@ -143,11 +150,6 @@ class TenantFindings:
     roles: dict[str, str | None] = field(default_factory=dict)  # identity -> role found
 
 
-def effective_plan_name(tenant: Tenant) -> str:
-    """The name of a tenant's effective plan: its declared plan's, then the tenant's (`small@blue`)."""
-    return f"{tenant.plan}@{tenant.name}"
-
-
 class ExistingTenancy:
     """The provider's tenancy of one product, judged as it is (same interface as tenancy.Provisioner)."""
 
@@ -169,12 +171,12 @@ class ExistingTenancy:
 
     def provision(self, model: TenancyModel, product_name: str) -> ProvisionedTenancy:
         """Reach the product's clusters, take the identities' credentials and read every tenant's fences;
-        -> the tenancy whose product holds each tenant's effective plan (`effective_plan_name`) besides the
-        declared ones. Raises ConfigError for a namespace the cluster does not have, CaasError when reads
-        are refused; creates nothing."""
+        -> the tenancy whose product holds the plans the fences amount to (`fences.effective_catalog`: under
+        the declared names, or `<plan>@<tenant>` where tenants of one plan differ). Raises CaasError for a
+        namespace the cluster does not have or reads it refuses; creates nothing."""
         declared = model.product(product_name)
         tenancy = ProvisionedTenancy(declared, self.run_id)
-        effective: list[Plan] = []
+        found: dict[str, tuple[str, Plan]] = {}  # tenant -> (its declared plan, the plan its fences amount to)
         try:
             for placement in model.clusters(product_name, self.cluster_prefix):
                 started = time.monotonic()
@@ -185,18 +187,20 @@ class ExistingTenancy:
                 provisioned.authenticators = self.backend.capabilities.authenticators
                 provisioned.credentials.update(self.backend.credentials(handle, provisioned.identities))
                 tenancy.clusters.append(provisioned)
-                judged = []
                 for tenant in placement.tenants:
                     findings = self._read(handle, tenancy, provisioned, tenant, declared.plan(tenant.plan))
                     self.findings[tenant.name] = findings
-                    effective.append(findings.plan)
-                    judged.append(replace(tenant, plan=findings.plan.name))
-                provisioned.tenants = tuple(judged)
+                    found[tenant.name] = (tenant.plan, findings.plan)
                 tenancy.timings[f"reading the provider's fences on {handle.name}"] = time.monotonic() - started
         except BaseException:
             self.rollback()
             raise
-        tenancy.product = Product(declared.name, declared.backend, declared.plans + tuple(effective))
+        plans, names = effective_catalog(declared.plans, found)
+        tenancy.product = Product(declared.name, declared.backend, plans)
+        for provisioned in tenancy.clusters:
+            provisioned.tenants = tuple(replace(t, plan=names[t.name]) for t in provisioned.tenants)
+        for name, findings in self.findings.items():
+            self.findings[name] = replace(findings, plan=replace(findings.plan, name=names[name]))
         return tenancy
 
     def _read(
@@ -223,7 +227,7 @@ class ExistingTenancy:
                 raise _refused(f"reading the fences of tenant {tenant.name} on {handle.name}", exc) from None
         finally:
             api.close()
-        plan = effective_plan(declared, fences, destinations.api_server, effective_plan_name(tenant))
+        plan = effective_plan(declared, fences, destinations.api_server)
         roles = {i.user: self._role(tenancy, i.user, fences) for i in provisioned.identities_of(tenant)}
         differences = tuple(plan_differences(declared, plan))
         self.report(

@@ -224,3 +224,29 @@ def _same(a: object, b: object) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(parse_quantity(str(a[k])) == parse_quantity(str(b[k])) for k in a)
     return a == b
+
+
+def effective_catalog(
+    declared: Sequence[Plan], found: Mapping[str, tuple[str, Plan]]
+) -> tuple[tuple[Plan, ...], dict[str, str]]:
+    """The product's plans as the fences have them, from `found` (tenant -> (its declared plan's name, the
+    plan its fences amount to)) -> (the plans, tenant -> the name of its plan). A declared plan whose tenants'
+    fences all amount to one plan is replaced by it under its own name (what the targets file states about
+    the plan beyond fences still applies by that name); where they differ, each tenant's plan is named
+    `<plan>@<tenant>`. Declared plans no tenant is on stay as declared."""
+    by_plan: dict[str, list[tuple[str, Plan]]] = {}
+    for tenant, (plan_name, plan) in found.items():
+        by_plan.setdefault(plan_name, []).append((tenant, plan))
+    plans: list[Plan] = []
+    names: dict[str, str] = {}
+    for plan in declared:
+        tenants = by_plan.get(plan.name, [])
+        shapes = [replace(p, name="") for _, p in tenants]
+        if all(shape == shapes[0] for shape in shapes):
+            plans.append(replace(tenants[0][1], name=plan.name) if tenants else plan)
+            names.update((tenant, plan.name) for tenant, _ in tenants)
+            continue
+        for tenant, found_plan in tenants:
+            plans.append(replace(found_plan, name=f"{plan.name}@{tenant}"))
+            names[tenant] = f"{plan.name}@{tenant}"
+    return tuple(plans), names

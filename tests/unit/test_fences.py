@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from provisioning.model.fences import (
     NamespaceFences,
     container_defaults,
+    effective_catalog,
     effective_plan,
     identity_role,
     isolation,
@@ -180,3 +182,20 @@ def test_an_identity_gets_the_strongest_built_in_role_bound_to_its_user_or_group
     assert identity_role(bindings, "carol", ("acme:owners", "acme:readers")) is Role.ADMIN
     assert identity_role(bindings, "dave", ("acme:readers",)) is Role.VIEWER
     assert identity_role(bindings, "bob", ()) is None
+
+
+def test_a_plan_whose_tenants_fences_agree_keeps_its_name_and_differing_tenants_get_their_own() -> None:
+    baseline = replace(BARE, name="x")
+    restricted = replace(BARE, name="x", pod_security=PodSecurityLevel.RESTRICTED)
+    unused = Plan(name="unused")
+    plans, names = effective_catalog(
+        (RICH, BARE, unused),
+        {"blue": ("rich", replace(RICH, quota=Quota())), "green": ("bare", baseline), "red": ("bare", restricted)},
+    )
+    assert names == {"blue": "rich", "green": "bare@green", "red": "bare@red"}
+    assert plans == (
+        replace(RICH, quota=Quota()),
+        replace(baseline, name="bare@green"),
+        replace(restricted, name="bare@red"),
+        unused,
+    )
