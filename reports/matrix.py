@@ -148,9 +148,9 @@ def apply_positive_control(expected: Matrix, observed: Matrix) -> Matrix:
     Shape: both matrices are rows (sources, subjects) by columns (destinations, requests); the result has
     `observed`'s rows, columns and cells, only DENIED cells change.
 
-    Rule, per row and per column (the "probe connectivity" practice of the upstream NetworkPolicy e2e
-    tests, kubernetes/test/e2e/network/netpol: every server must be seen to answer and every client to
-    connect before a blocked pair counts as blocked by policy):
+    Rule, per row and per column (the probe-connectivity practice of the upstream NetworkPolicy e2e
+    tests, kubernetes/test/e2e/network/netpol waitForHTTPServers: every server must be seen to answer, on
+    every protocol, with the same probe, before a blocked pair counts as blocked by policy):
     - the row control: a row with an expected-ALLOWED cell must have an observed ALLOWED cell (the
       source or identity demonstrably works); a row expected all DENIED has no row control;
     - the column control: a column with an expected-ALLOWED cell must have an observed ALLOWED cell (the
