@@ -37,7 +37,7 @@ import requests
 
 from provisioning.backends.http import HttpClient
 from provisioning.kube import client as kube
-from provisioning.lab import build, cluster, configs, keycloak, oidc
+from provisioning.lab import build, cluster, keycloak
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.keycloak_realms import (
     API_CLIENT,
@@ -45,7 +45,6 @@ from provisioning.lab.keycloak_realms import (
     REDIRECT_URI,
     Customer,
     CustomerUser,
-    jwt_authenticator,
     realm_url,
 )
 from provisioning.settings import Timeouts, lab_home
@@ -266,16 +265,7 @@ def lab(broker: keycloak.Broker) -> Iterator[LabCluster]:
         cluster.down(paths, name)
     lab = cluster.up(paths, name, "pks", 1, Timeouts().lab_ready, run_id="broker-test")
     try:
-        layout = lab.layout
-        ca = (layout.pki / "ca.crt").read_bytes()
-        issuers = [
-            oidc.jwt_authenticator(oidc.issuer_url(layout), ca),
-            jwt_authenticator(ISSUER, broker.ca_file.read_bytes()),
-        ]
-        # Written whole, then renamed: the API server reads the file as soon as it changes.
-        written = layout.directory / ".authentication.yaml.tmp"
-        written.write_text(configs.authentication_config(issuers))
-        written.replace(layout.directory / "authentication.yaml")
+        keycloak.trust(lab.layout, broker)
         yield lab
     finally:
         cluster.down(paths, name)
