@@ -127,7 +127,7 @@ def _concourse_night(base: Path) -> subprocess.CompletedProcess[str]:
     script: str = config["run"]["args"][-1]
     assert "apt-get install" in script, "the task installs Node and npm"
     assert "nodejs npm" in script, "the task installs Node and npm"
-    script = script.replace(script.splitlines()[1], ": apt-get stood in for (the host has Node, npm and git)")
+    script = script.replace(script.splitlines()[1], ': "apt-get stood in for: the host has Node, npm and git"')
     for directory in ("reports", "history-out"):
         shutil.rmtree(base / directory, ignore_errors=True)
         (base / directory).mkdir()
