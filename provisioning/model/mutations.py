@@ -29,6 +29,8 @@ class Mutation(enum.StrEnum):
     EXTERNAL_IPS_ADMITTED = "external-ips-admitted"  # the API server runs without DenyServiceExternalIPs (lab)
     # Pod security one level too weak (issue 21): restricted plans' namespaces enforce baseline.
     POD_SECURITY_BASELINE = "pod-security-baseline"
+    # Over-blocking (issue 25): a fence that takes away what the tenant must keep.
+    SAME_TENANT_UDP_SCOPED = "same-tenant-udp-scoped"  # UDP within the tenant among pods app=a only
 
 
 # The checks each mutation must turn red: deny checks that depend on the removed fence.
@@ -45,6 +47,7 @@ MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
     Mutation.DNS_EGRESS_ANYWHERE: ("check_net_001", "check_net_008"),
     Mutation.EXTERNAL_IPS_ADMITTED: ("check_net_008",),
     Mutation.POD_SECURITY_BASELINE: ("check_priv_001",),
+    Mutation.SAME_TENANT_UDP_SCOPED: ("check_net_005",),
 }
 
 # The plan x control table's rows each mutation must turn red, by Pod Security Standards control
@@ -52,6 +55,43 @@ MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
 RED_CONTROLS: dict[Mutation, frozenset[Control]] = {
     Mutation.POD_SECURITY_BASELINE: frozenset(c for c in Control if c.level is PodSecurityLevel.RESTRICTED),
 }
+
+SCOPED_APP = "a"  # the workload label the over-blocking allowance is scoped to (the probe pods a and b)
+
+
+def over_blocking(mutation: Mutation | None, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Onboarding's `manifests` with the over-block of `mutation` (unchanged for other mutations).
+
+    same-tenant-udp-scoped: allow-same-tenant admits TCP only, and a second policy lets UDP flow only
+    among the tenant's pods labelled app=SCOPED_APP (a provider allowance scoped by a workload label),
+    both ways: kube-router runs every rule of a policy of both types in the firewall chain of either end
+    of a flow (an ingress rule admits what the egress rule refuses), so narrowing one direction alone
+    narrows nothing on the lab.
+    Pods a still reach their tenant's Service (in front of pods a) over UDP and every pod over TCP, so the
+    pods b that cannot reach it over UDP are an over-block the positive controls let through as FAIL
+    (check_net_005)."""
+    if mutation is not Mutation.SAME_TENANT_UDP_SCOPED:
+        return manifests
+    result = []
+    scoped_pods = {"podSelector": {"matchLabels": {"app": SCOPED_APP}}}
+    for manifest in manifests:
+        if manifest["kind"] == "NetworkPolicy" and manifest["metadata"]["name"] == "allow-same-tenant":
+            tcp = {
+                **manifest["spec"],
+                "ingress": [{"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP"}]}],
+                "egress": [{"to": [{"podSelector": {}}], "ports": [{"protocol": "TCP"}]}],
+            }
+            udp = {
+                **scoped_pods,
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [scoped_pods], "ports": [{"protocol": "UDP"}]}],
+                "egress": [{"to": [scoped_pods], "ports": [{"protocol": "UDP"}]}],
+            }
+            scoped = {**manifest["metadata"], "name": "allow-same-tenant-udp-scoped"}
+            result += [{**manifest, "spec": tcp}, {**manifest, "metadata": scoped, "spec": udp}]
+        else:
+            result.append(manifest)
+    return result
 
 
 def _subjects(tenant: Tenant, role: Role, authenticators: tuple[Authenticator, ...]) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioning.model.mutations import Mutation, provider_mistakes
+from provisioning.model.mutations import Mutation, over_blocking, provider_mistakes
 from provisioning.model.tenancy import (
     CERTIFICATE_ONLY,
     SERVICE_TYPES,
@@ -106,6 +106,7 @@ def tenant_manifests(
                 manifest["spec"]["egress"] = [{"ports": [{"protocol": "TCP", "port": API_SERVER_PORT}]}]
     if mutation is Mutation.NETWORK_POLICIES:
         return [m for m in manifests if m["kind"] != "NetworkPolicy"]
+    manifests = over_blocking(mutation, manifests)
     if mutation is Mutation.POD_SECURITY:
         ns_labels = manifests[0]["metadata"]["labels"]
         manifests[0]["metadata"]["labels"] = {k: v for k, v in ns_labels.items() if not k.startswith("pod-security")}
