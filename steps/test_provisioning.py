@@ -1,50 +1,93 @@
 """Steps of the provisioning checks: what onboarding created, read back from the clusters.
 
 The When steps read (fixtures.readback), the Then steps compare requirement tables
-(fixtures.tenancy_checks) and decide (`fixtures.verdicts`)."""
+(fixtures.tenancy_checks) and decide (`fixtures.verdicts`). Under `onboarding: existing` the objects read
+back are the provider's fences, judged against the declared plan (the `provider_*` tables)."""
 
 from __future__ import annotations
 
 import pytest
 from pytest_bdd import scenarios, then, when
 
-from fixtures.readback import TenantObjects, read_onboarding, read_tenant_namespaces
+from fixtures.readback import (
+    ProviderFences,
+    TenantObjects,
+    read_onboarding,
+    read_provider_fences,
+    read_tenant_namespaces,
+)
 from fixtures.tenancy_checks import (
     alone_table,
     apart_table,
     bindings_table,
+    declared_plans,
     layout_table,
     namespaces_table,
     plan_objects_table,
     pod_security_table,
+    provider_bindings_table,
+    provider_plan_table,
+    provider_pod_security_table,
 )
 from fixtures.verdicts import decide, requirement_comparison
 from provisioning.model.tenancy import Placement
+from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
 scenarios("provisioning")
 
 
 @when("the onboarding objects of every shared tenant are read back as the cluster admin", target_fixture="onboarded")
-def read_back(tenancy: ProvisionedTenancy) -> list[TenantObjects]:
+def read_back(tenancy: ProvisionedTenancy, settings: Settings) -> list[TenantObjects] | list[ProviderFences]:
+    if settings.targets.product_spec(tenancy.product.name).onboarding == "existing":
+        return read_provider_fences(tenancy)
     return read_onboarding(tenancy)
 
 
+def _provider(onboarded: list[TenantObjects] | list[ProviderFences]) -> list[ProviderFences]:
+    return [o for o in onboarded if isinstance(o, ProviderFences)]
+
+
+def _suite(onboarded: list[TenantObjects] | list[ProviderFences]) -> list[TenantObjects]:
+    return [o for o in onboarded if isinstance(o, TenantObjects)]
+
+
 @then("every shared tenant has exactly the onboarding objects its plan implies")
-def exactly_the_plans_objects(onboarded: list[TenantObjects], tenancy: ProvisionedTenancy) -> None:
+def exactly_the_plans_objects(
+    onboarded: list[TenantObjects] | list[ProviderFences], tenancy: ProvisionedTenancy, settings: Settings
+) -> None:
     if not onboarded:
         pytest.skip(f"not applicable: product {tenancy.product.name} has no shared tenant in the targets file")
-    decide(requirement_comparison(plan_objects_table(onboarded, tenancy)), "onboarding objects per plan")
+    if provider := _provider(onboarded):
+        declared = declared_plans(settings.targets.model, tenancy.product.name)
+        decide(requirement_comparison(provider_plan_table(provider, declared)), "the provider's fences")
+        return
+    decide(requirement_comparison(plan_objects_table(_suite(onboarded), tenancy)), "onboarding objects per plan")
 
 
 @then("every shared tenant's namespace enforces its plan's pod-security level")
-def enforces_plan_level(onboarded: list[TenantObjects], tenancy: ProvisionedTenancy) -> None:
-    decide(requirement_comparison(pod_security_table(onboarded, tenancy)), "pod-security levels")
+def enforces_plan_level(
+    onboarded: list[TenantObjects] | list[ProviderFences], tenancy: ProvisionedTenancy, settings: Settings
+) -> None:
+    if provider := _provider(onboarded):
+        declared = declared_plans(settings.targets.model, tenancy.product.name)
+        decide(requirement_comparison(provider_pod_security_table(provider, declared)), "pod-security levels")
+        return
+    decide(requirement_comparison(pod_security_table(_suite(onboarded), tenancy)), "pod-security levels")
 
 
 @then("on clusters authorized by RBAC every shared tenant has bindings for its admins, developers and viewers")
-def rbac_bindings(onboarded: list[TenantObjects], tenancy: ProvisionedTenancy) -> None:
-    decide(requirement_comparison(bindings_table(onboarded, tenancy)), "role bindings")
+def rbac_bindings(onboarded: list[TenantObjects] | list[ProviderFences], tenancy: ProvisionedTenancy) -> None:
+    if provider := _provider(onboarded):
+        roles = {i.user: i.role for c in tenancy.clusters for i in c.identities}
+        table = provider_bindings_table(provider, roles)
+        if not table.rows:
+            pytest.skip(
+                f"not applicable: no shared tenant of {tenancy.product.name} is on a cluster authorized by RBAC"
+            )
+        decide(requirement_comparison(table), "role bindings")
+        return
+    decide(requirement_comparison(bindings_table(_suite(onboarded), tenancy)), "role bindings")
 
 
 @when("the clusters of the tenancy are listed", target_fixture="clusters")
