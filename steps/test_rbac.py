@@ -172,8 +172,9 @@ def _available(observation: Observation) -> list[tuple[str, Any]]:
 
 
 @when("every tenant identity on a shared cluster tries to:", target_fixture="attempts")
-def try_attempts(tenancy: ProvisionedTenancy, datatable: list[list[str]]) -> AccessRun:
-    return observe_attempts(tenancy, _shared(tenancy), table_rows(datatable))
+def try_attempts(tenancy: ProvisionedTenancy, settings: Settings, datatable: list[list[str]]) -> AccessRun:
+    existing = settings.targets.product_spec(tenancy.product.name).onboarding == "existing"
+    return observe_attempts(tenancy, _shared(tenancy), table_rows(datatable), provider_onboarding=existing)
 
 
 @then("every attempt is denied")
@@ -191,7 +192,9 @@ def every_attempt_denied(attempts: AccessRun) -> None:
 def admin_delegates(
     tenancy: ProvisionedTenancy, settings: Settings, verb: str, resource: str, request: pytest.FixtureRequest
 ) -> Delegation:
-    return delegate(tenancy, _shared(tenancy), verb, resource, settings.run_id, request.addfinalizer)
+    existing = settings.targets.product_spec(tenancy.product.name).onboarding == "existing"
+    cluster = _shared(tenancy)
+    return delegate(tenancy, cluster, verb, resource, settings.run_id, request.addfinalizer, as_authenticated=existing)
 
 
 @then(parsers.parse('its developers can "{verb}" "{resource}" in their namespace, and could not before'))
