@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from fixtures.rbac.access import classify_failure
 from fixtures.rbac.attempts import attempt_questions
 from fixtures.rbac.delegation import delegated_role
 from fixtures.rbac.discovery import ApiResource
@@ -20,6 +21,7 @@ from fixtures.tenancy_checks import (
     provider_pod_security_table,
 )
 from provisioning.backends.protocol import ClusterHandle
+from provisioning.kube.client import ApiFailure
 from provisioning.model.fences import NamespaceFences
 from provisioning.model.onboarding import RUN_ID, ServiceEndpoints
 from provisioning.model.tenancy import AuthorizationMode, PodSecurityLevel, Quota, Role, Tenant
@@ -155,3 +157,10 @@ def test_an_attempt_on_a_kind_the_provider_made_none_of_is_not_asked() -> None:
 def test_the_delegation_binds_the_authenticated_users_when_asked() -> None:
     _, binding = delegated_role("r", "acme-blue", {}, "", "pods", "list", [], ["blue-developer"])
     assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "blue-developer"}]
+
+
+def test_a_404_is_the_authorizers_yes_and_the_evidence_says_admission_never_saw_it() -> None:
+    cell, evidence = classify_failure(ApiFailure(404, "Not Found"))
+    assert cell is Cell.ALLOWED
+    assert evidence.startswith("authorized (404: ")
+    assert "the object does not exist, so admission never saw it" in evidence
