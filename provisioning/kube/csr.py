@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from provisioning.errors import InfrastructureError
 from provisioning.kube import client as kube
+from provisioning.model import answers
 from provisioning.model.onboarding import MANAGED_BY
 from provisioning.redaction import register
 from provisioning.wait import StopTrying, WaitTimeout, wait_until
@@ -92,8 +93,10 @@ def csr_object(name: str, request_pem: bytes, expiration_seconds: int) -> dict[s
 
 
 def _refusal(user: str, step: str, failure: kube.ApiFailure) -> CsrRefused | kube.ApiFailure:
-    """403/404/405 are the cluster's answer (not allowed, not served); anything else stays an API failure."""
-    if failure.status == 403:
+    """A refusal (`answers.classify` says denied: the authorizer, or an admission policy or webhook,
+    also when it answers 422) or 404/405 (not served) is the cluster's answer; anything else stays an
+    API failure."""
+    if answers.classify(failure.status, failure.message).kind is answers.Kind.DENIED:
         return CsrRefused(user, f"the admin may not {step} ({failure.message}; fix: grant it, or use impersonation)")
     if failure.status in (404, 405):
         return CsrRefused(user, f"the cluster does not serve certificates.k8s.io/v1 ({failure.status} on {step})")

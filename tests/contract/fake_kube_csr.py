@@ -3,9 +3,10 @@
 `kubernetes.io/kube-apiserver-client` that signs approved requests with its own CA, keeping the
 requested subject and capping the lifetime at `expirationSeconds`, as kube-controller-manager does.
 
-Knobs: `forbid` (403 on create, as for an admin without the verb), `signer` (False: approved
-requests are never signed, as on control planes without that signer), `fail` (the signer sets
-Failed with this message), `polls` (GETs before the certificate appears).
+Knobs: `forbid` (403 on create, as for an admin without the verb), `policy` (a ValidatingAdmissionPolicy
+of that name refuses approvals with 422), `signer` (False: approved requests are never signed, as on
+control planes without that signer), `fail` (the signer sets Failed with this message), `polls` (GETs
+before the certificate appears).
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ def _status(code: int, reason: str, message: str) -> Answer:
 class KubeCsrApi(FakeApi):
     """The CSR API of one cluster; `csrs` holds the live objects, `issued` every certificate signed."""
 
-    def __init__(self, *, forbid: bool = False, signer: bool = True, fail: str = "", polls: int = 1) -> None:
+    def __init__(
+        self, *, forbid: bool = False, signer: bool = True, fail: str = "", polls: int = 1, policy: str = ""
+    ) -> None:
         super().__init__()
         self.forbid = forbid
+        self.policy = policy
         self.signer = signer
         self.fail = fail
         self.polls = polls
@@ -105,6 +109,13 @@ class KubeCsrApi(FakeApi):
 
     def _approve(self, name: str, csr: dict[str, Any]) -> Answer:
         conditions = csr.get("status", {}).get("conditions") or []
+        if self.policy:  # a ValidatingAdmissionPolicy without `reason` answers 422 Invalid
+            return _status(
+                422,
+                "Invalid",
+                f'certificatesigningrequests.certificates.k8s.io "{name}" is forbidden: ValidatingAdmissionPolicy '
+                f"'{self.policy}' with binding '{self.policy}' denied request: CSR approval is the platform team's",
+            )
         if not any(c.get("type") == "Approved" for c in conditions):
             return _status(422, "Invalid", "status.conditions: no Approved or Denied condition")
         self.csrs[name]["status"]["conditions"] = conditions

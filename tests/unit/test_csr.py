@@ -83,6 +83,16 @@ def test_an_admin_without_the_verb_is_a_refusal_with_the_reason() -> None:
         api.close()
 
 
+def test_an_admission_policy_refusing_the_approval_with_422_is_a_refusal_and_the_csr_is_deleted() -> None:
+    fake = KubeCsrApi(policy="no-csr-approval")
+    with fake.serve() as url:
+        api = kube.api_client(kube.Cluster(url, b""), token="admin-token-of-the-test", timeout=5)
+        with pytest.raises(csr.CsrRefused, match=r"may not approve for signer .*ValidatingAdmissionPolicy 'no-csr"):
+            csr.mint(api, "blue-admin", GROUPS)
+        api.close()
+    assert fake.csrs == {}
+
+
 def test_a_failed_csr_is_a_refusal_and_is_deleted() -> None:
     fake = KubeCsrApi(fail="O=system:masters is not allowed")
     with fake.serve() as url:
