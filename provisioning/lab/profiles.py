@@ -99,7 +99,23 @@ PKS_EXTERNAL_IPS_ADMITTED = replace(
     facts={**PKS.facts, "admission_plugins": "mutation external-ips-admitted: no DenyServiceExternalIPs"},
 )
 
-PROFILES: dict[str, LabProfile] = {p.name: p for p in (CFCR, PKS, PKS_EXTERNAL_IPS_ADMITTED)}
+# The lab's pks with AlwaysPullImages: a product that forces every pod to pull its images with its own
+# credentials, so that a tenant's private image cached on a shared node is no other tenant's to run
+# (tests/lab/test_private_images.py). Not the lab's pks itself: the lab's preloaded images (pull policy
+# Never) are in no registry, and AlwaysPullImages turns Never into Always.
+PKS_ALWAYS_PULL = replace(
+    PKS,
+    name="pks-always-pull",
+    admission_plugins=(*PKS.admission_plugins, "AlwaysPullImages"),
+    facts={
+        **PKS.facts,
+        "admission_plugins": "AlwaysPullImages sets every container's imagePullPolicy to Always, so a node's "
+        "cached private image reaches only pods whose pull secrets the registry accepts (kubectl-mtb "
+        "MTB-PL1-CC-DI-1).",
+    },
+)
+
+PROFILES: dict[str, LabProfile] = {p.name: p for p in (CFCR, PKS, PKS_EXTERNAL_IPS_ADMITTED, PKS_ALWAYS_PULL)}
 
 
 def profile_under(name: str, mutation: Mutation | None) -> str:
