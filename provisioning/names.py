@@ -28,6 +28,7 @@ import json
 import re
 
 CLUSTER_NAME_MAX = 20
+DNS_LABEL_MAX = 63  # RFC 1123 label
 RUN_ID_MAX = 32
 LABEL_VALUE_MAX = 63
 PREFIX_MAX = 5  # characters before the prefix's closing "-"

@@ -20,10 +20,10 @@ from typing import Any
 import yaml
 
 from provisioning import redaction
+from provisioning.backends.specs import SECTION_SPECS
 from provisioning.targets import Targets, load_targets
 
 RUN_TARGETS = "targets.yaml"
-_PATH_FIELDS = {"kubeconfig": ("path",), "pks": ("ca_file",), "bosh": ("ca_file", "manifest")}
 
 
 def save_run_targets(run_dir: Path, targets: Targets, products: Iterable[str] = ()) -> Path:
@@ -47,21 +47,25 @@ def save_run_targets(run_dir: Path, targets: Targets, products: Iterable[str] = 
 
 
 def _absolute(product: dict[str, Any], base_dir: Path) -> dict[str, Any]:
-    """The product's file paths made absolute (the copy lives elsewhere) and its bosh vars redacted."""
+    """The product's file paths made absolute (the copy lives elsewhere) and its secret values redacted
+    (each backend section's `path_fields` and `redacted_fields`)."""
 
     def resolved(path: str) -> str:
         return str((base_dir / Path(path).expanduser()).resolve())
 
-    for section, fields in _PATH_FIELDS.items():
-        values = product.get(section)
-        if isinstance(values, dict):
-            values.update({f: resolved(values[f]) for f in fields if values.get(f)})
-    bosh = product.get("bosh")
-    if isinstance(bosh, dict):
-        if "ops_files" in bosh:
-            bosh["ops_files"] = [resolved(f) for f in bosh["ops_files"]]
-        if "vars" in bosh:
-            bosh["vars"] = dict.fromkeys(bosh["vars"], redaction.MARKER)
+    for name, spec in SECTION_SPECS.items():
+        section = product.get(name)
+        if not isinstance(section, dict):
+            continue
+        for field in spec.path_fields:
+            value = section.get(field)
+            if isinstance(value, str) and value:
+                section[field] = resolved(value)
+            elif isinstance(value, list):
+                section[field] = [resolved(v) for v in value]
+        for field in spec.redacted_fields:
+            if isinstance(section.get(field), dict):
+                section[field] = dict.fromkeys(section[field], redaction.MARKER)
     return product
 
 

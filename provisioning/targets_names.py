@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provisioning import names
+from provisioning.backends.specs import SECTION_SPECS
 from provisioning.errors import ConfigError
 from provisioning.lab.layout import MAX_WORKERS, NodeLayout
 from provisioning.model.tenancy import Placement, TenancyModel, Tenant
@@ -36,13 +37,11 @@ if TYPE_CHECKING:
 PREFIX_SETTING = "CAAS_CLUSTER_PREFIX"
 LONGEST_CLUSTER_PREFIX = "z" * names.PREFIX_MAX + "-"  # the rule: provisioning.names.check_cluster_prefix
 LAB_CLUSTER_NAME_MAX = names.CLUSTER_NAME_MAX  # the rule: provisioning.names.check_cluster_name
-DNS_LABEL_MAX = 63  # RFC 1123 label
+DNS_LABEL_MAX = names.DNS_LABEL_MAX  # RFC 1123 label
 DNS_NAME_MAX = 253  # RFC 1123 host name
 CERTIFICATE_NAME_MAX = 64  # RFC 5280 ub-common-name, ub-organization-name
 NETNS_NAME_MAX = 254  # iproute2: shorter than NAME_MAX (255)
 
-_CLUSTER_NAME_MAX = {"lab": LAB_CLUSTER_NAME_MAX, "pks": DNS_LABEL_MAX, "bosh": DNS_LABEL_MAX}
-_LIMIT_OWNER = {"lab": "the lab allows", "pks": "a DNS label allows", "bosh": "a DNS label allows"}
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -115,9 +114,12 @@ def _cluster_collisions(clusters: list[DerivedCluster], label: str) -> Iterator[
 
 
 def _cluster_length(cluster: DerivedCluster, label: str) -> Iterator[ConfigError]:
-    limit = _CLUSTER_NAME_MAX.get(cluster.backend)
+    spec = SECTION_SPECS.get(cluster.backend)
+    if spec is None or spec.cluster_name_limit is None:
+        return
+    limit, owner = spec.cluster_name_limit
     prefixed = LONGEST_CLUSTER_PREFIX + cluster.name
-    if limit is None or _is_cluster_name(prefixed, cluster.backend, limit):
+    if _is_cluster_name(prefixed, cluster.backend, limit):
         return
     fixed = len(LONGEST_CLUSTER_PREFIX) + len(cluster.name) - len(cluster.source)
     room = limit - fixed
@@ -130,7 +132,7 @@ def _cluster_length(cluster: DerivedCluster, label: str) -> Iterator[ConfigError
         label,
         cluster.where,
         f'{cluster.what} would be named "{cluster.name}" ({len(cluster.name)} characters, {len(prefixed)} with a '
-        f"{PREFIX_SETTING} of up to {len(LONGEST_CLUSTER_PREFIX)}); {_LIMIT_OWNER[cluster.backend]} {limit} "
+        f"{PREFIX_SETTING} of up to {len(LONGEST_CLUSTER_PREFIX)}); {owner} {limit} "
         f"(fix: {fix})",
     )
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from pydantic import Field
 
+from provisioning import names
 from provisioning.backends.section import SectionSpec
 from provisioning.errors import ConfigError
 from provisioning.targets_fields import ClusterTemplate, EnvName, HttpUrl
@@ -13,6 +15,10 @@ from provisioning.targets_fields import ClusterTemplate, EnvName, HttpUrl
 
 class BoshSpec(SectionSpec):
     """A BOSH director deploying CFCR (kubo) clusters; its UAA client needs bosh.admin."""
+
+    path_fields: ClassVar[tuple[str, ...]] = ("ca_file", "manifest", "ops_files")
+    redacted_fields: ClassVar[tuple[str, ...]] = ("vars",)
+    cluster_name_limit: ClassVar[tuple[int, str] | None] = (names.DNS_LABEL_MAX, "a DNS label allows")
 
     director_url: HttpUrl
     client_env: EnvName

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -21,6 +22,10 @@ class IdentitySpec(Spec):
 class KubeconfigSpec(SectionSpec):
     """Clusters that already exist: the shared tenants' context, one context per dedicated tenant, and the
     credentials of tenant identities (`<tenant>-admin`, ...)."""
+
+    path_fields: ClassVar[tuple[str, ...]] = ("path",)
+    redacted_fields: ClassVar[tuple[str, ...]] = ()
+    cluster_name_limit: ClassVar[tuple[int, str] | None] = None  # the clusters exist; their names are the provider's
 
     path: str
     context: str | None = None

@@ -6,6 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field
 
+from provisioning import names
 from provisioning.backends.section import SectionSpec
 from provisioning.targets_fields import one_of
 
@@ -19,6 +20,10 @@ class LabSpec(SectionSpec):
     a product without the section gets the defaults."""
 
     required: ClassVar[bool] = False
+    path_fields: ClassVar[tuple[str, ...]] = ()
+    redacted_fields: ClassVar[tuple[str, ...]] = ()
+    # the rule: provisioning.names.check_cluster_name
+    cluster_name_limit: ClassVar[tuple[int, str] | None] = (names.CLUSTER_NAME_MAX, "the lab allows")
 
     profile: LabProfile = "pks"
     nodes: int = Field(1, ge=1, le=3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from provisioning.backends.section import SectionSpec
@@ -10,6 +12,10 @@ from provisioning.targets_fields import EnvName, HttpUrl
 
 class OsbSpec(SectionSpec):
     """An Open Service Broker (v2.17) whose instances are clusters and whose bindings carry a kubeconfig."""
+
+    path_fields: ClassVar[tuple[str, ...]] = ()
+    redacted_fields: ClassVar[tuple[str, ...]] = ()
+    cluster_name_limit: ClassVar[tuple[int, str] | None] = None  # the broker names its instances' clusters
 
     broker_url: HttpUrl
     username_env: EnvName

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
+from provisioning import names
 from provisioning.backends.section import SectionSpec
 from provisioning.targets_fields import ClusterTemplate, EnvName, HttpUrl, UaaGrant
 
@@ -11,6 +14,10 @@ from provisioning.targets_fields import ClusterTemplate, EnvName, HttpUrl, UaaGr
 class PksSpec(SectionSpec):
     """A PKS/TKGI API; `username_env`/`password_env` hold a user (password grant with the CLI's client
     `pks_cli`) or, with `grant: client_credentials`, a UAA client id and secret."""
+
+    path_fields: ClassVar[tuple[str, ...]] = ("ca_file",)
+    redacted_fields: ClassVar[tuple[str, ...]] = ()
+    cluster_name_limit: ClassVar[tuple[int, str] | None] = (names.DNS_LABEL_MAX, "a DNS label allows")
 
     api_url: HttpUrl
     uaa_url: HttpUrl | None = None  # default: the API's host on port 8443

@@ -15,6 +15,14 @@ class SectionSpec(Spec):
 
     # False: a product of the backend may leave the section out and gets its defaults (the lab's)
     required: ClassVar[bool] = True
+    # Each section declares the next three itself (tests/unit/test_backend_sections.py holds it to that):
+    # the fields holding file paths (a string or a list of strings), made absolute in a run's copy of the
+    # targets file (`provisioning.run_targets`); the fields whose values are secrets by key, kept with
+    # their keys and redacted values there; and the longest name a cluster of the backend may have,
+    # with who sets that limit, for `provisioning.targets_names` (None: the suite names no cluster).
+    path_fields: ClassVar[tuple[str, ...]]
+    redacted_fields: ClassVar[tuple[str, ...]]
+    cluster_name_limit: ClassVar[tuple[int, str] | None]
 
     def problems(self, label: str, where: str) -> Iterable[ConfigError]:
         """What the fields of the section cannot check one by one; `label` names the targets file and

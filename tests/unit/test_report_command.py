@@ -231,12 +231,14 @@ def test_targets_are_checked_against_the_recorded_comparison_of_an_older_run(
 
 def test_the_copy_keeps_the_chosen_products_and_no_file_of_the_targets_folder(tmp_path: Path) -> None:
     (tmp_path / "cfcr.yml").write_text("name: cfcr\n")
+    (tmp_path / "privileged.yml").write_text("[]\n")
     targets = tmp_path / "targets.yaml"
     targets.write_text(
         TARGETS.replace(
             "  - {name: pks, backend: lab, lab: {profile: pks}, plans: [{name: small}]}",
             '  - {name: pks, backend: bosh, plans: [{name: small}], bosh: {director_url: "https://d:25555", '
-            "client_env: C, client_secret_env: S, manifest: cfcr.yml, vars: {admin_password: hunter2secret}}}",
+            "client_env: C, client_secret_env: S, manifest: cfcr.yml, ops_files: [privileged.yml], "
+            "vars: {admin_password: hunter2secret}}}",
         )
     )
     run_dir = tmp_path / "out" / "run-1"
@@ -251,4 +253,5 @@ def test_the_copy_keeps_the_chosen_products_and_no_file_of_the_targets_folder(tm
     bosh = copy.spec.products[0].bosh
     assert bosh is not None
     assert bosh.manifest == str(tmp_path / "cfcr.yml")
+    assert bosh.ops_files == [str(tmp_path / "privileged.yml")]
     assert copy.spec.expectations == []
