@@ -64,15 +64,22 @@ MISSING_FENCE_FAILS = {
     "check_net_003": "green's pods reach blue/b beyond the one flow the tenants opened",
     "check_net_007": "green's pods reach the nodes' kubelets",
     "check_net_008": "green's pods reach blue's pods on the DNS ports",
+    # judges the fences themselves: green's declared plan (medium) keeps its pods from the API server and
+    # every tenant is expected isolated both ways; blue's fences keep plan small and isolate it
+    "check_prov_001": "no NetworkPolicy selecting every pod of acme-green-prod isolates egress",
+}
+# What the model says of acme beyond the missing egress fence: acme binds its tenants' users to Kubernetes'
+# admin and edit ClusterRoles, which may patch and delete RoleBindings and NetworkPolicies in their own
+# namespace, and guards its objects with no admission policy; so check_rbac_004's level 1 fails on acme's
+# own objects (by their names, read from its fences: nothing answers 404), while its quota and limit range
+# (read-only to admin and edit) stay out of reach and level 2 (an admin delegating to its developers, as
+# their credentials authenticate) passes.
+PROVIDER_LEAVES_IN_REACH = {
+    "check_rbac_004": ("acme-admin-blue", "acme-ingress-guard"),
 }
 # Checks that cannot judge a provider's tenancy yet, for reasons outside onboarding: existing's modules
 # (hooks for their owners); asserted to be what they are today, so that the day they judge it shows here.
 NOT_YET_JUDGED = {
-    "check_prov_001": ("fail", "compares the suite's onboarding object names (readback reads component=onboarding)"),
-    "check_rbac_004": (
-        "fail",
-        "changes the suite's object names (escalation.PROVIDER_OBJECTS), grants the suite's groups",
-    ),
     "check_net_006": (
         "error",
         "a kubeconfig-only run's outside client is this host, which lab node ports do not answer",
@@ -375,6 +382,13 @@ def _verdicts(judged: Judged) -> None:
     for check, (status, why) in NOT_YET_JUDGED.items():
         if check in statuses:
             assert statuses.pop(check) == status, f"{check} changed: it {why}; judge it with the others now"
+    for check, names in PROVIDER_LEAVES_IN_REACH.items():
+        if check in statuses:
+            message = judged.run.messages.get(check, "")
+            assert statuses.pop(check) == "fail", f"{check}: acme's objects are in its tenants' reach"
+            assert all(n in message for n in names), f"{check} names acme's objects {names}: {message[:2000]}"
+            assert "404" not in message, f"{check} changes objects that exist: {message[:2000]}"
+            assert "delegated role" not in message, f"{check} level 2 (delegation) passes: {message[:2000]}"
     errors = {c: judged.run.messages.get(c, "")[:400] for c, s in statuses.items() if s in ("error", "unknown")}
     assert not errors, f"no check errors: {errors}\n{judged.run.output[-2000:]}"
     failed = {c for c, s in statuses.items() if s == "fail"}
