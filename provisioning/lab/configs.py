@@ -65,6 +65,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   # This host withholds CAP_SYS_RESOURCE, so no process may lower its OOM score: clamp the kubelet's
   # requests (e.g. -998 for the pod sandbox) to containerd's own score instead of failing the pod.
   restrict_oom_score_adj = true
+  # Block volumes' devices owned by the pod's runAsUser/runAsGroup, so a restricted (non-root) pod can read
+  # and write its own Block claim (Kubernetes blog 2021-11-09 "Non-root containers and devices").
+  device_ownership_from_security_context = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
