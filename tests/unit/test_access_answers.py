@@ -219,3 +219,29 @@ def test_a_watch_is_answered_by_its_status_line_and_its_stream_closed_unread() -
     assert access.real_request(api, watch) == (Cell.ALLOWED, "authorized (200: the watch started)")
     assert api.sent == [("GET", "https://api.test:6443/api/v1/namespaces/tenant-blue/pods?watch=true&timeoutSeconds=1")]
     assert api.response.closed
+
+
+PROVIDER_GUARD = ApiFailure(
+    422,
+    "Invalid",
+    json.dumps(
+        {
+            "kind": "Status",
+            "status": "Failure",
+            "reason": "Invalid",
+            "message": 'rolebindings.rbac.authorization.k8s.io "acme-admin-blue" is forbidden: '
+            "ValidatingAdmissionPolicy 'acme-guard' with binding 'acme-guard' denied request: hands off",
+        }
+    ),
+)
+
+
+def test_any_admission_refusal_fences_the_providers_own_object_and_only_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """onboarding: existing: a provider guards its objects with its own policy (any name, 403 or 422);
+    on other probes the same refusal comes after authorization and proves nothing of RBAC."""
+    api_answers(monkeypatch, PROVIDER_GUARD)
+    provider_object = replace(LIST_GREEN_PODS, method="DELETE", admission_fences=True)
+    cell, evidence = access.real_request(object(), provider_object)
+    assert cell is Cell.DENIED
+    assert evidence.startswith(f"{access.FENCED_BY_ADMISSION}422: ")
+    assert access.real_request(object(), replace(provider_object, admission_fences=False))[0] is Cell.ALLOWED
