@@ -133,6 +133,21 @@ class LabCluster:
         if component == "kube-apiserver":
             self.wait_api_ready(timeout)
 
+    def switch_api_server(self, profile: LabProfile, timeout: float) -> None:
+        """Restart the API server with `profile`'s flags and record the cluster as of that profile: how a
+        ready cluster gets AlwaysPullImages (pks-always-pull), whose readiness pod names a preloaded image
+        no registry serves."""
+        entry = self.state.daemon("kube-apiserver")
+        if entry is None:
+            raise InfrastructureError(f"cluster {self.layout.name} has no kube-apiserver")
+        host.kill_all([entry.pid])
+        self.profile = profile.with_authorization(self.state.authorization)
+        self.state = replace(self.state.without_daemon(entry), profile=profile.name)
+        self._start(
+            self.layout.control_plane, "kube-apiserver", flags.kube_apiserver(self.paths.bin, self.layout, self.profile)
+        )
+        self.wait_api_ready(timeout)
+
     # -- bring-up --------------------------------------------------------------------------------
     def up(self, timeout: float) -> None:
         started = time.monotonic()

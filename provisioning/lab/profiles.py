@@ -102,7 +102,9 @@ PKS_EXTERNAL_IPS_ADMITTED = replace(
 # The lab's pks with AlwaysPullImages: a product that forces every pod to pull its images with its own
 # credentials, so that a tenant's private image cached on a shared node is no other tenant's to run
 # (tests/lab/test_private_images.py). Not the lab's pks itself: the lab's preloaded images (pull policy
-# Never) are in no registry, and AlwaysPullImages turns Never into Always.
+# Never) are in no registry, and AlwaysPullImages turns Never into Always; so a cluster of it starts as pks
+# and switches its API server once ready (LabCluster.switch_api_server): `caas lab up --profile
+# pks-always-pull` waits in vain for its readiness pod.
 PKS_ALWAYS_PULL = replace(
     PKS,
     name="pks-always-pull",
