@@ -151,18 +151,21 @@ func (p *hostPathProvisioner) deleteBlock(volume *v1.PersistentVolume) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// The devices still over the file (none on a retried delete): `losetup -j` lines are "/dev/loopN: ...".
+	// The devices still over the file (none on a retried delete). A device still open (the kubelet may
+	// not have unmapped it yet) is only marked to detach on its last close: the delete fails and the
+	// controller retries it, so the file is never removed or handed on under an attached device.
 	if _, err := os.Stat(file); err == nil {
-		out, err := exec.Command("losetup", "--associated", file).CombinedOutput()
+		devices, err := associated(file)
 		if err != nil {
-			return fmt.Errorf("losetup --associated %s: %v: %s", file, err, out)
+			return err
 		}
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			if device, _, found := strings.Cut(line, ":"); found {
-				if out, err := exec.Command("losetup", "--detach", device).CombinedOutput(); err != nil {
-					return fmt.Errorf("losetup --detach %s: %v: %s", device, err, out)
-				}
+		for _, device := range devices {
+			if out, err := exec.Command("losetup", "--detach", device).CombinedOutput(); err != nil {
+				return fmt.Errorf("losetup --detach %s: %v: %s", device, err, out)
 			}
+		}
+		if devices, err = associated(file); err != nil || len(devices) > 0 {
+			return fmt.Errorf("%s still attached to %v (busy; retried): %v", file, devices, err)
 		}
 	}
 	if volume.Annotations[doubleAnnotation] == reuseUnwiped {
@@ -175,6 +178,21 @@ func (p *hostPathProvisioner) deleteBlock(volume *v1.PersistentVolume) error {
 		return err
 	}
 	return nil
+}
+
+// associated lists the loop devices over file (`losetup -j` lines are "/dev/loopN: ...").
+func associated(file string) ([]string, error) {
+	out, err := exec.Command("losetup", "--associated", file).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("losetup --associated %s: %v: %s", file, err, out)
+	}
+	var devices []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if device, _, found := strings.Cut(line, ":"); found {
+			devices = append(devices, device)
+		}
+	}
+	return devices, nil
 }
 
 func (p *hostPathProvisioner) Delete(_ context.Context, volume *v1.PersistentVolume) error {
