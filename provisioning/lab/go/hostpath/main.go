@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,6 +40,7 @@ const (
 	backingAnnotation   = "caas-conformance.io/backing-file"
 	doubleAnnotation    = "caas-conformance.io/test-double"
 	unwipedDir          = "unwiped" // under --root: backing files the test double keeps for reuse
+	detachWait          = 30 * time.Second
 )
 
 type hostPathProvisioner struct {
@@ -151,21 +153,29 @@ func (p *hostPathProvisioner) deleteBlock(volume *v1.PersistentVolume) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	// The devices still over the file (none on a retried delete). A device still open (the kubelet may
-	// not have unmapped it yet) is only marked to detach on its last close: the delete fails and the
-	// controller retries it, so the file is never removed or handed on under an attached device.
+	// The devices still over the file (none on a retried delete). A device still open (the kubelet
+	// unmaps it shortly after the pod is gone) is only marked to detach on its last close: wait up to
+	// detachWait for that, else fail the delete so that the controller retries it. The file is never
+	// removed or handed on under an attached device.
 	if _, err := os.Stat(file); err == nil {
-		devices, err := associated(file)
-		if err != nil {
-			return err
-		}
-		for _, device := range devices {
-			if out, err := exec.Command("losetup", "--detach", device).CombinedOutput(); err != nil {
-				return fmt.Errorf("losetup --detach %s: %v: %s", device, err, out)
+		deadline := time.Now().Add(detachWait)
+		for {
+			devices, err := associated(file)
+			if err != nil {
+				return err
 			}
-		}
-		if devices, err = associated(file); err != nil || len(devices) > 0 {
-			return fmt.Errorf("%s still attached to %v (busy; retried): %v", file, devices, err)
+			if len(devices) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s still attached to %v after %s (busy; retried)", file, devices, detachWait)
+			}
+			for _, device := range devices {
+				if out, err := exec.Command("losetup", "--detach", device).CombinedOutput(); err != nil {
+					return fmt.Errorf("losetup --detach %s: %v: %s", device, err, out)
+				}
+			}
+			time.Sleep(time.Second)
 		}
 	}
 	if volume.Annotations[doubleAnnotation] == reuseUnwiped {
