@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provisioning.errors import ConfigError, InfrastructureError
-from provisioning.lab import host
+from provisioning.lab import host, loops
 from provisioning.lab.home import LabPaths, allocation_lock, cluster_names
 from provisioning.lab.layout import BRIDGE, MAX_WORKERS, ClusterLayout
 from provisioning.lab.state import read_state
@@ -83,6 +83,7 @@ def down(paths: LabPaths, name: str) -> Removal:
             what=f"the killed processes of cluster {name} to be reaped",
         )
     host.unmount_all(directory)
+    loops.detach_under(directory)  # Block volumes still mapped when the cluster was killed
     netns = [node.netns for node in nodes if Path(node.netns_path).exists()]
     # a link is this cluster's only when its alias names the node's namespace: an index read from a
     # stale or copied state must not take another lab home's link
