@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
+from fixtures.storage.block_remnants import WrittenDevice, claim_and_mark, controls, delete_device, remnant_row
 from fixtures.storage.dynamic import Claim, binding_table, claim_on_every_tenant, default_class_table
 from fixtures.storage.persistence import reread_after_the_writer_is_gone
 from fixtures.storage.quota import COUNT, STORAGE, observe_quotas, quota_comparison
@@ -127,3 +128,24 @@ def claims_up_to_quota(tenancy: ProvisionedTenancy, workspace: Workspace) -> Mat
 def claims_are_exactly(quota_matrix: Matrix, datatable: list[list[str]]) -> None:
     comparison = quota_comparison(quota_matrix, {column: Cell(access) for column, access in datatable[1:]})
     decide(comparison, "storage quota")
+
+
+@given(
+    "a tenant on a shared cluster whose pod wrote a marker to the raw device of its Block claim",
+    target_fixture="marked",
+)
+def tenant_marked_device(tenancy: ProvisionedTenancy, workspace: Workspace, settings: Settings) -> WrittenDevice:
+    return claim_and_mark(workspace, _shared_tenants(tenancy)[0].name, "", settings.timeouts.volume_bound)
+
+
+@when("the tenant deletes its pods and its Block claim and its volume is reclaimed")
+def delete_the_block_claim(workspace: Workspace, settings: Settings, marked: WrittenDevice) -> None:
+    delete_device(workspace, marked, settings.timeouts.volume_bound)
+
+
+@then("a new Block claim of another tenant on that cluster reads no byte of the marker off its raw device")
+def new_device_clean(
+    tenancy: ProvisionedTenancy, workspace: Workspace, settings: Settings, marked: WrittenDevice
+) -> None:
+    table = remnant_row(workspace, marked, _other_tenant(tenancy, marked.tenant), settings.timeouts.volume_bound)
+    decide(requirement_comparison(table, controls(table.rows[0])), "a new Block claim after the deletion")
