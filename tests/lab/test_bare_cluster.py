@@ -51,6 +51,7 @@ POD_BASED = (
     "check_sto_002",
     "check_sto_003",
     "check_sto_004",
+    "check_sto_006",
 )
 PULL_FAILURE = re.compile(r"(ErrImagePull|ImagePullBackOff)")
 

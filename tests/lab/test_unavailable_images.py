@@ -37,6 +37,7 @@ POD_BASED = {
     "check_sto_002",
     "check_sto_003",
     "check_sto_004",
+    "check_sto_006",
     "check_rbac_009",
 }
 SLICE = ("check_net_001", "check_priv_001", "check_priv_003", "check_sto_002", "check_sto_003")
