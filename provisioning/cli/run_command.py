@@ -117,12 +117,12 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     )
     run_dir = settings.output_dir / settings.run_id
     check_new_run(settings, run_dir)
-    progress = Progress()
     targets = settings.targets  # onboarding: existing: the provider's namespaces exist before anything starts
     if missing := missing_namespaces_problems(
         targets.spec, str(targets.source), targets.source.parent, settings.selected_products
     ):
         raise ConfigErrors(missing)
+    progress = Progress()
     backends = {settings.targets.product_spec(p).backend for p in settings.selected_products}
     if "lab" in backends:
         with progress.live("building the embedded lab"):
