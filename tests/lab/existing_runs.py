@@ -86,10 +86,17 @@ class Run:
         return dict(sorted(counted.items()))
 
 
-def caas_run(targets_path: Path, output: Path, run_id: str, timeout: float, checks: tuple[str, ...] = ()) -> Run:
+def caas_run(
+    targets_path: Path,
+    output: Path,
+    run_id: str,
+    timeout: float,
+    checks: tuple[str, ...] = (),
+    product: str = PRODUCT,
+) -> Run:
     """`caas run --targets ... --run-id ...` as a subprocess, timed, on `checks` only (their ids as a -k
-    expression) or on every check; its verdicts read from comparison.json (the selected checks') and its
-    messages from the Allure results."""
+    expression) or on every check; the verdicts of `product` read from comparison.json (the selected
+    checks') and its messages from the Allure results."""
     selection = ["-k", " or ".join(checks)] if checks else []
     started = time.monotonic()
     command = [sys.executable, "-m", "provisioning.cli.main", "run", "--targets", str(targets_path)]
@@ -107,7 +114,7 @@ def caas_run(targets_path: Path, output: Path, run_id: str, timeout: float, chec
     assert comparison.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     rows = json.loads(comparison.read_text())["checks"]
     statuses = {
-        row["check"]: row["products"][PRODUCT]["status"] for row in rows if not checks or row["check"] in checks
+        row["check"]: row["products"][product]["status"] for row in rows if not checks or row["check"] in checks
     }
     messages: dict[str, str] = {}
     durations: dict[str, float] = {}

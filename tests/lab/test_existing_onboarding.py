@@ -23,7 +23,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from provisioning.kube import csr
 from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import RUN_ID
+from tests.lab.existing_runs import Run, caas_run
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -241,44 +241,6 @@ def targets(directory: Path, kubeconfig: Path, login_file: Path, ca_file: Path) 
     return path
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    seconds: float
-    statuses: dict[str, str]  # check -> status
-    messages: dict[str, str]
-    output: str
-
-
-def caas_run(targets_path: Path, output: Path, run_id: str, checks: tuple[str, ...]) -> Run:
-    selection = ["-k", " or ".join(checks)] if checks else []
-    started = time.monotonic()
-    done = subprocess.run(
-        [*CAAS, "run", "--targets", str(targets_path), "--output", str(output), "--run-id", run_id, *selection],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=3000,
-        check=False,
-    )
-    seconds = time.monotonic() - started
-    comparison = output / run_id / "comparison.json"
-    assert comparison.exists(), done.stdout[-3000:] + done.stderr[-3000:]
-    statuses = {
-        row["check"]: row["products"][PRODUCT]["status"]
-        for row in json.loads(comparison.read_text())["checks"]
-        if not checks or row["check"] in checks
-    }
-    messages: dict[str, str] = {}
-    for result in (output / run_id / "allure-results").glob("*-result.json"):
-        data = json.loads(result.read_text())
-        for label in data.get("labels", []):
-            if label.get("value") in statuses:
-                message = (data.get("statusDetails") or {}).get("message", "")
-                messages[label["value"]] = messages.get(label["value"], "") + message + "\n"
-    return Run(done.returncode, seconds, statuses, messages, done.stdout + done.stderr)
-
-
 def provider_state(lab: LabCluster) -> dict[str, Any]:
     """Every object in the tenants' namespaces (kind/name -> resourceVersion) and the namespaces' labels."""
     api = kube.from_kubeconfig(lab.layout.kubeconfig(cluster.ADMIN))
@@ -359,7 +321,7 @@ def _judge(lab_paths: LabPaths, directory: Path, checks: tuple[str, ...], name: 
         file = targets(directory, kubeconfig, served.login_file, served.ca_file)
         before = provider_state(lab)
         run_id = f"{prefix()}{name}-run"
-        run = caas_run(file, directory / "out", run_id, checks)
+        run = caas_run(file, directory / "out", run_id, 3000, checks, PRODUCT)
         print(f"onboarding: existing on a bare pks cluster, {len(run.statuses)} checks: {run.seconds:.0f}s")
         print(json.dumps(run.statuses, indent=1, sort_keys=True))
         yield Judged(run, before, provider_state(lab), leftovers(lab, run_id))
