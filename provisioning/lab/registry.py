@@ -61,12 +61,25 @@ class LabRegistry:
         return self.directory / "registry.log"
 
     def pid(self) -> int:
-        """The server's pid, 0 if it is not running."""
+        """The server's pid, 0 if it is not running: the state file's, else a running `docker-registry
+        serve` of this home's config (one whose state file was lost, e.g. to a crash between start and
+        write, is found and stopped by `down` instead of holding the address against the next `up`)."""
         try:
             pid = int(json.loads(self.state_file.read_text())["pid"])
         except (OSError, ValueError, KeyError):
-            return 0
-        return pid if host.is_running(pid) else 0
+            pid = 0
+        if pid and host.is_running(pid):
+            return pid
+        config = str(self.directory / "config.yml")
+        for candidate in host.processes_of(self.directory, lambda _top: False):
+            try:
+                argv = Path(f"/proc/{candidate}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            words = [a.decode(errors="replace") for a in argv if a]
+            if words[:1] and Path(words[0]).name == PROGRAM and config in words:
+                return candidate
+        return 0
 
     def login(self) -> dict[str, object]:
         """The lab's login as a Docker config (its values registered with the redactor)."""
