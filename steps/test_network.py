@@ -277,10 +277,8 @@ def enforced_after_each_change(changes: list[ChangeVerdict]) -> None:
     report = "\n".join(c.line() for c in changes)
     allure.attach(report, name="time to enforce", attachment_type=allure.attachment_type.TEXT)
     record_figure(enforcement_figure(changes))
-    for change in changes:
-        if change.late:
-            raise AssertionError(f"{change.line()}\n{change.verdict.report()}")
-        require(change.verdict)
+    for change in changes:  # late (a mismatch after the deadline) fails, an unobserved cell is ERROR
+        require(change.verdict, f"{change.line()}\n{change.verdict.report()}")
 
 
 @when("every tenant's admin asks for a Service of every type in its namespace", target_fixture="service_types")
