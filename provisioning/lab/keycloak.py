@@ -19,7 +19,6 @@ and SAML alike). Keycloak 26.7.3 also starts on Java 17 (start-dev: 64 s to read
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -34,7 +33,7 @@ from keycloak import KeycloakAdmin
 
 from provisioning.backends.http import HttpClient, HttpFailure
 from provisioning.errors import InfrastructureError
-from provisioning.lab import configs, host, oidc, pki
+from provisioning.lab import configs, daemon, host, oidc
 from provisioning.lab.keycloak_realms import (
     PROVIDER_REALM,
     Customer,
@@ -47,7 +46,6 @@ from provisioning.lab.keycloak_realms import (
 from provisioning.lab.layout import BRIDGE_ADDRESS, ClusterLayout
 from provisioning.redaction import register
 from provisioning.settings import lab_home
-from provisioning.wait import wait_until
 
 VERSION = "26.7.3"
 ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{VERSION}:tar.gz"
@@ -103,11 +101,7 @@ class Broker:
 
     def pid(self) -> int:
         """The server's pid, 0 if it is not running."""
-        try:
-            pid = int(json.loads(self.state_file.read_text())["pid"])
-        except (OSError, ValueError, KeyError):
-            return 0
-        return pid if host.is_running(pid) else 0
+        return daemon.recorded_pid(self.state_file)
 
     def admin(self, realm: str = "master") -> KeycloakAdmin:
         """An admin REST client (python-keycloak) logged in as the bootstrap admin, working on `realm`."""
@@ -195,13 +189,7 @@ def _files(broker: Broker) -> None:
     directory = broker.directory
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
-    if not broker.ca_file.exists():
-        ca = pki.new_ca("caas-lab-broker")
-        server = pki.issue(ca, BRIDGE_ADDRESS, ip_addresses=(BRIDGE_ADDRESS,), server=True, client=False)
-        for name, pair in (("ca", ca), ("server", server)):
-            (directory / f"{name}.key").write_bytes(pair.key_pem)
-            (directory / f"{name}.key").chmod(0o600)
-            (directory / f"{name}.crt").write_bytes(pair.cert_pem)
+    daemon.own_tls(directory, "caas-lab-broker", BRIDGE_ADDRESS)
     if not broker.admin_password_file.exists():
         broker.admin_password_file.touch(mode=0o600)
         broker.admin_password_file.write_text(secrets.token_urlsafe(24))
@@ -253,29 +241,21 @@ def up(home: Path, timeout: float = 300.0) -> Broker:
     _files(broker)
     if broker.pid() and ready(broker):
         return broker
-    host.ensure_bridge()  # the address it listens on
     environment = _environment(
         {"KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "KC_BOOTSTRAP_ADMIN_PASSWORD": broker.admin_password()}
     )
-    with broker.log.open("ab") as out:
-        process = subprocess.Popen(
-            start_argv(broker),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=environment,
-        )
-    broker.state_file.write_text(json.dumps({"pid": process.pid}))
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            tail = broker.log.read_text(errors="replace").splitlines()[-5:]
-            raise InfrastructureError(f"the identity broker exited ({process.returncode}): {' | '.join(tail)}")
-        return ready(broker, timeout=2.0)
-
     try:
-        wait_until(answers, bool, timeout=timeout, what=f"the identity broker to be ready at {URL}", max_interval=1.0)
+        daemon.start(
+            "the identity broker",
+            start_argv(broker),
+            environment,
+            broker.log,
+            broker.state_file,
+            lambda: ready(broker, timeout=2.0),
+            f"the identity broker to be ready at {URL}",
+            timeout,
+            max_interval=1.0,
+        )
     except BaseException:
         down(home)
         raise

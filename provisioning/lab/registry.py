@@ -14,17 +14,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from provisioning.backends.http import HttpClient, HttpFailure
-from provisioning.errors import InfrastructureError
 from provisioning.images.pull_secret import docker_config
-from provisioning.lab import host, pki
+from provisioning.lab import daemon, host
 from provisioning.lab.layout import BRIDGE_ADDRESS
 from provisioning.redaction import register
-from provisioning.wait import wait_until
 
 REGISTRY_PORT = 5043
 HOST = f"{BRIDGE_ADDRESS}:{REGISTRY_PORT}"
@@ -64,11 +61,8 @@ class LabRegistry:
         """The server's pid, 0 if it is not running: the state file's, else a running `docker-registry
         serve` of this home's config (one whose state file was lost, e.g. to a crash between start and
         write, is found and stopped by `down` instead of holding the address against the next `up`)."""
-        try:
-            pid = int(json.loads(self.state_file.read_text())["pid"])
-        except (OSError, ValueError, KeyError):
-            pid = 0
-        if pid and host.is_running(pid):
+        pid = daemon.recorded_pid(self.state_file)
+        if pid:
             return pid
         config = str(self.directory / "config.yml")
         for candidate in host.processes_of(self.directory, lambda _top: False):
@@ -94,13 +88,7 @@ def _files(registry: LabRegistry) -> None:
     directory = registry.directory
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
-    if not registry.ca_file.exists():
-        ca = pki.new_ca("caas-lab-registry")
-        server = pki.issue(ca, HOST, ip_addresses=(BRIDGE_ADDRESS,), server=True, client=False)
-        for name, pair in (("ca", ca), ("server", server)):
-            (directory / f"{name}.key").write_bytes(pair.key_pem)
-            (directory / f"{name}.key").chmod(0o600)
-            (directory / f"{name}.crt").write_bytes(pair.cert_pem)
+    daemon.own_tls(directory, "caas-lab-registry", HOST)
     if not registry.login_file.exists():
         password = secrets.token_urlsafe(24)
         register(password)
@@ -145,25 +133,16 @@ def up(home: Path, timeout: float = 60.0) -> LabRegistry:
     _files(registry)
     if registry.pid() and serving(registry):
         return registry
-    host.ensure_bridge()  # the address it listens on
-    with registry.log.open("ab") as out:
-        process = subprocess.Popen(
-            [PROGRAM, "serve", str(registry.directory / "config.yml")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        )
-    registry.state_file.write_text(json.dumps({"pid": process.pid}))
-
-    def answers() -> bool:
-        if process.poll() is not None:
-            tail = registry.log.read_text(errors="replace").splitlines()[-5:]
-            raise InfrastructureError(f"the lab registry exited ({process.returncode}): {' | '.join(tail)}")
-        return serving(registry, timeout=2.0)
-
-    wait_until(answers, bool, timeout=timeout, what=f"the lab registry to serve at https://{HOST}/v2/")
+    daemon.start(
+        "the lab registry",
+        [PROGRAM, "serve", str(registry.directory / "config.yml")],
+        {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        registry.log,
+        registry.state_file,
+        lambda: serving(registry, timeout=2.0),
+        f"the lab registry to serve at https://{HOST}/v2/",
+        timeout,
+    )
     return registry
 
 
