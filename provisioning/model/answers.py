@@ -190,14 +190,22 @@ def classify(status: int, message: str, reason: str = "") -> Answer:
     return Answer(Kind.INVALID, Layer.API_VALIDATION, status, message)
 
 
-_KUBELET_REASONS = ("SysctlForbidden", "UnexpectedAdmissionError", "OutOfcpu", "OutOfmemory", "NodeAffinity")
-_RUNTIME_REASONS = ("FailedCreatePodSandBox", "CreateContainerError", "RunContainerError", "CreateContainerConfigError")
+# CreateContainerConfigError is the kubelet's own (kuberuntime: e.g. runAsNonRoot with user 0), before the runtime
+_KUBELET_REASONS = (
+    "SysctlForbidden",
+    "UnexpectedAdmissionError",
+    "OutOfcpu",
+    "OutOfmemory",
+    "NodeAffinity",
+    "CreateContainerConfigError",
+)
+_RUNTIME_REASONS = ("FailedCreatePodSandBox", "CreateContainerError", "RunContainerError")
 
 
 def node_refusal(reason: str) -> Layer | None:
-    """The node layer behind a pod status or event reason (kubelet admission: SysctlForbidden,
-    OutOf<resource>, ...; container runtime: FailedCreatePodSandBox, CreateContainerError, ...), or
-    None if the reason is no refusal."""
+    """The node layer behind a pod status or event reason (the kubelet: SysctlForbidden, OutOf<resource>,
+    CreateContainerConfigError, ...; the container runtime: FailedCreatePodSandBox, CreateContainerError,
+    ...), or None if the reason is no refusal."""
     if reason in _KUBELET_REASONS:
         return Layer.KUBELET
     if reason in _RUNTIME_REASONS:

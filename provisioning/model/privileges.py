@@ -394,25 +394,13 @@ def classify_refusal(status: int, message: str) -> Layer | None:
 _ADMISSION_ANSWERS = frozenset(
     {answers.Layer.POD_SECURITY, answers.Layer.ADMISSION_POLICY, answers.Layer.WEBHOOK, answers.Layer.QUOTA}
 )
-# CreateContainerConfigError is the kubelet's own (kuberuntime: e.g. runAsNonRoot with user 0), before the runtime
-_KUBELET_REASONS = (
-    "SysctlForbidden",
-    "UnexpectedAdmissionError",
-    "OutOfcpu",
-    "OutOfmemory",
-    "NodeAffinity",
-    "CreateContainerConfigError",
-)
-_RUNTIME_REASONS = ("FailedCreatePodSandBox", "CreateContainerError", "RunContainerError")
 
 
 def node_refusal(reason: str) -> Layer | None:
-    """The node layer behind a pod status or event reason, or None if the reason is no refusal."""
-    if reason in _KUBELET_REASONS:
-        return Layer.KUBELET
-    if reason in _RUNTIME_REASONS:
-        return Layer.RUNTIME
-    return None
+    """The node layer behind a pod status or event reason (`answers.node_refusal`), or None if the
+    reason is no refusal."""
+    layer = answers.node_refusal(reason)
+    return None if layer is None else Layer(layer.value)
 
 
 # --- observations and their comparison ----------------------------------------------------------------
