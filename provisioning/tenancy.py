@@ -94,6 +94,16 @@ class ProvisionedTenancy:
             "and oidc:<tenant>-<role> where the product offers OIDC)"
         )
 
+    def authenticated_as(self, user: str, timeout: float = kube.DEFAULT_TIMEOUT) -> tuple[str, tuple[str, ...]]:
+        """The user name and groups the API server makes of `user`'s credentials (a SelfSubjectReview,
+        authentication.k8s.io/v1); kube.ApiFailure when it does not answer."""
+        api = self.client_for(user, timeout=timeout)
+        try:
+            who = kube.who_am_i(api)
+        finally:
+            api.close()
+        return str(who.get("username", "")), tuple(who.get("groups") or ())
+
     def client_for(self, user: str, timeout: float = kube.DEFAULT_TIMEOUT) -> Any:
         """A fresh ApiClient authenticated as `user` on its tenant's cluster."""
         identity = self.identity(user)

@@ -253,14 +253,11 @@ class ExistingTenancy:
     def _role(self, tenancy: ProvisionedTenancy, user: str, fences: NamespaceFences) -> str | None:
         """The tenant role the provider's bindings give the identity's credentials, as the API server
         authenticates them (a SelfSubjectReview); None when the review or the bindings give none."""
-        api = tenancy.client_for(user, timeout=self.timeout)
         try:
-            who = kube.who_am_i(api)
+            name, groups = tenancy.authenticated_as(user, timeout=self.timeout)
         except kube.ApiFailure:
             return None
-        finally:
-            api.close()
-        role = identity_role(fences.role_bindings, str(who.get("username", "")), tuple(who.get("groups") or ()))
+        role = identity_role(fences.role_bindings, name, groups)
         return role.value if role is not None else None
 
     def _sweep(self, handle: ClusterHandle, tenants: tuple[Tenant, ...]) -> None:
