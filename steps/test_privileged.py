@@ -11,6 +11,15 @@ from pytest_bdd import parsers, scenarios, then, when
 from fixtures.network.reachability import to_html_table
 from fixtures.privileged.cases import observe_plan, require_plan_verdicts
 from fixtures.privileged.limits import LimitsObservation, observe_limits, promises_limits, require_limits
+from fixtures.privileged.private_images import (
+    PrivateImageObservation,
+    comparison,
+    forced_pulls,
+    heading,
+    observe_private_image,
+    private_registry,
+    shared_pairs,
+)
 from fixtures.privileged.tampering import fences_comparison, observe_tampering
 from fixtures.privileged.workloads import (
     DeploymentObservation,
@@ -20,7 +29,7 @@ from fixtures.privileged.workloads import (
     require_each,
     some_pod_exists,
 )
-from fixtures.verdicts import require
+from fixtures.verdicts import decide, require
 from provisioning.model.privileges import PlanVerdicts, control_cells, forbidden_case, render_table
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.settings import Settings
@@ -120,3 +129,33 @@ def meet_plan_limits(tenancy: ProvisionedTenancy, settings: Settings) -> list[Li
 @then("every tenant's limits are exactly its plan's")
 def limits_are_the_plans(limits: list[LimitsObservation]) -> None:
     require_limits(limits)
+
+
+@when(
+    parsers.parse(
+        "a tenant admin on a {placement} cluster runs its private image "
+        "and another tenant's admin starts it on the same node"
+    ),
+    target_fixture="private_images",
+)
+def start_another_tenants_private_image(
+    tenancy: ProvisionedTenancy, settings: Settings, placement: str
+) -> list[PrivateImageObservation]:
+    pairs = shared_pairs(tenancy, Placement(placement))
+    if not pairs:
+        pytest.skip(f"not applicable: no {placement} cluster of the product has two tenants")
+    where = private_registry(tenancy, settings)
+    if where is None:
+        pytest.skip("not applicable: no private registry (fix: give the product an images section with a pull_secret)")
+    timeout = settings.timeouts.pod_ready
+    images = settings.lab_home / "images"
+    return [observe_private_image(tenancy, p, where, images, settings.run_id, timeout) for p in pairs]
+
+
+@then("the other tenant's pods are refused, once the owner's pod ran")
+def other_tenant_refused(
+    private_images: list[PrivateImageObservation], tenancy: ProvisionedTenancy, settings: Settings
+) -> None:
+    text = heading(private_images[0].registry, forced_pulls(settings, tenancy.product.name))
+    _text("\n".join(o.describe() for o in private_images), "private images: owner's and other tenant's pods")
+    decide(comparison(private_images), "private images on shared nodes", text)

@@ -11,7 +11,15 @@ product forces a pull with the pod's own credentials: the AlwaysPullImages admis
 container's imagePullPolicy to Always, so the kubelet asks the registry with the pod's pull secrets and
 an anonymous pull of a private repository is refused (401 Unauthorized: ErrImagePull, then
 ImagePullBackOff). The kubelet's own credential check for cached images (KubeletEnsureSecretPulledImages,
-`imagePullCredentialsVerificationPolicy`) is alpha in Kubernetes v1.34 and not modelled here.
+`imagePullCredentialsVerificationPolicy`) is alpha in Kubernetes v1.34 and not modelled here. A product may
+also refuse such pods at admission (a ValidatingAdmissionPolicy or webhook requiring pull policy Always, as
+Capsule and Kyverno's require-image-pull-policy-always do): the other tenant's pod is then refused too.
+
+Where "this product forces pulls" comes from: the requirement itself is unconditional on a shared cluster
+(a product that lets another tenant start a cached private image fails the check, whatever it promises);
+the prediction of the verdict comes from the API server's admission plugins (`forces_pulls`), which the
+suite knows for the embedded lab (the lab profile the cluster started with) and cannot read through the
+API elsewhere (fixtures/run_facts.py records them). A dedicated cluster has one tenant: nothing to check.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from provisioning.model import answers
 
 FORCING_ADMISSION_PLUGIN = "AlwaysPullImages"
 
@@ -48,6 +58,7 @@ class Start(enum.StrEnum):
 
     RAN = "ran"
     PULL_REFUSED = "pull refused: unauthorized"
+    ADMISSION_REFUSED = "refused at admission by a policy"
     FAILED = "failed otherwise"
 
 
@@ -59,6 +70,19 @@ def start_of(failure: str) -> Start:
         return Start.RAN
     pull = "ErrImagePull" in failure or "ImagePullBackOff" in failure or "failed to pull" in failure.lower()
     return Start.PULL_REFUSED if pull and _REFUSED_CREDENTIALS.search(failure) else Start.FAILED
+
+
+_POLICY_LAYERS = frozenset({answers.Layer.ADMISSION_POLICY, answers.Layer.WEBHOOK, answers.Layer.ADMISSION})
+
+
+def start_of_refusal(status: int, message: str) -> Start:
+    """The Start of a pod the API server did not create (`status`, `message`: its answer):
+    ADMISSION_REFUSED when an admission policy, webhook or unnamed admission plugin denied it (a product
+    refusing pulls from the cache at admission), FAILED otherwise (PodSecurity, quota, authorization,
+    validation or an error prove nothing about the cache)."""
+    answer = answers.classify(status, message)
+    refused = answer.kind in (answers.Kind.DENIED, answers.Kind.INVALID) and answer.layer in _POLICY_LAYERS
+    return Start.ADMISSION_REFUSED if refused else Start.FAILED
 
 
 def expected_other_tenant(forced: bool) -> Start:
@@ -80,17 +104,20 @@ Requirement = tuple[bool | None, str]  # holds (True), contradicted (False) or u
 
 def requirements(owner: Observation, others: Mapping[str, Observation]) -> dict[str, Requirement]:
     """The check's cells: the owner's pod ran (OWNER_RUNS, the positive control) and each of the other
-    tenant's pods, by the pull policy it asked for (IfNotPresent, Never), was refused its pull
-    (`other_refused(policy)`). A Start of FAILED is unobserved (None): it says nothing about the cache."""
+    tenant's pods, by the pull policy it asked for (IfNotPresent, Never), was refused its pull or refused
+    at admission (`other_refused(policy)`). The owner's pod not running is unobserved (None, whatever
+    stopped it: a pull error of the owner is the suite's or the registry's problem, never a verdict on the
+    product), and so is another tenant's pod that failed otherwise: it says nothing about the cache."""
 
-    def cell(observation: Observation, wanted: Start, contradicted_by: Start) -> Requirement:
-        if observation.start is wanted:
+    def cell(observation: Observation, wanted: frozenset[Start], contradicted_by: frozenset[Start]) -> Requirement:
+        if observation.start in wanted:
             return True, observation.evidence
-        if observation.start is contradicted_by:
+        if observation.start in contradicted_by:
             return False, observation.evidence
         return None, observation.evidence
 
-    cells = {OWNER_RUNS: cell(owner, Start.RAN, Start.PULL_REFUSED)}
+    cells = {OWNER_RUNS: cell(owner, frozenset({Start.RAN}), frozenset())}
+    refused = frozenset({Start.PULL_REFUSED, Start.ADMISSION_REFUSED})
     for policy, observation in others.items():
-        cells[other_refused(policy)] = cell(observation, Start.PULL_REFUSED, Start.RAN)
+        cells[other_refused(policy)] = cell(observation, refused, frozenset({Start.RAN}))
     return cells

@@ -62,6 +62,45 @@ def test_the_other_tenant_running_the_image_contradicts_and_a_failure_otherwise_
     assert cells[image_pulls.other_refused("Never")] == (None, "b: evicted")
 
 
-def test_an_owner_refused_its_own_pull_contradicts_the_positive_control() -> None:
+def test_an_owner_refused_its_own_pull_leaves_the_positive_control_unobserved() -> None:
+    """A pull error of the owner's pod is the registry's or the suite's problem: ERROR, never a verdict."""
     cells = image_pulls.requirements(Observation(Start.PULL_REFUSED, "a refused"), {})
-    assert cells == {image_pulls.OWNER_RUNS: (False, "a refused")}
+    assert cells == {image_pulls.OWNER_RUNS: (None, "a refused")}
+
+
+def test_a_pod_refused_at_admission_by_a_policy_holds_the_requirement() -> None:
+    owner = Observation(Start.RAN, "a ran")
+    cells = image_pulls.requirements(owner, {"IfNotPresent": Observation(Start.ADMISSION_REFUSED, "b refused")})
+    assert cells[image_pulls.other_refused("IfNotPresent")] == (True, "b refused")
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "start"),
+    [
+        (
+            403,
+            "pods \"borrowed\" is forbidden: ValidatingAdmissionPolicy 'always-pull' with binding 'always-pull' "
+            "denied request: imagePullPolicy must be Always",
+            Start.ADMISSION_REFUSED,
+        ),
+        (
+            403,
+            'admission webhook "validate.kyverno.svc" denied the request: require-image-pull-policy-always',
+            Start.ADMISSION_REFUSED,
+        ),
+        (
+            403,
+            'pods "borrowed" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true',
+            Start.FAILED,
+        ),
+        (403, 'pods "borrowed" is forbidden: exceeded quota: compute, requested: pods=1', Start.FAILED),
+        (
+            403,
+            'pods is forbidden: User "tenant-b-admin" cannot create resource "pods" in API group ""',
+            Start.FAILED,
+        ),
+        (500, "etcdserver: request timed out", Start.FAILED),
+    ],
+)
+def test_only_a_policy_refusing_the_pod_at_admission_is_a_refusal(status: int, message: str, start: Start) -> None:
+    assert image_pulls.start_of_refusal(status, message) is start

@@ -1,0 +1,10 @@
+@privileged @shared_cluster @check_priv_006
+Feature: A tenant cannot run another tenant's private image from a shared node's cache
+  As a customer keeping my images in a private registry repository
+  I want other customers' pods refused my image even on a node that already holds it
+  So that sharing nodes does not share what only my pull secret may read
+
+  Scenario: Another tenant's pods without credentials cannot start a private image cached on their node
+    Given the provisioned tenancy of the product under test
+    When a tenant admin on a shared cluster runs its private image and another tenant's admin starts it on the same node
+    Then the other tenant's pods are refused, once the owner's pod ran
