@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
 from fixtures.network.probe import ProbePod
-from fixtures.rbac.access import Observation
+from fixtures.rbac.agreement import judge_agreement
 from fixtures.rbac.attempts import observe_attempts, table_rows
-from fixtures.rbac.credentials import credential_matrices
-from fixtures.rbac.delegation import Delegation, delegate, require_denied_before, wait_allowed
+from fixtures.rbac.credentials import credential_matrices, judge_credentials, not_applicable
+from fixtures.rbac.delegation import Delegation, decide_delegation, delegate
 from fixtures.rbac.matrix import (
     AccessRun,
     ProviderScope,
@@ -22,13 +20,11 @@ from fixtures.rbac.matrix import (
     shared_cluster,
 )
 from fixtures.rbac.reach import attach_and_judge, observe_paths, observe_service_accounts, observe_streams
-from fixtures.verdicts import Inconclusive, require
-from provisioning.backends.protocol import Credential
+from fixtures.verdicts import require
 from provisioning.model.access import PublicRead
-from provisioning.model.tenancy import Placement
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Matrix, compare
+from reports.matrix import Matrix
 
 scenarios("rbac")
 
@@ -155,20 +151,7 @@ def paths_as_documented(path_runs: tuple[AccessRun, AccessRun]) -> None:
 
 @then("the ways of observing that can answer agree on every cell")
 def ways_agree(observed_run: AccessRun) -> None:
-    observation = observed_run.observation
-    attach_ways(observation, "whole matrix")
-    errors = [
-        f"{w}: {r} -> {c} ({m.evidence.get((r, c), '')})"
-        for w, m in _available(observation)
-        for r, c, _ in m.incomplete()
-    ]
-    assert not observation.disagreements, "\n".join(observation.disagreements[:50])
-    if errors:
-        raise Inconclusive("not observed properly:\n" + "\n".join(errors[:20]))
-
-
-def _available(observation: Observation) -> list[tuple[str, Any]]:
-    return [(w, m) for w, m in observation.ways.items() if w not in observation.unavailable]
+    judge_agreement(observed_run.observation, "whole matrix")
 
 
 @when("every tenant identity on a shared cluster tries to:", target_fixture="attempts")
@@ -198,9 +181,8 @@ def admin_delegates(
 
 
 @then(parsers.parse('its developers can "{verb}" "{resource}" in their namespace, and could not before'))
-def developers_can_now(delegation: Delegation, settings: Settings, verb: str, resource: str) -> None:
-    require_denied_before(delegation, verb, resource)
-    wait_allowed(delegation, verb, resource, settings.timeouts.enforce)
+def developers_can_now(delegation: Delegation, settings: Settings) -> None:
+    decide_delegation(delegation, settings.timeouts.enforce)
 
 
 @when(
@@ -208,22 +190,12 @@ def developers_can_now(delegation: Delegation, settings: Settings, verb: str, re
     target_fixture="credentials_per_cluster",
 )
 def present_credentials(tenancy: ProvisionedTenancy) -> tuple[Matrix, Matrix]:
-    if not any(t.placement is Placement.DEDICATED for t in tenancy.tenants):
-        pytest.skip(f"not applicable: product {tenancy.product.name} has no dedicated tenant in the targets file")
-    identities = [i for c in tenancy.clusters for i in c.identities]  # certificate and OIDC identities
-    portable = [i for i in identities if _portable(tenancy.cluster_of(i.tenant).credentials[i.user])]
-    if len(portable) < len(identities):
-        pytest.skip("not applicable: the backend's tenant credentials are a kubeconfig or the admin impersonating")
-    return credential_matrices(tenancy, identities)
-
-
-def _portable(credential: Credential) -> bool:
-    return bool(credential.token or (credential.cert_pem and credential.key_pem))
+    reason = not_applicable(tenancy)
+    if reason:
+        pytest.skip(reason)
+    return credential_matrices(tenancy)
 
 
 @then("each identity is authenticated on its own cluster only")
 def own_cluster_only(credentials_per_cluster: tuple[Matrix, Matrix]) -> None:
-    expected, observed = credentials_per_cluster
-    comparison = compare(expected, observed)
-    attach_comparison(comparison, "credentials per cluster")
-    require(comparison, comparison.render())
+    judge_credentials(credentials_per_cluster)

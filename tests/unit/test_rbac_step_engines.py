@@ -1,5 +1,5 @@
 """The RBAC checks' engines the steps call (issue 18): the attempts asked from the feature's table, and the
-tenant admin's delegation judged, without a cluster."""
+tenant admin's delegated role, without a cluster (its verdicts: test_rbac_delegation_verdicts.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.rbac.access import resource_probe
 from fixtures.rbac.attempts import attempt_questions, table_rows
-from fixtures.rbac.delegation import Delegation, DeveloperCheck, delegated_role, require_denied_before
+from fixtures.rbac.delegation import delegated_role
 from fixtures.rbac.discovery import ApiResource
-from fixtures.verdicts import Inconclusive
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.tenancy import AuthorizationMode, Tenant
 from provisioning.tenancy import ProvisionedCluster
@@ -84,18 +82,3 @@ def test_the_delegated_role_grants_one_verb_to_the_developers_groups() -> None:
             "labels": {"run": "r"},
         }
     )
-
-
-def _delegation(before: Cell, refused: tuple[str, ...] = ()) -> Delegation:
-    probe = resource_probe("blue-developer", "blue-developer", BINDINGS, "list", "tenant-blue")
-    return Delegation((DeveloperCheck("blue-developer", None, probe, (before, "answer")),), refused)
-
-
-def test_a_delegation_needs_a_denial_before_and_no_refusal() -> None:
-    require_denied_before(_delegation(Cell.DENIED), "list", "rolebindings")
-    with pytest.raises(AssertionError, match="observed ALLOWED"):
-        require_denied_before(_delegation(Cell.ALLOWED), "list", "rolebindings")
-    with pytest.raises(Inconclusive, match="not observed"):
-        require_denied_before(_delegation(Cell.ERROR), "list", "rolebindings")
-    with pytest.raises(AssertionError, match="forbidden"):
-        require_denied_before(_delegation(Cell.DENIED, ("creating roles/x as blue-admin: 403 forbidden",)), "list", "r")
