@@ -1,7 +1,8 @@
 """Pure parts of the storage and tenancy engines, and the one-column verdict, that no other unit test names
 (issue 18): the reclaim table of a volume already gone (fixtures/storage/reclaim.py), which tenants the
 quota check applies to (fixtures/storage/quota.py observe_quotas' selection), the plan-objects table and
-the declared plans (fixtures/tenancy_checks.py), and require_rows (fixtures/verdicts.py).
+the declared plans (fixtures/tenancy_checks.py), require_rows and where requirement_table /
+requirement_row put each cell (fixtures/verdicts.py).
 
 Left to the lab tests because they call the API server: reclaim_table's wait for a volume still there
 (read_volume as the operator), observe_quota (claims created as the tenant), and separation's
@@ -20,7 +21,7 @@ from fixtures.readback import TenantObjects
 from fixtures.storage import quota
 from fixtures.storage.reclaim import RECLAIMED, Deleted, reclaim_table
 from fixtures.storage.volumes import Workspace, WrittenVolume
-from fixtures.verdicts import Inconclusive, require_rows
+from fixtures.verdicts import Inconclusive, require_rows, requirement_row, requirement_table
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.onboarding import onboarding_objects
 from provisioning.model.tenancy import AuthorizationMode, Plan, Product, Quota, TenancyModel, Tenant
@@ -163,3 +164,14 @@ def test_a_denied_row_fails_with_the_report_even_beside_an_error() -> None:
 def test_a_row_not_observed_is_error_never_a_failure_nor_a_pass(cell: Cell) -> None:
     with pytest.raises(Inconclusive, match=r"^the report$"):
         require_rows({"blue": (Cell.ALLOWED, "bound"), "green": (cell, "no answer")}, "the report")
+
+
+def test_a_requirement_table_puts_each_subjects_cell_and_evidence_in_its_own_row_in_order() -> None:
+    table = requirement_table("bound", {"green/c2": (Cell.DENIED, "pending"), "blue/c1": (Cell.ALLOWED, "pv-1")})
+    assert (table.rows, table.columns) == (("green/c2", "blue/c1"), ("bound",))
+    assert (table["green/c2", "bound"], table["blue/c1", "bound"]) == (Cell.DENIED, Cell.ALLOWED)
+    assert table.evidence == {("green/c2", "bound"): "pending", ("blue/c1", "bound"): "pv-1"}
+    row = requirement_row("blue/c1", {"control": (Cell.ALLOWED, "listed"), "empty": (Cell.ERROR, "no listing")})
+    assert (row.rows, row.columns) == (("blue/c1",), ("control", "empty"))
+    assert row["blue/c1", "empty"] is Cell.ERROR
+    assert row.evidence["blue/c1", "control"] == "listed"
