@@ -69,6 +69,12 @@ def _why_not_dns_label(value: str) -> str:
     return ""
 
 
+def is_dns_label(value: str, limit: int = DNS_LABEL_MAX) -> bool:
+    """Whether `value` is an RFC 1123 label (Kubernetes' IsDNS1123Label: a-z, 0-9 and "-", starting and
+    ending with a letter or digit) of at most `limit` characters."""
+    return len(value) <= limit and not _why_not_dns_label(value)
+
+
 def check_cluster_prefix(value: str) -> str:
     """`value` if it is a valid CAAS_CLUSTER_PREFIX or "" (no prefix); else InvalidName."""
     if value and not _PREFIX.fullmatch(value):

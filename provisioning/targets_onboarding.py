@@ -14,12 +14,12 @@ Whether the namespaces exist is known only on the cluster: `caas run` asks befor
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator
 
+from provisioning import names
 from provisioning.errors import ConfigError
 from provisioning.model.tenancy import Role
 
@@ -28,13 +28,12 @@ if TYPE_CHECKING:
 
 SUITE, EXISTING = "suite", "existing"
 ONBOARDINGS = (SUITE, EXISTING)
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-NAMESPACE_MAX = 63  # a namespace name is an RFC 1123 label
+NAMESPACE_MAX = names.DNS_LABEL_MAX  # a namespace name is an RFC 1123 label
 
 
 def namespace_name(value: str) -> str:
     """A Kubernetes namespace name: an RFC 1123 label of at most 63 characters (ValueError otherwise)."""
-    if len(value) > NAMESPACE_MAX or not _DNS_LABEL.match(value):
+    if not names.is_dns_label(value, NAMESPACE_MAX):
         raise ValueError(
             f'"{value}" is not a namespace name (fix: at most {NAMESPACE_MAX} lower-case letters, digits and "-", '
             "starting and ending with a letter or digit)"

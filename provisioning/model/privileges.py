@@ -8,7 +8,8 @@ admitted and the node refuses to run it (`NodeSupport`: the kubelet's unsafe
 sysctl allowlist and the runtime's user namespaces). `case_pod` builds the pod
 that asks for exactly one case on top of a pod every level admits, and
 `proof_command` is what, run inside it, shows the privilege is real.
-`classify_refusal` reads the API's answer and names the layer that decided.
+`refusal_layer` names the layer that decided from the API's classified answer
+(`provisioning.model.answers.classify`).
 """
 
 from __future__ import annotations
@@ -384,11 +385,6 @@ def refusal_layer(answer: answers.Answer) -> Layer | None:
     if answer.kind is answers.Kind.INVALID and answer.status == 422:
         return Layer.API_VALIDATION
     return None
-
-
-def classify_refusal(status: int, message: str) -> Layer | None:
-    """`refusal_layer` of the answer `status` and `message` make."""
-    return refusal_layer(answers.classify(status, message))
 
 
 _ADMISSION_ANSWERS = frozenset(

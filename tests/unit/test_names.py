@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from provisioning.names import (
     check_cluster_name,
     check_cluster_prefix,
     check_run_id,
+    is_dns_label,
     is_label_value,
     owned_by,
     shown,
@@ -205,3 +207,12 @@ def _targets(directory: Path, tenant: str) -> Path:
         """)
     )
     return path
+
+
+@given(st.text(alphabet="abz09-.A_\n", max_size=70))
+@example("a" * 63)
+@example("a" * 64)
+@example("tenant-blue\n")
+def test_a_dns_label_is_the_rfc_1123_label_within_its_length(value: str) -> None:
+    assert is_dns_label(value) is (len(value) <= 63 and re.fullmatch(DNS_LABEL, value) is not None)
+    assert is_dns_label(value, 5) is (is_dns_label(value) and len(value) <= 5)

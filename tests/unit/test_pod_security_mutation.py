@@ -3,12 +3,12 @@ names the controls whose rows of the plan x control table it must turn red (pure
 
 from __future__ import annotations
 
+from provisioning.model.fences import ENFORCE
 from provisioning.model.mutations import RED_CONTROLS, Mutation
 from provisioning.model.onboarding import tenant_manifests
 from provisioning.model.privileges import FORBIDDEN_BY_LEVEL, Case
 from provisioning.model.tenancy import Plan, PodSecurityLevel, Tenant
 
-ENFORCE = "pod-security.kubernetes.io/enforce"
 MUTATION = Mutation.POD_SECURITY_BASELINE
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from provisioning.model import answers
 from provisioning.model.privileges import (
     ADMISSION_ONLY,
     FORBIDDEN_BY_LEVEL,
@@ -18,13 +19,13 @@ from provisioning.model.privileges import (
     Outcome,
     PlanVerdicts,
     case_pod,
-    classify_refusal,
     compliant_pod,
     expected_layer,
     expected_outcome,
     expected_outcomes,
     node_refusal,
     plan_by_case_table,
+    refusal_layer,
 )
 from provisioning.model.quantity import parse_quantity
 from provisioning.model.tenancy import Plan, PodSecurityLevel
@@ -139,7 +140,7 @@ def test_each_case_pod_differs_from_the_compliant_pod(case: Case) -> None:
     ],
 )
 def test_refusals_name_their_layer_and_errors_are_no_refusal(status: int, message: str, layer: Layer | None) -> None:
-    assert classify_refusal(status, message) is layer
+    assert refusal_layer(answers.classify(status, message)) is layer
 
 
 def test_node_refusals() -> None:
