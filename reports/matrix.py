@@ -9,7 +9,7 @@ with any ERROR or UNOBSERVED cell is not a pass, whatever the other cells say.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -26,12 +26,17 @@ class Cell(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Matrix:
-    """Rows (e.g. sources, subjects) by columns (targets, verbs on resources), every cell set or UNOBSERVED."""
+    """Rows (e.g. sources, subjects) by columns (targets, verbs on resources), every cell set or UNOBSERVED.
+
+    `evidence`: what was seen, per cell; `layers`: who decided an observed cell, per cell, in the words of
+    `provisioning.model.answers.Layer` ("PodSecurity admission", "authorizer", ...), set only where a
+    probe knows it (the report's `decided_by`)."""
 
     rows: tuple[str, ...]
     columns: tuple[str, ...]
     cells: Mapping[tuple[str, str], Cell] = field(default_factory=dict)
     evidence: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    layers: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def __getitem__(self, key: tuple[str, str]) -> Cell:
         return self.cells.get(key, Cell.UNOBSERVED)
@@ -43,8 +48,9 @@ class Matrix:
         columns: Iterable[str],
         cells: Mapping[tuple[str, str], Cell],
         evidence: Mapping[tuple[str, str], str] | None = None,
+        layers: Mapping[tuple[str, str], str] | None = None,
     ) -> Matrix:
-        return cls(tuple(rows), tuple(columns), dict(cells), dict(evidence or {}))
+        return cls(tuple(rows), tuple(columns), dict(cells), dict(evidence or {}), dict(layers or {}))
 
     def incomplete(self) -> list[tuple[str, str, Cell]]:
         """Cells that were not observed properly (ERROR or UNOBSERVED)."""
@@ -56,7 +62,9 @@ class Matrix:
         """This matrix with `newer`'s observed cells laid over it (a re-probe of some cells)."""
         cells = {**self.cells, **{k: v for k, v in newer.cells.items() if v is not Cell.UNOBSERVED}}
         evidence = {**self.evidence, **newer.evidence}
-        return Matrix(self.rows, self.columns, cells, evidence)
+        observed = {k for k, v in newer.cells.items() if v is not Cell.UNOBSERVED}
+        layers = {**{k: v for k, v in self.layers.items() if k not in observed}, **newer.layers}
+        return Matrix(self.rows, self.columns, cells, evidence, layers)
 
     def render(self, title: str = "") -> str:
         width = max([len(r) for r in self.rows] + [4])
@@ -142,33 +150,56 @@ def compare(expected: Matrix, observed: Matrix) -> Comparison:
     return Comparison(expected, observed, tuple(mismatches), tuple(incomplete))
 
 
-def apply_positive_control(expected: Matrix, observed: Matrix) -> Matrix:
-    """`observed` with every DENIED cell that proves nothing turned ERROR, its evidence saying why.
+def apply_positive_control(
+    expected: Matrix, observed: Matrix, controls: Sequence[tuple[str, str]] | None = None
+) -> Matrix:
+    """`observed` with every DENIED cell that proves nothing turned ERROR, its evidence saying why: the
+    one positive-control rule of every comparison (matrices here, requirement tables through
+    `fixtures.verdicts.requirement_comparison`).
 
-    Shape: both matrices are rows (sources, subjects) by columns (destinations, requests); the result has
-    `observed`'s rows, columns and cells, only DENIED cells change.
+    Shape: both matrices are rows (sources, subjects) by columns (destinations, requests, requirements);
+    the result has `observed`'s rows, columns and cells, only DENIED cells change (to ERROR, their
+    deciding layer dropped: nothing decided them).
 
-    Rule, per row and per column (the probe-connectivity practice of the upstream NetworkPolicy e2e
-    tests, kubernetes/test/e2e/network/netpol waitForHTTPServers: every server must be seen to answer, on
-    every protocol, with the same probe, before a blocked pair counts as blocked by policy):
-    - the row control: a row with an expected-ALLOWED cell must have an observed ALLOWED cell (the
-      source or identity demonstrably works); a row expected all DENIED has no row control;
-    - the column control: a column with an expected-ALLOWED cell must have an observed ALLOWED cell (the
-      destination demonstrably answers); a column expected all DENIED has no column control.
-    A DENIED cell whose row control or column control failed becomes ERROR, its evidence
-    "positive control failed (<row> -> <column> is <seen>: <detail>), so denials prove nothing: ..."
-    naming the control and the first expected-ALLOWED cell of it that was not observed ALLOWED. Every
-    other DENIED cell stays evidence: an expected-ALLOWED cell observed DENIED where both controls held
-    is a real mismatch (the product over-blocks), an expected-DENIED one is a fence that holds.
+    Rule: a DENIED cell counts only when its positive controls held; else it becomes ERROR, its evidence
+    "positive control failed (<row> -> <column> is <seen>: <detail>), so denials prove nothing: <which>"
+    naming the first control cell that was not observed ALLOWED. Which cells are a DENIED cell's controls:
 
-    A cell is never its own control: a column whose only expected-ALLOWED cell is observed DENIED is a
-    failed column control (the destination may simply not answer), so such a cell is ERROR, never FAIL;
-    so is a row whose only expected-ALLOWED cell is (a matrix of one column, e.g. storage separation).
+    - `controls` None (an access or reachability matrix): its row and its column, the probe-connectivity
+      practice of the upstream NetworkPolicy e2e tests (kubernetes/test/e2e/network/netpol
+      waitForHTTPServers: every server must be seen to answer, on every protocol, with the same probe,
+      before a blocked pair counts as blocked by policy):
+      - the row control: a row with an expected-ALLOWED cell must have an observed ALLOWED cell (the
+        source or identity demonstrably works); a row expected all DENIED has no row control;
+      - the column control: a column with an expected-ALLOWED cell must have an observed ALLOWED cell (the
+        destination demonstrably answers); a column expected all DENIED has no column control.
+      A cell is never its own control: a column whose only expected-ALLOWED cell is observed DENIED is a
+      failed column control (the destination may simply not answer), so such a cell is ERROR, never FAIL;
+      so is a row whose only expected-ALLOWED cell is (a matrix of one column, e.g. storage separation).
+    - `controls` named (a requirement table, whose cells are requirements, not reachability): those
+      cells, for every cell of the table (e.g. a pod of the tenant ran and read its volume); none named,
+      no control.
 
-    Only DENIED cells change, so a failed control never makes a comparison pass (its cell is DENIED,
-    ERROR or UNOBSERVED: a mismatch or incomplete) and never hides an ALLOWED cell expected DENIED; the
-    rule only decides whether an over-blocked cell is FAIL or ERROR. Raises nothing; pure.
+    Every other DENIED cell stays evidence: an expected-ALLOWED cell observed DENIED where its controls
+    held is a real mismatch (the product over-blocks, a requirement does not hold), an expected-DENIED
+    one is a fence that holds. Only DENIED cells change, so a failed control never makes a comparison
+    pass (its cell is DENIED, ERROR or UNOBSERVED: a mismatch or incomplete) and never hides an ALLOWED
+    cell expected DENIED; the rule only decides whether a denial is FAIL or ERROR. Pure; raises KeyError
+    for a named control that is no cell of `observed`.
     """
+    failed = _row_and_column_controls(expected, observed) if controls is None else _named_controls(observed, controls)
+    notes = {k: failed(*k) for k, cell in observed.cells.items() if cell is Cell.DENIED}
+    notes = {k: note for k, note in notes.items() if note}
+    if not notes:
+        return observed
+    cells = {**observed.cells, **dict.fromkeys(notes, Cell.ERROR)}
+    evidence = {**observed.evidence, **notes}
+    layers = {k: v for k, v in observed.layers.items() if k not in notes}
+    return Matrix(observed.rows, observed.columns, cells, evidence, layers)
+
+
+def _row_and_column_controls(expected: Matrix, observed: Matrix) -> Callable[[str, str], str]:
+    """The note of a cell whose row or column control failed ("" when both held)."""
     allowed_rows = {r for (r, _), cell in observed.cells.items() if cell is Cell.ALLOWED}
     allowed_columns = {c for (_, c), cell in observed.cells.items() if cell is Cell.ALLOWED}
     dead_rows: dict[str, tuple[str, str]] = {}  # row -> its first expected-ALLOWED cell not observed ALLOWED
@@ -180,20 +211,38 @@ def apply_positive_control(expected: Matrix, observed: Matrix) -> Matrix:
             dead_rows.setdefault(row, (row, column))
         if column not in allowed_columns:
             dead_columns.setdefault(column, (row, column))
-    if not dead_rows and not dead_columns:
-        return observed
-    cells, evidence = dict(observed.cells), dict(observed.evidence)
-    for (row, column), cell in observed.cells.items():
-        if cell is not Cell.DENIED:
-            continue
+
+    def note(row: str, column: str) -> str:
         if row in dead_rows:
-            note = _control_note(observed, dead_rows[row], f"no cell of row {row} is allowed")
-        elif column in dead_columns:
-            note = _control_note(observed, dead_columns[column], f"no cell of column {column} is allowed")
-        else:
-            continue
-        cells[row, column], evidence[row, column] = Cell.ERROR, note
-    return Matrix(observed.rows, observed.columns, cells, evidence)
+            return _control_note(observed, dead_rows[row], f"no cell of row {row} is allowed")
+        if column in dead_columns:
+            return _control_note(observed, dead_columns[column], f"no cell of column {column} is allowed")
+        return ""
+
+    return note
+
+
+def _named_controls(observed: Matrix, controls: Sequence[tuple[str, str]]) -> Callable[[str, str], str]:
+    """The note of every cell when a named control cell is not ALLOWED ("" when all held)."""
+    for row, column in controls:
+        if row not in observed.rows or column not in observed.columns:
+            raise KeyError(f"positive control {row} -> {column} is not a cell of the table")
+    failed = [(r, c) for r, c in controls if observed[r, c] is not Cell.ALLOWED]
+    text = _control_note(observed, failed[0], "a control of the table did not hold") if failed else ""
+    return lambda _row, _column: text
+
+
+def decided_by(comparison: Comparison) -> tuple[str, ...]:
+    """Who decided the compared cells that were observed (ALLOWED or DENIED) and name a deciding layer
+    (`Matrix.layers`, "-" and "" are nobody), in row and column order, each once."""
+    observed = comparison.observed
+    layers = (
+        observed.layers.get((r, c), "")
+        for r in comparison.expected.rows
+        for c in comparison.expected.columns
+        if comparison.expected[r, c] is not Cell.UNOBSERVED and observed[r, c] in (Cell.ALLOWED, Cell.DENIED)
+    )
+    return tuple(dict.fromkeys(layer for layer in layers if layer not in ("", "-")))
 
 
 def _control_note(observed: Matrix, control: tuple[str, str], which: str) -> str:

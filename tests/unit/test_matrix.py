@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports.matrix import Cell, Matrix, apply_positive_control, compare
+from reports.matrix import Cell, Matrix, apply_positive_control, compare, decided_by
 
 ROWS, COLS = ("blue/a", "green/a"), ("blue/b:8080/tcp", "green/b:8080/tcp")
 EXPECTED = Matrix.build(
@@ -193,3 +193,65 @@ def test_the_controls_only_ever_decide_fail_or_error_never_a_pass(wanted: list[C
     assert compare(expected, controlled).passed is compare(expected, observed).passed
     if all(observed[k] is A for k, v in expected.cells.items() if v is A):
         assert controlled == observed, "an honest run (every control held) is judged as observed"
+
+
+def _requirement_control_before(observed: Matrix, controls: list[tuple[str, str]]) -> Matrix:
+    """The requirement tables' own control rule as fixtures.verdicts had it before the one rule (the oracle)."""
+    failed = [(r, c) for r, c in controls if observed[r, c] is not A]
+    if not failed:
+        return observed
+    return Matrix(observed.rows, observed.columns, {k: (E if v is D else v) for k, v in observed.cells.items()})
+
+
+@given(
+    st.lists(st.sampled_from([A, D, E, Cell.UNOBSERVED]), min_size=6, max_size=6),
+    st.lists(st.sampled_from([("r1", "c1"), ("r2", "c2"), ("r3", "c1")]), max_size=2),
+)
+def test_named_controls_judge_a_requirement_table_as_its_own_rule_did(
+    seen: list[Cell], controls: list[tuple[str, str]]
+) -> None:
+    rows, columns = ("r1", "r2", "r3"), ("c1", "c2")
+    keys = [(r, c) for r in rows for c in columns]
+    expected = Matrix.build(rows, columns, dict.fromkeys(keys, A))
+    observed = Matrix.build(rows, columns, {k: v for k, v in zip(keys, seen, strict=True) if v is not Cell.UNOBSERVED})
+    controlled = apply_positive_control(expected, observed, controls)
+    assert controlled.cells == _requirement_control_before(observed, controls).cells
+    verdict = compare(expected, controlled)
+    before = compare(expected, _requirement_control_before(observed, controls))
+    assert (verdict.passed, bool(verdict.mismatches)) == (before.passed, bool(before.mismatches))
+    if all(observed[k] is A for k in controls):
+        assert controlled == observed, "an honest run (every control held) is judged as observed"
+
+
+def test_a_named_control_outside_the_table_is_refused_and_a_failed_one_is_named() -> None:
+    observed = Matrix.build(
+        ["t"], ["control", "empty"], {("t", "control"): E, ("t", "empty"): D}, {("t", "control"): "no pod"}
+    )
+    with pytest.raises(KeyError, match="not a cell"):
+        apply_positive_control(observed, observed, [("t", "absent")])
+    controlled = apply_positive_control(observed, observed, [("t", "control")])
+    assert controlled["t", "empty"] is E
+    assert controlled.evidence["t", "empty"].startswith("positive control failed (t -> control is error: no pod)")
+
+
+def test_the_deciding_layers_are_those_of_the_observed_cells_compared() -> None:
+    layers = {
+        ("blue/a", "blue/b:8080/tcp"): "-",
+        ("blue/a", "green/b:8080/tcp"): "authorizer",
+        ("green/a", "blue/b:8080/tcp"): "PodSecurity admission",
+        ("green/a", "green/b:8080/tcp"): "authorizer",
+    }
+    observed = Matrix.build(ROWS, COLS, dict(EXPECTED.cells), {}, layers)
+    assert decided_by(compare(EXPECTED, observed)) == ("authorizer", "PodSecurity admission")
+    errors = Matrix.build(ROWS, COLS, {**EXPECTED.cells, ("green/a", "blue/b:8080/tcp"): E}, {}, layers)
+    assert decided_by(compare(EXPECTED, errors)) == ("authorizer",), "an ERROR cell was decided by nobody"
+    assert decided_by(compare(EXPECTED, Matrix.build(ROWS, COLS, dict(EXPECTED.cells)))) == ()
+
+
+def test_a_denial_the_controls_void_loses_its_layer_and_a_re_probe_replaces_it() -> None:
+    expected = Matrix.build(["a"], ["x", "y"], {("a", "x"): A, ("a", "y"): D})
+    observed = Matrix.build(["a"], ["x", "y"], {("a", "x"): E, ("a", "y"): D}, {}, {("a", "y"): "authorizer"})
+    assert apply_positive_control(expected, observed).layers == {}
+    newer = Matrix.build(["a"], ["x", "y"], {("a", "y"): A}, {}, {("a", "y"): "-"})
+    assert observed.merge(newer).layers == {("a", "y"): "-"}
+    assert observed.merge(Matrix.build(["a"], ["x", "y"], {})).layers == {("a", "y"): "authorizer"}

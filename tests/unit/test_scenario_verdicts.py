@@ -14,7 +14,7 @@ import pytest
 from pytest_timeout import PYTEST_FAILURE_MESSAGE  # type: ignore[import-untyped]
 
 from fixtures.expectations import phase_status, scenario_key, xfail_reason
-from fixtures.run_facts import _credential_kind, scenario_labels
+from fixtures.run_facts import _credential_kind, area_layers, scenario_labels
 from fixtures.verdicts import Inconclusive
 from provisioning.backends.protocol import Credential
 from provisioning.settings import DEFAULT_TARGETS, Settings
@@ -110,12 +110,17 @@ def settings() -> Settings:
     return Settings(load_targets(DEFAULT_TARGETS), "run-1", Path("/nowhere"), Path("/nowhere"))
 
 
-def test_a_scenarios_labels_are_its_products_plans_and_the_layer_that_decides(settings: Settings) -> None:
+def test_a_scenarios_labels_are_its_products_plans(settings: Settings) -> None:
     plans = [("plan", "large"), ("plan", "medium"), ("plan", "small")]
-    assert scenario_labels("tenant_isolation", settings, "pks") == [*plans, ("layer", "NetworkPolicy dataplane")]
-    assert scenario_labels("rbac", settings, "pks") == [*plans, ("layer", "authorization (RBAC)")]
-    assert scenario_labels("rbac", settings, "cfcr") == [("plan", "default"), ("layer", "authorization (ABAC)")]
+    assert scenario_labels("tenant_isolation", settings, "pks") == plans
     assert scenario_labels("smoke", settings, "cfcr") == [("plan", "default")]
+
+
+def test_an_areas_layer_is_what_decides_where_the_cells_name_none(settings: Settings) -> None:
+    assert area_layers("tenant_isolation", settings, "pks") == ["NetworkPolicy dataplane"]
+    assert area_layers("rbac", settings, "pks") == ["authorization (RBAC)"]
+    assert area_layers("rbac", settings, "cfcr") == ["authorization (ABAC)"]
+    assert area_layers("smoke", settings, "cfcr") == []
 
 
 @pytest.mark.parametrize(
