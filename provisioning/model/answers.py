@@ -190,6 +190,39 @@ def classify(status: int, message: str, reason: str = "") -> Answer:
     return Answer(Kind.INVALID, Layer.API_VALIDATION, status, message)
 
 
+_INVALID = re.compile(r'^\S+ "[^"]*" is invalid: ')
+_FORBIDDEN = re.compile(r'^\S+ "[^"]*" is forbidden: ')  # admission.NewForbidden
+_WOULD_VIOLATE = 'would violate PodSecurity "'
+
+
+def classify_recorded(message: str) -> Answer:
+    """The answer behind a refusal a controller recorded without its status: a ReplicaSet's
+    ReplicaFailure/FailedCreate condition or a FailedCreate event holds the API server's error message
+    (`<kind> "<name>" is forbidden: ...`, kube-controller-manager's replica_set.go keeps `err.Error()`).
+    A message that names a refusal is that refusal, DENIED as the 403 it was (the layer as `classify`
+    reads it, an admission plugin's `<kind> "<name>" is forbidden: ...` that names none is `admission`);
+    the API server's `<kind> "<name>" is invalid: ...` is INVALID (422); anything else
+    (empty, or no API answer: a timeout, a transport error) is ERROR with status 0: nothing is known of it."""
+    if _refusal(403, message) or _FORBIDDEN.match(message):
+        return classify(403, message)
+    if _INVALID.match(message):
+        return classify(422, message)
+    return Answer(Kind.ERROR, Layer.NONE, 0, message)
+
+
+def warned_by(warning: str) -> Layer | None:
+    """The admission layer behind a `Warning` header the API server sent with an accepted request:
+    PodSecurity's warn mode (`would violate PodSecurity "<level>:<version>": ...`, pod-security-admission,
+    also on a workload whose pod template would be refused) or a ValidatingAdmissionPolicy bound with
+    the Warn action (`Validation failed for ValidatingAdmissionPolicy '<policy>' ...`); None for any
+    other warning."""
+    if _WOULD_VIOLATE in warning:
+        return Layer.POD_SECURITY
+    if _POLICY.search(warning):
+        return Layer.ADMISSION_POLICY
+    return None
+
+
 # CreateContainerConfigError is the kubelet's own (kuberuntime: e.g. runAsNonRoot with user 0), before the runtime
 _KUBELET_REASONS = (
     "SysctlForbidden",

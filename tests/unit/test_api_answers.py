@@ -8,7 +8,16 @@ import json
 
 import pytest
 
-from provisioning.model.answers import Answer, Kind, Layer, classify, exceeded_resources, node_refusal
+from provisioning.model.answers import (
+    Answer,
+    Kind,
+    Layer,
+    classify,
+    classify_recorded,
+    exceeded_resources,
+    node_refusal,
+    warned_by,
+)
 
 AUTHORIZER = (
     'pods is forbidden: User "blue-viewer" cannot create resource "pods" in API group "" in the namespace '
@@ -160,3 +169,37 @@ def test_node_refusals_name_the_kubelet_or_the_runtime() -> None:
     assert node_refusal("SysctlForbidden") is Layer.KUBELET
     assert node_refusal("FailedCreatePodSandBox") is Layer.RUNTIME
     assert node_refusal("ContainerCreating") is None
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "layer"),
+    [
+        (
+            'pods "forbidden-1-x" is forbidden: violates PodSecurity "restricted:latest": privileged',
+            Kind.DENIED,
+            Layer.POD_SECURITY,
+        ),
+        (
+            'pods "f-1" is forbidden: exceeded quota: tenant-quota, requested: pods=1, used: pods=5, limited: pods=5',
+            Kind.DENIED,
+            Layer.QUOTA,
+        ),
+        ('pods "f-1" is forbidden: no pods allowed here', Kind.DENIED, Layer.ADMISSION),
+        ('pods is forbidden: User "system:serviceaccount:kube-system:rs" cannot create', Kind.DENIED, Layer.AUTHORIZER),
+        ('Pod "f-1" is invalid: spec.containers[0].image: Required value', Kind.INVALID, Layer.API_VALIDATION),
+        ("Timeout: request did not complete within requested timeout", Kind.ERROR, Layer.NONE),
+        ("", Kind.ERROR, Layer.NONE),
+    ],
+)
+def test_a_refusal_a_controller_recorded_is_read_by_the_same_words(message: str, kind: Kind, layer: Layer) -> None:
+    answer = classify_recorded(message)
+    assert (answer.kind, answer.layer) == (kind, layer)
+    if kind is Kind.DENIED:
+        assert answer == classify(403, message), "the same reading as the API server's own answer"
+
+
+def test_a_warning_names_the_admission_layer_that_warned() -> None:
+    assert warned_by('would violate PodSecurity "restricted:latest": privileged (container "c")') is Layer.POD_SECURITY
+    policy = "Validation failed for ValidatingAdmissionPolicy 'service-types' with binding 'b': type NodePort"
+    assert warned_by(policy) is Layer.ADMISSION_POLICY
+    assert warned_by("spec.template.spec.containers[0].image: is deprecated") is None

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import pytest
 
+from fixtures.answered import Answered
 from fixtures.privileged import tampering
 from fixtures.storage import quota, separation
 from fixtures.storage.volumes import Workspace
@@ -83,14 +84,22 @@ def test_a_fence_action_the_table_does_not_name_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "cell"), [(403, Cell.DENIED), (401, Cell.ERROR), (422, Cell.ERROR), (429, Cell.ERROR), (0, Cell.ERROR)]
+    ("status", "body", "cell", "layer"),
+    [
+        (403, "Forbidden", Cell.DENIED, "admission"),  # a refusal after authorization the message names not
+        (403, 'namespaces "x" is forbidden: User "blue-admin" cannot patch resource', Cell.DENIED, "authorizer"),
+        (401, "other", Cell.ERROR, "authentication"),
+        (422, "other", Cell.ERROR, "API validation"),  # the request's form, not the fence
+        (429, "other", Cell.ERROR, "-"),
+        (0, "other", Cell.ERROR, "-"),
+    ],
 )
-def test_a_fence_holds_only_on_a_403(status: int, cell: Cell) -> None:
+def test_a_fence_holds_only_on_a_refusal_the_classifier_reads(status: int, body: str, cell: Cell, layer: str) -> None:
     def refused() -> None:
-        raise ApiFailure(status, "Forbidden" if status == 403 else "other")
+        raise ApiFailure(status, "Forbidden" if status == 403 else "other", body)
 
-    assert tampering._cell(refused) == (cell, f"{status}: {'Forbidden' if status == 403 else 'other'}")
-    assert tampering._cell(lambda: None) == (Cell.ALLOWED, "succeeded")
+    assert tampering._cell(refused) == Answered(cell, f"{status}: {body}", layer)
+    assert tampering._cell(lambda: None) == Answered(Cell.ALLOWED, "succeeded", "-")
 
 
 # --- check_sto_005: the storage quota holds -----------------------------------------------------------

@@ -1,0 +1,88 @@
+"""Who decided a verdict reaches the report per check: the one verdict rule labels the layers of the
+observed cells it compared, a verdict whose cells name none labels its area's, and a scenario that
+reached no verdict gets its area's when it ends (fixtures/decided.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures import decided
+from fixtures.answered import Answered, failed
+from fixtures.privileged.workloads import DeploymentObservation
+from fixtures.verdicts import Inconclusive, require, require_rows
+from provisioning.kube.client import ApiFailure
+from provisioning.model.privileges import Case
+from reports.matrix import Cell, Matrix, compare
+
+AREA = ("admission (PodSecurity, API validation)",)
+
+
+@pytest.fixture
+def labels(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The Allure labels the running scenario got."""
+    got: list[tuple[str, str]] = []
+    monkeypatch.setattr(decided.allure.dynamic, "label", lambda name, *values: got.extend((name, v) for v in values))
+    return got
+
+
+def test_a_verdict_labels_the_layers_of_its_observed_cells_once(labels: list[tuple[str, str]]) -> None:
+    token = decided.begin(AREA)
+    rows = {"blue": (Cell.ALLOWED, "refused"), "green": (Cell.ALLOWED, "refused"), "red": (Cell.ALLOWED, "ran")}
+    require_rows(rows, "report", layers={"blue": "authorizer", "green": "authorizer", "red": "-"})
+    require_rows({"blue": (Cell.ALLOWED, "")}, "report", layers={"blue": "PodSecurity admission"})
+    assert decided.end(token) == ("authorizer", "PodSecurity admission")
+    assert labels == [("layer", "authorizer"), ("layer", "PodSecurity admission")]
+
+
+def test_a_verdict_whose_cells_name_no_layer_is_its_areas(labels: list[tuple[str, str]]) -> None:
+    token = decided.begin(AREA)
+    expected = Matrix.build(["a"], ["x"], {("a", "x"): Cell.DENIED})
+    with pytest.raises(AssertionError):
+        require(compare(expected, Matrix.build(["a"], ["x"], {("a", "x"): Cell.ALLOWED})))
+    assert decided.end(token) == AREA
+    assert labels == [("layer", AREA[0])]
+
+
+def test_a_scenario_without_a_verdict_gets_its_areas_layer_when_it_ends(labels: list[tuple[str, str]]) -> None:
+    token = decided.begin(AREA)
+    with pytest.raises(Inconclusive):  # only ERROR cells: nobody decided anything
+        require_rows({"blue": (Cell.ERROR, "timed out")}, "report", layers={"blue": "-"})
+    assert labels == [("layer", AREA[0])]
+    assert decided.end(decided.begin(())) == ()
+    decided.end(token)
+
+
+def test_outside_a_scenario_nothing_is_labelled(labels: list[tuple[str, str]]) -> None:
+    require_rows({"blue": (Cell.ALLOWED, "")}, "report", layers={"blue": "authorizer"})
+    assert labels == []
+
+
+def test_a_refused_request_is_denied_by_the_layer_the_classifier_reads() -> None:
+    quota = (
+        '{"message": "pods \\"x\\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1"}'
+    )
+    assert failed(ApiFailure(403, "Forbidden", quota)).layer == "ResourceQuota admission"
+    assert failed(ApiFailure(403, "Forbidden", quota)).cell is Cell.DENIED
+    assert failed(ApiFailure(409, "Conflict")) == Answered(Cell.ALLOWED, "409: Conflict", "-")
+    assert failed(ApiFailure(503, "Service Unavailable")).cell is Cell.ERROR
+
+
+@pytest.mark.parametrize(
+    ("refusal", "failed_create", "warnings", "layer"),
+    [
+        (
+            'deployments.apps "f" is forbidden: violates PodSecurity "baseline:latest": host',
+            "",
+            (),
+            "PodSecurity admission",
+        ),
+        ("", 'pods "f-1" is forbidden: violates PodSecurity "restricted:latest": x', (), "PodSecurity admission"),
+        ("", "", ('would violate PodSecurity "restricted:latest": x',), "PodSecurity admission"),
+        ("", "", (), "-"),
+    ],
+)
+def test_a_deployment_is_decided_by_who_refused_it_its_pods_or_warned(
+    refusal: str, failed_create: str, warnings: tuple[str, ...], layer: str
+) -> None:
+    seen = DeploymentObservation("blue", Case.PRIVILEGED, not refusal, warnings, failed_create, 0, refusal=refusal)
+    assert seen.decided_by == layer
