@@ -198,7 +198,8 @@ _WOULD_VIOLATE = 'would violate PodSecurity "'
 def classify_recorded(message: str) -> Answer:
     """The answer behind a refusal a controller recorded without its status: a ReplicaSet's
     ReplicaFailure/FailedCreate condition or a FailedCreate event holds the API server's error message
-    (`<kind> "<name>" is forbidden: ...`, kube-controller-manager's replica_set.go keeps `err.Error()`).
+    (`<kind> "<name>" is forbidden: ...`: pkg/controller/replicaset/replica_set_utils.go calculateStatus keeps
+    the create's `err.Error()`).
     A message that names a refusal is that refusal, DENIED as the 403 it was (the layer as `classify`
     reads it, an admission plugin's `<kind> "<name>" is forbidden: ...` that names none is `admission`);
     the API server's `<kind> "<name>" is invalid: ...` is INVALID (422); anything else

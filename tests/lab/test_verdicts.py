@@ -210,3 +210,30 @@ def test_every_verdict_names_its_plans_and_deciding_layer(main_run: tuple[int, d
         if cell["status"] in ("pass", "fail") and not cell[field]
     ]
     assert not empty, empty
+
+
+# what decided the observed cells of the checks whose probes read it (fixtures.answered, the plan x case
+# table), on pks: the layer the one classifier names, not the area's
+DECIDED_ON_PKS = {
+    "check_net_008": "authorizer",  # services/status refused; DenyServiceExternalIPs is "admission"
+    "check_net_010": "ValidatingAdmissionPolicy",  # onboarding's policy holds small and medium to their types
+    "check_priv_001": "PodSecurity admission",
+    "check_priv_003": "PodSecurity admission",  # the ReplicaSet's FailedCreate
+    "check_priv_004": "authorizer",
+    "check_priv_005": "ResourceQuota admission",
+}
+
+
+def test_a_check_whose_cells_name_their_layer_reports_it(main_run: tuple[int, dict[str, object], Path]) -> None:
+    """The report's `decided_by` comes from the cells the verdict compared where the probes know who
+    decided them (a refusal classified by provisioning.model.answers), not from the check's area."""
+    _, comparison, _ = main_run
+    decided = {
+        row["check"]: row["products"]["pks"]["decided_by"]
+        for row in comparison["checks"]  # type: ignore[union-attr]
+        if "pks" in row["products"]
+    }
+    missing = {
+        check: decided.get(check) for check, layer in DECIDED_ON_PKS.items() if layer not in decided.get(check, [])
+    }
+    assert not missing, missing
