@@ -60,6 +60,11 @@ def _targets(kubeconfig: Path, lab_registry: registry.LabRegistry) -> str:
         "    tenants: [{name: blue, plan: small}, {name: green, plan: small}]\n"
         "  - product: cfcr-bosh\n"
         "    tenants: [{name: blue, plan: small}, {name: green, plan: small}]\n"
+        "expectations:\n"  # neither API server runs AlwaysPullImages (tests/lab/test_private_images.py)
+        + "".join(
+            f"  - {{product: {p}, check: check_priv_006, status: fail, reason: no AlwaysPullImages}}\n"
+            for p in ("tkgi", "cfcr-bosh")
+        )
     )
 
 
