@@ -12,16 +12,15 @@ from fixtures.rbac.credentials import credential_matrices, judge_credentials, no
 from fixtures.rbac.delegation import Delegation, decide_delegation, delegate
 from fixtures.rbac.matrix import (
     AccessRun,
-    ProviderScope,
     attach_comparison,
     attach_ways,
     judge_scope,
     observe_cluster,
     shared_cluster,
 )
+from fixtures.rbac.product_scope import provider_onboarding, provider_scope
 from fixtures.rbac.reach import attach_and_judge, observe_paths, observe_service_accounts, observe_streams
 from fixtures.verdicts import require
-from provisioning.model.access import PublicRead
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Matrix
@@ -34,17 +33,6 @@ def _shared(tenancy: ProvisionedTenancy) -> ProvisionedCluster:
     if cluster is None:
         pytest.skip("not applicable: fewer than two tenants share a cluster")
     return cluster
-
-
-def provider_scope(settings: Settings, product_name: str) -> ProviderScope:
-    """The product's own namespaces and its documented public reads, from the targets file."""
-    spec = settings.targets.product_spec(product_name)
-    reads = tuple(
-        PublicRead(r.namespace, r.resource, tuple(r.verbs), r.group, tuple(r.names)) for r in spec.public_reads
-    )
-    documented = (spec.non_resource_reads, spec.anonymous_reads)
-    paths = [None if d is None else tuple(d) for d in documented]
-    return ProviderScope(tuple(spec.provider_namespaces), reads, paths[0], paths[1])
 
 
 @pytest.fixture(scope="session")
@@ -156,7 +144,7 @@ def ways_agree(observed_run: AccessRun) -> None:
 
 @when("every tenant identity on a shared cluster tries to:", target_fixture="attempts")
 def try_attempts(tenancy: ProvisionedTenancy, settings: Settings, datatable: list[list[str]]) -> AccessRun:
-    existing = settings.targets.product_spec(tenancy.product.name).onboarding == "existing"
+    existing = provider_onboarding(settings, tenancy.product.name)
     return observe_attempts(tenancy, _shared(tenancy), table_rows(datatable), provider_onboarding=existing)
 
 
@@ -175,7 +163,7 @@ def every_attempt_denied(attempts: AccessRun) -> None:
 def admin_delegates(
     tenancy: ProvisionedTenancy, settings: Settings, verb: str, resource: str, request: pytest.FixtureRequest
 ) -> Delegation:
-    existing = settings.targets.product_spec(tenancy.product.name).onboarding == "existing"
+    existing = provider_onboarding(settings, tenancy.product.name)
     cluster = _shared(tenancy)
     return delegate(tenancy, cluster, verb, resource, settings.run_id, request.addfinalizer, as_authenticated=existing)
 

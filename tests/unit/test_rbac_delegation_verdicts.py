@@ -1,8 +1,10 @@
 """check_rbac_004 level 2, check_rbac_005 and check_rbac_006 decided without a cluster (issue 18): what each
-observation becomes as a cell, and the verdict the one rule (fixtures.verdicts.require) gives the cells."""
+observation becomes as a cell, and the verdict the one rule (fixtures.verdicts.require) gives the cells; and
+what the RBAC steps read of a product from the targets file."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +26,11 @@ from fixtures.rbac.delegation import (
     own,
 )
 from fixtures.rbac.discovery import ApiResource
+from fixtures.rbac.product_scope import provider_onboarding, provider_scope
 from fixtures.verdicts import Inconclusive, Observed, require, requirement_comparison, requirement_table
 from provisioning.backends.protocol import Credential
+from provisioning.settings import DEFAULT_TARGETS, Settings
+from provisioning.targets import load_targets
 from reports.matrix import Cell, Matrix
 
 BINDINGS = ApiResource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, ("list", "create"))
@@ -257,3 +262,10 @@ def test_ways_that_can_answer_agree_or_the_check_fails() -> None:
     ways = _ways({"request": ALL, "selfsubjectaccessreview": {k: Cell.ERROR for k in ALL}})
     assert _agreement(Observation(ways, (), refused)) == "pass"
     assert _agreement(Observation(ways, (), {})) == "error"
+
+
+def test_the_product_scope_and_onboarding_come_from_the_targets_file() -> None:
+    settings = Settings(load_targets(DEFAULT_TARGETS), "run-1", Path("/nowhere"), Path("/nowhere"))
+    cfcr = provider_scope(settings, "cfcr")
+    assert cfcr.anonymous_reads == ("/version",)
+    assert not provider_onboarding(settings, "pks")
