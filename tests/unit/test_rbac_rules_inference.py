@@ -1,7 +1,8 @@
 """Self reviews inferred from SelfSubjectRulesReviews (fixtures/rbac/rules.py) and the observer's use of
 them (fixtures/rbac/access.AccessObserver): a cell is inferred only from a complete rules review in its
 own namespace, each group is checked against a cell asked, a disagreement is only ever between answers
-the API server gave, and a probe that raises is ERROR, never denied (no cluster).
+the API server gave, and a probe that raises is ERROR, never denied; wide matrices are written one line
+per column (fixtures/rbac/matrix.py), their text linear in their cells (no cluster).
 
 Shapes: authorization.k8s.io/v1 SelfSubjectRulesReview (status.resourceRules, incomplete, evaluationError).
 """
@@ -16,7 +17,8 @@ import pytest
 from fixtures.rbac import access, rules
 from fixtures.rbac.access import AccessObserver, Probe, guarded, resource_probe
 from fixtures.rbac.discovery import ApiResource
-from reports.matrix import Cell
+from fixtures.rbac.matrix import WIDE, render_comparison, render_matrix
+from reports.matrix import Cell, Comparison, Matrix, compare
 
 PODS = ApiResource("", "v1", "pods", "Pod", True, ("get", "list", "delete"))
 NODES = ApiResource("", "v1", "nodes", "Node", False, ("get",))
@@ -183,3 +185,30 @@ def test_guarded_answers_what_failed_makes_of_the_exception() -> None:
 
     assert guarded(boom, lambda exc: f"failed: {exc}")() == "failed: bad"
     assert guarded(lambda: (Cell.ALLOWED, "ok"))() == (Cell.ALLOWED, "ok")
+
+
+def test_a_wide_comparison_is_written_one_line_per_column_findings_first() -> None:
+    columns = [f"tenant-blue: get thing{i}" for i in range(WIDE + 1)]
+    expected = Matrix.build(["a", "b"], columns, {(r, c): Cell.DENIED for r in ("a", "b") for c in columns})
+    cells = dict(expected.cells)
+    cells["b", columns[3]] = Cell.ALLOWED
+    cells["a", columns[5]] = Cell.ERROR
+    text = render_comparison(compare(expected, Matrix.build(["a", "b"], columns, cells)))
+    lines = text.splitlines()
+    assert lines[0] == f"FAIL: 1 mismatched, 1 not observed of {2 * (WIDE + 1)} cells"
+    assert lines[2].startswith("expected DENIED, observed ALLOWED: b -> tenant-blue: get thing3")
+    assert f"XX  X.   .  {columns[3]}" in lines
+    assert f"XX  EX  E   {columns[5]}" in lines
+    assert len(text) < 100 * (WIDE + 1)  # linear in the columns, not quadratic
+    narrow = compare(expected, expected)
+    assert render_comparison(Comparison(narrow.expected, narrow.observed, (), ())).startswith("PASS")
+
+
+def test_a_wide_matrix_is_written_one_line_per_column() -> None:
+    columns = [f"c{i}" for i in range(WIDE + 1)]
+    matrix = Matrix.build(["a", "b"], columns, {("a", "c0"): Cell.ALLOWED, ("b", "c0"): Cell.DENIED})
+    lines = render_matrix(matrix, "request").splitlines()
+    assert lines[:3] == ["request", "one line per column, one symbol per row: 1 a, 2 b", ".X  c0"]
+    assert lines[3] == "??  c1"
+    small = Matrix.build(["a"], ["c0"], {("a", "c0"): Cell.ALLOWED})
+    assert render_matrix(small) == small.render()
