@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 from fixtures.rbac import access, rules
-from fixtures.rbac.access import AccessObserver, Probe, guarded, resource_probe
+from fixtures.rbac.access import AccessObserver, Observation, Probe, guarded, resource_probe
 from fixtures.rbac.discovery import ApiResource
-from fixtures.rbac.matrix import WIDE, render_comparison, render_matrix
+from fixtures.rbac.matrix import WIDE, AccessRun, Question, render_comparison, render_matrix
+from fixtures.rbac.reach import judge
+from fixtures.verdicts import Inconclusive
 from reports.matrix import Cell, Comparison, Matrix, compare
 
 PODS = ApiResource("", "v1", "pods", "Pod", True, ("get", "list", "delete"))
@@ -212,3 +214,35 @@ def test_a_wide_matrix_is_written_one_line_per_column() -> None:
     assert lines[3] == "??  c1"
     small = Matrix.build(["a"], ["c0"], {("a", "c0"): Cell.ALLOWED})
     assert render_matrix(small) == small.render()
+
+
+SPLIT = "u -> x: request=allowed, subjectaccessreview=denied"
+
+
+def _run(observed: Cell, disagreements: tuple[str, ...] = ()) -> AccessRun:
+    probe = resource_probe("u", "u", PODS, "get", "tenant-blue")
+    question = Question(probe, None, Cell.DENIED)  # type: ignore[arg-type]
+    matrix = Matrix.build(["u"], [probe.column], {("u", probe.column): observed})
+    return AccessRun((question,), Observation({"request": matrix}, disagreements, {}), positive_control=False)
+
+
+@pytest.mark.parametrize(
+    ("runs", "raised"),
+    [
+        ([_run(Cell.DENIED)], None),
+        ([_run(Cell.ALLOWED)], AssertionError),
+        ([_run(Cell.DENIED, ("u -> x: request=allowed, subjectaccessreview=denied",))], AssertionError),
+        ([_run(Cell.ERROR)], Inconclusive),
+        (
+            [_run(Cell.ERROR), _run(Cell.DENIED, ("u -> x: request=allowed, subjectaccessreview=denied",))],
+            AssertionError,
+        ),
+    ],
+)
+def test_the_reach_runs_are_judged_by_the_one_verdict_rule(runs: list[AccessRun], raised: type | None) -> None:
+    named = [(f"run {i}", run) for i, run in enumerate(runs)]
+    if raised is None:
+        assert len(judge(named)) == len(runs)
+    else:
+        with pytest.raises(raised):
+            judge(named)
