@@ -161,6 +161,23 @@ def delete_pod(api: k8s.ApiClient, namespace: str, name: str, timeout: float) ->
     wait_until(gone, bool, timeout=timeout, what=f"pod {namespace}/{name} to be deleted", retry_on=())
 
 
+def delete_selected(api: k8s.ApiClient, namespace: str, selector: str, timeout: float, what: str) -> None:
+    """Delete every pod of `namespace` that the label `selector` selects, now, and wait until none is left
+    (`timeout` in seconds; `what` names the pods in the wait's message).
+
+    Raises ApiFailure when the delete is refused, WaitTimeout when pods remain at the deadline."""
+    call(
+        api, "CoreV1Api", "delete_collection_namespaced_pod", namespace, label_selector=selector, grace_period_seconds=0
+    )
+    wait_until(
+        lambda: call(api, "CoreV1Api", "list_namespaced_pod", namespace, label_selector=selector).items,
+        lambda pods: not pods,
+        timeout=timeout,
+        what=f"{what} to be gone",
+        retry_on=(ApiFailure,),
+    )
+
+
 def exec_in_pod(
     api: k8s.ApiClient,
     namespace: str,
