@@ -3,7 +3,9 @@ through the kubeconfig backend, its nodes pulling the suite's images from the la
 secret. Every check gives the verdict the `lab` backend gives on the same profile and targets; with a
 wrong pull secret, or the registry stopped, every pod-based check is ERROR naming the kubelet's pull
 failure (never a pass, never a denial) and the run leaves nothing behind. Prints the time of `caas
-images push` and of the runs. Nightly: a whole run of both products, two runs of the pod-based checks."""
+images push` and of the runs. Nightly: a whole run of both products, two runs of the pod-based checks.
+The CI part, one run of the bare product alone against the lab backend's verdicts held in
+tests/lab/expected_verdicts.py, is tests/lab/test_bare_parity.py."""
 
 from __future__ import annotations
 

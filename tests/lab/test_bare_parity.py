@@ -1,0 +1,190 @@
+"""A cluster the suite did not build gives every check the `lab` backend's verdict (CI part of issue 17).
+
+One `caas run --product bare-pks`: bare one-node pks lab clusters (no suite image on their nodes, no suite
+identity made) reached only through the kubeconfig backend, their nodes pulling the suite's images from
+the lab registry with a pull secret, `onboarding: suite`. The product takes exactly the plans, tenancy and
+expectations of the `pks` product of targets.example.yaml (read from that file): its dedicated tenant gets
+a second bare cluster, named by `kubeconfig.tenant_contexts`.
+
+The comparison is transitive through tests/lab/expected_verdicts.py: this test asserts that bare-pks gives
+every check the verdict EXPECTED holds for pks, and tests/lab/test_verdicts.py asserts, in the same CI run,
+that the `lab` backend gives exactly those on pks. (The nightly tests/lab/test_bare_cluster.py runs both
+backends side by side in one run, and the wrong-pull-secret and stopped-registry runs.)
+
+check_net_006 (from outside) needs a client outside the cluster on the provider's network. For a
+kubeconfig-only run the suite takes the machine it runs on as that client (fixtures/plugin.py:
+outside_client); this machine's uplink answers every TCP connect (its negative control, TEST-NET-2,
+connects), so from here every connection would be ERROR. So the run itself runs where a user's machine
+would be: in a lab outside client (provisioning/lab/host.py: outside_client, a network namespace on the
+lab bridge without a default route) -- the same vantage point the lab backend probes from. It reaches the
+API servers and the registry on the bridge as a user's machine reaches a provider's, and check_net_006 is
+observed, with no difference from the lab backend. Prints the wall time of `caas images push`, of the two
+clusters' start and of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from provisioning.lab import cluster, host, registry
+from provisioning.lab.cluster import LabPaths
+from tests.lab.expected_verdicts import EXPECTED
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(1500)]
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "targets.example.yaml"
+PRODUCT = "bare-pks"
+RUN_ID = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '')}parity"
+
+
+@dataclass(frozen=True)
+class ParityRun:
+    code: int
+    statuses: dict[str, str]  # check -> status of bare-pks
+    output: str
+
+
+def _example_pks() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The pks product of targets.example.yaml, its tenancy entry and its expectations."""
+    example = yaml.safe_load(EXAMPLE.read_text())
+    product = next(p for p in example["products"] if p["name"] == "pks")
+    tenancy = [t for t in example["tenancy"] if t["product"] == "pks"]
+    expectations = [e for e in example.get("expectations", []) if e["product"] == "pks"]
+    return product, tenancy, expectations
+
+
+def _kubeconfig(directory: Path, clusters: dict[str, Path]) -> Path:
+    """One kubeconfig with a context per lab cluster admin kubeconfig of `clusters` (context -> file)."""
+    merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    for context, path in clusters.items():
+        admin = yaml.safe_load(path.read_text())
+        merged["clusters"].append({"name": context, "cluster": admin["clusters"][0]["cluster"]})
+        merged["users"].append({"name": context, "user": admin["users"][0]["user"]})
+        merged["contexts"].append({"name": context, "context": {"cluster": context, "user": context}})
+    merged["current-context"] = next(iter(clusters))
+    path = directory / "bare.kubeconfig"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(merged))
+    return path
+
+
+def _targets(directory: Path, kubeconfig: Path, dedicated: dict[str, str], served: registry.LabRegistry) -> Path:
+    """bare-pks: the example's pks product, plans, tenancy and expectations on the kubeconfig backend."""
+    product, tenancy, expectations = _example_pks()
+    bare = {k: v for k, v in product.items() if k not in ("name", "backend", "lab")}
+    bare.update(
+        name=PRODUCT,
+        backend="kubeconfig",
+        onboarding="suite",
+        kubeconfig={
+            "path": str(kubeconfig),
+            "context": "shared",
+            "tenant_contexts": dedicated,
+            "impersonate_missing_identities": True,
+        },
+        images={
+            "registry": registry.LOCATION,
+            "pull_secret": {"file": str(served.login_file)},
+            "ca_file": str(served.ca_file),
+        },
+    )
+    targets = {
+        "version": 1,
+        "products": [bare],
+        "tenancy": [{**t, "product": PRODUCT} for t in tenancy],
+        "expectations": [{**e, "product": PRODUCT} for e in expectations],
+    }
+    path = directory / "targets.yaml"
+    path.write_text(yaml.safe_dump(targets, sort_keys=False))
+    return path
+
+
+def _push(served: registry.LabRegistry) -> None:
+    pushed = subprocess.run(
+        [
+            *(sys.executable, "-m", "provisioning.cli.main", "images", "push", "--registry", registry.LOCATION),
+            *("--authfile", str(served.login_file), "--ca-file", str(served.ca_file)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert pushed.returncode == 0, pushed.stdout[-2000:] + pushed.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def parity_run(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParityRun]:
+    started = time.monotonic()
+    served = registry.up(lab_paths.home)
+    _push(served)
+    pushed = time.monotonic()
+    _, tenancy, _ = _example_pks()
+    dedicated = [t["name"] for entry in tenancy for t in entry["tenants"] if t.get("placement") == "dedicated"]
+    prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")
+    names = {"shared": f"{prefix}parity", **{f"dedicated-{t}": f"{prefix}parity-{t}" for t in dedicated}}
+    directory = tmp_path_factory.mktemp("parity")
+    try:
+        admin = {}
+        for context, name in names.items():
+            if lab_paths.cluster_dir(name).exists():
+                cluster.down(lab_paths, name)
+            lab = cluster.up(lab_paths, name, "pks", 1, 300, bare=True)
+            admin[context] = lab.layout.kubeconfig(cluster.ADMIN)
+        up = time.monotonic()
+        kubeconfig = _kubeconfig(directory, admin)
+        targets = _targets(directory, kubeconfig, {t: f"dedicated-{t}" for t in dedicated}, served)
+        output = directory / "out"
+        with host.outside_client() as inside:  # the run where a user's machine is: see the module docstring
+            done = subprocess.run(
+                [
+                    *(*inside, sys.executable, "-m", "provisioning.cli.main", "run", "--targets", str(targets)),
+                    *("--output", str(output), "--run-id", RUN_ID, "--product", PRODUCT),
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=1200,
+                check=False,
+            )
+        ran = time.monotonic()
+        comparison = output / RUN_ID / "comparison.json"
+        assert comparison.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+        statuses = {
+            row["check"]: row["products"][PRODUCT]["status"] for row in json.loads(comparison.read_text())["checks"]
+        }
+        print(
+            f"caas images push: {pushed - started:.0f}s; {len(names)} bare pks clusters up: {up - pushed:.0f}s; "
+            f"caas run --product {PRODUCT}: {ran - up:.0f}s; in all {ran - started:.0f}s"
+        )
+        yield ParityRun(done.returncode, statuses, done.stdout + done.stderr)
+    finally:
+        for name in names.values():
+            if lab_paths.cluster_dir(name).exists():
+                cluster.down(lab_paths, name)
+
+
+def test_a_bare_cluster_through_the_kubeconfig_backend_gives_every_check_the_lab_backends_verdict(
+    parity_run: ParityRun,
+) -> None:
+    expected = {check: status for (check, profile), status in EXPECTED.items() if profile == "pks"}
+    differing = {
+        c: (expected[c], parity_run.statuses.get(c)) for c in expected if parity_run.statuses.get(c) != expected[c]
+    }
+    assert not differing, (
+        f"check: (lab backend's pks verdict, bare-pks verdict): {differing}\n{parity_run.output[-3000:]}"
+    )
+    assert set(parity_run.statuses) == set(expected), "the same checks ran"
+    assert parity_run.code == 0, "every verdict is the one the example's expectations state"
