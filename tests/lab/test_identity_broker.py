@@ -14,37 +14,41 @@ Direct grants cannot serve here: a brokered user has no password at the broker, 
 exchange of an external token is a preview feature (token-exchange:v1) that has no SAML counterpart; the
 scripted browser login works the same for both protocols and needs no preview feature.
 
+The login is provisioning.lab.keycloak_login's scripted browser, the verdicts fixtures.rbac.federation's
+(what the suite's federation checks will use). Besides the mapping itself: a user at the customer's IdP
+named in every crafted group of fixtures.rbac.federation.crafted_group_names (another tenant's, `system:`,
+in other case, in look-alike letters, 255 characters) stays inside its tenant's prefix, and the same user
+collides as soon as the authenticator's CEL mapping drops the per-customer part (the mutation); a group
+added at the customer's IdP shows at the next login, and is gone at the next login after its removal.
+
 The broker is started once for the module (kept running if it already ran) and configured anew;
 the figures (start, configuration, each login) are printed with -s.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
+import copy
 import os
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
-import requests
 
+from fixtures.rbac.federation import collisions, crafted_group_names, membership_differences
 from provisioning.backends.http import HttpClient
 from provisioning.kube import client as kube
 from provisioning.lab import build, cluster, keycloak
 from provisioning.lab.cluster import LabCluster, LabPaths
+from provisioning.lab.keycloak_login import ISSUER, LoginFailed, browser_login, claims
 from provisioning.lab.keycloak_realms import (
     API_CLIENT,
+    GROUPS_CLAIM,
     PROVIDER_REALM,
-    REDIRECT_URI,
     Customer,
     CustomerUser,
+    jwt_authenticator,
     realm_url,
 )
 from provisioning.settings import Timeouts, lab_home
@@ -53,7 +57,7 @@ from provisioning.wait import wait_until
 pytestmark = [pytest.mark.lab, pytest.mark.nightly]
 
 PREFIX = os.environ.get("CAAS_CLUSTER_PREFIX", "")
-ISSUER = realm_url(keycloak.URL, PROVIDER_REALM)
+CRAFTED = crafted_group_names(["green"])
 BLUE = Customer(
     "blue",
     "oidc",
@@ -61,130 +65,12 @@ BLUE = Customer(
         "alice": CustomerUser(secrets.token_urlsafe(12), ("developers", "viewers")),
         # groups named like another tenant's and like the cluster's own: they must stay blue's
         "mallory": CustomerUser(secrets.token_urlsafe(12), ("system:masters", "green:admins")),
+        "eve": CustomerUser(secrets.token_urlsafe(12), CRAFTED),
     },
     client_secret=secrets.token_urlsafe(24),
 )
 GREEN = Customer("green", "saml", {"bob": CustomerUser(secrets.token_urlsafe(12), ("admins",))})
 CUSTOMERS = (BLUE, GREEN)
-
-
-class LoginFailed(AssertionError):
-    """The scripted browser did not get to the broker's redirect with a code."""
-
-
-@dataclass
-class Form:
-    action: str
-    inputs: dict[str, str] = field(default_factory=dict)
-    id: str = ""
-
-
-class Forms(HTMLParser):
-    """The forms of a page (action, id, named inputs with their values) and its title."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[Form] = []
-        self.title = ""
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.forms.append(Form(attributes.get("action", ""), id=attributes.get("id", "")))
-        elif tag == "input" and self.forms and attributes.get("name"):
-            self.forms[-1].inputs[attributes["name"]] = attributes.get("value", "")
-        elif tag == "title":
-            self._in_title = True
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = self._in_title and tag != "title"
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data.strip()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def browser_login(customer: Customer, login: str, timeout: float = 30.0) -> dict[str, Any]:
-    """The broker's tokens for `login` of `customer`, got as a browser would: the authorization request
-    (PKCE S256) with kc_idp_hint, every redirect, the customer's login form, SAML's auto-posted forms, up
-    to the redirect to REDIRECT_URI, whose code is then redeemed. LoginFailed naming the page it stopped
-    at (a refused password shows the login form a second time)."""
-    password = customer.users[login].password
-    verifier = secrets.token_urlsafe(48)
-    query = {
-        "client_id": API_CLIENT,
-        "response_type": "code",
-        "scope": "openid",
-        "redirect_uri": REDIRECT_URI,
-        "state": secrets.token_urlsafe(8),
-        "nonce": secrets.token_urlsafe(8),
-        "code_challenge": _b64(hashlib.sha256(verifier.encode()).digest()),
-        "code_challenge_method": "S256",
-        "kc_idp_hint": customer.alias,
-    }
-    session = requests.Session()
-    session.trust_env = False  # else REQUESTS_CA_BUNDLE would win over the broker's CA, and a proxy be used
-    session.verify = str(keycloak.Broker(lab_home(dict(os.environ))).ca_file)
-    response = session.get(
-        f"{ISSUER}/protocol/openid-connect/auth?{urlencode(query)}", allow_redirects=False, timeout=timeout
-    )
-    logins = 0
-    for _step in range(20):
-        if response.is_redirect:
-            location = urljoin(response.url, response.headers["Location"])
-            if location.startswith(REDIRECT_URI):
-                answer = parse_qs(urlsplit(location).query)
-                if "code" not in answer:
-                    raise LoginFailed(f"the broker redirected without a code: {answer.get('error')}")
-                return _redeem(session, answer["code"][0], verifier, timeout)
-            response = session.get(location, allow_redirects=False, timeout=timeout)
-            continue
-        page = Forms()
-        page.feed(response.text)
-        if response.status_code != 200 or not page.forms:
-            raise LoginFailed(
-                f"{response.status_code} '{page.title}' at {response.url.split('?')[0]}: no form to go on"
-            )
-        form = page.forms[0]
-        data = dict(form.inputs)
-        if "username" in form.inputs or form.id == "kc-form-login":
-            logins += 1
-            if logins > 1:
-                raise LoginFailed(f"the login form of '{page.title}' came back: {login}'s password was refused")
-            data |= {"username": login, "password": password}
-        elif not {"SAMLRequest", "SAMLResponse"} & set(form.inputs):
-            raise LoginFailed(f"'{page.title}' at {response.url.split('?')[0]} asks for form {form.id or form.action}")
-        response = session.post(urljoin(response.url, form.action), data=data, allow_redirects=False, timeout=timeout)
-    raise LoginFailed(f"no code after 20 steps, last at {response.url.split('?')[0]}")
-
-
-def _redeem(session: requests.Session, code: str, verifier: str, timeout: float) -> dict[str, Any]:
-    response = session.post(
-        f"{ISSUER}/protocol/openid-connect/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "client_id": API_CLIENT,
-            "code_verifier": verifier,
-        },
-        timeout=timeout,
-    )
-    if response.status_code != 200:
-        raise LoginFailed(f"the token endpoint answered {response.status_code}: {response.text[:200]}")
-    tokens: dict[str, Any] = response.json()
-    return tokens
-
-
-def _claims(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return claims
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +105,7 @@ def tokens(broker: keycloak.Broker) -> dict[str, dict[str, Any]]:
     for customer in CUSTOMERS:
         for login in customer.users:
             started = time.monotonic()
-            got[login] = browser_login(customer, login)
+            got[login] = browser_login(broker, customer, login)
             print(f"login {customer.alias}.{login}: {time.monotonic() - started:.2f}s")
     return got
 
@@ -241,18 +127,18 @@ def test_discovery_names_the_provider_realm_and_its_keys(broker: keycloak.Broker
 def test_a_brokered_token_names_the_tenant_and_the_customer_groups(
     tokens: dict[str, dict[str, Any]], customer: Customer, login: str
 ) -> None:
-    claims = _claims(tokens[login]["id_token"])
-    assert claims["iss"] == ISSUER
-    assert claims["aud"] == API_CLIENT
-    assert claims["preferred_username"] == customer.username(login)
-    assert claims["tenant"] == customer.tenant
-    assert sorted(claims["tenant_groups"]) == sorted(customer.users[login].groups)
+    token = claims(tokens[login]["id_token"])
+    assert token["iss"] == ISSUER
+    assert token["aud"] == API_CLIENT
+    assert token["preferred_username"] == customer.username(login)
+    assert token["tenant"] == customer.tenant
+    assert sorted(token["tenant_groups"]) == sorted(customer.users[login].groups)
 
 
 def test_a_wrong_password_at_the_customer_gets_no_token(broker: keycloak.Broker) -> None:
     wrong = Customer(BLUE.tenant, BLUE.protocol, {"alice": CustomerUser("not-" + BLUE.users["alice"].password)})
     with pytest.raises(LoginFailed, match="password was refused"):
-        browser_login(wrong, "alice")
+        browser_login(broker, wrong, "alice")
 
 
 @pytest.fixture(scope="module")
@@ -292,16 +178,72 @@ def _who(lab: LabCluster, token: str) -> dict[str, Any]:
 def test_the_api_server_sees_the_brokered_user_in_its_tenant_groups(
     lab: LabCluster, tokens: dict[str, dict[str, Any]], customer: Customer, login: str, groups: list[str]
 ) -> None:
-    token = tokens[login]["id_token"]
+    user = _accepted(lab, tokens[login]["id_token"], customer.username(login))
+    assert user["username"] == f"oidc:{customer.username(login)}"
+    assert sorted(user["groups"]) == sorted([*groups, "system:authenticated"])
+
+
+def _accepted(lab: LabCluster, token: str, username: str) -> dict[str, Any]:
+    """The SelfSubjectReview's user for `token`; the API server reloads its authentication file by
+    itself, and until then the broker's tokens are unknown (401)."""
     started = time.monotonic()
-    # The API server reloads its authentication file by itself: until then the token is unknown (401).
     user = wait_until(
         lambda: _who(lab, token),
         bool,
         timeout=120,
-        what=f"the API server of {lab.layout.name} to accept the broker's token of {login}",
+        what=f"the API server of {lab.layout.name} to accept the broker's token of {username}",
         retry_on=(kube.ApiFailure,),
     )
-    print(f"accepted {customer.alias}.{login} after {time.monotonic() - started:.1f}s")
-    assert user["username"] == f"oidc:{customer.username(login)}"
-    assert sorted(user["groups"]) == sorted([*groups, "system:authenticated"])
+    print(f"accepted {username} after {time.monotonic() - started:.1f}s")
+    return user
+
+
+def test_crafted_group_names_stay_inside_the_tenant_prefix(lab: LabCluster, tokens: dict[str, dict[str, Any]]) -> None:
+    groups = _accepted(lab, tokens["eve"]["id_token"], BLUE.username("eve"))["groups"]
+    assert collisions(BLUE.tenant, groups) == []
+    assert membership_differences(BLUE.tenant, CRAFTED, groups) == []
+
+
+def test_a_group_given_at_the_customer_counts_from_the_next_login_until_it_is_taken(
+    lab: LabCluster, broker: keycloak.Broker
+) -> None:
+    admin = broker.admin(BLUE.realm)
+    group = admin.create_group({"name": "operators"})
+    user = admin.get_user_id("alice")
+    assert group
+    assert user
+    before = BLUE.users["alice"].groups
+    started = time.monotonic()
+    admin.group_user_add(user, group)
+    given = _accepted(lab, browser_login(broker, BLUE, "alice")["id_token"], BLUE.username("alice"))["groups"]
+    granted = time.monotonic()
+    admin.group_user_remove(user, group)
+    taken = _accepted(lab, browser_login(broker, BLUE, "alice")["id_token"], BLUE.username("alice"))["groups"]
+    print(f"group given: {granted - started:.1f}s to a token with it, taken: {time.monotonic() - granted:.1f}s")
+    assert membership_differences(BLUE.tenant, [*before, "operators"], given) == []
+    assert membership_differences(BLUE.tenant, before, taken) == []
+
+
+def test_without_the_per_customer_prefix_crafted_groups_collide(
+    lab: LabCluster, broker: keycloak.Broker, tokens: dict[str, dict[str, Any]]
+) -> None:
+    """The mutation: the authenticator's CEL mapping names groups `oidc:<group>` (the tenant dropped),
+    so a customer's group named like another tenant's lands in it; run last, as it rewrites the file."""
+    token = tokens["eve"]["id_token"]
+    kept = _accepted(lab, token, BLUE.username("eve"))["groups"]
+    mutated = copy.deepcopy(jwt_authenticator(realm_url(keycloak.URL, PROVIDER_REALM), broker.ca_file.read_bytes()))
+    mutated["claimMappings"]["groups"]["expression"] = f"dyn(claims.{GROUPS_CLAIM}).map(g, 'oidc:' + g)"
+    keycloak.trust(lab.layout, broker, mutated)
+    try:
+        mapped = wait_until(
+            lambda: _who(lab, token)["groups"],
+            lambda groups: sorted(groups) != sorted(kept),
+            timeout=120,
+            what=f"the API server of {lab.layout.name} to reload the mutated authenticator",
+            retry_on=(kube.ApiFailure,),
+        )
+        found = collisions(BLUE.tenant, mapped)
+        assert "oidc:green:admins" in found
+        assert len(found) == len(CRAFTED)
+    finally:
+        keycloak.trust(lab.layout, broker)
