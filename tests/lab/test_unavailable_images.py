@@ -4,12 +4,16 @@ pod-based check is ERROR naming the pull failure and none FAILs; pods that can n
 within seconds (the run took 10 minutes when every wait for them ran out its timeout).
 
 Nightly: one check per kind of pod (probe pods, a compliant pod, a compliant Deployment, volume pods)
-within 3 minutes, and every check. CI covers the waits without a cluster (tests/unit/test_pod_start_failures.py)
+within 3 minutes, and every check within 3 minutes too (issue 25's Done-when). Measured on the 2-core lab
+VM: 200-318 s before the RBAC area inferred its self reviews and wrote wide matrices linearly (load 1-17;
+521 s at load 14-25), 168-188 s after (load 5-10), of which the RBAC area about 70-90 s and the
+pod-based checks about 65 s. CI covers the waits without a cluster (tests/unit/test_pod_start_failures.py)
 and the registry's pull failures with tests/lab/test_lab_registry.py.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +47,7 @@ POD_BASED = {
 SLICE = ("check_net_001", "check_priv_001", "check_priv_003", "check_sto_002", "check_sto_003")
 PULL_FAILURE = re.compile(r"cannot start: container \w+: (ErrImageNeverPull|ErrImagePull|ImagePullBackOff) \(")
 SLICE_BUDGET = 180.0  # seconds for the whole CI run: provisioning, the checks, the reports and the release
+RUN_BUDGET = 180.0  # seconds for the whole run of every check (issue 25: "the whole run ends within 3 minutes")
 POD_WAITS_BUDGET = 90.0  # seconds the pod-based checks of the full run take together (every check ERROR)
 
 
@@ -66,7 +71,12 @@ def run(request: pytest.FixtureRequest, lab: LabCluster, tmp_path_factory: pytes
     kubeconfig = Path(lab.layout.kubeconfig(cluster.ADMIN))
     file = targets(directory, kubeconfig, (ISSUE_PLAN,), {"blue": "default", "green": "default"})
     seen = caas_run(file, directory / "out", f"{prefix()}noimages-{len(checks)}", timeout=2400, checks=checks)
-    print(f"images unavailable ({len(checks) or 'every'} checks): {seen.seconds:.0f}s, {seen.counts()}")
+    slowest = sorted(seen.durations.items(), key=lambda item: -item[1])[:6]
+    load = os.getloadavg()[0]
+    print(
+        f"images unavailable ({len(checks) or 'every'} checks): {seen.seconds:.0f}s at load {load:.1f}, {seen.counts()}"
+    )
+    print("slowest checks: " + ", ".join(f"{check} {seconds:.0f}s" for check, seconds in slowest))
     return seen
 
 
@@ -88,3 +98,10 @@ def test_pods_that_cannot_start_are_known_within_seconds(run: Run) -> None:
     else:
         pod_based = {c: round(s) for c, s in run.durations.items() if c in POD_BASED}
         assert sum(pod_based.values()) < POD_WAITS_BUDGET, pod_based
+
+
+def test_the_whole_run_ends_within_three_minutes(run: Run) -> None:
+    """The checks, the provisioning, the reports and the release, for the slice and for every check."""
+    slowest = dict(sorted(((c, round(s)) for c, s in run.durations.items()), key=lambda item: -item[1])[:6])
+    load = os.getloadavg()[0]
+    assert run.seconds < RUN_BUDGET, f"{run.seconds:.0f}s at load {load:.1f}; slowest checks: {slowest}"
