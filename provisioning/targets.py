@@ -39,6 +39,7 @@ from provisioning.model.tenancy import (
     TenancyModel,
     Tenant,
 )
+from provisioning.targets_broker import BrokerSpec, broker_problems
 from provisioning.targets_fields import DnsName, EnvName, HttpUrl, Spec, one_of
 from provisioning.targets_files import file_problems
 from provisioning.targets_names import derived_name_problems
@@ -235,6 +236,7 @@ class ProductSpec(BackendSections, _ProductHead):
     # suite: the suite onboards its tenants (the reference onboarding); existing: the provider did, and the
     # suite reads its fences from the tenants' `namespaces` (provisioning/targets_onboarding.py)
     onboarding: Annotated[str, AfterValidator(one_of("onboarding", ONBOARDINGS))] = "suite"
+    broker: BrokerSpec | None = None  # the identity broker of tenants' own IdPs (provisioning/targets_broker.py)
 
 
 class TenantSpec(Spec):
@@ -321,6 +323,7 @@ def parse_targets(text: str, label: str, base_dir: Path, *, check_files: bool = 
     errors = list(_cross_check(spec, label))
     errors += expectation_problems(spec, label)
     errors += onboarding_problems(spec, label)
+    errors += broker_problems(spec, label)
     errors += kubeconfig_key_problems(spec, label)
     errors += derived_name_problems(spec, model, label)
     if check_files:
