@@ -246,3 +246,49 @@ def test_the_reach_runs_are_judged_by_the_one_verdict_rule(runs: list[AccessRun]
     else:
         with pytest.raises(raised):
             judge(named)
+
+
+class _Answer:
+    """A handshake's response: `body` read in pieces; records whether its connection was released or closed."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status, self.reason, self.headers, self.body = status, "Forbidden", {}, body
+        self.released = self.closed = False
+
+    def read(self, amount: int) -> bytes:
+        piece, self.body = self.body[:amount], self.body[amount:]
+        return piece
+
+    def release_conn(self) -> None:
+        self.released = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _Pool:
+    def __init__(self, response: _Answer) -> None:
+        self.response, self.default_headers = response, {}
+        self.configuration, self.rest_client, self.pool_manager = self, self, self
+        self.host = "https://api.test:6443"
+
+    def get_api_key_with_prefix(self, _name: str) -> str:
+        return "Bearer t"
+
+    def request(self, *_args: Any, **_kw: Any) -> _Answer:
+        return self.response
+
+
+REFUSED = b'{"kind":"Status","code":403,"message":"pods is forbidden: User \\"u\\" cannot watch resource \\"pods\\""}'
+
+
+def test_a_refused_watch_read_to_its_end_returns_its_connection_to_the_pool() -> None:
+    watch = resource_probe("u", "u", PODS, "watch", "tenant-green")
+    refused = _Answer(403, REFUSED)
+    assert access.real_request(_Pool(refused), watch)[0] is Cell.DENIED
+    assert refused.released
+    assert not refused.closed
+    endless = _Answer(403, REFUSED + b" " * access.ANSWER_BYTES)  # more than is read: never reused
+    access.real_request(_Pool(endless), watch)
+    assert endless.closed
+    assert not endless.released
