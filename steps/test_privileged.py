@@ -11,6 +11,13 @@ from pytest_bdd import parsers, scenarios, then, when
 from fixtures.network.reachability import to_html_table
 from fixtures.privileged.cases import observe_plan, require_plan_verdicts
 from fixtures.privileged.limits import LimitsObservation, observe_limits, promises_limits, require_limits
+from fixtures.privileged.object_limits import (
+    Rows,
+    describe_rows,
+    observe_object_counts,
+    observe_system_priorities,
+    require_held,
+)
 from fixtures.privileged.private_images import (
     PrivateImageObservation,
     comparison,
@@ -159,3 +166,36 @@ def other_tenant_refused(
     text = heading(private_images[0].registry, forced_pulls(settings, tenancy.product.name))
     _text("\n".join(o.describe() for o in private_images), "private images: owner's and other tenant's pods")
     decide(comparison(private_images), "private images on shared nodes", text)
+
+
+@when(
+    "each tenant admin fills every object count its plan promises and asks for one more",
+    target_fixture="object_counts",
+)
+def fill_object_counts(tenancy: ProvisionedTenancy, settings: Settings) -> Rows:
+    rows: Rows = {}
+    for tenant in tenancy.tenants:
+        rows |= observe_object_counts(tenancy, tenant, settings.run_id, settings.timeouts.pod_ready)
+    if not rows:
+        pytest.skip("not applicable: no tenant's plan sets an object count (configmaps, secrets, services)")
+    _text(describe_rows(rows), "object counts filled to one past the plan's")
+    return rows
+
+
+@then("each count admits its last object and refuses the one past it")
+def counts_hold(object_counts: Rows) -> None:
+    require_held(object_counts, "n-th admitted, (n+1)-th refused by quota")
+
+
+@when("each tenant admin creates a pod of each system-critical priority class", target_fixture="priorities")
+def create_system_critical_pods(tenancy: ProvisionedTenancy, settings: Settings) -> Rows:
+    rows: Rows = {}
+    for tenant in tenancy.tenants:
+        rows |= observe_system_priorities(tenancy, tenant, settings.run_id)
+    _text(describe_rows(rows), "pods at system-critical priorities")
+    return rows
+
+
+@then("every such pod is refused, while the same pod without a class is admitted")
+def system_priorities_refused(priorities: Rows) -> None:
+    require_held(priorities, "refused")
