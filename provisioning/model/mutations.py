@@ -37,7 +37,7 @@ class Mutation(enum.StrEnum):
 MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
     Mutation.NETWORK_POLICIES: ("check_net_001", "check_net_003", "check_net_004", "check_net_007"),
     Mutation.POD_SECURITY: ("check_priv_001", "check_priv_003"),
-    Mutation.QUOTA: ("check_priv_005", "check_sto_005"),
+    Mutation.QUOTA: ("check_priv_005", "check_priv_007", "check_sto_005"),
     Mutation.CLUSTER_ADMIN: ("check_priv_004", "check_sto_003", "check_rbac_001", "check_rbac_002", "check_rbac_003"),
     Mutation.ONBOARDING_PROTECTION: ("check_rbac_004",),
     Mutation.PROVIDER_NAMESPACES: ("check_rbac_007",),
