@@ -1,0 +1,39 @@
+"""A scenario's applicability from its feature's placement tags (provisioning.model.applicability)."""
+
+from __future__ import annotations
+
+from provisioning.model.applicability import not_applicable
+from provisioning.model.tenancy import Placement, Tenant
+
+
+def tenant(name: str, placement: Placement) -> Tenant:
+    return Tenant(name=name, plan="small", placement=placement)
+
+
+SHARED = [tenant("blue", Placement.SHARED), tenant("green", Placement.SHARED)]
+DEDICATED = [tenant("red", Placement.DEDICATED)]
+
+
+def test_a_scenario_applies_where_the_tenancy_has_a_placement_its_tags_name() -> None:
+    assert not_applicable({"storage", "shared_cluster", "check_sto_001"}, SHARED, "cfcr") is None
+    assert not_applicable({"dedicated_cluster"}, [*SHARED, *DEDICATED], "pks") is None
+    assert not_applicable({"shared_cluster", "dedicated_cluster"}, DEDICATED, "pks") is None
+
+
+def test_a_scenario_without_a_placement_tag_always_applies() -> None:
+    assert not_applicable({"smoke", "check_smoke_001"}, [], "cfcr") is None
+
+
+def test_a_missing_placement_is_not_applicable_with_the_reason() -> None:
+    assert (
+        not_applicable({"dedicated_cluster", "check_prov_002"}, SHARED, "cfcr")
+        == "not applicable: product cfcr has no dedicated tenant in the targets file"
+    )
+    assert (
+        not_applicable({"shared_cluster"}, DEDICATED, "pks")
+        == "not applicable: product pks has no shared tenant in the targets file"
+    )
+    assert (
+        not_applicable({"shared_cluster", "dedicated_cluster"}, [], "x")
+        == "not applicable: product x has no dedicated or shared tenant in the targets file"
+    )
