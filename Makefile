@@ -22,7 +22,7 @@ run: system venv lab npm
 
 ## test: lint, then every project test (unit tests, real-lab tests, and `caas run` end to end)
 test: system venv lab npm lint
-	$(PY) -m pytest tests -m "not nightly" --hypothesis-profile=ci -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest tests -m "not nightly" --hypothesis-profile=ci -p no:cacheprovider --durations=25 $(PYTEST_ARGS)
 
 ## nightly: the slow project tests (every mutation, more generated policies), as the nightly job runs them
 nightly: system venv lab npm
