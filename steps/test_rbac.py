@@ -10,6 +10,8 @@ from fixtures.rbac.agreement import judge_agreement
 from fixtures.rbac.attempts import observe_attempts, table_rows
 from fixtures.rbac.credentials import credential_matrices, judge_credentials, not_applicable
 from fixtures.rbac.delegation import Delegation, decide_delegation, delegate
+from fixtures.rbac.federation import judge_crafted_groups, observe_crafted_groups
+from fixtures.rbac.federation import not_applicable as no_broker
 from fixtures.rbac.matrix import (
     AccessRun,
     attach_comparison,
@@ -20,7 +22,7 @@ from fixtures.rbac.matrix import (
 )
 from fixtures.rbac.product_scope import provider_onboarding, provider_scope
 from fixtures.rbac.reach import attach_and_judge, observe_paths, observe_service_accounts, observe_streams
-from fixtures.verdicts import require
+from fixtures.verdicts import Observed, require
 from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Matrix
@@ -187,3 +189,19 @@ def present_credentials(tenancy: ProvisionedTenancy) -> tuple[Matrix, Matrix]:
 @then("each identity is authenticated on its own cluster only")
 def own_cluster_only(credentials_per_cluster: tuple[Matrix, Matrix]) -> None:
     judge_credentials(credentials_per_cluster)
+
+
+@when(
+    "each customer's IdP names a user in groups crafted like other customers', the provider's and system: groups",
+    target_fixture="crafted_groups",
+)
+def craft_groups(tenancy: ProvisionedTenancy, settings: Settings) -> dict[str, Observed]:
+    reason = no_broker(settings, tenancy.product.name)
+    if reason:
+        pytest.skip(reason)
+    return observe_crafted_groups(tenancy, settings)
+
+
+@then("the cluster puts each such user in its own customer's groups only")
+def crafted_groups_inside(crafted_groups: dict[str, Observed]) -> None:
+    judge_crafted_groups(crafted_groups)

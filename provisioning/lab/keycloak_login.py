@@ -78,7 +78,17 @@ def _b64(data: bytes) -> str:
 def browser_login(broker: Broker, customer: Customer, login: str, timeout: float = 30.0) -> dict[str, Any]:
     """The broker's token response (id_token, access_token, ...) for `login` of `customer`; `timeout`
     seconds a request. LoginFailed naming the page it stopped at (a refused password shows the login form
-    a second time: "...password was refused"); requests' RequestException when a server does not answer."""
+    a second time: "...password was refused"), or naming the error when a server does not answer (a
+    broker that is down: "... did not answer (ConnectionError)")."""
+    try:
+        return _login(broker, customer, login, timeout)
+    except requests.RequestException as exc:
+        raise LoginFailed(
+            f"the login of {customer.username(login)} at {URL} did not answer ({type(exc).__name__})"
+        ) from None
+
+
+def _login(broker: Broker, customer: Customer, login: str, timeout: float) -> dict[str, Any]:
     password = customer.users[login].password
     register(password)
     verifier = secrets.token_urlsafe(48)

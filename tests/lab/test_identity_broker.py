@@ -18,7 +18,8 @@ The login is provisioning.lab.keycloak_login's scripted browser, the verdicts fi
 (what the suite's federation checks will use). Besides the mapping itself: a user at the customer's IdP
 named in every crafted group of fixtures.rbac.federation.crafted_group_names (another tenant's, `system:`,
 in other case, in look-alike letters, 255 characters) stays inside its tenant's prefix, and the same user
-collides as soon as the authenticator's CEL mapping drops the per-customer part (the mutation); a group
+collides as soon as the authenticator's CEL mapping drops the per-customer part (the mutation), and
+check_rbac_012's cell for it (fixtures.rbac.federation.crafted_row) is then DENIED, a failure; a group
 added at the customer's IdP shows at the next login, and is gone at the next login after its removal.
 
 The broker is started once for the module (kept running if it already ran) and configured anew;
@@ -36,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.rbac.federation import collisions, crafted_group_names, membership_differences
+from fixtures.rbac.federation import collisions, crafted_group_names, crafted_row, membership_differences
 from provisioning.backends.http import HttpClient
 from provisioning.kube import client as kube
 from provisioning.lab import build, cluster, keycloak
@@ -52,7 +53,9 @@ from provisioning.lab.keycloak_realms import (
     realm_url,
 )
 from provisioning.settings import Timeouts, lab_home
+from provisioning.targets_broker import DEFAULT_GROUPS
 from provisioning.wait import wait_until
+from reports.matrix import Cell
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly]
 
@@ -245,5 +248,7 @@ def test_without_the_per_customer_prefix_crafted_groups_collide(
         found = collisions(BLUE.tenant, mapped)
         assert "oidc:green:admins" in found
         assert len(found) == len(CRAFTED)
+        cell, evidence = crafted_row(BLUE.tenant, CRAFTED, lambda: token, lambda t: _who(lab, t), DEFAULT_GROUPS)
+        assert cell is Cell.DENIED, f"check_rbac_012 would not fail: {evidence}"
     finally:
         keycloak.trust(lab.layout, broker)

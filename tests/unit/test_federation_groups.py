@@ -1,17 +1,31 @@
-"""fixtures.rbac.federation: the crafted group names and the verdicts on the groups the API server reports."""
+"""fixtures.rbac.federation (check_rbac_012): the crafted group names, the verdicts on the groups the API
+server reports, ERROR (never a denial) when the broker does not answer, n/a without a broker."""
 
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from fixtures.rbac.federation import (
     AUTHENTICATED,
     GROUP_NAME_LIMIT,
     collisions,
     crafted_group_names,
+    crafted_row,
     membership_differences,
+    not_applicable,
     tenant_prefix,
 )
+from fixtures.verdicts import Inconclusive, require_rows
+from provisioning.lab.keycloak_login import LoginFailed
+from provisioning.targets import load_targets
+from provisioning.targets_broker import DEFAULT_GROUPS
+from reports.matrix import Cell
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_crafted_names_try_other_tenants_the_provider_and_system_in_every_disguise() -> None:
@@ -47,3 +61,39 @@ def test_membership_differences_name_missing_and_extra_groups() -> None:
         "extra oidc:blue:operators",
         "missing oidc:blue:viewers",
     ]
+
+
+def _down() -> str:
+    raise LoginFailed("the login of blue-oidc.crafted at https://10.0.0.1:8443 did not answer (ConnectionError)")
+
+
+def test_a_broker_that_does_not_answer_is_error_never_a_denial() -> None:
+    cell, evidence = crafted_row("blue", ["green:admins"], _down, lambda _t: {}, DEFAULT_GROUPS)
+    assert cell is Cell.ERROR
+    assert "did not answer" in evidence
+    with pytest.raises(Inconclusive):
+        require_rows({"blue": (cell, evidence)}, evidence)
+
+
+def test_a_collision_is_a_denial_naming_the_groups() -> None:
+    groups = {"groups": ["oidc:green:admins", "oidc:blue:ok", AUTHENTICATED]}
+    cell, evidence = crafted_row("blue", ["green:admins", "ok"], lambda: "token", lambda _t: groups, DEFAULT_GROUPS)
+    assert cell is Cell.DENIED
+    assert "oidc:green:admins" in evidence
+    with pytest.raises(AssertionError):
+        require_rows({"blue": (cell, evidence)}, evidence)
+
+
+def test_groups_inside_the_prefix_pass_and_name_what_did_not_arrive() -> None:
+    groups = {"groups": ["oidc:blue:green:admins", AUTHENTICATED]}
+    cell, evidence = crafted_row("blue", ["green:admins", "x" * 255], lambda: "t", lambda _t: groups, DEFAULT_GROUPS)
+    assert cell is Cell.ALLOWED
+    assert "missing oidc:blue:xxx" in evidence
+
+
+def test_the_checks_are_not_applicable_to_products_without_a_broker() -> None:
+    example = SimpleNamespace(targets=load_targets(ROOT / "targets.example.yaml"))
+    variant = SimpleNamespace(targets=load_targets(ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"))
+    for product in ("pks", "cfcr"):
+        assert "names no identity broker" in not_applicable(example, product)  # type: ignore[arg-type]
+    assert not_applicable(variant, "pks") == ""  # type: ignore[arg-type]

@@ -1,0 +1,47 @@
+"""check_rbac_012 (#24) as a run of the suite: `caas run --targets tests/lab/data/targets_broker.yaml -k
+federation` on the lab passes (the lab's broker started if it is not running, and left running as the lab
+registry is), with nothing left of the run's clusters; the example targets file names no broker, so
+there the check is n/a (tests/unit/test_federation_groups.py). That the check fails when the API server's
+mapping drops the per-customer prefix is tests/lab/test_identity_broker.py's mutation test.
+
+Measured: 78 s for the whole run (the cluster 49 s, the check 20 s with the broker running)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from provisioning.lab import cluster
+from provisioning.lab.cluster import LabPaths
+from provisioning.settings import lab_home
+
+pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(1800)]
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS = ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"
+RUN_ID = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '').rstrip('-')}federation"
+
+
+def test_the_federation_check_passes_on_the_lab_pks_with_its_broker(tmp_path: Path) -> None:
+    started = time.monotonic()
+    command = [sys.executable, "-m", "provisioning.cli.main", "run", "--targets", str(TARGETS), "-k", "federation"]
+    result = subprocess.run(
+        [*command, "--output", str(tmp_path), "--run-id", RUN_ID],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+    )
+    print(f"caas run -k federation: {time.monotonic() - started:.0f}s")
+    comparison = tmp_path / RUN_ID / "comparison.json"
+    assert comparison.exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    rows = {row["check"]: row for row in json.loads(comparison.read_text())["checks"]}
+    assert rows["check_rbac_012"]["products"]["pks"]["status"] == "pass", result.stdout[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert not [c for c in cluster.list_clusters(LabPaths(lab_home(dict(os.environ)))) if c.run_id == RUN_ID]
