@@ -25,7 +25,7 @@ SMALLEST = "{name: smallest, pod_security: baseline}"  # no quota, no limits, no
 RICHEST = (
     "{name: richest, pod_security: restricted, control_plane_egress: true, quota: {"
     'hard: {pods: "20", requests.cpu: "2", requests.memory: 4Gi, requests.storage: 2Gi, '
-    'persistentvolumeclaims: "4"}, default_requests: {cpu: 50m, memory: 64Mi}, '
+    'persistentvolumeclaims: "4", count/configmaps: "5", secrets: "5"}, default_requests: {cpu: 50m, memory: 64Mi}, '
     "default_limits: {cpu: 250m, memory: 128Mi}}}"
 )
 SUITE_IMAGES = (images.BUSYBOX_IMAGE, images.PROBE)  # the suite's own; the node's pause image stays

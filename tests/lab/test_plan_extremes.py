@@ -20,13 +20,14 @@ from tests.lab.existing_runs import RICHEST, SMALLEST, Run, caas_run, pks_cluste
 
 pytestmark = pytest.mark.lab
 
-# what the plans differ in: onboarding objects, privileges, forbidden workloads, limits, host-path pods,
+# what the plans differ in: onboarding objects, privileges, forbidden workloads, limits, object counts, host-path pods,
 # storage quota, control-plane egress
 PLAN_DEPENDENT = (
     "check_prov_001",
     "check_priv_001",
     "check_priv_003",
     "check_priv_005",
+    "check_priv_007",
     "check_sto_003",
     "check_sto_005",
     "check_net_007",
