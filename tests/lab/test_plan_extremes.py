@@ -37,6 +37,10 @@ NOT_APPLICABLE = {"check_prov_002", "check_prov_003", "check_net_002", "check_pr
 # from a machine whose network answers every TCP handshake, nothing outside can be observed (see
 # fixtures/network/outside.py): ERROR that says so, on such machines only
 VANTAGE = ("check_net_006", "an address routed nowhere")
+# failures the lab's product earns on every plan (no plan promises or withholds these fences): the lab's API
+# server admits system-critical priority classes in any namespace (no ResourceQuota limitedResources for
+# PriorityClass, the Priority plugin confines them to kube-system no more)
+PRODUCT_FAILS = {"check_priv_008": "system-cluster-critical"}
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +67,16 @@ def run(request: pytest.FixtureRequest, lab: LabCluster, tmp_path_factory: pytes
 
 
 def test_no_check_fails_on_the_smallest_or_the_richest_plan(run: Run) -> None:
-    failed = {c: run.messages.get(c, "")[:800] for c, s in run.statuses.items() if s == "fail"}
+    def earned(check: str) -> bool:
+        return check in PRODUCT_FAILS and PRODUCT_FAILS[check] in run.messages.get(check, "")
+
+    failed = {c: run.messages.get(c, "")[:800] for c, s in run.statuses.items() if s == "fail" and not earned(c)}
     assert not failed, failed
 
 
 def test_every_check_passes_or_is_not_applicable_as_the_plans_say(run: Run) -> None:
     def explained(check: str, status: str) -> bool:
-        if status == "pass":
+        if status == "pass" or (status == "fail" and check in PRODUCT_FAILS):
             return True
         if status == "skipped":
             return check in NOT_APPLICABLE

@@ -221,6 +221,7 @@ DECIDED_ON_PKS = {
     "check_priv_003": "PodSecurity admission",  # the ReplicaSet's FailedCreate
     "check_priv_004": "authorizer",
     "check_priv_005": "ResourceQuota admission",
+    "check_priv_007": "ResourceQuota admission",  # one object past the plan's count
 }
 
 
