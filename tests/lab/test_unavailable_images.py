@@ -6,7 +6,7 @@ within seconds (the run took 10 minutes when every wait for them ran out its tim
 Nightly: one check per kind of pod (probe pods, a compliant pod, a compliant Deployment, volume pods)
 within 3 minutes, and every check within 3 minutes too (issue 25's Done-when). Measured on the 2-core lab
 VM: 200-318 s before the RBAC area inferred its self reviews and wrote wide matrices linearly (load 1-17;
-521 s at load 14-25), 168-188 s after (load 5-10), of which the RBAC area about 70-90 s and the
+521 s at load 14-25), 168-191 s after (load 5-12), of which the RBAC area about 70-95 s and the
 pod-based checks about 65 s. CI covers the waits without a cluster (tests/unit/test_pod_start_failures.py)
 and the registry's pull failures with tests/lab/test_lab_registry.py.
 """
