@@ -37,7 +37,7 @@ from provisioning.kube import csr
 from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import RUN_ID
-from tests.lab.existing_runs import Run, caas_run
+from tests.lab.existing_runs import PRODUCT_FAILS, Run, caas_run
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,9 +85,6 @@ NOT_YET_JUDGED = {
         "a kubeconfig-only run's outside client is this host, which lab node ports do not answer",
     ),
 }
-# What acme's cluster earns whatever its onboarding: its API server (the lab's pks) runs without
-# AlwaysPullImages, so green's pods start blue's private image from the node's cache (test_private_images.py)
-PRODUCT_FAILS = {"check_priv_006": "green's pods run blue's cached private image"}
 # CI: the missing fence's check, pod security (restricted blue, baseline green) and quota/limits
 SLICE = ("check_net_007", "check_priv_001", "check_priv_005")
 
