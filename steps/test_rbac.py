@@ -10,8 +10,10 @@ from fixtures.rbac.agreement import judge_agreement
 from fixtures.rbac.attempts import observe_attempts, table_rows
 from fixtures.rbac.credentials import credential_matrices, judge_credentials, not_applicable
 from fixtures.rbac.delegation import Delegation, decide_delegation, delegate
-from fixtures.rbac.federation import judge_crafted_groups, observe_crafted_groups
+from fixtures.rbac.federation import federate, judge_crafted_groups, observe_crafted_groups
 from fixtures.rbac.federation import not_applicable as no_broker
+from fixtures.rbac.federation_rights import judge_rights, observe_rights
+from fixtures.rbac.federation_setup import Federated
 from fixtures.rbac.matrix import (
     AccessRun,
     attach_comparison,
@@ -191,17 +193,36 @@ def own_cluster_only(credentials_per_cluster: tuple[Matrix, Matrix]) -> None:
     judge_credentials(credentials_per_cluster)
 
 
+@pytest.fixture(scope="session")
+def federated(tenancy: ProvisionedTenancy, settings: Settings) -> Federated:
+    """The lab's broker set up once for the product's federation checks; n/a without a broker."""
+    reason = no_broker(settings, tenancy.product.name)
+    if reason:
+        pytest.skip(reason)
+    return federate(tenancy, settings)
+
+
 @when(
     "each customer's IdP names a user in groups crafted like other customers', the provider's and system: groups",
     target_fixture="crafted_groups",
 )
-def craft_groups(tenancy: ProvisionedTenancy, settings: Settings) -> dict[str, Observed]:
-    reason = no_broker(settings, tenancy.product.name)
-    if reason:
-        pytest.skip(reason)
-    return observe_crafted_groups(tenancy, settings)
+def craft_groups(tenancy: ProvisionedTenancy, request: pytest.FixtureRequest) -> dict[str, Observed]:
+    return observe_crafted_groups(tenancy, request.getfixturevalue("federated"))
 
 
 @then("the cluster puts each such user in its own customer's groups only")
 def crafted_groups_inside(crafted_groups: dict[str, Observed]) -> None:
     judge_crafted_groups(crafted_groups)
+
+
+@when(
+    "a user of each customer's IdP in its developers' groups asks the cluster what it may do in every tenant namespace",
+    target_fixture="brokered_rights",
+)
+def ask_brokered_rights(tenancy: ProvisionedTenancy, request: pytest.FixtureRequest) -> dict[str, Observed]:
+    return observe_rights(tenancy, request.getfixturevalue("federated"))
+
+
+@then("it holds exactly the rules of the customer's developer identity in each of them")
+def exactly_developer_rights(brokered_rights: dict[str, Observed]) -> None:
+    judge_rights(brokered_rights)

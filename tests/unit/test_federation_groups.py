@@ -1,9 +1,11 @@
 """fixtures.rbac.federation (check_rbac_012): the crafted group names, the verdicts on the groups the API
-server reports, ERROR (never a denial) when the broker does not answer, n/a without a broker."""
+server reports, ERROR (never a denial) when the broker does not answer, n/a without a broker; and
+fixtures.rbac.federation_rights (check_rbac_013): a brokered user's rules against the developer identity's."""
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,6 +21,7 @@ from fixtures.rbac.federation import (
     not_applicable,
     tenant_prefix,
 )
+from fixtures.rbac.federation_rights import flat_rules, rights_row
 from fixtures.verdicts import Inconclusive, require_rows
 from provisioning.lab.keycloak_login import LoginFailed
 from provisioning.targets import load_targets
@@ -97,3 +100,40 @@ def test_the_checks_are_not_applicable_to_products_without_a_broker() -> None:
     for product in ("pks", "cfcr"):
         assert "names no identity broker" in not_applicable(example, product)  # type: ignore[arg-type]
     assert not_applicable(variant, "pks") == ""  # type: ignore[arg-type]
+
+
+OWN = frozenset({"core/pods create", "core/pods get", "/version get"})
+DISCOVERY = frozenset({"/version get"})
+
+
+def _rules(by_namespace: dict[str, frozenset[str]]) -> Callable[[str], frozenset[str]]:
+    return lambda namespace: by_namespace[namespace]
+
+
+def test_the_same_rules_as_the_developer_identity_pass() -> None:
+    native = _rules({"tenant-blue": OWN, "tenant-green": DISCOVERY})
+    cell, _ = rights_row("tenant-blue", ["tenant-blue", "tenant-green"], native, native)
+    assert cell is Cell.ALLOWED
+
+
+def test_a_right_beyond_the_developer_identitys_is_a_denial_naming_it() -> None:
+    native = _rules({"tenant-blue": OWN, "tenant-green": DISCOVERY})
+    wider = _rules({"tenant-blue": OWN, "tenant-green": DISCOVERY | {"core/secrets get"}})
+    cell, evidence = rights_row("tenant-blue", ["tenant-blue", "tenant-green"], wider, native)
+    assert cell is Cell.DENIED
+    assert "tenant-green: extra ['core/secrets get']" in evidence
+
+
+def test_a_developer_identity_without_rights_of_its_own_proves_nothing() -> None:
+    nothing = _rules({"tenant-blue": DISCOVERY, "tenant-green": DISCOVERY})
+    cell, evidence = rights_row("tenant-blue", ["tenant-blue", "tenant-green"], nothing, nothing)
+    assert cell is Cell.ERROR
+    assert "nothing to compare" in evidence
+
+
+def test_rules_flatten_per_group_resource_verb_name_and_url() -> None:
+    status = {
+        "resourceRules": [{"apiGroups": ["", "apps"], "resources": ["pods"], "verbs": ["get"], "resourceNames": ["a"]}],
+        "nonResourceRules": [{"nonResourceURLs": ["/version"], "verbs": ["get"]}],
+    }
+    assert flat_rules(status) == {"core/pods get a", "apps/pods get a", "/version get"}
