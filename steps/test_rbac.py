@@ -12,6 +12,8 @@ from fixtures.rbac.credentials import credential_matrices, judge_credentials, no
 from fixtures.rbac.delegation import Delegation, decide_delegation, delegate
 from fixtures.rbac.federation import federate, judge_crafted_groups, observe_crafted_groups
 from fixtures.rbac.federation import not_applicable as no_broker
+from fixtures.rbac.federation_clusters import judge_clusters, observe_clusters
+from fixtures.rbac.federation_clusters import not_applicable as one_cluster
 from fixtures.rbac.federation_rights import judge_rights, observe_rights
 from fixtures.rbac.federation_setup import Federated
 from fixtures.rbac.matrix import (
@@ -226,3 +228,20 @@ def ask_brokered_rights(tenancy: ProvisionedTenancy, request: pytest.FixtureRequ
 @then("it holds exactly the rules of the customer's developer identity in each of them")
 def exactly_developer_rights(brokered_rights: dict[str, Observed]) -> None:
     judge_rights(brokered_rights)
+
+
+@when(
+    "a user of each customer's IdP presents its token from the broker to every cluster of the product",
+    target_fixture="brokered_tokens",
+)
+def present_brokered_tokens(tenancy: ProvisionedTenancy, request: pytest.FixtureRequest) -> dict[str, Observed]:
+    federated: Federated = request.getfixturevalue("federated")
+    reason = one_cluster(tenancy)
+    if reason:
+        pytest.skip(reason)
+    return observe_clusters(tenancy, federated)
+
+
+@then("each token is accepted by its own customer's cluster only")
+def own_cluster_tokens_only(brokered_tokens: dict[str, Observed]) -> None:
+    judge_clusters(brokered_tokens)

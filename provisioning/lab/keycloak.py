@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -320,17 +320,26 @@ def configure(broker: Broker, customers: tuple[Customer, ...]) -> None:
     admin.update_realm_users_profile(user_profile(admin.get_realm_users_profile()))
 
 
-def trust(layout: ClusterLayout, broker: Broker, authenticator: Mapping[str, Any] | None = None) -> None:
+def trust(
+    layout: ClusterLayout,
+    broker: Broker,
+    authenticator: Mapping[str, Any] | None = None,
+    tenants: Sequence[str] = (),
+) -> None:
     """Make the API server of the `pks` cluster at `layout` trust the broker's provider realm besides the
     cluster's own issuer: its structured authentication file gets the broker's JWT authenticator
     (`authenticator`, by default keycloak_realms.jwt_authenticator; the mutation tests hand one without
-    the per-customer prefix), written whole and renamed into place, as the API server reloads
+    the per-customer prefix; with `tenants`, the tenants the cluster serves, tokens of any other tenant
+    refused), written whole and renamed into place, as the API server reloads
     the file as soon as it changes (it logs "reloaded authentication config"; a half-written file
     would be refused as "empty config data")."""
     ca = (layout.pki / "ca.crt").read_bytes()
     issuers = [
         oidc.jwt_authenticator(oidc.issuer_url(layout), ca),
-        dict(authenticator or jwt_authenticator(realm_url(URL, PROVIDER_REALM), broker.ca_file.read_bytes())),
+        dict(
+            authenticator
+            or jwt_authenticator(realm_url(URL, PROVIDER_REALM), broker.ca_file.read_bytes(), tenants=tenants)
+        ),
     ]
     written = layout.directory / ".authentication.yaml.tmp"
     written.write_text(configs.authentication_config(issuers))

@@ -22,7 +22,8 @@ distribution.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -339,10 +340,13 @@ def user_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
     return {**profile, "attributes": [*kept, *declared]}
 
 
-def jwt_authenticator(issuer_url: str, ca_pem: bytes, client_id: str = API_CLIENT) -> dict[str, Any]:
+def jwt_authenticator(
+    issuer_url: str, ca_pem: bytes, client_id: str = API_CLIENT, tenants: Sequence[str] = ()
+) -> dict[str, Any]:
     """The API server's JWT authenticator for the broker's realm: users `oidc:<alias>.<login>`, groups
     `oidc:<tenant>:<group>` (the tenant from the broker's own mapper, never from the customer), and a
-    token without a well-formed tenant refused."""
+    token without a well-formed tenant refused; with `tenants` (the tenants the cluster serves, e.g. the
+    one of a dedicated cluster) a token of any other tenant is refused too (401)."""
     prefix = Authenticator.OIDC.prefix
     tenant = f"string(claims.{TENANT_CLAIM})"
     groups = f"has(claims.{GROUPS_CLAIM}) ? dyn(claims.{GROUPS_CLAIM}).map(g, '{prefix}' + {tenant} + ':' + g) : []"
@@ -352,7 +356,17 @@ def jwt_authenticator(issuer_url: str, ca_pem: bytes, client_id: str = API_CLIEN
             {
                 "expression": f"has(claims.{TENANT_CLAIM}) && claims.{TENANT_CLAIM}.matches('{TENANT_PATTERN}')",
                 "message": "the broker names the tenant of every user it vouches for",
-            }
+            },
+            *(
+                [
+                    {
+                        "expression": f"claims.{TENANT_CLAIM} in {json.dumps(sorted(tenants))}",
+                        "message": "the broker's user is of a tenant this cluster does not serve",
+                    }
+                ]
+                if tenants
+                else []
+            ),
         ],
         "claimMappings": {
             "username": {"claim": USERNAME_CLAIM, "prefix": prefix},

@@ -62,14 +62,17 @@ def customers(
     return tuple(made)
 
 
-def federate(home: Path, made: tuple[Customer, ...], layouts: Iterable[ClusterLayout]) -> Federation:
-    """Start the lab's broker unless it serves, make the realms of `made` anew and make the API servers
-    at `layouts` trust it. InfrastructureError (with the log's tail) when the broker does not start,
-    WaitTimeout when it is not ready in BROKER_UP seconds, filelock.Timeout when another process holds
-    the lock longer, KeycloakError on a refused admin call."""
+def federate(
+    home: Path, made: tuple[Customer, ...], clusters: Iterable[tuple[ClusterLayout, Sequence[str]]]
+) -> Federation:
+    """Start the lab's broker unless it serves, make the realms of `made` anew and make the API servers of
+    `clusters` (each a layout and the tenants it serves) trust it for their tenants' users only.
+    InfrastructureError (with the log's tail) when the broker does not start, WaitTimeout when it is not
+    ready in BROKER_UP seconds, filelock.Timeout when another process holds the lock longer, KeycloakError
+    on a refused admin call."""
     with FileLock(str(home / "broker.lock"), timeout=BROKER_UP + 60):
         broker = keycloak.up(home, timeout=BROKER_UP)
         keycloak.configure(broker, made)
-    for layout in layouts:
-        keycloak.trust(layout, broker)
+    for layout, tenants in clusters:
+        keycloak.trust(layout, broker, tenants=tenants)
     return Federation(broker, {customer.tenant: customer for customer in made})

@@ -23,7 +23,7 @@ def test_the_lab_variant_names_the_broker_and_each_tenants_idp() -> None:
     broker = load_targets(VARIANT).product_spec("pks").broker
     assert broker is not None
     assert broker.issuer == "lab"
-    assert [(idp.tenant, idp.protocol) for idp in broker.idps] == [("blue", "oidc"), ("green", "saml")]
+    assert [(idp.tenant, idp.protocol) for idp in broker.idps] == [("blue", "oidc"), ("green", "saml"), ("red", "oidc")]
     assert broker.group_name("blue", "system:masters") == "oidc:blue:system:masters"
 
 
@@ -37,7 +37,7 @@ def test_the_example_names_no_broker() -> None:
     [
         ("issuer: lab", "issuer: https://sso.example.com/realms/caas", "broker.issuer", "cannot make users"),
         ("profile: pks, nodes", "profile: cfcr, nodes", "broker.issuer", "lab's pks clusters only"),
-        ("tenant: green, protocol", "tenant: red, protocol", "broker.idps[1].tenant", '"red" is no tenant'),
+        ("tenant: green, protocol", "tenant: pink, protocol", "broker.idps[1].tenant", '"pink" is no tenant'),
         ("tenant: green, protocol", "tenant: blue, protocol", "broker.idps[1].tenant", "one IdP"),
         ('"oidc:{tenant}:{group}"', '"oidc:{group}"', "broker.groups", "{tenant} and {group} once each"),
         ("protocol: saml", "protocol: ldap", "broker.idps[1].protocol", 'unknown IdP protocol "ldap"'),

@@ -1,6 +1,7 @@
 """fixtures.rbac.federation (check_rbac_012): the crafted group names, the verdicts on the groups the API
 server reports, ERROR (never a denial) when the broker does not answer, n/a without a broker; and
-fixtures.rbac.federation_rights (check_rbac_013): a brokered user's rules against the developer identity's."""
+fixtures.rbac.federation_rights (check_rbac_013): a brokered user's rules against the developer identity's;
+fixtures.rbac.federation_clusters (check_rbac_014): tokens on other tenants' clusters."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ from fixtures.rbac.federation import (
     not_applicable,
     tenant_prefix,
 )
+from fixtures.rbac.federation_clusters import cluster_row
 from fixtures.rbac.federation_rights import flat_rules, rights_row
 from fixtures.verdicts import Inconclusive, require_rows
 from provisioning.lab.keycloak_login import LoginFailed
+from provisioning.lab.keycloak_realms import jwt_authenticator
 from provisioning.targets import load_targets
 from provisioning.targets_broker import DEFAULT_GROUPS
 from reports.matrix import Cell
@@ -137,3 +140,21 @@ def test_rules_flatten_per_group_resource_verb_name_and_url() -> None:
         "nonResourceRules": [{"nonResourceURLs": ["/version"], "verbs": ["get"]}],
     }
     assert flat_rules(status) == {"core/pods get a", "apps/pods get a", "/version get"}
+
+
+def test_a_cluster_that_accepts_another_tenants_token_is_a_denial() -> None:
+    assert cluster_row("", lambda: 200)[0] is Cell.DENIED
+    assert cluster_row("", lambda: 401) == (Cell.ALLOWED, "refused (401)")
+
+
+def test_a_refusal_without_the_clusters_own_token_accepted_proves_nothing() -> None:
+    cell, evidence = cluster_row("no token of h8-pks-red's own tenants was accepted there", lambda: 401)
+    assert cell is Cell.ERROR
+    assert "proves nothing" in evidence
+    assert cluster_row("", lambda: 503)[0] is Cell.ERROR
+
+
+def test_a_cluster_of_some_tenants_refuses_the_brokers_users_of_the_others() -> None:
+    rules = jwt_authenticator("https://broker/realms/caas", b"CA", tenants=["red"])["claimValidationRules"]
+    assert rules[-1]["expression"] == 'claims.tenant in ["red"]'
+    assert len(jwt_authenticator("https://broker/realms/caas", b"CA")["claimValidationRules"]) == len(rules) - 1
