@@ -14,6 +14,7 @@ from fixtures.rbac.federation import federate, judge_crafted_groups, observe_cra
 from fixtures.rbac.federation import not_applicable as no_broker
 from fixtures.rbac.federation_clusters import judge_clusters, observe_clusters
 from fixtures.rbac.federation_clusters import not_applicable as one_cluster
+from fixtures.rbac.federation_membership import judge_membership, observe_membership
 from fixtures.rbac.federation_rights import judge_rights, observe_rights
 from fixtures.rbac.federation_setup import Federated
 from fixtures.rbac.matrix import (
@@ -245,3 +246,16 @@ def present_brokered_tokens(tenancy: ProvisionedTenancy, request: pytest.Fixture
 @then("each token is accepted by its own customer's cluster only")
 def own_cluster_tokens_only(brokered_tokens: dict[str, Observed]) -> None:
     judge_clusters(brokered_tokens)
+
+
+@when(
+    "the customer's IdP gives a user of no group its developers' groups and then takes them away",
+    target_fixture="membership_changes",
+)
+def change_membership(tenancy: ProvisionedTenancy, request: pytest.FixtureRequest) -> dict[str, Observed]:
+    return observe_membership(tenancy, request.getfixturevalue("federated"))
+
+
+@then("the user's next token after each change has the access the IdP says, in seconds")
+def access_follows_the_idp(membership_changes: dict[str, Observed]) -> None:
+    judge_membership(membership_changes)

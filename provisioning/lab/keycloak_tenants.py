@@ -21,6 +21,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from provisioning.errors import InfrastructureError
 from provisioning.lab import keycloak
 from provisioning.lab.keycloak_login import browser_login
 from provisioning.lab.keycloak_realms import Customer, CustomerUser, Protocol
@@ -43,6 +44,23 @@ class Federation:
         (keycloak_login.browser_login; LoginFailed when it does not get one)."""
         token: str = browser_login(self.broker, self.customers[tenant], login)["id_token"]
         return token
+
+    def membership(self, tenant: str, login: str, groups: Iterable[str], *, add: bool) -> None:
+        """Put `login` at `tenant`'s IdP into `groups` (add) or take it out, through Keycloak's admin API
+        on the IdP's realm, as the customer's administrator would. InfrastructureError naming a group the
+        IdP does not have; KeycloakError on a refused call."""
+        admin = self.broker.admin(self.customers[tenant].realm)
+        user = admin.get_user_id(login)
+        if user is None:
+            raise InfrastructureError(f"{tenant}'s IdP has no user {login}")
+        known = {group["name"]: group["id"] for group in admin.get_groups()}
+        for group in groups:
+            if group not in known:
+                raise InfrastructureError(f"{tenant}'s IdP has no group {group} (it has {sorted(known)})")
+            if add:
+                admin.group_user_add(user, known[group])
+            else:
+                admin.group_user_remove(user, known[group])
 
 
 def customers(

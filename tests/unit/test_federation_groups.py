@@ -1,7 +1,8 @@
 """fixtures.rbac.federation (check_rbac_012): the crafted group names, the verdicts on the groups the API
 server reports, ERROR (never a denial) when the broker does not answer, n/a without a broker; and
 fixtures.rbac.federation_rights (check_rbac_013): a brokered user's rules against the developer identity's;
-fixtures.rbac.federation_clusters (check_rbac_014): tokens on other tenants' clusters."""
+fixtures.rbac.federation_clusters (check_rbac_014): tokens on other tenants' clusters;
+fixtures.rbac.federation_membership (check_rbac_015): access following group changes at the IdP."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from fixtures.rbac.federation import (
     tenant_prefix,
 )
 from fixtures.rbac.federation_clusters import cluster_row
+from fixtures.rbac.federation_membership import GIVEN, TAKEN, membership_cells
 from fixtures.rbac.federation_rights import flat_rules, rights_row
 from fixtures.verdicts import Inconclusive, require_rows
 from provisioning.lab.keycloak_login import LoginFailed
@@ -158,3 +160,24 @@ def test_a_cluster_of_some_tenants_refuses_the_brokers_users_of_the_others() -> 
     rules = jwt_authenticator("https://broker/realms/caas", b"CA", tenants=["red"])["claimValidationRules"]
     assert rules[-1]["expression"] == 'claims.tenant in ["red"]'
     assert len(jwt_authenticator("https://broker/realms/caas", b"CA")["claimValidationRules"]) == len(rules) - 1
+
+
+def _membership(answers: list[bool]) -> dict[str, tuple[Cell, str]]:
+    ticks = iter(range(100))
+    return membership_cells(lambda: answers.pop(0), lambda: None, lambda: None, lambda: float(next(ticks)))
+
+
+def test_access_that_follows_the_idps_changes_passes_with_the_seconds() -> None:
+    cells = _membership([False, True, False])
+    assert [cell for cell, _ in cells.values()] == [Cell.ALLOWED, Cell.ALLOWED]
+    assert "s after" in cells[GIVEN][1]
+
+
+def test_access_kept_after_the_group_is_taken_is_a_denial() -> None:
+    cells = _membership([False, True, True])
+    assert cells[TAKEN][0] is Cell.DENIED
+    assert cells[GIVEN][0] is Cell.ALLOWED
+
+
+def test_access_before_any_group_proves_nothing() -> None:
+    assert {cell for cell, _ in _membership([True]).values()} == {Cell.ERROR}
