@@ -47,6 +47,7 @@ from provisioning.lab.keycloak_realms import (
 from provisioning.lab.layout import BRIDGE_ADDRESS, ClusterLayout
 from provisioning.redaction import register
 from provisioning.settings import lab_home
+from provisioning.wait import wait_until
 
 VERSION = "26.7.3"
 ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{VERSION}:tar.gz"
@@ -233,15 +234,24 @@ def ready(broker: Broker, timeout: float = 5.0) -> bool:
 
 
 def up(home: Path, timeout: float = 300.0) -> Broker:
-    """Start the broker unless it serves; return when /health/ready answers. Idempotent. Needs `install`
-    first (InfrastructureError naming the fix otherwise); InfrastructureError naming the log's tail if it
-    exits, WaitTimeout (with what it last saw) if it is not ready within `timeout` seconds."""
+    """Start the broker unless its recorded process runs; return when /health/ready answers. Idempotent.
+    Needs `install` first (InfrastructureError naming the fix otherwise); InfrastructureError when a
+    broker without a recorded pid serves at URL (a second one would fail to bind, while its start saw the
+    first one's answers as its own), or naming the log's tail if it exits; WaitTimeout (with what it last
+    saw) if it is not ready within `timeout` seconds."""
     broker = Broker(home)
     if not installed(broker):
         raise InfrastructureError(f"Keycloak {VERSION} is not installed in {home} (fix: make broker)")
     _files(broker)
-    if broker.pid() and ready(broker):
+    if broker.pid():
+        # running: a slow answer (a busy machine) is waited for, never a reason to start a second one
+        wait_until(lambda: ready(broker), bool, timeout=timeout, what=f"the identity broker to be ready at {URL}")
         return broker
+    if ready(broker):
+        raise InfrastructureError(
+            f"an identity broker this lab home did not start (no pid in {broker.state_file}) serves at {URL} "
+            "(fix: stop that process; its command line names keycloak)"
+        )
     environment = _environment(
         {"KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER, "KC_BOOTSTRAP_ADMIN_PASSWORD": broker.admin_password()}
     )

@@ -252,3 +252,31 @@ def test_without_the_per_customer_prefix_crafted_groups_collide(
         assert cell is Cell.DENIED, f"check_rbac_012 would not fail: {evidence}"
     finally:
         keycloak.trust(lab.layout, broker)
+        wait_until(
+            lambda: _who(lab, token)["groups"],
+            lambda groups: sorted(groups) == sorted(kept),
+            timeout=120,
+            what=f"the API server of {lab.layout.name} to reload the broker's own authenticator",
+            retry_on=(kube.ApiFailure,),
+        )
+
+
+def test_a_broker_that_is_down_gives_error_never_a_denial(lab: LabCluster, broker: keycloak.Broker) -> None:
+    """(e) of #24: with the broker stopped, check_rbac_012's cell is ERROR naming the login that got no
+    answer; run last, as it restarts the broker (the start-up time and memory are printed)."""
+    keycloak.down(broker.home)
+    try:
+        cell, evidence = crafted_row(
+            BLUE.tenant,
+            CRAFTED,
+            lambda: browser_login(broker, BLUE, "eve", timeout=10)["id_token"],
+            lambda token: _who(lab, token),
+            DEFAULT_GROUPS,
+        )
+    finally:
+        started = time.monotonic()
+        keycloak.up(broker.home)
+        memory = keycloak.resident_kib(broker) // 1024
+        print(f"broker restart to ready: {time.monotonic() - started:.1f}s, RSS {memory} MiB")
+    assert cell is Cell.ERROR, evidence
+    assert "did not answer" in evidence
