@@ -77,6 +77,15 @@ class Matrix:
         return "\n".join(lines)
 
 
+MATRIX_TERMS = ("allowed", "denied")  # what ALLOWED and DENIED say in an access or reachability matrix
+REQUIREMENT_TERMS = ("holds", "contradicted")  # ... and in a requirement table (a row per subject)
+
+
+def term(cell: Cell, terms: tuple[str, str] = MATRIX_TERMS) -> str:
+    """The word for `cell` in a report: ALLOWED and DENIED in the comparison's `terms`, else the value."""
+    return {Cell.ALLOWED: terms[0], Cell.DENIED: terms[1]}.get(cell, cell.value)
+
+
 @dataclass(frozen=True)
 class Mismatch:
     row: str
@@ -84,10 +93,11 @@ class Mismatch:
     expected: Cell
     observed: Cell
     evidence: str = ""
+    terms: tuple[str, str] = MATRIX_TERMS
 
     def describe(self, reproduce: str = "") -> str:
         text = (
-            f"expected {self.expected.value.upper()}, observed {self.observed.value.upper()}: "
+            f"expected {term(self.expected, self.terms).upper()}, observed {term(self.observed, self.terms).upper()}: "
             f"{self.row} -> {self.column}"
         )
         if self.evidence:
@@ -101,6 +111,7 @@ class Comparison:
     observed: Matrix
     mismatches: tuple[Mismatch, ...]
     incomplete: tuple[Mismatch, ...]
+    terms: tuple[str, str] = MATRIX_TERMS  # what ALLOWED and DENIED mean here (REQUIREMENT_TERMS for tables)
 
     @property
     def passed(self) -> bool:
@@ -110,7 +121,7 @@ class Comparison:
         diff_cells = {(m.row, m.column): m.observed for m in self.mismatches + self.incomplete}
         diff = Matrix(self.expected.rows, self.expected.columns, diff_cells)
         parts = [
-            self.expected.render("expected (. allowed, X denied)"),
+            self.expected.render(f"expected (. {self.terms[0]}, X {self.terms[1]})"),
             self.observed.render("observed (E error, ? unobserved)"),
             diff.render("differences (blank where observed = expected)").replace("?", " "),
         ]
@@ -131,8 +142,9 @@ class Comparison:
         return "\n\n".join([verdict, *parts, "\n".join(summary)]).rstrip() + "\n"
 
 
-def compare(expected: Matrix, observed: Matrix) -> Comparison:
-    """Compare cell by cell over the expected matrix's rows and columns.
+def compare(expected: Matrix, observed: Matrix, terms: tuple[str, str] = MATRIX_TERMS) -> Comparison:
+    """Compare cell by cell over the expected matrix's rows and columns; `terms` name ALLOWED and DENIED in
+    the comparison's text (MATRIX_TERMS, or REQUIREMENT_TERMS for a requirement table).
 
     Every cell the expected matrix sets must be observed; cells it leaves UNOBSERVED are not required.
     """
@@ -144,10 +156,10 @@ def compare(expected: Matrix, observed: Matrix) -> Comparison:
                 continue
             evidence = observed.evidence.get((row, column), "")
             if got in (Cell.ERROR, Cell.UNOBSERVED):
-                incomplete.append(Mismatch(row, column, want, got, evidence))
+                incomplete.append(Mismatch(row, column, want, got, evidence, terms))
             elif want is not got:
-                mismatches.append(Mismatch(row, column, want, got, evidence))
-    return Comparison(expected, observed, tuple(mismatches), tuple(incomplete))
+                mismatches.append(Mismatch(row, column, want, got, evidence, terms))
+    return Comparison(expected, observed, tuple(mismatches), tuple(incomplete), terms)
 
 
 def apply_positive_control(
