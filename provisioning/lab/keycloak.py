@@ -335,20 +335,26 @@ def trust(
     broker: Broker,
     authenticator: Mapping[str, Any] | None = None,
     tenants: Sequence[str] = (),
+    tenant_prefix: bool = True,
 ) -> None:
     """Make the API server of the `pks` cluster at `layout` trust the broker's provider realm besides the
     cluster's own issuer: its structured authentication file gets the broker's JWT authenticator
     (`authenticator`, by default keycloak_realms.jwt_authenticator; the mutation tests hand one without
     the per-customer prefix; with `tenants`, the tenants the cluster serves, tokens of any other tenant
-    refused), written whole and renamed into place, as the API server reloads
-    the file as soon as it changes (it logs "reloaded authentication config"; a half-written file
-    would be refused as "empty config data")."""
+    refused; `tenant_prefix=False`: the mutation broker-unprefixed), written whole and renamed
+    into place, as the API server reloads the file as soon as it changes (it logs "reloaded
+    authentication config"; a half-written file would be refused as "empty config data")."""
     ca = (layout.pki / "ca.crt").read_bytes()
     issuers = [
         oidc.jwt_authenticator(oidc.issuer_url(layout), ca),
         dict(
             authenticator
-            or jwt_authenticator(realm_url(URL, PROVIDER_REALM), broker.ca_file.read_bytes(), tenants=tenants)
+            or jwt_authenticator(
+                realm_url(URL, PROVIDER_REALM),
+                broker.ca_file.read_bytes(),
+                tenants=tenants,
+                tenant_prefix=tenant_prefix,
+            )
         ),
     ]
     written = layout.directory / ".authentication.yaml.tmp"

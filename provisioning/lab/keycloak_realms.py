@@ -341,15 +341,21 @@ def user_profile(profile: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def jwt_authenticator(
-    issuer_url: str, ca_pem: bytes, client_id: str = API_CLIENT, tenants: Sequence[str] = ()
+    issuer_url: str,
+    ca_pem: bytes,
+    client_id: str = API_CLIENT,
+    tenants: Sequence[str] = (),
+    tenant_prefix: bool = True,
 ) -> dict[str, Any]:
     """The API server's JWT authenticator for the broker's realm: users `oidc:<alias>.<login>`, groups
     `oidc:<tenant>:<group>` (the tenant from the broker's own mapper, never from the customer), and a
     token without a well-formed tenant refused; with `tenants` (the tenants the cluster serves, e.g. the
-    one of a dedicated cluster) a token of any other tenant is refused too (401)."""
+    one of a dedicated cluster) a token of any other tenant is refused too (401). `tenant_prefix=False` is
+    the mutation broker-unprefixed: groups `oidc:<group>`, so customers' groups can collide."""
     prefix = Authenticator.OIDC.prefix
     tenant = f"string(claims.{TENANT_CLAIM})"
-    groups = f"has(claims.{GROUPS_CLAIM}) ? dyn(claims.{GROUPS_CLAIM}).map(g, '{prefix}' + {tenant} + ':' + g) : []"
+    named = f"'{prefix}' + {tenant} + ':' + g" if tenant_prefix else f"'{prefix}' + g"
+    groups = f"has(claims.{GROUPS_CLAIM}) ? dyn(claims.{GROUPS_CLAIM}).map(g, {named}) : []"
     return {
         "issuer": {"url": issuer_url, "audiences": [client_id], "certificateAuthority": ca_pem.decode()},
         "claimValidationRules": [

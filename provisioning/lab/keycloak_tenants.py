@@ -81,10 +81,14 @@ def customers(
 
 
 def federate(
-    home: Path, made: tuple[Customer, ...], clusters: Iterable[tuple[ClusterLayout, Sequence[str]]]
+    home: Path,
+    made: tuple[Customer, ...],
+    clusters: Iterable[tuple[ClusterLayout, Sequence[str]]],
+    tenant_prefix: bool = True,
 ) -> Federation:
     """Start the lab's broker unless it serves, make the realms of `made` anew and make the API servers of
-    `clusters` (each a layout and the tenants it serves) trust it for their tenants' users only.
+    `clusters` (each a layout and the tenants it serves) trust it for their tenants' users only (groups
+    without the tenant with `tenant_prefix=False`, the mutation broker-unprefixed).
     InfrastructureError (with the log's tail) when the broker does not start, WaitTimeout when it is not
     ready in BROKER_UP seconds, filelock.Timeout when another process holds the lock longer, KeycloakError
     on a refused admin call."""
@@ -92,5 +96,5 @@ def federate(
         broker = keycloak.up(home, timeout=BROKER_UP)
         keycloak.configure(broker, made)
     for layout, tenants in clusters:
-        keycloak.trust(layout, broker, tenants=tenants)
+        keycloak.trust(layout, broker, tenants=tenants, tenant_prefix=tenant_prefix)
     return Federation(broker, {customer.tenant: customer for customer in made})

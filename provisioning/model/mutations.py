@@ -31,6 +31,8 @@ class Mutation(enum.StrEnum):
     POD_SECURITY_BASELINE = "pod-security-baseline"
     # Over-blocking (issue 25): a fence that takes away what the tenant must keep.
     SAME_TENANT_UDP_SCOPED = "same-tenant-udp-scoped"  # UDP within the tenant among pods app=a only
+    # Federation (issue 24): the broker's groups reach the API server without the per-customer prefix.
+    BROKER_UNPREFIXED = "broker-unprefixed"  # groups oidc:<group>, the tenant dropped
 
 
 # The checks each mutation must turn red: deny checks that depend on the removed fence.
@@ -48,6 +50,7 @@ MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
     Mutation.EXTERNAL_IPS_ADMITTED: ("check_net_008",),
     Mutation.POD_SECURITY_BASELINE: ("check_priv_001",),
     Mutation.SAME_TENANT_UDP_SCOPED: ("check_net_005",),
+    Mutation.BROKER_UNPREFIXED: ("check_rbac_012",),
 }
 
 # The plan x control table's rows each mutation must turn red, by Pod Security Standards control

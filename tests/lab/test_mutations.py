@@ -18,6 +18,7 @@ from provisioning.model.mutations import MUST_FAIL, RED_CONTROLS, Mutation
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parents[2]
+BROKER_TARGETS = ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"
 
 
 def _statuses(comparison: Path, product: str) -> dict[str, str]:
@@ -36,12 +37,15 @@ def test_removing_a_fence_turns_every_check_that_depends_on_it_red(
 ) -> None:
     checks = MUST_FAIL[mutation]
     run_id = f"mutation-{mutation.value}"
+    # the federation mutation needs a product that names its broker; the others run the example's pks
+    targets = ["--targets", str(BROKER_TARGETS)] if mutation is Mutation.BROKER_UNPREFIXED else []
     done = subprocess.run(
         [
             sys.executable,
             "-m",
             "provisioning.cli.main",
             "run",
+            *targets,
             "--product",
             "pks",
             "-k",
