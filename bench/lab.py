@@ -18,9 +18,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from harness.settings import Timeouts, lab_home
 from provisioning.lab import build, cluster
 from provisioning.lab.cluster import LabPaths
-from provisioning.settings import Timeouts, lab_home
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -17,12 +17,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from fixtures.network.probe import ProbePod, Prober, Target, probe_pod_manifest
+from checks.network.probe import ProbePod, Prober, Target, probe_pod_manifest
+from harness.settings import Timeouts, lab_home
 from provisioning.backends.lab import LabBackend
 from provisioning.kube.pods import create_pod, wait_running
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.tenancy import Plan, Product, TenancyModel, Tenant
-from provisioning.settings import Timeouts, lab_home
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
 from reports.matrix import Cell
 

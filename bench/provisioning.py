@@ -12,10 +12,10 @@ import os
 import statistics
 from pathlib import Path
 
+from harness.settings import Timeouts, lab_home
 from provisioning.backends.lab import LabBackend
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.tenancy import AuthorizationMode, Placement, Plan, Product, TenancyModel, Tenant
-from provisioning.settings import Timeouts, lab_home
 from provisioning.tenancy import Provisioner
 
 

@@ -26,9 +26,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from fixtures.rbac.access import STREAMING, WAYS, AccessObserver
-from fixtures.rbac.discovery import discover, discover_subresources
-from fixtures.rbac.matrix import (
+from checks.rbac.access import STREAMING, WAYS, AccessObserver
+from checks.rbac.discovery import discover, discover_subresources
+from checks.rbac.matrix import (
     SELF_REVIEWS,
     cluster_scoped_questions,
     namespaced_questions,
@@ -37,16 +37,16 @@ from fixtures.rbac.matrix import (
     provider_questions,
     subresource_questions,
 )
-from fixtures.rbac.non_resource import PATHS as NON_RESOURCE_PATHS
-from fixtures.rbac.reviews import review_all
-from fixtures.rbac.streaming import TRANSPORTS
+from checks.rbac.non_resource import PATHS as NON_RESOURCE_PATHS
+from checks.rbac.reviews import review_all
+from checks.rbac.streaming import TRANSPORTS
+from harness.settings import Timeouts, build_settings, lab_home
 from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.access import provider_namespaces
 from provisioning.model.rbac import Request
-from provisioning.settings import Timeouts, build_settings, lab_home
 from provisioning.tenancy import Provisioner
 from reports.matrix import Cell
 from tests.lab.conftest import existing_cluster_targets  # the lab tests' targets file for a running cluster

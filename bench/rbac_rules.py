@@ -1,4 +1,4 @@
-"""Benchmark of the access matrix's self reviews inferred from SelfSubjectRulesReviews (fixtures/rbac/rules.py)
+"""Benchmark of the access matrix's self reviews inferred from SelfSubjectRulesReviews (checks/rbac/rules.py)
 against the baseline that asks one SelfSubjectAccessReview per cell, measured in the same run on one `pks`
 lab cluster: the whole matrix of check_rbac_002 (tenants blue and green onboarded by the kubeconfig
 backend, identities the admin impersonates; every question three ways), its seconds both ways, the
@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from fixtures.rbac.access import AccessObserver, Observation
-from fixtures.rbac.discovery import discover, discover_subresources
-from fixtures.rbac.matrix import (
+from checks.rbac.access import AccessObserver, Observation
+from checks.rbac.discovery import discover, discover_subresources
+from checks.rbac.matrix import (
     cluster_scoped_questions,
     namespaced_questions,
     namespaces_of_no_tenant,
@@ -29,10 +29,10 @@ from fixtures.rbac.matrix import (
     provider_questions,
     subresource_questions,
 )
+from harness.settings import Timeouts, build_settings, lab_home
 from provisioning.backends.registry import backend_for
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from provisioning.settings import Timeouts, build_settings, lab_home
 from provisioning.tenancy import Provisioner
 from tests.lab.conftest import existing_cluster_targets  # the lab tests' targets file for a running cluster
 

@@ -24,7 +24,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="caas-bench-run-") as tmp:
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "provisioning.cli.main", "run", "--output", tmp, "--run-id", "bench-run"],
+            [sys.executable, "-m", "harness.cli.main", "run", "--output", tmp, "--run-id", "bench-run"],
             capture_output=True,
             text=True,
             timeout=3600,

@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from harness.targets import Targets
 from provisioning.kube import client as kube
 from provisioning.model.onboarding import MANAGED_BY, RUN_ID
-from provisioning.targets import Targets
 
 
 @dataclass(frozen=True)

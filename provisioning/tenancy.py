@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import CaasError, InfrastructureError
+from harness.wait import wait_until
 from provisioning.backends.protocol import ClusterBackend, ClusterHandle, ClusterRequest, Credential
 from provisioning.cluster_destinations import read_destinations
-from provisioning.errors import CaasError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.model.mutations import Mutation
 from provisioning.model.onboarding import (
@@ -39,7 +40,6 @@ from provisioning.model.tenancy import (
     role_group,
 )
 from provisioning.undo import unwind
-from provisioning.wait import wait_until
 
 Undo = Callable[[], None]
 Report = Callable[[str], None]

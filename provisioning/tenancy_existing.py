@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from harness.errors import CaasError, ConfigError, InfrastructureError
 from provisioning.backends.protocol import ClusterBackend, ClusterHandle, ClusterRequest
 from provisioning.cluster_destinations import read_destinations
-from provisioning.errors import CaasError, ConfigError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.model.fences import (
     NamespaceFences,

@@ -70,7 +70,7 @@ def observed_reason(message: str) -> tuple[str, str]:
             return line[found.start() :], cell
     lines = [ln for ln in lines if not ln.startswith(("Traceback", "File "))]
     first = lines[0] if lines else ""
-    for prefix in ("AssertionError: ", "fixtures.verdicts.Inconclusive: ", "Inconclusive: ", "Failed: "):
+    for prefix in ("AssertionError: ", "checks.verdicts.Inconclusive: ", "Inconclusive: ", "Failed: "):
         first = first.removeprefix(prefix)
     if first.endswith(":") and len(lines) > 1:  # a heading, e.g. "service accounts:" before the verdict
         first = f"{first} {lines[1]}"

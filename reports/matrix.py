@@ -167,7 +167,7 @@ def apply_positive_control(
 ) -> Matrix:
     """`observed` with every DENIED cell that proves nothing turned ERROR, its evidence saying why: the
     one positive-control rule of every comparison (matrices here, requirement tables through
-    `fixtures.verdicts.requirement_comparison`).
+    `checks.verdicts.requirement_comparison`).
 
     Shape: both matrices are rows (sources, subjects) by columns (destinations, requests, requirements);
     the result has `observed`'s rows, columns and cells, only DENIED cells change (to ERROR, their

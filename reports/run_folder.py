@@ -24,7 +24,7 @@ from reports.plan_tables import read_plan_tables
 from reports.records import RunRecords, Status
 
 ENVIRONMENT_FILE = "environment.json"  # written by fixtures.run_facts.record_environment
-MATRIX_SUFFIX = " (text)"  # the text form of a matrix attachment (fixtures/network/reachability.py, fixtures/rbac)
+MATRIX_SUFFIX = " (text)"  # the text form of a matrix attachment (checks/network/reachability.py, checks/rbac)
 MATRIX_CHARS = 8000  # per attachment on the page
 MATRICES_PER_SCENARIO = 3
 

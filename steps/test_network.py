@@ -9,12 +9,12 @@ import allure
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from fixtures.evidence import record_figure
-from fixtures.network.changes import ChangeVerdict, enforcement_figure
-from fixtures.network.claimed import Claim, claimed_targets, judge_answers, make_claim
-from fixtures.network.dns import as_resolution, name_targets
-from fixtures.network.expectations import kind_of_target, other_cluster, same_tenant
-from fixtures.network.judging import (
+from checks.evidence import record_figure
+from checks.network.changes import ChangeVerdict, enforcement_figure
+from checks.network.claimed import Claim, claimed_targets, judge_answers, make_claim
+from checks.network.dns import as_resolution, name_targets
+from checks.network.expectations import kind_of_target, other_cluster, same_tenant
+from checks.network.judging import (
     as_plan_says,
     attach_time_to_enforce,
     expected_disclosure,
@@ -23,11 +23,11 @@ from fixtures.network.judging import (
     judge_table,
     require_only_flow,
 )
-from fixtures.network.onboarding_ports import Ports
-from fixtures.network.outside import probe_binary
-from fixtures.network.probe import ProbePod, Prober, port_targets
-from fixtures.network.reachability import attach, observe_until_converged, require
-from fixtures.network.runs import (
+from checks.network.onboarding_ports import Ports
+from checks.network.outside import probe_binary
+from checks.network.probe import ProbePod, Prober, port_targets
+from checks.network.reachability import attach, observe_until_converged, require
+from checks.network.runs import (
     NOT_SHARED,
     Observe,
     ProbeRun,
@@ -42,18 +42,18 @@ from fixtures.network.runs import (
     shared_pods,
     targets_of,
 )
-from fixtures.network.service_types import allowed_service_types, observe_service_types
-from fixtures.network.services import TenantService
-from fixtures.network.targets import (
+from checks.network.service_types import allowed_service_types, observe_service_types
+from checks.network.services import TenantService
+from checks.network.targets import (
     OUTSIDE_CLIENT,
     control_plane_targets,
     kubelets_of_every_cluster,
     node_addresses,
     outside_targets,
 )
-from fixtures.network.tenant_objects import OpenedFlow, admit_anyone_on_egress_ports, open_flow
+from checks.network.tenant_objects import OpenedFlow, admit_anyone_on_egress_ports, open_flow
+from harness.settings import Settings
 from provisioning.model.tenancy import SERVICE_TYPES
-from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Matrix
 

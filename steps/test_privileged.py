@@ -8,17 +8,17 @@ import allure
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
-from fixtures.network.reachability import to_html_table
-from fixtures.privileged.cases import observe_plan, require_plan_verdicts
-from fixtures.privileged.limits import LimitsObservation, observe_limits, promises_limits, require_limits
-from fixtures.privileged.object_limits import (
+from checks.network.reachability import to_html_table
+from checks.privileged.cases import observe_plan, require_plan_verdicts
+from checks.privileged.limits import LimitsObservation, observe_limits, promises_limits, require_limits
+from checks.privileged.object_limits import (
     Rows,
     describe_rows,
     observe_object_counts,
     observe_system_priorities,
     require_held,
 )
-from fixtures.privileged.private_images import (
+from checks.privileged.private_images import (
     PrivateImageObservation,
     comparison,
     forced_pulls,
@@ -27,8 +27,8 @@ from fixtures.privileged.private_images import (
     private_registry,
     shared_pairs,
 )
-from fixtures.privileged.tampering import fences_comparison, observe_tampering
-from fixtures.privileged.workloads import (
+from checks.privileged.tampering import fences_comparison, observe_tampering
+from checks.privileged.workloads import (
     DeploymentObservation,
     no_failed_create,
     not_accepted_with_warning,
@@ -36,10 +36,10 @@ from fixtures.privileged.workloads import (
     require_each,
     some_pod_exists,
 )
-from fixtures.verdicts import decide, require
+from checks.verdicts import decide, require
+from harness.settings import Settings
 from provisioning.model.privileges import PlanVerdicts, control_cells, forbidden_case, render_table
 from provisioning.model.tenancy import Placement, Tenant
-from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedTenancy
 from reports.matrix import Cell, Matrix
 from reports.plan_tables import ATTACHMENT as PLAN_CONTROL_CELLS

@@ -1,7 +1,7 @@
 """Steps of the provisioning checks: what onboarding created, read back from the clusters.
 
-The When steps read (fixtures.readback), the Then steps compare requirement tables
-(fixtures.tenancy_checks) and decide (`fixtures.verdicts`). Under `onboarding: existing` the objects read
+The When steps read (checks.readback), the Then steps compare requirement tables
+(checks.tenancy) and decide (`checks.verdicts`). Under `onboarding: existing` the objects read
 back are the provider's fences, judged against the declared plan (the `provider_*` tables)."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import scenarios, then, when
 
-from fixtures.readback import (
+from checks.readback import (
     ProviderFences,
     TenantObjects,
     read_onboarding,
     read_provider_fences,
     read_tenant_namespaces,
 )
-from fixtures.tenancy_checks import (
+from checks.tenancy import (
     alone_table,
     apart_table,
     bindings_table,
@@ -29,9 +29,9 @@ from fixtures.tenancy_checks import (
     provider_plan_table,
     provider_pod_security_table,
 )
-from fixtures.verdicts import decide, requirement_comparison
+from checks.verdicts import decide, requirement_comparison
+from harness.settings import Settings
 from provisioning.model.tenancy import Placement
-from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
 scenarios("provisioning")

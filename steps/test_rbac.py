@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
-from fixtures.network.probe import ProbePod
-from fixtures.rbac.agreement import judge_agreement
-from fixtures.rbac.attempts import observe_attempts, table_rows
-from fixtures.rbac.credentials import credential_matrices, judge_credentials, not_applicable
-from fixtures.rbac.delegation import Delegation, decide_delegation, delegate
-from fixtures.rbac.federation import federate, judge_crafted_groups, observe_crafted_groups
-from fixtures.rbac.federation import not_applicable as no_broker
-from fixtures.rbac.federation_clusters import judge_clusters, observe_clusters
-from fixtures.rbac.federation_clusters import not_applicable as one_cluster
-from fixtures.rbac.federation_membership import judge_membership, observe_membership
-from fixtures.rbac.federation_rights import judge_rights, observe_rights
-from fixtures.rbac.federation_setup import Federated
-from fixtures.rbac.matrix import (
+from checks.network.probe import ProbePod
+from checks.rbac.agreement import judge_agreement
+from checks.rbac.attempts import observe_attempts, table_rows
+from checks.rbac.credentials import credential_matrices, judge_credentials, not_applicable
+from checks.rbac.delegation import Delegation, decide_delegation, delegate
+from checks.rbac.federation import federate, judge_crafted_groups, observe_crafted_groups
+from checks.rbac.federation import not_applicable as no_broker
+from checks.rbac.federation_clusters import judge_clusters, observe_clusters
+from checks.rbac.federation_clusters import not_applicable as one_cluster
+from checks.rbac.federation_membership import judge_membership, observe_membership
+from checks.rbac.federation_rights import judge_rights, observe_rights
+from checks.rbac.federation_setup import Federated
+from checks.rbac.matrix import (
     AccessRun,
     attach_comparison,
     attach_ways,
@@ -25,10 +25,10 @@ from fixtures.rbac.matrix import (
     observe_cluster,
     shared_cluster,
 )
-from fixtures.rbac.product_scope import provider_onboarding, provider_scope
-from fixtures.rbac.reach import attach_and_judge, observe_paths, observe_service_accounts, observe_streams
-from fixtures.verdicts import Observed, require
-from provisioning.settings import Settings
+from checks.rbac.product_scope import provider_onboarding, provider_scope
+from checks.rbac.reach import attach_and_judge, observe_paths, observe_service_accounts, observe_streams
+from checks.verdicts import Observed, require
+from harness.settings import Settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Matrix
 

@@ -1,12 +1,12 @@
 """Steps of the wiring smoke check: the plans of the tenants, looked up, compared and decided as every
-check is (`fixtures.verdicts`)."""
+check is (`checks.verdicts`)."""
 
 from __future__ import annotations
 
 from pytest_bdd import parsers, scenarios, then, when
 
-from fixtures.tenancy_checks import plan_levels_table
-from fixtures.verdicts import decide, requirement_comparison
+from checks.tenancy import plan_levels_table
+from checks.verdicts import decide, requirement_comparison
 from provisioning.model.tenancy import Plan, Product, Tenant
 
 scenarios("smoke")

@@ -1,7 +1,7 @@
 """Steps of the storage checks: dynamic volumes, persistence, separation, reclaim and quota, as the tenants.
 
-Each check takes the road of `fixtures.verdicts`: the When steps observe through the engines in
-fixtures/storage (tables of cells, never asserting), the Then steps compare and decide."""
+Each check takes the road of `checks.verdicts`: the When steps observe through the engines in
+checks/storage (tables of cells, never asserting), the Then steps compare and decide."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from collections.abc import Iterator
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
-from fixtures.storage.block_remnants import WrittenDevice, claim_and_mark, controls, delete_device, remnant_row
-from fixtures.storage.dynamic import Claim, binding_table, claim_on_every_tenant, default_class_table
-from fixtures.storage.persistence import reread_after_the_writer_is_gone
-from fixtures.storage.quota import COUNT, STORAGE, observe_quotas, quota_comparison
-from fixtures.storage.reclaim import CONTROL, Deleted, delete_claim, reclaim_table, reuse_table
-from fixtures.storage.separation import Parties, observe_separation, separation_comparison
-from fixtures.storage.volumes import Workspace, WrittenVolume, claim_and_write
-from fixtures.storage.volumes import workspace as scenario_workspace
-from fixtures.verdicts import decide, requirement_comparison
+from checks.storage.block_remnants import WrittenDevice, claim_and_mark, controls, delete_device, remnant_row
+from checks.storage.dynamic import Claim, binding_table, claim_on_every_tenant, default_class_table
+from checks.storage.persistence import reread_after_the_writer_is_gone
+from checks.storage.quota import COUNT, STORAGE, observe_quotas, quota_comparison
+from checks.storage.reclaim import CONTROL, Deleted, delete_claim, reclaim_table, reuse_table
+from checks.storage.separation import Parties, observe_separation, separation_comparison
+from checks.storage.volumes import Workspace, WrittenVolume, claim_and_write
+from checks.storage.volumes import workspace as scenario_workspace
+from checks.verdicts import decide, requirement_comparison
+from harness.settings import Settings
 from provisioning.model.tenancy import Placement, Tenant
-from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedTenancy
 from reports.matrix import Cell, Matrix
 

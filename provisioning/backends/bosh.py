@@ -20,6 +20,8 @@ from urllib.parse import quote, urlsplit
 
 import yaml
 
+from harness.errors import ConfigError, InfrastructureError
+from harness.wait import wait_until
 from provisioning.backends import csr_identities, kubeconfig_files
 from provisioning.backends.bosh_manifest import OpsError, apply_ops, interpolate
 from provisioning.backends.bosh_spec import BoshSpec
@@ -29,10 +31,8 @@ from provisioning.backends.http import HttpClient, HttpFailure, Proxy, Transient
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.backends.renewal import RenewingAuthorization
 from provisioning.backends.uaa import Grant, fetch_token
-from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.lab.configs import kubeconfig as token_kubeconfig
 from provisioning.model.tenancy import Identity
-from provisioning.wait import wait_until
 
 TASK_DONE = "done"
 TASK_ENDED = ("done", "error", "cancelled", "timeout")

@@ -7,10 +7,10 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from provisioning import names
+from harness import names
+from harness.errors import ConfigError
+from harness.targets_fields import ClusterTemplate, EnvName, HttpUrl
 from provisioning.backends.section import SectionSpec
-from provisioning.errors import ConfigError
-from provisioning.targets_fields import ClusterTemplate, EnvName, HttpUrl
 
 
 class BoshSpec(SectionSpec):

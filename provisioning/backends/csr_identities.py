@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.errors import InfrastructureError
 from provisioning.backends.protocol import ClusterHandle, Credential
-from provisioning.errors import InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.kube import csr
 from provisioning.model.tenancy import Authenticator, Identity

@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 import urllib3
 from urllib3.exceptions import HTTPError, ProxyError
 
-from provisioning.errors import InfrastructureError
+from harness.errors import InfrastructureError
 
 REDACTED = "<redacted>"
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.errors import ConfigError, InfrastructureError
 from provisioning.backends import csr_identities
 from provisioning.backends.csr_identities import IdentityPolicy
 from provisioning.backends.kubeconfig_spec import KubeconfigSpec
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
-from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.model.tenancy import AuthorizationMode, Identity, Placement
 

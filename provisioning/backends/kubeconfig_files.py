@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
+from harness.errors import InfrastructureError
 from provisioning.backends.protocol import ClusterHandle, ClusterRequest
-from provisioning.errors import InfrastructureError
 
 
 def private_directory(prefix: str) -> Path:

@@ -14,16 +14,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from harness.errors import ConfigError, InfrastructureError
+from harness.settings import Timeouts
+from harness.wait import wait_until
 from provisioning.backends.oidc import password_grant
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
-from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, configs, host, oidc, pki
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.profiles import PROFILES
 from provisioning.model.tenancy import CERTIFICATE_ONLY, Authenticator, Identity, Placement
-from provisioning.settings import Timeouts
-from provisioning.wait import wait_until
 
 
 @dataclass

@@ -6,9 +6,9 @@ from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field
 
-from provisioning import names
+from harness import names
+from harness.targets_fields import one_of
 from provisioning.backends.section import SectionSpec
-from provisioning.targets_fields import one_of
 
 LAB_PROFILES = ("cfcr", "pks")
 
@@ -22,7 +22,7 @@ class LabSpec(SectionSpec):
     required: ClassVar[bool] = False
     path_fields: ClassVar[tuple[str, ...]] = ()
     redacted_fields: ClassVar[tuple[str, ...]] = ()
-    # the rule: provisioning.names.check_cluster_name
+    # the rule: harness.names.check_cluster_name
     cluster_name_limit: ClassVar[tuple[int, str] | None] = (names.CLUSTER_NAME_MAX, "the lab allows")
 
     profile: LabProfile = "pks"

@@ -8,9 +8,9 @@ for redaction and never appear in messages.
 
 from __future__ import annotations
 
+from harness.errors import InfrastructureError
+from harness.redaction import register
 from provisioning.backends.http import HttpClient, HttpFailure, basic_auth
-from provisioning.errors import InfrastructureError
-from provisioning.redaction import register
 
 PASSWORD_GRANT = "password"  # noqa: S105 (the grant type's name)
 SCOPE = "openid groups"

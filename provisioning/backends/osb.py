@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from harness.errors import InfrastructureError
+from harness.wait import wait_until
 from provisioning.backends import kubeconfig_files
 from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 from provisioning.backends.osb_spec import OsbSpec
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
-from provisioning.errors import InfrastructureError
 from provisioning.model.tenancy import Identity
-from provisioning.wait import wait_until
 
 API_VERSION = "2.17"
 PLATFORM = "caas-conformance"

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from harness.errors import InfrastructureError
+from harness.wait import wait_until
 from provisioning.backends import csr_identities, kubeconfig_files
 from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.csr_identities import IdentityPolicy
@@ -25,9 +27,7 @@ from provisioning.backends.pks_spec import PksSpec
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.backends.renewal import RenewingAuthorization
 from provisioning.backends.uaa import Grant, fetch_token
-from provisioning.errors import InfrastructureError
 from provisioning.model.tenancy import Identity
-from provisioning.wait import wait_until
 
 IN_PROGRESS = "in progress"
 SUCCEEDED = "succeeded"

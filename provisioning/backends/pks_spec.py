@@ -6,9 +6,9 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from provisioning import names
+from harness import names
+from harness.targets_fields import ClusterTemplate, EnvName, HttpUrl, UaaGrant
 from provisioning.backends.section import SectionSpec
-from provisioning.targets_fields import ClusterTemplate, EnvName, HttpUrl, UaaGrant
 
 
 class PksSpec(SectionSpec):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from harness.redaction import register
 from provisioning.model.tenancy import (
     CERTIFICATE_ONLY,
     Authenticator,
@@ -14,7 +15,6 @@ from provisioning.model.tenancy import (
     Identity,
     Plan,
 )
-from provisioning.redaction import register
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Choose a product's backend from the targets file (never from Gherkin text).
 
 BACKENDS is the one table of backends: name -> the spec of its targets-file section (checked by
-provisioning.targets through provisioning.backends.specs) and the factory that builds the backend from
+harness.targets through provisioning.backends.specs) and the factory that builds the backend from
 it. Adding a backend: its module, its section's spec module and field in specs.BackendSections, and
 its row here.
 """
@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, overload
 
+from harness.errors import ConfigError
+from harness.settings import Settings
+from harness.targets import ProductSpec, ProxySpec
 from provisioning.backends.bosh import BoshBackend
 from provisioning.backends.bosh_spec import BoshSpec
 from provisioning.backends.http import Proxy
@@ -26,11 +29,8 @@ from provisioning.backends.pks import PksBackend
 from provisioning.backends.pks_spec import PksSpec
 from provisioning.backends.protocol import ClusterBackend
 from provisioning.backends.section import SectionSpec
-from provisioning.errors import ConfigError
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.profiles import profile_under
-from provisioning.settings import Settings
-from provisioning.targets import ProductSpec, ProxySpec
 
 S = TypeVar("S", bound=SectionSpec)
 

@@ -1,13 +1,13 @@
 """The base of a backend's section in the targets file (`pks:`, `bosh:`, ...): its fields plus the checks
-that span fields or tenants, which `provisioning.targets` runs after every field is valid."""
+that span fields or tenants, which `harness.targets` runs after every field is valid."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import ClassVar
 
-from provisioning.errors import ConfigError
-from provisioning.targets_fields import Spec
+from harness.errors import ConfigError
+from harness.targets_fields import Spec
 
 
 class SectionSpec(Spec):
@@ -17,9 +17,9 @@ class SectionSpec(Spec):
     required: ClassVar[bool] = True
     # Each section declares the next three itself (tests/unit/test_backend_sections.py holds it to that):
     # the fields holding file paths (a string or a list of strings), made absolute in a run's copy of the
-    # targets file (`provisioning.run_targets`); the fields whose values are secrets by key, kept with
+    # targets file (`harness.run_targets`); the fields whose values are secrets by key, kept with
     # their keys and redacted values there; and the longest name a cluster of the backend may have,
-    # with who sets that limit, for `provisioning.targets_names` (None: the suite names no cluster).
+    # with who sets that limit, for `harness.targets_names` (None: the suite names no cluster).
     path_fields: ClassVar[tuple[str, ...]]
     redacted_fields: ClassVar[tuple[str, ...]]
     cluster_name_limit: ClassVar[tuple[int, str] | None]

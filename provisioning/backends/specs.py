@@ -1,6 +1,6 @@
 """The backends' sections of a product in the targets file, one optional field per backend, named as it.
 
-`provisioning.targets` builds its ProductSpec on BackendSections and checks that the section named by
+`harness.targets` builds its ProductSpec on BackendSections and checks that the section named by
 `backend` is there (unless its spec is not `required`) and that no other is; the backend itself is
 built from the section by provisioning.backends.registry, whose table has one row per field here.
 This module imports the sections' specs only, none of the backends' runtime.
@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import get_args
 
+from harness.targets_fields import Spec
 from provisioning.backends.bosh_spec import BoshSpec
 from provisioning.backends.kubeconfig_spec import KubeconfigSpec
 from provisioning.backends.lab_spec import LabSpec
 from provisioning.backends.osb_spec import OsbSpec
 from provisioning.backends.pks_spec import PksSpec
 from provisioning.backends.section import SectionSpec
-from provisioning.targets_fields import Spec
 
 
 class BackendSections(Spec):

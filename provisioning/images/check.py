@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from provisioning.errors import ConfigError
+from harness.errors import ConfigError
+from harness.targets import Targets
 from provisioning.images import refs, skopeo
 from provisioning.images.pull_secret import login
-from provisioning.targets import Targets
 
 # skopeo's reasons -> the field to blame and the fix
 _AUTH_WORDS = ("unauthorized", "authentication required", "denied", "401", "403")

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.targets import ImagesSpec, Targets
 from provisioning.images import refs
 from provisioning.images.pull_secret import DockerConfig, login, secret_manifest
 from provisioning.kube import client as kube
-from provisioning.targets import ImagesSpec, Targets
 
 _LAB_NAMES = {image.reference: name for name, image in refs.SUITE_IMAGES.items()}
 _RUN_LABEL_PREFIX = "caas-conformance.io/"

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from provisioning.errors import ConfigError
+from harness.errors import ConfigError
+from harness.redaction import register
+from harness.targets import ImagesSpec
 from provisioning.images.refs import PULL_SECRET, registry_host
-from provisioning.redaction import register
-from provisioning.targets import ImagesSpec
 
 DockerConfig = dict[str, Any]
 

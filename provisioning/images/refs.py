@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioning.errors import InfrastructureError
+from harness.errors import InfrastructureError
+from harness.targets import ImagesSpec
 from provisioning.lab.images import BUSYBOX_IMAGE, PROBE, LabImage
-from provisioning.targets import ImagesSpec
 
 # The images the suite's checks start pods from, by repository name under the user's registry path.
 SUITE_IMAGES: dict[str, LabImage] = {"probe": PROBE, "busybox": BUSYBOX_IMAGE}

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning.errors import InfrastructureError
+from harness.errors import InfrastructureError
+from harness.redaction import redact
 from provisioning.images.pull_secret import DockerConfig
-from provisioning.redaction import redact
 
 SKOPEO = "skopeo"
 TIMEOUT = 300.0  # seconds for one copy (images of a few MB; a slow registry)

@@ -24,7 +24,7 @@ from kubernetes.client import rest as k8s_rest
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import kube_config
 
-from provisioning import redaction
+from harness import redaction
 
 DEFAULT_TIMEOUT = 15.0
 

@@ -23,12 +23,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from provisioning.errors import InfrastructureError
+from harness.errors import InfrastructureError
+from harness.redaction import register
+from harness.wait import StopTrying, WaitTimeout, wait_until
 from provisioning.kube import client as kube
 from provisioning.model import answers
 from provisioning.model.onboarding import MANAGED_BY
-from provisioning.redaction import register
-from provisioning.wait import StopTrying, WaitTimeout, wait_until
 
 SIGNER = "kubernetes.io/kube-apiserver-client"
 CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"

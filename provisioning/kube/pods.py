@@ -12,9 +12,9 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes.stream import stream
 
+from harness.wait import StopTrying, wait_until
 from provisioning.kube.client import ApiFailure, call, timeout_of
 from provisioning.kube.pod_start import PullAttempts, StartWatch, pull_attempts
-from provisioning.wait import StopTrying, wait_until
 
 
 @dataclass(frozen=True)

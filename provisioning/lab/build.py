@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning.errors import InfrastructureError
+from harness.errors import InfrastructureError
 from provisioning.lab import images
 from provisioning.lab.components import CNI_BIN_DIR, CNI_PLUGINS, GO_PROGRAMS, HOST_PACKAGES, GoProgram
 

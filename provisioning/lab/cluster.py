@@ -17,8 +17,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness.errors import ConfigError, InfrastructureError
+from harness.wait import wait_until
 from provisioning.backends.http import HttpClient
-from provisioning.errors import ConfigError, InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.lab import addons, cluster_files, flags, host, images, oidc, readiness, routes
 from provisioning.lab.addons import LAB_LABEL
@@ -38,7 +39,6 @@ from provisioning.lab.readiness import ReadinessRound
 from provisioning.lab.state import ClusterState, ClusterStatus, DaemonRecord, read_state, write_state
 from provisioning.lab.teardown import Removal, down, remove_bridge_if_no_cluster
 from provisioning.model.tenancy import AuthorizationMode
-from provisioning.wait import wait_until
 
 # Names other modules import from here (the lab's public face); they live in the modules named above.
 __all__ = [

@@ -9,10 +9,10 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from provisioning.errors import InfrastructureError
+from harness.errors import InfrastructureError
+from harness.wait import wait_until
 from provisioning.lab import host, pki
 from provisioning.lab.layout import BRIDGE_ADDRESS
-from provisioning.wait import wait_until
 
 
 def own_tls(directory: Path, ca_name: str, server_name: str) -> None:

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning.errors import ConfigError, InfrastructureError
+from harness.errors import ConfigError, InfrastructureError
+from harness.names import InvalidName, check_cluster_name, owned_by
 from provisioning.lab import host
 from provisioning.lab.layout import MAX_CLUSTERS, MAX_WORKERS, ClusterLayout
 from provisioning.lab.state import ClusterState, read_state
-from provisioning.names import InvalidName, check_cluster_name, owned_by
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class LabPaths:
 
     def cluster_dir(self, name: str) -> Path:
         """The directory of cluster `name`: always a direct child of `clusters`, as `name` must be a
-        lab cluster name (provisioning.names); raises ConfigError otherwise (e.g. "", "..", "a/b")."""
+        lab cluster name (harness.names); raises ConfigError otherwise (e.g. "", "..", "a/b")."""
         return self.clusters / checked_name(name)
 
 

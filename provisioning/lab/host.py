@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioning.errors import InfrastructureError
+from harness.errors import InfrastructureError
+from harness.wait import wait_until
 from provisioning.lab.layout import BRIDGE, BRIDGE_ADDRESS, BRIDGE_PREFIX, CGROUP_PREFIX, NETNS_PREFIX, NodeLayout
-from provisioning.wait import wait_until
 
 REQUIRED_CGROUPS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "devices", "freezer")
 CGROUP_BASE = Path("/sys/fs/cgroup")

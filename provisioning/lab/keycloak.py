@@ -32,8 +32,11 @@ from typing import Any
 
 from keycloak import KeycloakAdmin
 
+from harness.errors import InfrastructureError
+from harness.redaction import register
+from harness.settings import lab_home
+from harness.wait import wait_until
 from provisioning.backends.http import HttpClient, HttpFailure
-from provisioning.errors import InfrastructureError
 from provisioning.lab import configs, daemon, host, oidc
 from provisioning.lab.keycloak_realms import (
     PROVIDER_REALM,
@@ -45,9 +48,6 @@ from provisioning.lab.keycloak_realms import (
     user_profile,
 )
 from provisioning.lab.layout import BRIDGE_ADDRESS, ClusterLayout
-from provisioning.redaction import register
-from provisioning.settings import lab_home
-from provisioning.wait import wait_until
 
 VERSION = "26.7.3"
 ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{VERSION}:tar.gz"

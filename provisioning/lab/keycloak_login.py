@@ -25,10 +25,10 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import requests
 
-from provisioning.errors import InfrastructureError
+from harness.errors import InfrastructureError
+from harness.redaction import register
 from provisioning.lab.keycloak import URL, Broker
 from provisioning.lab.keycloak_realms import API_CLIENT, PROVIDER_REALM, REDIRECT_URI, Customer, realm_url
-from provisioning.redaction import register
 
 ISSUER = realm_url(URL, PROVIDER_REALM)
 MAX_STEPS = 20  # redirects and forms of one login; a Keycloak login through a SAML IdP takes 9

@@ -1,4 +1,4 @@
-"""The lab's identity broker for a run (targets `broker: {issuer: lab}`, provisioning/targets_broker.py):
+"""The lab's identity broker for a run (targets `broker: {issuer: lab}`, harness/targets_broker.py):
 each tenant's IdP made as a realm of the lab's Keycloak with the users a check asks for, federated into the
 provider's realm, and trusted by the product's pks lab clusters.
 
@@ -21,12 +21,12 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from provisioning.errors import InfrastructureError
+from harness.errors import InfrastructureError
+from harness.redaction import register
 from provisioning.lab import keycloak
 from provisioning.lab.keycloak_login import browser_login
 from provisioning.lab.keycloak_realms import Customer, CustomerUser, Protocol
 from provisioning.lab.layout import ClusterLayout
-from provisioning.redaction import register
 
 PROTOCOLS: Mapping[str, Protocol] = {"oidc": "oidc", "saml": "saml"}
 BROKER_UP = 300.0  # seconds a start may take to ready (measured 32 to 140 s on 2 busy cores)

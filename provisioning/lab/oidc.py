@@ -24,9 +24,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from harness.redaction import register
 from provisioning.lab.layout import ClusterLayout
 from provisioning.model.tenancy import Authenticator
-from provisioning.redaction import register
 
 PROGRAM = "caas-oidc"
 PORT = 5556

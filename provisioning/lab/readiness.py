@@ -1,6 +1,6 @@
 """The waits of a starting lab cluster: what `caas lab up` waits for before it calls a cluster ready.
 
-Each wait polls with provisioning.wait.wait_until up to `timeout` seconds and calls `check` on every
+Each wait polls with harness.wait.wait_until up to `timeout` seconds and calls `check` on every
 attempt: the cluster's daemon check, which raises (cluster.ComponentDied) as soon as a daemon exited,
 so that a crash is reported with its log instead of a timeout. A wait that runs out raises
 InfrastructureError naming what it waited for.
@@ -14,11 +14,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
+from harness.errors import InfrastructureError
+from harness.wait import WaitTimeout, wait_until
 from provisioning.backends.http import HttpClient, HttpFailure
-from provisioning.errors import InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.lab.addons import DEFAULT_CLASS_ANNOTATION, READINESS_NAMESPACE, readiness_pod
-from provisioning.wait import WaitTimeout, wait_until
 
 Check = Callable[[], None]
 

@@ -17,11 +17,11 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.redaction import register
 from provisioning.backends.http import HttpClient, HttpFailure
 from provisioning.images.pull_secret import docker_config
 from provisioning.lab import daemon, host
 from provisioning.lab.layout import BRIDGE_ADDRESS
-from provisioning.redaction import register
 
 REGISTRY_PORT = 5043
 HOST = f"{BRIDGE_ADDRESS}:{REGISTRY_PORT}"

@@ -12,12 +12,12 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from provisioning.errors import ConfigError, InfrastructureError
+from harness.errors import ConfigError, InfrastructureError
+from harness.wait import wait_until
 from provisioning.lab import host, loops
 from provisioning.lab.home import LabPaths, allocation_lock, cluster_names
 from provisioning.lab.layout import BRIDGE, MAX_WORKERS, ClusterLayout
 from provisioning.lab.state import read_state
-from provisioning.wait import wait_until
 
 TEARDOWN_GRACE = 1.0  # seconds between SIGTERM and SIGKILL when a whole cluster is removed
 TEARDOWN_REAP = 10.0  # seconds for init to reap the killed processes

@@ -21,8 +21,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provisioning.errors import InfrastructureError
-from provisioning.wait import wait_until
+from harness.errors import InfrastructureError
+from harness.wait import wait_until
 
 BINARY = "vcsim"
 USERNAME = "caas"

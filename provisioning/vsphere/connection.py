@@ -14,7 +14,7 @@ import pyVmomi
 from pyVmomi import vim as _vim
 from pyVmomi import vmodl as _vmodl
 
-from provisioning.errors import CaasError, InfrastructureError
+from harness.errors import CaasError, InfrastructureError
 
 # pyVmomi's own type hints describe its dynamic types only in part; the adapter treats them as Any.
 vim: Any = _vim

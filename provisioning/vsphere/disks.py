@@ -3,7 +3,7 @@
 A Kubernetes volume provisioned by the vSphere CSI driver names its FCD in
 `spec.csi.volumeHandle`. vCenter lists FCDs per datastore, so finding one means
 asking each datastore; every request is bounded by the session's timeout and
-every wait by `provisioning.wait.wait_until`.
+every wait by `harness.wait.wait_until`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from provisioning.errors import CaasError
+from harness.errors import CaasError
+from harness.wait import wait_until
 from provisioning.vsphere.connection import Session, VSphereError, describe_fault, vim, vmodl
-from provisioning.wait import wait_until
 
 CSI_DRIVER = "csi.vsphere.vmware.com"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import allure
 from pytest_bdd import given, scenarios, then, when
 
-from fixtures.evidence import attach_html, attach_text
+from checks.evidence import attach_html, attach_text
 from provisioning.backends.protocol import Credential
 from provisioning.kube import client
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import urllib3
 
+from harness.errors import InfrastructureError
 from provisioning.broker.server import BrokerCredentials, create_app, make_broker_server
 from provisioning.broker.service import LabClusterBroker
-from provisioning.errors import InfrastructureError
 from provisioning.model.tenancy import Plan, Product
 
 USER = "broker-admin"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.errors import ConfigError
 from provisioning.backends.bosh import TaskFailed
 from provisioning.backends.http import HttpFailure
-from provisioning.errors import ConfigError
 from tests.contract.fake_apis import CA_PEM, BoshApi
 from tests.contract.targets_helpers import backend_and_request, product_settings
 
@@ -153,7 +153,7 @@ def test_an_ops_file_that_does_not_fit_the_manifest_is_a_config_error(
 
 
 def test_an_unreadable_ops_file_is_caught_by_the_targets_check(workdir: Path) -> None:
-    from provisioning.errors import ConfigErrors
+    from harness.errors import ConfigErrors
 
     with pytest.raises(ConfigErrors, match=r"products\[0\]\.bosh\.ops_files\[0\]: cannot read"):
         product_settings(workdir, _product("https://bosh.example.com:25555", ops="[kubo/missing.yml]"), ENV)

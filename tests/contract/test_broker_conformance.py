@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from harness.wait import wait_until
 from provisioning.broker.service import cluster_name
-from provisioning.wait import wait_until
 from tests.contract.broker_fixtures import PASSWORD, USER, RawOsb, RecordingClusters, served_broker
 
 pytestmark = pytest.mark.contract

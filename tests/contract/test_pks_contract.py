@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import ConfigError
+from harness.wait import WaitTimeout
 from provisioning.backends.http import HttpFailure
 from provisioning.backends.pks import ClusterActionFailed
-from provisioning.errors import ConfigError
-from provisioning.wait import WaitTimeout
 from tests.contract.fake_apis import CA_PEM, TOKEN, PksApi
 from tests.contract.targets_helpers import backend_and_request, product_settings
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning.wait import wait_until
+from harness.wait import wait_until
 
 PROXY_USER = "proxyuser"
 PROXY_PASSWORD = "proxy-pw-7781"

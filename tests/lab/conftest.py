@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.settings import Timeouts, lab_home
 from provisioning.kube import client as kube
 from provisioning.lab import build, cluster
 from provisioning.lab.cluster import LabCluster, LabPaths
-from provisioning.settings import Timeouts, lab_home
 from tests.lab.inventory import cluster_prefix
 
 PROFILES = ("pks", "cfcr")

@@ -8,18 +8,17 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.settings import Timeouts, lab_home
 from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
-from provisioning.settings import Timeouts, lab_home
+from tests.support import CAAS, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = "existing"
 SMALLEST = "{name: smallest, pod_security: baseline}"  # no quota, no limits, no control-plane egress
 RICHEST = (
@@ -107,7 +106,7 @@ def caas_run(
     checks') and its messages from the Allure results."""
     selection = ["-k", " or ".join(checks)] if checks else []
     started = time.monotonic()
-    command = [sys.executable, "-m", "provisioning.cli.main", "run", "--targets", str(targets_path)]
+    command = [*CAAS, "run", "--targets", str(targets_path)]
     done = subprocess.run(
         [*command, "--output", str(output), "--run-id", run_id, *selection],
         cwd=ROOT,

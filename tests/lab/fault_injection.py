@@ -32,14 +32,14 @@ from typing import Any, Protocol
 
 import pytest
 
+from harness.settings import Settings
+from harness.wait import wait_until
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.state import DaemonRecord
 from provisioning.model.onboarding import labels
-from provisioning.settings import Settings
 from provisioning.tenancy import ProvisionedTenancy
-from provisioning.wait import wait_until
 from tests.lab.flaky_proxy import FlakyProxy
 
 HEAL_TIMEOUT = 180.0

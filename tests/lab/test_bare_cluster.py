@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,9 +24,9 @@ from provisioning.images.pull_secret import docker_config
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
+from tests.support import CAAS, ROOT
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(3600)]
-ROOT = Path(__file__).resolve().parents[2]
 PLANS = """\
       - name: small
         pod_security: restricted
@@ -75,9 +74,7 @@ def caas_run(targets: Path, output: Path, run_id: str, *options: str) -> Run:
     started = time.monotonic()
     done = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "provisioning.cli.main",
+            *CAAS,
             "run",
             "--targets",
             str(targets),
@@ -158,9 +155,7 @@ def runs(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Itera
     started = time.monotonic()
     pushed = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "provisioning.cli.main",
+            *CAAS,
             "images",
             "push",
             "--registry",

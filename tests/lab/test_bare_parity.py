@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,9 +41,9 @@ import yaml
 from provisioning.lab import cluster, host, registry
 from provisioning.lab.cluster import LabPaths
 from tests.lab.expected_verdicts import EXPECTED
+from tests.support import CAAS, ROOT
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1500)]
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "targets.example.yaml"
 PRODUCT = "bare-pks"
 RUN_ID = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '')}parity"
@@ -115,7 +114,8 @@ def _targets(directory: Path, kubeconfig: Path, dedicated: dict[str, str], serve
 def _push(served: registry.LabRegistry) -> None:
     pushed = subprocess.run(
         [
-            *(sys.executable, "-m", "provisioning.cli.main", "images", "push", "--registry", registry.LOCATION),
+            *CAAS,
+            *("images", "push", "--registry", registry.LOCATION),
             *("--authfile", str(served.login_file), "--ca-file", str(served.ca_file)),
         ],
         cwd=ROOT,
@@ -152,7 +152,7 @@ def parity_run(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) ->
         with host.outside_client() as inside:  # the run where a user's machine is: see the module docstring
             done = subprocess.run(
                 [
-                    *(*inside, sys.executable, "-m", "provisioning.cli.main", "run", "--targets", str(targets)),
+                    *(*inside, *CAAS, "run", "--targets", str(targets)),
                     *("--output", str(output), "--run-id", RUN_ID, "--product", PRODUCT),
                 ],
                 cwd=ROOT,

@@ -1,4 +1,4 @@
-"""The raw-device remnant engine (fixtures/storage/block_remnants.py) against the lab's provisioner on a
+"""The raw-device remnant engine (checks/storage/block_remnants.py) against the lab's provisioner on a
 `pks` lab cluster (issue 21, storage identity).
 
 The lab's provisioner hands out Block claims as loop devices over fresh sparse files: tenant B's new
@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.storage import block_remnants
-from fixtures.storage.volumes import Workspace, workspace
-from fixtures.verdicts import requirement_comparison
+from checks.storage import block_remnants
+from checks.storage.volumes import Workspace, workspace
+from checks.verdicts import requirement_comparison
+from harness.settings import Timeouts, build_settings
+from harness.wait import wait_until
 from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, configs
 from provisioning.lab.addons import LAB_LABEL, STORAGE_CLASS
 from provisioning.lab.cluster import LabCluster
-from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
-from provisioning.wait import wait_until
 from reports.matrix import Cell
 from tests.lab.conftest import existing_cluster_targets
 

@@ -6,20 +6,19 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from harness.settings import Timeouts
+from harness.wait import wait_until
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
-from provisioning.settings import Timeouts
-from provisioning.wait import wait_until
 from tests.lab.inventory import cluster_prefix, leaked_since, run_cluster_indices
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths, tmp_path: Path) -> None:
@@ -28,9 +27,7 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
     indices: set[int] = set()
     run = subprocess.Popen(  # a whole `caas run`, in its own process group so the kill reaches pytest too
         [
-            sys.executable,
-            "-m",
-            "provisioning.cli.main",
+            *CAAS,
             "run",
             "--run-id",
             run_id,
@@ -57,7 +54,7 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
     assert [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id], "the kill left clusters"
     indices.update(run_cluster_indices(lab_paths, run_id))
     clean = subprocess.run(
-        [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", run_id],
+        [*CAAS, "clean", "--run-id", run_id],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -124,9 +121,7 @@ def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
 
     run = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "provisioning.cli.main",
+            *CAAS,
             "run",
             "--run-id",
             run_id,
@@ -156,7 +151,7 @@ def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
         run.wait(timeout=30)
     indices.update(run_cluster_indices(lab_paths, run_id))
     clean = subprocess.run(
-        [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", run_id],
+        [*CAAS, "clean", "--run-id", run_id],
         cwd=ROOT,
         capture_output=True,
         text=True,

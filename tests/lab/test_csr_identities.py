@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.settings import build_settings
+from harness.wait import wait_until
 from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.kube import csr
 from provisioning.lab import cluster
-from provisioning.settings import build_settings
 from provisioning.tenancy import Provisioner
-from provisioning.wait import wait_until
 from tests.lab.existing_runs import PRODUCT, ROOT, caas_run, pks_cluster
+from tests.support import CAAS
 
 # 6-11 min (a cluster, onboarding with CSR certificates, three RBAC checks): nightly; CI covers the CSR path
 # with tests/contract/test_csr_identities_contract.py and tests/lab/test_kubeconfig_backend.py
@@ -166,7 +166,7 @@ def test_refused_csr_approvals_are_the_reason_shown_for_impersonation(tmp_path: 
     )
     assert _labels(run_dir, "credential") == {"impersonated"}
     results = subprocess.run(
-        [sys.executable, "-m", "provisioning.cli.main", "results", str(run_dir)],
+        [*CAAS, "results", str(run_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,

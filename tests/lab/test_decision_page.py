@@ -15,20 +15,19 @@ import json
 import os
 import re
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from harness.settings import lab_home
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from provisioning.settings import lab_home
 from reports.catalog import load_checks
 from tests import browser
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 SELECTION = "podtopod"  # check_net_001's scenario
 TARGETS = textwrap.dedent("""\
     version: 1
@@ -47,7 +46,7 @@ def _run(output: Path, targets: Path, run_id: str, mutation: str = "") -> subpro
     env = {k: v for k, v in os.environ.items() if k != "CAAS_MUTATION"}
     if mutation:
         env["CAAS_MUTATION"] = mutation
-    command = [sys.executable, "-m", "provisioning.cli.main", "run", "--targets", str(targets)]
+    command = [*CAAS, "run", "--targets", str(targets)]
     command += ["--output", str(output), "--run-id", run_id, "-k", SELECTION]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False)
     (output / run_id / "caas-run.stdout").write_text(done.stdout + done.stderr)

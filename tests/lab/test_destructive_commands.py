@@ -28,16 +28,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from provisioning.cli.main import main
+from harness.cli.main import main
+from harness.names import InvalidName, check_cluster_name, check_run_id
+from harness.settings import Timeouts, lab_home
+from harness.wait import WaitTimeout, wait_until
 from provisioning.lab import cluster, home, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.layout import NETNS_PREFIX
-from provisioning.names import InvalidName, check_cluster_name, check_run_id
-from provisioning.settings import Timeouts, lab_home
-from provisioning.wait import WaitTimeout, wait_until
 from tests.lab.inventory import cluster_prefix
+from tests.support import CAAS, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 OURS, THEIRS = "tq-", "tz-"  # two suites' prefixes; no real cluster of the machine carries them
 MINE, OTHER = f"{OURS}fake", f"{THEIRS}fake"
 HOURS_AGO = 7 * 3600  # older than `caas clean --expired`'s 6 h
@@ -61,7 +61,7 @@ class FakeLab:
 
     def caas(self, *argv: str, prefix: str | None = OURS) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "provisioning.cli.main", *argv],
+            [*CAAS, *argv],
             cwd=ROOT,
             env=self.environment(prefix),
             capture_output=True,
@@ -420,7 +420,7 @@ def test_a_real_lab_down_removes_exactly_its_namespaces_and_processes(lab_paths:
         assert set(ours) <= before
         others_before = {n: before & _netns_of(lab_paths, n) for n in cluster.cluster_names(lab_paths) if n != name}
         result = subprocess.run(
-            [sys.executable, "-m", "provisioning.cli.main", "lab", "down", name],
+            [*CAAS, "lab", "down", name],
             cwd=ROOT,
             capture_output=True,
             text=True,

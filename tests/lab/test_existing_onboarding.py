@@ -22,7 +22,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +37,9 @@ from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import RUN_ID
 from tests.lab.existing_runs import PRODUCT_FAILS, Run, caas_run
+from tests.support import CAAS, ROOT
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600)]
-ROOT = Path(__file__).resolve().parents[2]
-CAAS = (sys.executable, "-m", "provisioning.cli.main")
 PRODUCT = "acme"
 NAMESPACES = {"blue": "acme-blue-prod", "green": "acme-green-prod"}
 ROLES = {"admin": "admin", "developer": "edit", "viewer": "view"}  # the tenant role -> acme's ClusterRole

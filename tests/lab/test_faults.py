@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fixtures.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
-from fixtures.network.reachability import Verdict, require
-from fixtures.verdicts import Inconclusive
+from checks.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
+from checks.network.reachability import Verdict, require
+from checks.verdicts import Inconclusive
+from harness.settings import Timeouts, build_settings
+from harness.wait import wait_until
 from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.kube.pods import exec_in_pod, run_pod
@@ -25,15 +26,13 @@ from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.state import DaemonRecord
 from provisioning.model.onboarding import labels
 from provisioning.model.pods import restricted_container_security, restricted_pod_security
-from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
-from provisioning.wait import wait_until
 from reports.matrix import Cell, Matrix, apply_positive_control, compare
 from tests.lab.conftest import existing_cluster_targets
 from tests.lab.flaky_proxy import FlakyProxy
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 NAME = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '')}t-fault"
 BUDGET = 60.0  # no faulty observation may take longer than this
 
@@ -203,9 +202,7 @@ def test_clean_releases_a_namespace_stuck_terminating(lab: LabCluster, tmp_path:
         started = time.monotonic()
         clean = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "provisioning.cli.main",
+                *CAAS,
                 "clean",
                 "--run-id",
                 "faults-stuck",

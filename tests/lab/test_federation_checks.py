@@ -13,25 +13,24 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from harness.settings import lab_home
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from provisioning.settings import lab_home
+from tests.support import CAAS, ROOT
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(1800)]
-ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"
 RUN_ID = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '').rstrip('-')}federation"
 
 
 def test_the_federation_checks_pass_on_the_lab_pks_with_its_broker(tmp_path: Path) -> None:
     started = time.monotonic()
-    command = [sys.executable, "-m", "provisioning.cli.main", "run", "--targets", str(TARGETS), "-k", "federation"]
+    command = [*CAAS, "run", "--targets", str(TARGETS), "-k", "federation"]
     result = subprocess.run(
         [*command, "--output", str(tmp_path), "--run-id", RUN_ID],
         cwd=ROOT,

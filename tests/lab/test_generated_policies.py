@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 
-from fixtures.network.expectations import Pair
-from fixtures.network.generated import (
+from checks.network.expectations import Pair
+from checks.network.generated import (
     CLUSTER,
     GeneratedPolicy,
     load_regressions,
@@ -22,17 +22,17 @@ from fixtures.network.generated import (
     resolve,
     save_regression,
 )
-from fixtures.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
-from fixtures.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
-from fixtures.network.reachability import observe_until_converged
+from checks.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
+from checks.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
+from checks.network.reachability import observe_until_converged
+from harness.settings import Timeouts, build_settings
+from harness.wait import wait_until
 from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster
 from provisioning.model.onboarding import TENANT
-from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
-from provisioning.wait import wait_until
 from reports.matrix import Cell, Matrix
 from tests.lab.conftest import existing_cluster_targets
 

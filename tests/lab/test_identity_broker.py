@@ -14,12 +14,12 @@ Direct grants cannot serve here: a brokered user has no password at the broker, 
 exchange of an external token is a preview feature (token-exchange:v1) that has no SAML counterpart; the
 scripted browser login works the same for both protocols and needs no preview feature.
 
-The login is provisioning.lab.keycloak_login's scripted browser, the verdicts fixtures.rbac.federation's
+The login is provisioning.lab.keycloak_login's scripted browser, the verdicts checks.rbac.federation's
 (what the suite's federation checks will use). Besides the mapping itself: a user at the customer's IdP
-named in every crafted group of fixtures.rbac.federation.crafted_group_names (another tenant's, `system:`,
+named in every crafted group of checks.rbac.federation.crafted_group_names (another tenant's, `system:`,
 in other case, in look-alike letters, 255 characters) stays inside its tenant's prefix, and the same user
 collides as soon as the authenticator's CEL mapping drops the per-customer part (the mutation), and
-check_rbac_012's cell for it (fixtures.rbac.federation.crafted_row) is then DENIED, a failure; a group
+check_rbac_012's cell for it (checks.rbac.federation.crafted_row) is then DENIED, a failure; a group
 added at the customer's IdP shows at the next login, and is gone at the next login after its removal.
 
 The broker is started once for the module (kept running if it already ran) and configured anew;
@@ -37,7 +37,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.rbac.federation import collisions, crafted_group_names, crafted_row, membership_differences
+from checks.rbac.federation import collisions, crafted_group_names, crafted_row, membership_differences
+from harness.settings import Timeouts, lab_home
+from harness.targets_broker import DEFAULT_GROUPS
+from harness.wait import wait_until
 from provisioning.backends.http import HttpClient
 from provisioning.kube import client as kube
 from provisioning.lab import build, cluster, keycloak
@@ -52,9 +55,6 @@ from provisioning.lab.keycloak_realms import (
     jwt_authenticator,
     realm_url,
 )
-from provisioning.settings import Timeouts, lab_home
-from provisioning.targets_broker import DEFAULT_GROUPS
-from provisioning.wait import wait_until
 from reports.matrix import Cell
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly]

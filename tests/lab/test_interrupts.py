@@ -16,7 +16,6 @@ import re
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,16 +23,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioning.cli.interrupts import TEARDOWN_GRACE
+from harness.cli.interrupts import TEARDOWN_GRACE
+from harness.settings import DEFAULT_TARGETS, Timeouts
+from harness.wait import WaitTimeout, wait_until
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import ClusterState, LabPaths
-from provisioning.settings import DEFAULT_TARGETS, Timeouts
-from provisioning.wait import WaitTimeout, wait_until
 from tests.lab.inventory import cluster_prefix, leaked_since, run_cluster_indices
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = "pks"
 SCENARIOS = "tenant_isolation"  # seven network scenarios on pks: the signal lands during the second or later
 STOP_BUDGET = TEARDOWN_GRACE + 150.0  # seconds from the signal to caas's end: teardown, then the sweep
@@ -109,7 +108,8 @@ def _start(run_id: str, targets: Path, lab_paths: LabPaths, tmp_path: Path) -> R
     with output.open("wb") as out:
         process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "provisioning.cli.main", "run", "--targets", str(targets)),
+                *CAAS,
+                *("run", "--targets", str(targets)),
                 *("--run-id", run_id, "--output", str(tmp_path / "out"), "--product", PRODUCT, "-k", SCENARIOS),
             ],
             cwd=ROOT,
@@ -177,7 +177,7 @@ def _caas_clean(command: str) -> subprocess.CompletedProcess[str]:
     words = shlex.split(command)
     assert words[:2] == ["caas", "clean"], command
     return subprocess.run(
-        [sys.executable, "-m", "provisioning.cli.main", *words[1:]],
+        [*CAAS, *words[1:]],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -286,7 +286,7 @@ def test_sigterm_to_lab_up_removes_its_half_started_cluster(lab_paths: LabPaths)
     name = f"{cluster_prefix()}lab-term"
     env = {**os.environ, "CAAS_LAB_HOME": str(lab_paths.home)}
     up = subprocess.Popen(
-        [sys.executable, "-m", "provisioning.cli.main", "lab", "up", "--name", name, "--nodes", "1"],
+        [*CAAS, "lab", "up", "--name", name, "--nodes", "1"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

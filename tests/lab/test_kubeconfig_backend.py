@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from harness.errors import InfrastructureError
+from harness.settings import build_settings
+from harness.wait import wait_until
 from provisioning.backends.registry import backend_for
-from provisioning.errors import InfrastructureError
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster
 from provisioning.model.onboarding import PROTECTION, labels
-from provisioning.settings import build_settings
 from provisioning.tenancy import Provisioner
-from provisioning.wait import wait_until
 from tests.lab.conftest import existing_cluster_targets
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _targets(tmp_path: Path, kubeconfig: Path) -> Path:
@@ -106,7 +105,7 @@ def test_clean_sweeps_what_a_crashed_run_left_on_an_existing_cluster(
 
     def clean(run_id: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", run_id, "--targets", str(targets)],
+            [*CAAS, "clean", "--run-id", run_id, "--targets", str(targets)],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
+from harness.settings import Timeouts
+from harness.wait import wait_until
 from provisioning.kube import client as kube
 from provisioning.kube.pods import delete_pod, exec_in_pod, run_pod
 from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
-from provisioning.settings import Timeouts
-from provisioning.wait import wait_until
 from tests.lab.inventory import cluster_prefix
+from tests.support import CAAS
 
 TEARDOWN = f"{cluster_prefix()}t-teardown"  # other suites on the same lab use other prefixes
 BROKEN = f"{cluster_prefix()}t-broken"
@@ -166,12 +167,11 @@ def test_down_works_after_the_starting_process_is_killed(
     """SIGKILL `caas lab up` half-way, then `caas lab down` from the state on disk: nothing is left."""
     import signal
     import subprocess
-    import sys
 
     name = f"{cluster_prefix()}t-crash"  # `caas lab up` refuses a name without CAAS_CLUSTER_PREFIX
     before = host.inventory(lab_paths.home)
     process = subprocess.Popen(
-        [sys.executable, "-m", "provisioning.cli.main", "lab", "up", "--name", name, "--profile", "pks"],
+        [*CAAS, "lab", "up", "--name", name, "--profile", "pks"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

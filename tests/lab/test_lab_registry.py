@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -17,21 +16,21 @@ from typing import Any
 
 import pytest
 
+from harness.targets import ImagesSpec, PullSecretSpec
 from provisioning.images import refs
 from provisioning.images.pull_secret import docker_config, secret_manifest
 from provisioning.kube import client as kube
 from provisioning.kube.pods import PodFailed, create_pod, wait_running
 from provisioning.lab import cluster, host, images, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
-from provisioning.targets import ImagesSpec, PullSecretSpec
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def caas(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "provisioning.cli.main", *argv],
+        [*CAAS, *argv],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,9 @@ import pytest
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.mutations import MUST_FAIL, RED_CONTROLS, Mutation
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 BROKER_TARGETS = ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"
 
 
@@ -41,9 +40,7 @@ def test_removing_a_fence_turns_every_check_that_depends_on_it_red(
     targets = ["--targets", str(BROKER_TARGETS)] if mutation is Mutation.BROKER_UNPREFIXED else []
     done = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "provisioning.cli.main",
+            *CAAS,
             "run",
             *targets,
             "--product",

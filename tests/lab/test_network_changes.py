@@ -16,19 +16,19 @@ from typing import Any
 
 import pytest
 
-from fixtures.network.changes import Change, ChangeVerdict, PartnerChanges, enforce, summary
-from fixtures.network.expectations import Pair
-from fixtures.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
-from fixtures.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets, probe_pod_manifest
+from checks.network.changes import Change, ChangeVerdict, PartnerChanges, enforce, summary
+from checks.network.expectations import Pair
+from checks.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
+from checks.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets, probe_pod_manifest
+from harness.settings import Timeouts, build_settings
+from harness.wait import wait_until
 from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.kube.pods import create_pod, delete_pod, wait_running
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabCluster
 from provisioning.lab.state import DaemonRecord
-from provisioning.settings import Timeouts, build_settings
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
-from provisioning.wait import wait_until
 from reports.matrix import Matrix
 from tests.lab.conftest import existing_cluster_targets
 

@@ -26,10 +26,10 @@ import yaml
 from provisioning.images import refs, skopeo
 from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabPaths
+from tests.support import ROOT
 
 # 52 min measured for both examples, two nights each (nights of 5-22 min on a shared 2-core machine): nightly
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(7200)]
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / ".ci" / "examples"
 NIGHT_TIMEOUT = 3600
 

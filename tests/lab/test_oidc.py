@@ -23,7 +23,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from fixtures.rbac.access import Probe, real_request
+from checks.rbac.access import Probe, real_request
+from harness.settings import Timeouts, lab_home
 from provisioning.backends.http import HttpFailure, basic_auth
 from provisioning.backends.oidc import GrantRefused, password_grant
 from provisioning.kube import client as kube
@@ -31,7 +32,6 @@ from provisioning.lab import build, cluster, host, oidc
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import collection_path, tenant_manifests
 from provisioning.model.tenancy import Authenticator, Plan, Tenant
-from provisioning.settings import Timeouts, lab_home
 from reports.matrix import Cell
 
 pytestmark = pytest.mark.lab

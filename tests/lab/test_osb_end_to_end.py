@@ -21,10 +21,10 @@ import pytest
 
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
+from tests.support import ROOT
 
 pytestmark = pytest.mark.lab
 
-ROOT = Path(__file__).resolve().parents[2]
 CAAS = Path(sys.executable).parent / "caas"
 BROKER_USER = "osb-e2e"
 BROKER_PASSWORD = "osb-e2e-Pw-41d7"  # a test credential: it must not appear in any log

@@ -35,7 +35,7 @@ PLAN_DEPENDENT = (
 # not applicable to one shared cluster reached through a kubeconfig with impersonated identities
 NOT_APPLICABLE = {"check_prov_002", "check_prov_003", "check_net_002", "check_priv_002", "check_rbac_006"}
 # from a machine whose network answers every TCP handshake, nothing outside can be observed (see
-# fixtures/network/outside.py): ERROR that says so, on such machines only
+# checks/network/outside.py): ERROR that says so, on such machines only
 VANTAGE = ("check_net_006", "an address routed nowhere")
 
 

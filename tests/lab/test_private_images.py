@@ -3,7 +3,7 @@
 kubeconfig backend, its images section naming the lab registry), before and after its API server is
 switched to pks-always-pull (AlwaysPullImages). Before, tenant green's pods run blue's private image from
 the node's cache and the check fails; after, their pulls are refused (401 Unauthorized) and it passes.
-Blue's pod running is the check's positive control (fixtures/privileged/private_images.py).
+Blue's pod running is the check's positive control (checks/privileged/private_images.py).
 
 The lab registry (Debian's docker-registry, distribution 2.8) authenticates with htpasswd but has no
 per-repository authorization: any login it accepts may read every repository. Blue's repository is
@@ -18,21 +18,21 @@ scenario.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from fixtures.privileged.private_images import PrivateRegistry, push_private_image
+from checks.privileged.private_images import PrivateRegistry, push_private_image
+from harness.settings import Timeouts
 from provisioning.images import skopeo
 from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.profiles import PROFILES
 from provisioning.model import image_pulls
 from provisioning.model.image_pulls import Start
-from provisioning.settings import Timeouts
 from tests.lab.existing_runs import ROOT, Run, caas_run, pks_cluster, prefix
+from tests.support import CAAS
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(2400)]
 
@@ -77,7 +77,7 @@ def runs(served: registry.LabRegistry, tmp_path_factory: pytest.TempPathFactory)
     """The check's run on the cluster as pks, then as pks-always-pull: profile -> the Run and the check's
     report attachment."""
     login = ("--authfile", str(served.login_file), "--ca-file", str(served.ca_file))
-    command = [sys.executable, "-m", "provisioning.cli.main", "images", "push", "--registry", registry.LOCATION]
+    command = [*CAAS, "images", "push", "--registry", registry.LOCATION]
     pushed = subprocess.run([*command, *login], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert pushed.returncode == 0, pushed.stderr
     directory = tmp_path_factory.mktemp("private-images")

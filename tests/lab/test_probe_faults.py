@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.network.probe import Observation, ProbePod, Prober, Target, probe_pod_manifest
+from checks.network.probe import Observation, ProbePod, Prober, Target, probe_pod_manifest
+from harness.settings import Timeouts
+from harness.wait import wait_until
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.kube import client as kube
 from provisioning.kube.pods import create_pod, delete_pod, wait_running
@@ -21,9 +23,7 @@ from provisioning.lab.cluster import LabCluster
 from provisioning.lab.layout import BRIDGE_ADDRESS
 from provisioning.model.onboarding import labels
 from provisioning.model.tenancy import Plan, Product, Tenant
-from provisioning.settings import Timeouts
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from provisioning.wait import wait_until
 from reports.matrix import Cell, Matrix, apply_positive_control, compare
 
 pytestmark = pytest.mark.lab

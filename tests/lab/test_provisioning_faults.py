@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import CaasError, InfrastructureError
+from harness.settings import Timeouts
 from provisioning.backends.lab import LabBackend
 from provisioning.backends.protocol import ClusterHandle, ClusterRequest, Credential
-from provisioning.errors import CaasError, InfrastructureError
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.onboarding import PROTECTION
 from provisioning.model.tenancy import Identity, Placement, Plan, Product, TenancyModel, Tenant
-from provisioning.settings import Timeouts
 from provisioning.tenancy import Provisioner
 
 pytestmark = pytest.mark.lab

@@ -26,12 +26,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.settings import DEFAULT_TARGETS
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from provisioning.settings import DEFAULT_TARGETS
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 CHECK, PRODUCT = "check_net_001", "cfcr"
 SELECTION = ("-k", f"tenant_isolation and {CHECK}", "--product", PRODUCT)
 SCENARIO = "steps/test_network.py::test_podtopod_traffic_stays_inside_each_tenant_over_tcp_and_udp_in_both_directions"
@@ -59,7 +59,7 @@ def _run(command: list[str], run_id: str, lab_paths: LabPaths) -> subprocess.Com
         )
     finally:
         subprocess.run(
-            [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", run_id],
+            [*CAAS, "clean", "--run-id", run_id],
             cwd=ROOT,
             capture_output=True,
             timeout=300,
@@ -98,7 +98,7 @@ def test_without_the_expectation_plain_pytest_fails_naming_the_check(lab_paths: 
 
 @pytest.mark.nightly  # on every CI run, test_verdicts.py's caas run asserts every verdict of both products and exit 0
 def test_caas_run_gives_the_same_verdict_and_exit_code(lab_paths: LabPaths, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "provisioning.cli.main", "run", *SELECTION, "--output", str(tmp_path)]
+    command = [*CAAS, "run", *SELECTION, "--output", str(tmp_path)]
     done = _run(command, "xfail-caas-run", lab_paths)
     output = done.stdout + done.stderr
 

@@ -23,15 +23,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.rbac.reviews import read_policy, review_all
+from checks.rbac.reviews import read_policy, review_all
+from harness.settings import Timeouts
+from harness.wait import wait_until
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.onboarding import collection_path, tenant_manifests
 from provisioning.model.rbac import RbacPolicy, Request
 from provisioning.model.tenancy import Authenticator, Plan, Tenant
-from provisioning.settings import Timeouts
-from provisioning.wait import wait_until
 from reports.matrix import Cell
 
 pytestmark = pytest.mark.lab

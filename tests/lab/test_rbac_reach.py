@@ -4,7 +4,7 @@ the check that must see it turns red with the cell that shows it, and passes wit
 The tenancy is onboarded by the kubeconfig backend (tenants blue and green, identities the admin
 impersonates). Each test first judges the clean cluster (pass), then adds the mistake, waits until the
 API server's SubjectAccessReview grants it, judges again (the named cells fail) and removes it. The
-matrices are the checks' own (fixtures.rbac), narrowed to the resources each input touches.
+matrices are the checks' own (checks.rbac), narrowed to the resources each input touches.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.network.probe import deploy_probe_pods
-from fixtures.rbac.discovery import discover, discover_subresources
-from fixtures.rbac.matrix import (
+from checks.network.probe import deploy_probe_pods
+from checks.rbac.discovery import discover, discover_subresources
+from checks.rbac.matrix import (
     AccessRun,
     ProviderScope,
     namespaces_of_no_tenant,
@@ -28,18 +28,18 @@ from fixtures.rbac.matrix import (
     provider_questions,
     subresource_questions,
 )
-from fixtures.rbac.reach import judge, observe, observe_paths, observe_service_accounts, observe_streams
-from fixtures.rbac.reviews import review
-from fixtures.verdicts import require
+from checks.rbac.reach import judge, observe, observe_paths, observe_service_accounts, observe_streams
+from checks.rbac.reviews import review
+from checks.verdicts import require
+from harness.settings import Settings, Timeouts, build_settings
+from harness.wait import wait_until
 from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.onboarding import collection_path, object_path
 from provisioning.model.rbac import AUTHENTICATED, Request
-from provisioning.settings import Settings, Timeouts, build_settings
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy, Provisioner
-from provisioning.wait import wait_until
 from reports.matrix import Cell
 from tests.lab.conftest import existing_cluster_targets
 

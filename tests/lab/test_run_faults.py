@@ -19,7 +19,6 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +26,14 @@ from typing import Any
 
 import pytest
 
+from harness.wait import WaitTimeout, wait_until
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
-from provisioning.wait import WaitTimeout, wait_until
 from tests.lab.expected_verdicts import EXPECTED
 from tests.lab.inventory import leaked_since, run_cluster_indices
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = "pks"
 CHECKS = (  # a small run: network, privileged, RBAC and provisioning checks, one of them failing on pks
     "check_prov_001",
@@ -82,7 +81,7 @@ def _statuses(comparison: Path) -> dict[str, str]:
 
 def _caas(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "provisioning.cli.main", *args],
+        [*CAAS, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -104,7 +103,8 @@ def _run_with_fault(fault: str, check: str, lab_paths: LabPaths, tmp_path: Path)
     with (tmp_path / "caas-run.out").open("w") as out:
         run = subprocess.Popen(
             [
-                *(sys.executable, "-m", "provisioning.cli.main", "run", "--product", PRODUCT),
+                *CAAS,
+                *("run", "--product", PRODUCT),
                 *("-k", " or ".join(CHECKS), "--run-id", run_id, "--output", str(tmp_path)),
             ],
             cwd=ROOT,

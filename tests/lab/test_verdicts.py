@@ -8,23 +8,22 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from provisioning import redaction
-from provisioning.errors import ExitCode
+from harness import redaction
+from harness.errors import ExitCode
+from harness.settings import lab_home
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
-from provisioning.settings import lab_home
 from tests import browser
 from tests.lab.expected_verdicts import EXPECTED
 from tests.lab.inventory import ours
+from tests.support import CAAS, ROOT
 
 # the whole evaluation of both profiles: about 15 min on an idle 2-core machine, more on a loaded one
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3000)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +33,7 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
     output = tmp_path_factory.mktemp("run")
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "provisioning.cli.main",
+            *CAAS,
             "run",
             "--output",
             str(output),
@@ -158,9 +155,9 @@ def _plan_tables(run_dir: Path) -> dict[str, dict[str, str]]:
 def test_plan_by_control_table_is_the_plan_catalog(main_run: tuple[int, dict[str, object], Path]) -> None:
     """Every plan of pks and the cfcr default, every control's case: the verdicts the plan catalog
     implies, privileged pods allowed and running on pks large (red's dedicated cluster)."""
+    from harness.settings import DEFAULT_TARGETS
+    from harness.targets import load_targets
     from provisioning.model.privileges import Case, expected_outcome
-    from provisioning.settings import DEFAULT_TARGETS
-    from provisioning.targets import load_targets
 
     _, _, run_dir = main_run
     tables = _plan_tables(run_dir)
@@ -212,7 +209,7 @@ def test_every_verdict_names_its_plans_and_deciding_layer(main_run: tuple[int, d
     assert not empty, empty
 
 
-# what decided the observed cells of the checks whose probes read it (fixtures.answered, the plan x case
+# what decided the observed cells of the checks whose probes read it (checks.answered, the plan x case
 # table), on pks: the layer the one classifier names, not the area's
 DECIDED_ON_PKS = {
     "check_net_008": "authorizer",  # services/status refused; DenyServiceExternalIPs is "admission"

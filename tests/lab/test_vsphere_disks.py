@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.errors import CaasError, InfrastructureError
+from harness.errors import CaasError, InfrastructureError
+from harness.settings import lab_home
+from harness.wait import WaitTimeout
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.vcsim import Vcsim
-from provisioning.settings import lab_home
 from provisioning.vsphere.connection import Session, VCenter, VSphereError, VSphereLoginError, connect
 from provisioning.vsphere.disks import (
     CSI_DRIVER,
@@ -33,7 +34,6 @@ from provisioning.vsphere.disks import (
     find_disk,
     wait_gone,
 )
-from provisioning.wait import WaitTimeout
 
 pytestmark = pytest.mark.lab
 TIMEOUT = 10.0

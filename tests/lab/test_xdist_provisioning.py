@@ -7,15 +7,14 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_two_workers_share_one_provisioned_tenancy(lab_paths: LabPaths) -> None:
@@ -52,7 +51,7 @@ def test_two_workers_share_one_provisioned_tenancy(lab_paths: LabPaths) -> None:
         assert clusters == [f"{prefix}pks-red", f"{prefix}pks-shared"], "exactly the model's clusters, created once"
     finally:
         subprocess.run(
-            [sys.executable, "-m", "provisioning.cli.main", "clean", "--run-id", "xdist-once"],
+            [*CAAS, "clean", "--run-id", "xdist-once"],
             cwd=ROOT,
             capture_output=True,
             timeout=300,

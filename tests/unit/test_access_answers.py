@@ -1,4 +1,4 @@
-"""The access matrix's real requests and self/subject access reviews as cells (fixtures/rbac/access.py):
+"""The access matrix's real requests and self/subject access reviews as cells (checks/rbac/access.py):
 a request or review the API server answered decides the cell; one that failed is ERROR, never denied.
 Only a request sent without credentials may take its 401 as the refusal it asked for.
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.rbac import access
-from fixtures.rbac.discovery import ApiResource
-from fixtures.rbac.non_resource import path_probe
+from checks.rbac import access
+from checks.rbac.discovery import ApiResource
+from checks.rbac.non_resource import path_probe
 from provisioning.kube import client as kube
 from provisioning.kube.client import ApiFailure
 from provisioning.model.access import ANONYMOUS

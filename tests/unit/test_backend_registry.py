@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from harness.targets import BACKENDS, ProductSpec
 from provisioning.backends import registry, specs
-from provisioning.targets import BACKENDS, ProductSpec
 
 
 def test_every_section_of_a_product_has_a_backend_of_its_name_built_from_its_spec() -> None:

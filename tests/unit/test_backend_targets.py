@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.cli.main import main
+from harness.cli.main import main
 
 BASE = """\
 version: 1

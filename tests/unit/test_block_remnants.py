@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.storage import block_remnants as br
-from fixtures.verdicts import requirement_comparison
+from checks.storage import block_remnants as br
+from checks.verdicts import requirement_comparison
 from provisioning.kube import client as kube
 from reports.matrix import Cell
 
@@ -67,7 +67,7 @@ def test_the_writer_needs_its_marker_and_anyone_else_must_not_find_it() -> None:
 
 
 class _Workspace:
-    """Enough of fixtures.storage.volumes.Workspace for remnant_row: the reader's output, or a failure."""
+    """Enough of checks.storage.volumes.Workspace for remnant_row: the reader's output, or a failure."""
 
     def __init__(self, shown: str | Exception) -> None:
         self.tenancy = SimpleNamespace(run_id="run")

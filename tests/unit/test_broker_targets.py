@@ -1,4 +1,4 @@
-"""The `broker:` field of a product in the targets file (provisioning/targets_broker.py): the lab's
+"""The `broker:` field of a product in the targets file (harness/targets_broker.py): the lab's
 variant parses, and each misfit is one line naming the field and the fix."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.errors import ConfigErrors
-from provisioning.targets import load_targets, parse_targets
+from harness.errors import ConfigErrors
+from harness.targets import load_targets, parse_targets
 
 VARIANT = Path(__file__).parents[1] / "lab" / "data" / "targets_broker.yaml"
 

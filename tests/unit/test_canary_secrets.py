@@ -21,13 +21,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from provisioning import redaction
-from provisioning.cli import run_command
-from provisioning.errors import ExitCode, SecretLeakError
+from harness import redaction
+from harness.cli import run_command
+from harness.errors import ExitCode, SecretLeakError
 from provisioning.lab import pki
 from reports import allure_report
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 def _b64url(data: bytes) -> str:

@@ -1,12 +1,12 @@
-"""Isolation under change (fixtures/network/changes.py): the time to enforce each change, in seconds, and
+"""Isolation under change (checks/network/changes.py): the time to enforce each change, in seconds, and
 whether a change was late (observed contradicting the policies in force past the product's deadline)
 or not observed at all (ERROR, never late); and the reachability table attached to every verdict
-(fixtures/network/reachability.py)."""
+(checks/network/reachability.py)."""
 
 from __future__ import annotations
 
-from fixtures.network.changes import Change, ChangeVerdict, enforce, enforcement_figure, summary
-from fixtures.network.reachability import Verdict, to_html_table
+from checks.network.changes import Change, ChangeVerdict, enforce, enforcement_figure, summary
+from checks.network.reachability import Verdict, to_html_table
 from reports.matrix import Cell, Matrix, compare
 
 EXPECTED = Matrix.build(["blue/a"], ["green/a:8080/tcp"], {("blue/a", "green/a:8080/tcp"): Cell.DENIED})

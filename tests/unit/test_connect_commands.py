@@ -1,4 +1,4 @@
-"""The commands and targets a probe is given (fixtures/network/probe.py, dns.py, services.py): what
+"""The commands and targets a probe is given (checks/network/probe.py, dns.py, services.py): what
 `caas-probe connect` is asked to try, over which protocol, on which port, within how many seconds.
 
 The flag syntax is the probe's own (provisioning/lab/go/images/cmd/probe/main.go): `--timeout` is a Go
@@ -13,9 +13,9 @@ import re
 
 import pytest
 
-from fixtures.network.dns import ABSENT, name_targets, pod_dns_name
-from fixtures.network.probe import TCP_PORTS, UDP_PORT, ProbePod, Target, connect_command, pod_targets, port_targets
-from fixtures.network.services import EXPOSED, SERVICE, TenantService, admit_outside_policy, service_manifest
+from checks.network.dns import ABSENT, name_targets, pod_dns_name
+from checks.network.probe import TCP_PORTS, UDP_PORT, ProbePod, Target, connect_command, pod_targets, port_targets
+from checks.network.services import EXPOSED, SERVICE, TenantService, admit_outside_policy, service_manifest
 from provisioning.model.tenancy import Placement, Tenant
 
 BLUE_A = ProbePod("blue", "pks-shared", "tenant-blue", "probe-a", "a", "10.244.1.7")

@@ -13,9 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from harness.redaction import redact
 from provisioning.kube import client as kube
 from provisioning.kube import csr
-from provisioning.redaction import redact
 from tests.contract.fake_kube_csr import KubeCsrApi
 
 GROUPS = ("caas:blue:viewers", "blue:members")

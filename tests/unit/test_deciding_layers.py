@@ -1,15 +1,15 @@
 """Who decided a verdict reaches the report per check: the one verdict rule labels the layers of the
 observed cells it compared, a verdict whose cells name none labels its area's, and a scenario that
-reached no verdict gets its area's when it ends (fixtures/decided.py)."""
+reached no verdict gets its area's when it ends (checks/decided.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from fixtures import decided
-from fixtures.answered import Answered, failed
-from fixtures.privileged.workloads import DeploymentObservation
-from fixtures.verdicts import Inconclusive, require, require_rows
+from checks import decided
+from checks.answered import Answered, failed
+from checks.privileged.workloads import DeploymentObservation
+from checks.verdicts import Inconclusive, require, require_rows
 from provisioning.kube.client import ApiFailure
 from provisioning.model.privileges import Case
 from reports.matrix import Cell, Matrix, compare

@@ -207,8 +207,7 @@ def test_junit_has_one_case_per_check_and_product_with_reason_and_remediation() 
         (MISMATCH, "expected DENIED, observed ALLOWED: green/a -> blue/b:8080/tcp (connected in 3 ms)", None),
         ("AssertionError: quota not enforced: 3 claims bound", "quota not enforced: 3 claims bound", ""),
         (
-            "fixtures.verdicts.Inconclusive: ERROR\n\n"
-            "not observed properly (ERROR): blue-admin -> get secrets (timeout)",
+            "checks.verdicts.Inconclusive: ERROR\n\nnot observed properly (ERROR): blue-admin -> get secrets (timeout)",
             "not observed properly (ERROR): blue-admin -> get secrets (timeout)",
             "blue-admin → get secrets error",
         ),

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from provisioning.cli.main import main
-from provisioning.run_targets import save_run_targets
-from provisioning.targets import load_targets
+from harness.cli.main import main
+from harness.run_targets import save_run_targets
+from harness.targets import load_targets
 from reports.catalog import load_checks
 from tests.unit.test_report_command import TARGETS, make_run, no_allure, result  # noqa: F401 - a fixture
 

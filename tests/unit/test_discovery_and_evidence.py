@@ -1,6 +1,6 @@
-"""What the access matrix asks is what the API server says it serves (fixtures/rbac/discovery.py's
+"""What the access matrix asks is what the API server says it serves (checks/rbac/discovery.py's
 discover: every top-level resource of each group's preferred version, with the standard verbs it lists),
-and evidence attached to the report is redacted first (fixtures/evidence.py)."""
+and evidence attached to the report is redacted first (checks/evidence.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import allure
 import pytest
 
-from fixtures import evidence
-from fixtures.rbac.discovery import ApiResource, discover
+from checks import evidence
+from checks.rbac.discovery import ApiResource, discover
 from provisioning.kube import client as kube
 
 DISCOVERY: dict[str, Any] = {

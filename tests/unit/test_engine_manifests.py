@@ -1,8 +1,8 @@
-"""Manifests the engines create as a tenant (fixtures/network/policies_in_force.py, fixtures/storage/
-volumes.py, fixtures/privileged/workloads.py): what they open, what they ask for, and that they carry the
+"""Manifests the engines create as a tenant (checks/network/policies_in_force.py, checks/storage/
+volumes.py, checks/privileged/workloads.py): what they open, what they ask for, and that they carry the
 run's labels (so cleanup finds them) and pass the `restricted` pod-security level where they must.
 
-The partner policies are judged with the suite's own NetworkPolicy model (fixtures/network/policy.py,
+The partner policies are judged with the suite's own NetworkPolicy model (checks/network/policy.py,
 tested against the Kubernetes semantics in test_network_policy.py): together they open exactly one TCP
 port from one app of one tenant to one app of the other.
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.network.policies_in_force import partner_policy
-from fixtures.network.policy import Endpoint, Port, allowed
-from fixtures.privileged.workloads import _deployment
-from fixtures.storage.volumes import (
+from checks.network.policies_in_force import partner_policy
+from checks.network.policy import Endpoint, Port, allowed
+from checks.privileged.workloads import _deployment
+from checks.storage.volumes import (
     MOUNT,
     SMALL_CLAIM,
     claim_manifest,

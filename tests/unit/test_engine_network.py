@@ -1,6 +1,6 @@
 """Pure parts of the network engine that no other unit test names (issue 18): which pairs a run probes by
 default, what `from_pods` asks the prober, a cluster found by its handle name, and where the outside
-client's `caas-probe` is (fixtures/network/runs.py, fixtures/network/outside.py).
+client's `caas-probe` is (checks/network/runs.py, checks/network/outside.py).
 
 Left to the lab tests because they read the cluster: judging.judge_partner_changes (PartnerChanges opens
 the tenants' API clients and every change writes through them) and targets.kubelets_of_every_cluster
@@ -16,10 +16,10 @@ from typing import cast
 
 import pytest
 
-from fixtures.network.expectations import same_tenant
-from fixtures.network.outside import probe_binary
-from fixtures.network.probe import Observation, ProbePod, Prober, Target, pod_targets
-from fixtures.network.runs import ProbeRun, cluster_named, from_pods, other_than_source, targets_of
+from checks.network.expectations import same_tenant
+from checks.network.outside import probe_binary
+from checks.network.probe import Observation, ProbePod, Prober, Target, pod_targets
+from checks.network.runs import ProbeRun, cluster_named, from_pods, other_than_source, targets_of
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.tenancy import AuthorizationMode, Placement, Plan, Product, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy

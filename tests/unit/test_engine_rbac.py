@@ -18,19 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.rbac import matrix as rbac
-from fixtures.rbac.access import ABSENT, Probe, is_watch, resource_probe
-from fixtures.rbac.attempts import attempt_probe
-from fixtures.rbac.credentials import cluster_column, fallback_reasons
-from fixtures.rbac.discovery import ApiResource, ApiSubresource
-from fixtures.rbac.escalation import Context
-from fixtures.rbac.non_resource import ANONYMOUS_RESOURCES, PATHS, anonymous_probes
-from fixtures.rbac.reviews import not_an_answer
+from checks.rbac import matrix as rbac
+from checks.rbac.access import ABSENT, Probe, is_watch, resource_probe
+from checks.rbac.attempts import attempt_probe
+from checks.rbac.credentials import cluster_column, fallback_reasons
+from checks.rbac.discovery import ApiResource, ApiSubresource
+from checks.rbac.escalation import Context
+from checks.rbac.non_resource import ANONYMOUS_RESOURCES, PATHS, anonymous_probes
+from checks.rbac.reviews import not_an_answer
+from harness.settings import DEFAULT_TARGETS
+from harness.targets import load_targets
 from provisioning.backends.protocol import ClusterHandle, Credential
 from provisioning.model.access import ANONYMOUS
 from provisioning.model.tenancy import AuthorizationMode
-from provisioning.settings import DEFAULT_TARGETS
-from provisioning.targets import load_targets
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell
 

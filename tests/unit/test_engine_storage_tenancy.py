@@ -1,8 +1,8 @@
 """Pure parts of the storage and tenancy engines, and the one-column verdict, that no other unit test names
-(issue 18): the reclaim table of a volume already gone (fixtures/storage/reclaim.py), which tenants the
-quota check applies to (fixtures/storage/quota.py observe_quotas' selection), the plan-objects table and
-the declared plans (fixtures/tenancy_checks.py), require_rows and where requirement_table /
-requirement_row put each cell (fixtures/verdicts.py).
+(issue 18): the reclaim table of a volume already gone (checks/storage/reclaim.py), which tenants the
+quota check applies to (checks/storage/quota.py observe_quotas' selection), the plan-objects table and
+the declared plans (checks/tenancy.py), require_rows and where requirement_table /
+requirement_row put each cell (checks/verdicts.py).
 
 Left to the lab tests because they call the API server: reclaim_table's wait for a volume still there
 (read_volume as the operator), observe_quota (claims created as the tenant), and separation's
@@ -16,17 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import tenancy_checks
-from fixtures.readback import TenantObjects
-from fixtures.storage import quota
-from fixtures.storage.reclaim import RECLAIMED, Deleted, reclaim_table
-from fixtures.storage.volumes import Workspace, WrittenVolume
-from fixtures.verdicts import Inconclusive, require_rows, requirement_row, requirement_table
+from checks import tenancy as tenancy_checks
+from checks.readback import TenantObjects
+from checks.storage import quota
+from checks.storage.reclaim import RECLAIMED, Deleted, reclaim_table
+from checks.storage.volumes import Workspace, WrittenVolume
+from checks.verdicts import Inconclusive, require_rows, requirement_row, requirement_table
+from harness.settings import DEFAULT_TARGETS
+from harness.targets import load_targets
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.onboarding import onboarding_objects
 from provisioning.model.tenancy import AuthorizationMode, Plan, Product, Quota, TenancyModel, Tenant
-from provisioning.settings import DEFAULT_TARGETS
-from provisioning.targets import load_targets
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell
 

@@ -1,4 +1,4 @@
-"""The escalation attempts and attempts on the provider's objects (fixtures/rbac/escalation.py), as the
+"""The escalation attempts and attempts on the provider's objects (checks/rbac/escalation.py), as the
 features name them: each is one real request, dry-run wherever the API allows it (a refused attempt must
 leave nothing behind, and so must one a broken product lets through), with the review attributes of the
 same request (Kubernetes' RequestInfo: a namespace's own requests are attributed to that namespace).
@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.rbac.access import ABSENT, Probe
-from fixtures.rbac.escalation import ESCALATIONS, PROVIDER_OBJECTS, Context, change_provider_object
+from checks.rbac.access import ABSENT, Probe
+from checks.rbac.escalation import ESCALATIONS, PROVIDER_OBJECTS, Context, change_provider_object
+from harness.settings import DEFAULT_TARGETS
+from harness.targets import load_targets
 from provisioning.model.onboarding import tenant_manifests
 from provisioning.model.tenancy import Authenticator, Placement, Tenant
-from provisioning.settings import DEFAULT_TARGETS
-from provisioning.targets import load_targets
 
 FEATURES = Path(__file__).resolve().parents[2] / "features"
 BLUE = Tenant("blue", "small", Placement.SHARED)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from provisioning.cli.main import main
+from harness.cli.main import main
+from harness.targets import load_targets
 from provisioning.kube import client as kube
-from provisioning.targets import load_targets
 
 KUBECONFIG = """\
 apiVersion: v1

@@ -70,7 +70,7 @@ STEPS = """\
 import pytest
 from pytest_bdd import scenarios, then
 
-from fixtures.verdicts import Inconclusive
+from checks.verdicts import Inconclusive
 
 scenarios("fake.feature")
 
@@ -256,7 +256,7 @@ def test_without_its_expectation_the_failure_fails_the_run_naming_the_check(fake
         ("skipped", "XFAIL check_net_001 on cfcr, expected fail: x\n\nAssertionError: observed", Status.FAIL),
         ("skipped", "Skipped: not applicable: fewer than two tenants share a cluster", Status.SKIPPED),
         ("broken", "[XPASS(strict)] check_net_001 on cfcr, expected fail: x", Status.PASS),
-        ("broken", "fixtures.verdicts.Inconclusive: 2 cells not observed", Status.ERROR),
+        ("broken", "checks.verdicts.Inconclusive: 2 cells not observed", Status.ERROR),
         ("failed", "Failed: Timeout (>900.0s) from pytest-timeout.", Status.ERROR),
         ("failed", "AssertionError: observed ALLOWED", Status.FAIL),
         ("passed", "XPASS check_rbac_001 on cfcr, expected fail: x", Status.PASS),

@@ -1,6 +1,6 @@
 """Expected matrices, built before anything is observed: reachability from a feature's requirement table
-(fixtures/network/expectations.py) and the tenants' access matrix from the model of the required RBAC
-policy (fixtures/rbac/matrix.py). A cell the expectation sets is required; a cell it leaves UNOBSERVED
+(checks/network/expectations.py) and the tenants' access matrix from the model of the required RBAC
+policy (checks/rbac/matrix.py). A cell the expectation sets is required; a cell it leaves UNOBSERVED
 is not asked for.
 
 The RBAC expectations follow Kubernetes' default roles (admin, edit, view: view reads no secrets;
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.network.expectations import (
+from checks.network.expectations import (
     AS_PLAN_SAYS,
     expected_matrix,
     kind_of_target,
@@ -23,14 +23,14 @@ from fixtures.network.expectations import (
     requirement_rules,
     same_tenant,
 )
-from fixtures.network.probe import ProbePod, Target, pod_targets
-from fixtures.rbac import matrix as rbac
-from fixtures.rbac.discovery import ApiResource
+from checks.network.probe import ProbePod, Target, pod_targets
+from checks.rbac import matrix as rbac
+from checks.rbac.discovery import ApiResource
+from harness.settings import DEFAULT_TARGETS
+from harness.targets import load_targets
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.access import ANONYMOUS, PublicRead
 from provisioning.model.tenancy import AuthorizationMode
-from provisioning.settings import DEFAULT_TARGETS
-from provisioning.targets import load_targets
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from fixtures.network.claims import (
+from checks.network.claims import (
     CLAIMED_EXTERNAL_IP,
     EXTERNAL_ADDRESS,
     IN_RANGE,
@@ -16,7 +16,7 @@ from fixtures.network.claims import (
     inside_address,
     outside_address,
 )
-from provisioning.targets import PlanSpec
+from harness.targets import PlanSpec
 from reports.matrix import Cell
 
 

@@ -1,19 +1,18 @@
-"""fixtures.rbac.federation (check_rbac_012): the crafted group names, the verdicts on the groups the API
+"""checks.rbac.federation (check_rbac_012): the crafted group names, the verdicts on the groups the API
 server reports, ERROR (never a denial) when the broker does not answer, n/a without a broker; and
-fixtures.rbac.federation_rights (check_rbac_013): a brokered user's rules against the developer identity's;
-fixtures.rbac.federation_clusters (check_rbac_014): tokens on other tenants' clusters;
-fixtures.rbac.federation_membership (check_rbac_015): access following group changes at the IdP."""
+checks.rbac.federation_rights (check_rbac_013): a brokered user's rules against the developer identity's;
+checks.rbac.federation_clusters (check_rbac_014): tokens on other tenants' clusters;
+checks.rbac.federation_membership (check_rbac_015): access following group changes at the IdP."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from fixtures.rbac.federation import (
+from checks.rbac.federation import (
     AUTHENTICATED,
     GROUP_NAME_LIMIT,
     collisions,
@@ -23,17 +22,16 @@ from fixtures.rbac.federation import (
     not_applicable,
     tenant_prefix,
 )
-from fixtures.rbac.federation_clusters import cluster_row
-from fixtures.rbac.federation_membership import GIVEN, TAKEN, membership_cells
-from fixtures.rbac.federation_rights import flat_rules, rights_row
-from fixtures.verdicts import Inconclusive, require_rows
+from checks.rbac.federation_clusters import cluster_row
+from checks.rbac.federation_membership import GIVEN, TAKEN, membership_cells
+from checks.rbac.federation_rights import flat_rules, rights_row
+from checks.verdicts import Inconclusive, require_rows
+from harness.targets import load_targets
+from harness.targets_broker import DEFAULT_GROUPS
 from provisioning.lab.keycloak_login import LoginFailed
 from provisioning.lab.keycloak_realms import jwt_authenticator
-from provisioning.targets import load_targets
-from provisioning.targets_broker import DEFAULT_GROUPS
 from reports.matrix import Cell
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
 
 
 def test_crafted_names_try_other_tenants_the_provider_and_system_in_every_disguise() -> None:

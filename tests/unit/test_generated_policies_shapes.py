@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from fixtures.network.generated import CLUSTER, GeneratedPolicy, policy_sets, shadows_an_except
+from checks.network.generated import CLUSTER, GeneratedPolicy, policy_sets, shadows_an_except
 
 EXCEPTING = {"ipBlock": {"cidr": CLUSTER, "except": ["POD:ggreen/b"]}}
 PLAIN = {"ipBlock": {"cidr": CLUSTER}}

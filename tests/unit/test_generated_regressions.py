@@ -1,4 +1,4 @@
-"""Generated NetworkPolicy sets (fixtures/network/generated.py): a failing example is saved under the hash
+"""Generated NetworkPolicy sets (checks/network/generated.py): a failing example is saved under the hash
 of its content and replayed exactly, and every symbolic address (`CLUSTER`, `POD:<tenant>/<app>`) is
 resolved on the cluster it is applied to, so no symbol ever reaches an API server."""
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import given
 
-from fixtures.network.generated import (
+from checks.network.generated import (
     CLUSTER,
     POD,
     GeneratedPolicy,

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from provisioning.errors import ConfigError, ConfigErrors, InfrastructureError
+from harness.errors import ConfigError, ConfigErrors, InfrastructureError
+from harness.redaction import redact
+from harness.targets import ImagesSpec, PullSecretSpec, parse_targets
 from provisioning.images import products, refs, skopeo
 from provisioning.images.pull_secret import login, secret_manifest
 from provisioning.lab import images
-from provisioning.redaction import redact
-from provisioning.targets import ImagesSpec, PullSecretSpec, parse_targets
 
 
 @pytest.fixture(autouse=True)

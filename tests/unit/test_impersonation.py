@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.rbac.credentials import credential_origin, impersonated_users, mark_impersonated
+from checks.rbac.credentials import credential_origin, impersonated_users, mark_impersonated
+from harness.settings import DEFAULT_TARGETS
+from harness.targets import load_targets
 from provisioning.backends.protocol import ClusterHandle, Credential
 from provisioning.kube import client as kube
 from provisioning.model.tenancy import AuthorizationMode
-from provisioning.settings import DEFAULT_TARGETS
-from provisioning.targets import load_targets
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell, Matrix, compare
 

@@ -10,15 +10,15 @@ from typing import Any
 import allure
 import pytest
 
-from fixtures.rbac.credentials import FALLBACK_LABEL, label_credential, mark_scenario
+from checks.rbac.credentials import FALLBACK_LABEL, label_credential, mark_scenario
+from harness.settings import DEFAULT_TARGETS
+from harness.targets import load_targets
 from provisioning import tenancy_state
 from provisioning.backends import csr_identities
 from provisioning.backends.csr_identities import IdentityPolicy
 from provisioning.backends.protocol import ClusterHandle, Credential
 from provisioning.kube import csr
 from provisioning.model.tenancy import Authenticator, AuthorizationMode, Identity, Role
-from provisioning.settings import DEFAULT_TARGETS
-from provisioning.targets import load_targets
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.findings import _credentials, impersonation_notes, impersonation_reasons
 

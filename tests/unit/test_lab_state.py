@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioning.errors import ConfigError
+from harness.errors import ConfigError
 from provisioning.lab import cluster
 from provisioning.lab.home import LabPaths, list_clusters
 from provisioning.lab.state import ClusterState, ClusterStatus, DaemonRecord, read_state, write_state

@@ -68,9 +68,9 @@ def test_merge_keeps_earlier_observations() -> None:
 
 
 def test_a_round_with_errors_and_no_contradiction_is_inconclusive_not_failed() -> None:
-    from fixtures.network.reachability import Verdict
-    from fixtures.network.reachability import require as require_verdict
-    from fixtures.verdicts import Inconclusive
+    from checks.network.reachability import Verdict
+    from checks.network.reachability import require as require_verdict
+    from checks.verdicts import Inconclusive
 
     expected = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.DENIED})
     errored = Matrix.build(["a"], ["x", "y"], {("a", "x"): Cell.ALLOWED, ("a", "y"): Cell.ERROR})
@@ -196,7 +196,7 @@ def test_the_controls_only_ever_decide_fail_or_error_never_a_pass(wanted: list[C
 
 
 def _requirement_control_before(observed: Matrix, controls: list[tuple[str, str]]) -> Matrix:
-    """The requirement tables' own control rule as fixtures.verdicts had it before the one rule (the oracle)."""
+    """The requirement tables' own control rule as checks.verdicts had it before the one rule (the oracle)."""
     failed = [(r, c) for r, c in controls if observed[r, c] is not A]
     if not failed:
         return observed

@@ -1,4 +1,4 @@
-"""The name rules (provisioning.names) and where settings apply them: cluster prefix, lab cluster names, run ids."""
+"""The name rules (harness.names) and where settings apply them: cluster prefix, lab cluster names, run ids."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from provisioning.errors import ConfigError
-from provisioning.names import (
+from harness.errors import ConfigError
+from harness.names import (
     CLUSTER_NAME_MAX,
     RUN_ID_MAX,
     InvalidName,
@@ -23,7 +23,7 @@ from provisioning.names import (
     owned_by,
     shown,
 )
-from provisioning.settings import DEFAULT_LAB_HOME, build_settings, cluster_prefix, lab_home, valid_run_id
+from harness.settings import DEFAULT_LAB_HOME, build_settings, cluster_prefix, lab_home, valid_run_id
 
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 

@@ -7,12 +7,12 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixtures.network.dns import as_resolution
-from fixtures.network.expectations import same_tenant
-from fixtures.network.generated import policy_sets, resolve
-from fixtures.network.policies_in_force import endpoint_of, expected_by_policies
-from fixtures.network.policy import Endpoint, Port, allowed, selector_matches
-from fixtures.network.probe import ProbePod, Target, port_names, probe_pod_manifest
+from checks.network.dns import as_resolution
+from checks.network.expectations import same_tenant
+from checks.network.generated import policy_sets, resolve
+from checks.network.policies_in_force import endpoint_of, expected_by_policies
+from checks.network.policy import Endpoint, Port, allowed, selector_matches
+from checks.network.probe import ProbePod, Target, port_names, probe_pod_manifest
 from provisioning.model.onboarding import TENANT
 from reports.matrix import Cell, Matrix
 

@@ -8,19 +8,19 @@ from typing import cast
 
 import pytest
 
-from fixtures.network.claimed import Claim, claimed_targets, judge_answers
-from fixtures.network.claims import CLAIMED_LOAD_BALANCER_IP, EXTERNAL_ADDRESS, IN_RANGE, LOAD_BALANCER_STATUS, SERVICE
-from fixtures.network.dns import ABSENT
-from fixtures.network.expectations import AS_PLAN_SAYS, same_tenant
-from fixtures.network.judging import (
+from checks.network.claimed import Claim, claimed_targets, judge_answers
+from checks.network.claims import CLAIMED_LOAD_BALANCER_IP, EXTERNAL_ADDRESS, IN_RANGE, LOAD_BALANCER_STATUS, SERVICE
+from checks.network.dns import ABSENT
+from checks.network.expectations import AS_PLAN_SAYS, same_tenant
+from checks.network.judging import (
     as_plan_says,
     expected_disclosure,
     judge_table,
     opened_between_tenants,
     require_only_flow,
 )
-from fixtures.network.probe import ProbePod, Prober, Target
-from fixtures.network.runs import (
+from checks.network.probe import ProbePod, Prober, Target
+from checks.network.runs import (
     ProbeRun,
     every_pair,
     own_tenant_only,
@@ -30,10 +30,10 @@ from fixtures.network.runs import (
     shared_pods,
     targets_of,
 )
-from fixtures.network.service_types import allowed_service_types
-from fixtures.network.services import TenantService
-from fixtures.network.targets import outside_targets
-from fixtures.network.tenant_objects import OpenedFlow
+from checks.network.service_types import allowed_service_types
+from checks.network.services import TenantService
+from checks.network.targets import outside_targets
+from checks.network.tenant_objects import OpenedFlow
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.tenancy import SERVICE_TYPES, AuthorizationMode, Placement, Plan, Product, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy

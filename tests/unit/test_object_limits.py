@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.targets import load_targets
 from provisioning.model import answers
 from provisioning.model.object_limits import (
     SYSTEM_PRIORITY_CLASSES,
@@ -13,7 +14,6 @@ from provisioning.model.object_limits import (
     to_create,
 )
 from provisioning.model.tenancy import Plan, Quota
-from provisioning.targets import load_targets
 
 EXAMPLE_TARGETS = Path(__file__).resolve().parents[2] / "targets.example.yaml"
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.settings import DEFAULT_TARGETS
+from harness.targets import load_targets
 from provisioning.backends.protocol import ClusterHandle, Credential
 from provisioning.lab import configs, oidc
 from provisioning.lab.layout import ClusterLayout
@@ -30,8 +32,6 @@ from provisioning.model.tenancy import (
     Role,
     Tenant,
 )
-from provisioning.settings import DEFAULT_TARGETS
-from provisioning.targets import load_targets
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from provisioning.tenancy_state import read, write_private
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fixtures.network.claims import admit_anyone_policy
-from fixtures.network.onboarding_ports import onboarding_egress_ports
-from fixtures.network.policy import Endpoint, Port, allowed
+from checks.network.claims import admit_anyone_policy
+from checks.network.onboarding_ports import onboarding_egress_ports
+from checks.network.policy import Endpoint, Port, allowed
 from provisioning.lab.profiles import PKS, PROFILES, profile_under
 from provisioning.model.mutations import Mutation
 from provisioning.model.onboarding import (

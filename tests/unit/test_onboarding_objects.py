@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixtures.onboarding_objects import plan_differences
-from fixtures.readback import TenantObjects
+from checks.onboarding_objects import plan_differences
+from checks.readback import TenantObjects
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.onboarding import onboarding_objects
 from provisioning.model.tenancy import AuthorizationMode, Plan, Product, Quota, Tenant

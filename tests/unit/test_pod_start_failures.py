@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from harness.wait import StopTrying, WaitTimeout, wait_until
 from provisioning.kube import pod_start, pods
 from provisioning.kube.client import ApiFailure
 from provisioning.kube.pod_start import (
@@ -21,7 +22,6 @@ from provisioning.kube.pod_start import (
     unschedulable_reasons,
 )
 from provisioning.kube.pods import PodFailed, wait_running, wait_selected_running
-from provisioning.wait import StopTrying, WaitTimeout, wait_until
 from tests.unit.pod_states import NEVER_PULL, model, pod
 
 SELECTOR = "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."

@@ -22,19 +22,19 @@ from typing import Any
 
 import pytest
 
-from fixtures.network import outside
-from fixtures.network import probe as network_probe
-from fixtures.network.probe import Target
-from fixtures.network.reachability import observe_until_converged
-from fixtures.network.reachability import require as require_reachability
-from fixtures.privileged import cases, limits, tampering, workloads
-from fixtures.rbac import credentials
-from fixtures.rbac.access import Observation
-from fixtures.rbac.discovery import ApiResource
-from fixtures.rbac.matrix import AccessRun, cluster_scoped_questions, own_namespace_controls
-from fixtures.storage import quota, separation, volumes
-from fixtures.verdicts import Inconclusive, require
-from provisioning.errors import InfrastructureError
+from checks.network import outside
+from checks.network import probe as network_probe
+from checks.network.probe import Target
+from checks.network.reachability import observe_until_converged
+from checks.network.reachability import require as require_reachability
+from checks.privileged import cases, limits, tampering, workloads
+from checks.rbac import credentials
+from checks.rbac.access import Observation
+from checks.rbac.discovery import ApiResource
+from checks.rbac.matrix import AccessRun, cluster_scoped_questions, own_namespace_controls
+from checks.storage import quota, separation, volumes
+from checks.verdicts import Inconclusive, require
+from harness.errors import InfrastructureError
 from provisioning.kube import client as kube_client
 from provisioning.kube import pods
 from provisioning.kube.client import ApiFailure

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.privileged.private_images import (
+from checks.privileged.private_images import (
     OTHER_POLICIES,
     PrivateImageObservation,
     PrivateRegistry,
@@ -15,7 +15,7 @@ from fixtures.privileged.private_images import (
     heading,
     shared_pairs,
 )
-from fixtures.verdicts import Inconclusive, require
+from checks.verdicts import Inconclusive, require
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model import image_pulls
 from provisioning.model.image_pulls import Observation, Start

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.targets import load_targets
 from provisioning.model import answers
 from provisioning.model.privileges import (
     ADMISSION_ONLY,
@@ -29,7 +30,6 @@ from provisioning.model.privileges import (
 )
 from provisioning.model.quantity import parse_quantity
 from provisioning.model.tenancy import Plan, PodSecurityLevel
-from provisioning.targets import load_targets
 from tests.unit.test_targets import EXAMPLE
 
 R, X, N, A = Outcome.RUNS, Outcome.REJECTED, Outcome.NOT_RUN, Outcome.ADMITTED

@@ -1,12 +1,12 @@
 """check_priv_001/002 end through the one verdict rule: their plans' requirement table (a row per plan,
-a column per case and the positive control), compared by fixtures.verdicts (pure)."""
+a column per case and the positive control), compared by checks.verdicts (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from fixtures.privileged.cases import POSITIVE_CONTROL, plan_comparison, require_plan_verdicts
-from fixtures.verdicts import Inconclusive
+from checks.privileged.cases import POSITIVE_CONTROL, plan_comparison, require_plan_verdicts
+from checks.verdicts import Inconclusive
 from provisioning.model.privileges import Case, CaseResult, Layer, Outcome, PlanVerdicts
 
 X, R = Outcome.REJECTED, Outcome.RUNS

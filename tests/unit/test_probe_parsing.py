@@ -1,4 +1,4 @@
-"""Reading `caas-probe connect` answers (fixtures/network/probe.py): each outcome the probe reports becomes
+"""Reading `caas-probe connect` answers (checks/network/probe.py): each outcome the probe reports becomes
 one cell, a probe that could not run is ERROR, and output that is not an answer is never a denial.
 
 The outcome words and the line shape are those of provisioning/lab/go/images/cmd/probe/main.go: one JSON
@@ -15,9 +15,9 @@ from typing import Any, cast
 
 import pytest
 
-from fixtures.network import probe as network_probe
-from fixtures.network.probe import OUTCOME_CELLS, ProbePod, Prober, Target, parse_results
-from fixtures.verdicts import Inconclusive, require
+from checks.network import probe as network_probe
+from checks.network.probe import OUTCOME_CELLS, ProbePod, Prober, Target, parse_results
+from checks.verdicts import Inconclusive, require
 from provisioning.kube.client import ApiFailure
 from provisioning.kube.pods import ExecResult
 from provisioning.tenancy import ProvisionedTenancy

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.wait import wait_until
 from provisioning.lab import host
-from provisioning.wait import wait_until
 
 SYS_EXIT = {"x86_64": 60, "aarch64": 93}  # exit(2) of the calling thread only (not exit_group)
 LEADER_EXITS = """

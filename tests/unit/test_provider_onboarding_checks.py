@@ -8,13 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fixtures.rbac.access import classify_failure
-from fixtures.rbac.attempts import attempt_questions
-from fixtures.rbac.delegation import delegated_role
-from fixtures.rbac.discovery import ApiResource
-from fixtures.rbac.escalation import provider_object_names
-from fixtures.readback import ProviderFences
-from fixtures.tenancy_checks import (
+from checks.rbac.access import classify_failure
+from checks.rbac.attempts import attempt_questions
+from checks.rbac.delegation import delegated_role
+from checks.rbac.discovery import ApiResource
+from checks.rbac.escalation import provider_object_names
+from checks.readback import ProviderFences
+from checks.tenancy import (
     promise_breaches,
     provider_bindings_table,
     provider_plan_table,

@@ -1,5 +1,5 @@
 """check_rbac_004 level 2, check_rbac_005 and check_rbac_006 decided without a cluster (issue 18): what each
-observation becomes as a cell, and the verdict the one rule (fixtures.verdicts.require) gives the cells; and
+observation becomes as a cell, and the verdict the one rule (checks.verdicts.require) gives the cells; and
 what the RBAC steps read of a product from the targets file."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.rbac.access import Observation, resource_probe
-from fixtures.rbac.agreement import AGREE, agreement_rows
-from fixtures.rbac.credentials import authentication_cell, portable
-from fixtures.rbac.delegation import (
+from checks.rbac.access import Observation, resource_probe
+from checks.rbac.agreement import AGREE, agreement_rows
+from checks.rbac.credentials import authentication_cell, portable
+from checks.rbac.delegation import (
     BINDING,
     ROLE,
     Delegation,
@@ -25,12 +25,12 @@ from fixtures.rbac.delegation import (
     observe_after,
     own,
 )
-from fixtures.rbac.discovery import ApiResource
-from fixtures.rbac.product_scope import provider_onboarding, provider_scope
-from fixtures.verdicts import Inconclusive, Observed, require, requirement_comparison, requirement_table
+from checks.rbac.discovery import ApiResource
+from checks.rbac.product_scope import provider_onboarding, provider_scope
+from checks.verdicts import Inconclusive, Observed, require, requirement_comparison, requirement_table
+from harness.settings import DEFAULT_TARGETS, Settings
+from harness.targets import load_targets
 from provisioning.backends.protocol import Credential
-from provisioning.settings import DEFAULT_TARGETS, Settings
-from provisioning.targets import load_targets
 from reports.matrix import Cell, Matrix
 
 BINDINGS = ApiResource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, ("list", "create"))

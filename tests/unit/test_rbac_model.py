@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioning.errors import ConfigErrors
+from harness.errors import ConfigErrors
+from harness.targets import parse_targets
 from provisioning.model.access import (
     ALL_NAMESPACES,
     PROVIDER_NAMESPACES,
@@ -22,7 +23,6 @@ from provisioning.model.mutations import MUST_FAIL, Mutation, provider_mistakes
 from provisioning.model.onboarding import tenant_manifests
 from provisioning.model.rbac import RbacPolicy, Request, RoleDef, Rule, Selector, aggregate, rule_allows
 from provisioning.model.tenancy import Authenticator, Plan, Product, Tenant
-from provisioning.targets import parse_targets
 
 PRODUCT = Product("p", "lab", (Plan("small"),))
 BLUE, GREEN = Tenant("blue", "small"), Tenant("green", "small")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.rbac.access import classify_failure, resource_probe
-from fixtures.rbac.discovery import ApiResource
+from checks.rbac.access import classify_failure, resource_probe
+from checks.rbac.discovery import ApiResource
 from provisioning.kube.client import ApiFailure
 from reports.matrix import Cell
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.rbac.access import ABSENT, subresource_probe
-from fixtures.rbac.discovery import ApiResource, ApiSubresource, discover_subresources
-from fixtures.rbac.streaming import stream_probe
+from checks.rbac.access import ABSENT, subresource_probe
+from checks.rbac.discovery import ApiResource, ApiSubresource, discover_subresources
+from checks.rbac.streaming import stream_probe
 from provisioning.kube import client as kube
 from provisioning.model.access import request_of, required_policy
 from provisioning.model.tenancy import Plan, Product, Role, Tenant
@@ -123,8 +123,8 @@ def test_stream_handshakes_are_get_over_websocket_and_create_over_spdy() -> None
 
 
 def test_paths_are_asked_with_non_resource_reviews_and_the_default_discovery_roles() -> None:
-    from fixtures.rbac.access import _attributes
-    from fixtures.rbac.non_resource import PATHS, path_probe
+    from checks.rbac.access import _attributes
+    from checks.rbac.non_resource import PATHS, path_probe
     from provisioning.model.access import ANONYMOUS, non_resource_request
 
     probe = path_probe("blue-viewer", "blue-viewer", "/metrics")

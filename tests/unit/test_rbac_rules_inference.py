@@ -1,8 +1,8 @@
-"""Self reviews inferred from SelfSubjectRulesReviews (fixtures/rbac/rules.py) and the observer's use of
-them (fixtures/rbac/access.AccessObserver): a cell is inferred only from a complete rules review in its
+"""Self reviews inferred from SelfSubjectRulesReviews (checks/rbac/rules.py) and the observer's use of
+them (checks/rbac/access.AccessObserver): a cell is inferred only from a complete rules review in its
 own namespace, each group is checked against a cell asked, a disagreement is only ever between answers
 the API server gave, and a probe that raises is ERROR, never denied; wide matrices are written one line
-per column (fixtures/rbac/matrix.py), their text linear in their cells (no cluster).
+per column (checks/rbac/matrix.py), their text linear in their cells (no cluster).
 
 Shapes: authorization.k8s.io/v1 SelfSubjectRulesReview (status.resourceRules, incomplete, evaluationError).
 """
@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from fixtures.rbac import access, rules
-from fixtures.rbac.access import AccessObserver, Observation, Probe, guarded, resource_probe
-from fixtures.rbac.discovery import ApiResource
-from fixtures.rbac.matrix import WIDE, AccessRun, Question, render_comparison, render_matrix
-from fixtures.rbac.reach import judge
-from fixtures.verdicts import Inconclusive
+from checks.rbac import access, rules
+from checks.rbac.access import AccessObserver, Observation, Probe, guarded, resource_probe
+from checks.rbac.discovery import ApiResource
+from checks.rbac.matrix import WIDE, AccessRun, Question, render_comparison, render_matrix
+from checks.rbac.reach import judge
+from checks.verdicts import Inconclusive
 from reports.matrix import Cell, Comparison, Matrix, compare
 
 PODS = ApiResource("", "v1", "pods", "Pod", True, ("get", "list", "delete"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.rbac.attempts import attempt_questions, table_rows
-from fixtures.rbac.delegation import delegated_role
-from fixtures.rbac.discovery import ApiResource
+from checks.rbac.attempts import attempt_questions, table_rows
+from checks.rbac.delegation import delegated_role
+from checks.rbac.discovery import ApiResource
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.tenancy import AuthorizationMode, Tenant
 from provisioning.tenancy import ProvisionedCluster

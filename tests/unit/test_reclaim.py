@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from fixtures.storage.reclaim import reclaim_goal, reclaimed
+from checks.storage.reclaim import reclaim_goal, reclaimed
 
 
 def _volume(phase: str) -> SimpleNamespace:

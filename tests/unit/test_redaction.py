@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.redaction import MARKER, Redactor, install_logging_redaction, redact, register, scan
+from harness.redaction import MARKER, Redactor, install_logging_redaction, redact, register, scan
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJibHVlLWFkbWluIiwiYXVkIjoiY2FhcyJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmUtMTIzNA"
 # A truncated, invalid key body in PEM framing, assembled at run time so that the source holds no

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from provisioning.cli import run_command
-from provisioning.cli.main import main
-from provisioning.run_targets import RUN_TARGETS, load_run_targets, save_run_targets
-from provisioning.targets import load_targets
+from harness.cli import run_command
+from harness.cli.main import main
+from harness.run_targets import RUN_TARGETS, load_run_targets, save_run_targets
+from harness.targets import load_targets
 from reports.records import RunRecords
 
 TARGETS = textwrap.dedent("""\

@@ -1,6 +1,6 @@
 """Requirement tables of the privileged and storage features as expected matrices, and the rules that
-turn an API answer into a cell for them: fixtures/privileged/tampering.py (check_priv_004),
-fixtures/storage/quota.py (check_sto_005) and fixtures/storage/separation.py (check_sto_003).
+turn an API answer into a cell for them: checks/privileged/tampering.py (check_priv_004),
+checks/storage/quota.py (check_sto_005) and checks/storage/separation.py (check_sto_003).
 
 A refusal is DENIED only when the API server said so for the reason the requirement is about (403, the
 quota exceeded); any other failure is ERROR, never a denial. The tables are read from the feature files,
@@ -16,11 +16,11 @@ from typing import Any, cast
 
 import pytest
 
-from fixtures.answered import Answered
-from fixtures.privileged import tampering
-from fixtures.storage import quota, separation
-from fixtures.storage.volumes import Workspace
-from fixtures.verdicts import Inconclusive, require
+from checks.answered import Answered
+from checks.privileged import tampering
+from checks.storage import quota, separation
+from checks.storage.volumes import Workspace
+from checks.verdicts import Inconclusive, require
 from provisioning.kube.client import ApiFailure
 from reports.matrix import Cell, Matrix
 

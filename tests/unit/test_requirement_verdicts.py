@@ -1,5 +1,5 @@
 """Requirement tables of the storage, provisioning and smoke checks, and the one verdict rule they end
-by (fixtures/verdicts.py, fixtures/tenancy_checks.py, fixtures/storage/reclaim.py): a requirement that
+by (checks/verdicts.py, checks/tenancy.py, checks/storage/reclaim.py): a requirement that
 holds passes, one contradicted fails, one that could not be observed is ERROR, and a failed positive
 control turns every contradiction into ERROR (no cluster)."""
 
@@ -10,13 +10,13 @@ from typing import Any, cast
 
 import pytest
 
-from fixtures import tenancy_checks
-from fixtures.network.reachability import Verdict
-from fixtures.network.reachability import require as network_require
-from fixtures.readback import TenantObjects
-from fixtures.storage import dynamic, persistence, reclaim
-from fixtures.storage.volumes import Workspace, WrittenVolume
-from fixtures.verdicts import (
+from checks import tenancy as tenancy_checks
+from checks.network.reachability import Verdict
+from checks.network.reachability import require as network_require
+from checks.readback import TenantObjects
+from checks.storage import dynamic, persistence, reclaim
+from checks.storage.volumes import Workspace, WrittenVolume
+from checks.verdicts import (
     Inconclusive,
     decide,
     holds,
@@ -26,10 +26,10 @@ from fixtures.verdicts import (
     requirement_table,
     stacked,
 )
+from harness.wait import WaitTimeout
 from provisioning.kube.client import ApiFailure
 from provisioning.model.tenancy import Placement, Plan, PodSecurityLevel, Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from provisioning.wait import WaitTimeout
 from reports.matrix import Cell, Comparison
 from tests.unit.test_requirement_tables import verdict
 
@@ -79,7 +79,7 @@ def test_tables_stack_only_with_the_same_columns_and_distinct_rows() -> None:
 
 def test_decide_attaches_the_evidence_and_fails_with_it(monkeypatch: pytest.MonkeyPatch) -> None:
     attached: list[tuple[str, str]] = []
-    monkeypatch.setattr("fixtures.verdicts.attach_text", lambda body, name: attached.append((name, body)))
+    monkeypatch.setattr("checks.verdicts.attach_text", lambda body, name: attached.append((name, body)))
     table = requirement_table("bound", {"blue/c1": holds(False, "bound to pv-1 of class slow, not the default")})
     with pytest.raises(AssertionError, match="not the default"):
         decide(requirement_comparison(table), "bound claims", "heading")

@@ -1,4 +1,4 @@
-"""Reading the API server's SubjectAccessReview answers (fixtures/rbac/reviews.py), the second of the
+"""Reading the API server's SubjectAccessReview answers (checks/rbac/reviews.py), the second of the
 access matrix's three ways: allowed or denied only from a review the API server evaluated, ERROR for
 anything else (a refused review, an evaluation error, a transport failure), never a denial.
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.rbac import reviews
-from fixtures.rbac.access import STREAMING
-from fixtures.rbac.streaming import TRANSPORTS, stream_subjects
+from checks.rbac import reviews
+from checks.rbac.access import STREAMING
+from checks.rbac.streaming import TRANSPORTS, stream_subjects
 from provisioning.kube import client as kube
 from provisioning.kube.client import ApiFailure
 from provisioning.model.rbac import Request

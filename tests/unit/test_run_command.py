@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.cli import interrupts
-from provisioning.cli.main import build_parser, interrupted_hint, main, parse
-from provisioning.cli.run_command import pytest_command
-from provisioning.errors import ExitCode
-from provisioning.settings import build_settings
-from provisioning.wait import wait_until
+from harness.cli import interrupts
+from harness.cli.main import build_parser, interrupted_hint, main, parse
+from harness.cli.run_command import pytest_command
+from harness.errors import ExitCode
+from harness.settings import build_settings
+from harness.wait import wait_until
+from tests.support import CAAS, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 KUBECONFIG = """\
 apiVersion: v1
 kind: Config
@@ -58,7 +58,7 @@ def targets(tmp_path: Path) -> Path:
 
 def _caas(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "provisioning.cli.main", *args],
+        [*CAAS, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -254,7 +254,7 @@ def test_the_checks_die_with_caas_even_by_sigkill(tmp_path: Path) -> None:
             "-c",
             textwrap.dedent(f"""\
             import sys, pathlib, signal
-            from provisioning.cli import interrupts
+            from harness.cli import interrupts
             with interrupts.SignalGuard() as guard, open("{tmp_path}/out.log", "wb") as out:
                 busy = [sys.executable, "-c", "import signal; signal.pause()"]
                 child = interrupts.start_checks(guard, busy, ".", out)

@@ -13,12 +13,12 @@ from typing import Any, cast
 import pytest
 from pytest_timeout import PYTEST_FAILURE_MESSAGE  # type: ignore[import-untyped]
 
+from checks.verdicts import Inconclusive
 from fixtures.expectations import phase_status, scenario_key, xfail_reason
 from fixtures.run_facts import _credential_kind, area_layers, scenario_labels
-from fixtures.verdicts import Inconclusive
+from harness.settings import DEFAULT_TARGETS, Settings
+from harness.targets import load_targets
 from provisioning.backends.protocol import Credential
-from provisioning.settings import DEFAULT_TARGETS, Settings
-from provisioning.targets import load_targets
 from reports.records import Status
 
 

@@ -1,5 +1,5 @@
-"""Tenants' service accounts as identities of the access matrix (fixtures/rbac/service_accounts.py and
-fixtures/rbac/matrix.py's service_account_questions): the names and groups the API server gives them
+"""Tenants' service accounts as identities of the access matrix (checks/rbac/service_accounts.py and
+checks/rbac/matrix.py's service_account_questions): the names and groups the API server gives them
 (kubernetes.io, "Service account tokens"), the builder account a tenant binds to `view` in its own
 namespace, the probes every account is asked and what the model requires of them: the builder reads its
 own namespace (the positive control), nothing else is open to any account."""
@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from fixtures.rbac import matrix as rbac
-from fixtures.rbac import service_accounts as sa
-from fixtures.rbac.discovery import ApiResource
+from checks.rbac import matrix as rbac
+from checks.rbac import service_accounts as sa
+from checks.rbac.discovery import ApiResource
+from harness.settings import DEFAULT_TARGETS
+from harness.targets import load_targets
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.kube import client as kube
 from provisioning.model.tenancy import AuthorizationMode, Placement, Tenant
-from provisioning.settings import DEFAULT_TARGETS
-from provisioning.targets import load_targets
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell
 

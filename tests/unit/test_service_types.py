@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from fixtures.network.service_types import service_of_type
+from checks.network.service_types import service_of_type
+from harness.targets import PlanSpec
 from provisioning.model.onboarding import RUN_ID, TENANT, service_type_manifests
 from provisioning.model.tenancy import SERVICE_TYPES, Plan, Tenant
-from provisioning.targets import PlanSpec
 
 
 def test_a_plan_allows_every_type_unless_it_says_otherwise() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.storage.quota import quantity_bytes
+from checks.storage.quota import quantity_bytes
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.cli.main import main
+from harness.cli.main import main
+from harness.targets import load_targets
 from provisioning.model.tenancy import Placement, PodSecurityLevel
-from provisioning.targets import load_targets
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "targets.example.yaml"
 
 VALID = """\

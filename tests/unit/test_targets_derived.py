@@ -15,11 +15,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provisioning.cli.main import main
-from provisioning.errors import CaasError
+from harness.cli.main import main
+from harness.errors import CaasError
+from harness.targets import parse_targets
+from harness.targets_names import LAB_CLUSTER_NAME_MAX, LONGEST_CLUSTER_PREFIX, NETNS_NAME_MAX
 from provisioning.lab.layout import MAX_WORKERS, NodeLayout
-from provisioning.targets import parse_targets
-from provisioning.targets_names import LAB_CLUSTER_NAME_MAX, LONGEST_CLUSTER_PREFIX, NETNS_NAME_MAX
 
 LAB = """\
 version: 1

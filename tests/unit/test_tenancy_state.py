@@ -6,10 +6,10 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+from harness.settings import DEFAULT_TARGETS
+from harness.targets import load_targets
 from provisioning.backends.protocol import ClusterHandle, Credential
 from provisioning.model.tenancy import AuthorizationMode
-from provisioning.settings import DEFAULT_TARGETS
-from provisioning.targets import load_targets
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from provisioning.tenancy_state import read, write_private
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.verdicts import Inconclusive, require
+from checks.verdicts import Inconclusive, require
 from reports.matrix import Cell, Matrix, compare
 
 ROWS, COLS = ("blue-admin",), ("(cluster): list nodes", "(cluster): create namespaces")

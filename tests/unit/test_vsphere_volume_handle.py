@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.errors import CaasError
-from provisioning.targets import load_targets
+from harness.errors import CaasError
+from harness.targets import load_targets
 from provisioning.vsphere.disks import CSI_DRIVER, volume_handle
 
 

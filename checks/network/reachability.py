@@ -1,0 +1,84 @@
+"""Observe reachability until it matches the expectation or the attempts run out (eventual consistency)."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import allure
+
+from checks.verdicts import require
+from harness.wait import WaitTimeout, wait_until
+from reports.matrix import Comparison, Matrix, apply_positive_control, compare
+
+__all__ = ["Verdict", "attach", "observe_until_converged", "require", "to_html_table"]  # require: the one verdict rule
+
+
+@dataclass(frozen=True)
+class Verdict:
+    comparison: Comparison
+    attempts: int
+    seconds: float
+    probes: int
+
+    def report(self) -> str:
+        return (
+            f"{self.comparison.render()}\nobserved in {self.attempts} attempt(s), {self.seconds:.1f}s, "
+            f"{self.probes} probes"
+        )
+
+
+def observe_until_converged(
+    expected: Matrix,
+    observe: Callable[[], tuple[Matrix, int]],
+    attempts: int,
+    started: float | None = None,
+    within: float = 20.0,
+) -> Verdict:
+    """Re-probe the whole matrix, at most `attempts` times and within `within` seconds, spaced by a
+    growing interval, until it matches (rules and routes take a moment to be programmed); the last
+    observation decides. Only ever compares: the caller asserts on `Verdict.comparison.passed`."""
+    began = started if started is not None else time.monotonic()
+    rounds: list[tuple[Comparison, int]] = []
+
+    def one_round() -> Comparison:
+        observed, count = observe()
+        rounds.append((compare(expected, apply_positive_control(expected, observed)), count))
+        return rounds[-1][0]
+
+    with contextlib.suppress(WaitTimeout):  # the last round decides
+        wait_until(
+            one_round,
+            lambda comparison: comparison.passed or len(rounds) >= attempts,
+            timeout=within,
+            what="the observed reachability to converge",
+            interval=1.0,
+            max_interval=3.0,
+            retry_on=(),
+        )
+    return Verdict(rounds[-1][0], len(rounds), time.monotonic() - began, sum(count for _, count in rounds))
+
+
+def attach(verdict: Verdict, name: str) -> None:
+    allure.attach(verdict.report(), name=f"{name} (text)", attachment_type=allure.attachment_type.TEXT)
+    allure.attach(
+        to_html_table(verdict.comparison), name=f"{name} (table)", attachment_type=allure.attachment_type.HTML
+    )
+
+
+def to_html_table(comparison: Comparison) -> str:
+    expected, observed = comparison.expected, comparison.observed
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in expected.columns)
+    rows = []
+    for row in expected.rows:
+        cells = []
+        for column in expected.columns:
+            want, got = expected[row, column], observed[row, column]
+            style = "" if want is got else ' style="background:#fbdada"'
+            title = html.escape(observed.evidence.get((row, column), ""))
+            cells.append(f'<td{style} title="{title}">{want.value} / {got.value}</td>')
+        rows.append(f"<tr><th>{html.escape(row)}</th>{''.join(cells)}</tr>")
+    return f"<table border=1><caption>expected / observed</caption><tr><th></th>{head}</tr>{''.join(rows)}</table>"

@@ -1,0 +1,241 @@
+"""Observe, as a tenant's admin, what happens to pods that ask for each privilege (observation only).
+
+First a compliant pod must run (the positive control; without it nothing counts), then one pod per
+case is created; a refusal is read from the API's answer, an admitted pod is followed until it runs
+(then its privilege is proved from inside, and the same proof must fail in the compliant pod) or
+the node refuses it. Anything that is not such an answer (transport, 401, 429, 5xx, timeout) is ERROR.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from checks.verdicts import require, requirement_comparison, requirement_row, stacked
+from harness.wait import WaitTimeout, wait_until
+from provisioning.images.products import suite_pod
+from provisioning.kube import client as kube
+from provisioning.kube.pod_start import StartWatch
+from provisioning.kube.pods import PodFailed, create_pod, delete_pod, exec_in_pod, pod_state, start_watch, wait_running
+from provisioning.lab.images import PROBE
+from provisioning.model import answers
+from provisioning.model.onboarding import labels as run_labels
+from provisioning.model.privileges import (
+    ADMISSION_LAYERS,
+    ADMISSION_ONLY,
+    INVALID_EVERYWHERE,
+    PROOF_FROM_NEIGHBOUR,
+    Case,
+    CaseResult,
+    Layer,
+    Outcome,
+    PlanVerdicts,
+    case_pod,
+    compliant_pod,
+    expected_outcome,
+    node_refusal,
+    proof_command,
+    refusal_layer,
+)
+from provisioning.model.tenancy import Plan, Tenant
+from provisioning.tenancy import ProvisionedTenancy
+from reports.matrix import Cell, Comparison
+
+CHECK_LABEL = "caas-conformance.io/check"
+# admission decides these: their effect does not show on the lab's nodes, or no node runs them
+NOT_FOLLOWED = ADMISSION_ONLY | INVALID_EVERYWHERE
+_ADMITTED = "admitted; not followed (what it asks for has no effect these nodes can show)"
+
+
+@dataclass(frozen=True)
+class Fate:
+    """Where an admitted pod ended up: running, refused by a node layer, or still undecided."""
+
+    outcome: Outcome
+    layer: Layer | None
+    message: str
+    pod: Any = None
+
+
+def _fate(api: Any, namespace: str, name: str, watch: StartWatch) -> Fate:
+    """Where the pod is now; a node layer's refusal is a verdict, any other reason it cannot start
+    (provisioning/kube/pod_start.py: an image it cannot pull, no node for it) is ERROR at once."""
+    pod = pod_state(api, namespace, name)
+    status = pod.status
+    if status.phase == "Running" and any(c.type == "Ready" and c.status == "True" for c in status.conditions or []):
+        return Fate(Outcome.RUNS, Layer.NONE, "", pod)
+    if status.phase == "Failed":
+        layer = node_refusal(status.reason or "")
+        return Fate(Outcome.NOT_RUN if layer else Outcome.ERROR, layer, f"{status.reason}: {status.message}", pod)
+    for container in status.container_statuses or []:
+        waiting = container.state.waiting if container.state else None
+        if waiting and node_refusal(waiting.reason or ""):
+            return Fate(Outcome.NOT_RUN, node_refusal(waiting.reason), f"{waiting.reason}: {waiting.message}", pod)
+    events = kube.call(
+        api, "CoreV1Api", "list_namespaced_event", namespace, field_selector=f"involvedObject.name={name}"
+    ).items
+    for event in events:
+        if event.type == "Warning" and node_refusal(event.reason or ""):
+            return Fate(Outcome.NOT_RUN, node_refusal(event.reason), f"{event.reason}: {event.message}", pod)
+    cannot_start = watch.failure(pod)
+    if cannot_start:
+        return Fate(Outcome.ERROR, None, f"cannot start: {cannot_start}", pod)
+    return Fate(Outcome.UNOBSERVED, None, f"phase {status.phase}", pod)
+
+
+@dataclass(frozen=True)
+class _Scene:
+    """One tenant's namespace under observation: who acts, its compliant pod and that pod's node."""
+
+    tenancy: ProvisionedTenancy
+    api: Any
+    user: str
+    namespace: str
+    plan: Plan
+    control: str
+    host_ip: str
+    timeout: float
+
+    def prove(self, pod: str, case: Case, host_ip: str) -> bool:
+        api = self.tenancy.client_for(self.user)  # exec swaps the client's request function: one per exec
+        try:
+            return exec_in_pod(api, self.namespace, pod, proof_command(case, host_ip), timeout=20).ok
+        finally:
+            api.close()
+
+
+def observe_plan(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str, pod_timeout: float) -> PlanVerdicts:
+    """Every case in `tenant`'s namespace, as `<tenant>-admin`; removes its pods before returning."""
+    plan = tenancy.product.plan(tenant.plan)
+    user, namespace = f"{tenant.name}-admin", tenant.namespace
+    labels = {**run_labels(run_id, tenant.name), CHECK_LABEL: "privileged"}
+    suffix = secrets.token_hex(3)
+    control_name = f"compliant-{suffix}"
+    created: list[str] = []
+    api = tenancy.client_for(user)
+
+    def verdicts(control: str, results: list[CaseResult]) -> PlanVerdicts:
+        return PlanVerdicts(tenancy.product.name, plan.name, tenant.name, control, tuple(results))
+
+    try:
+        try:
+            pod = suite_pod(tenancy.product.name, api, namespace, compliant_pod(control_name, labels, PROBE.reference))
+            create_pod(api, namespace, pod)
+            created.append(control_name)
+            control = wait_running(api, namespace, control_name, pod_timeout)
+        except (kube.ApiFailure, PodFailed, WaitTimeout) as exc:
+            failed = f"failed ({exc}): no verdict counts"
+            return verdicts(failed, [_error(plan, c, failed) for c in Case])
+        node = control.spec.node_name
+        scene = _Scene(tenancy, api, user, namespace, plan, control_name, control.status.host_ip, pod_timeout)
+        try:  # what the neighbour proofs see before any privileged pod exists: they must not hold yet
+            held_before = {c: scene.prove(control_name, c, scene.host_ip) for c in PROOF_FROM_NEIGHBOUR}
+        except kube.ApiFailure as exc:
+            failed = f"ran, but exec in it failed ({exc}): no verdict counts"
+            return verdicts(failed, [_error(plan, c, failed) for c in Case])
+        pending: dict[Case, str] = {}
+        results: dict[Case, CaseResult] = {}
+        for case in Case:
+            name = f"{case.slug}-{suffix}"
+            try:
+                pod = suite_pod(
+                    tenancy.product.name, api, namespace, case_pod(case, name, labels, PROBE.reference, node=node)
+                )
+                create_pod(api, namespace, pod)
+            except kube.ApiFailure as exc:
+                layer = refusal_layer(answers.classify(exc.status, exc.message))
+                outcome = Outcome.REJECTED if layer in ADMISSION_LAYERS else Outcome.ERROR
+                results[case] = CaseResult(case, expected_outcome(plan, case), outcome, layer, exc.message)
+                continue
+            created.append(name)
+            if case in NOT_FOLLOWED:
+                results[case] = CaseResult(case, expected_outcome(plan, case), Outcome.ADMITTED, Layer.NONE, _ADMITTED)
+            else:
+                pending[case] = name
+        for case, name in pending.items():
+            results[case] = _follow(scene, case, name, held_before.get(case, False))
+        return verdicts(f"ran ({control_name} on {node})", [results[c] for c in Case])
+    finally:
+        for name in created:
+            with contextlib.suppress(kube.ApiFailure, WaitTimeout):  # else it goes with the tenant's namespace
+                delete_pod(api, namespace, name, pod_timeout)
+        api.close()
+
+
+def _error(plan: Plan, case: Case, message: str) -> CaseResult:
+    return CaseResult(case, expected_outcome(plan, case), Outcome.ERROR, None, message)
+
+
+def _follow(scene: _Scene, case: Case, name: str, held_before: bool) -> CaseResult:
+    """Follow an admitted pod to its fate; if it runs, prove its privilege, and that the proof fails
+    without it (in the compliant pod, or for neighbour proofs before the pod existed)."""
+    expected = expected_outcome(scene.plan, case)
+    watch = start_watch(scene.api, scene.namespace)
+    try:
+        fate = wait_until(
+            lambda: _fate(scene.api, scene.namespace, name, watch),
+            lambda f: f.outcome is not Outcome.UNOBSERVED,
+            timeout=scene.timeout,
+            what=f"pod {scene.namespace}/{name} to run or be refused by its node",
+            retry_on=(kube.ApiFailure,),
+        )
+    except WaitTimeout as exc:
+        return CaseResult(case, expected, Outcome.ERROR, None, str(exc)[:300])
+    if fate.outcome is not Outcome.RUNS:
+        return CaseResult(case, expected, fate.outcome, fate.layer, fate.message)
+    try:
+        if case in PROOF_FROM_NEIGHBOUR:
+            proved = scene.prove(scene.control, case, fate.pod.status.host_ip)
+            without = held_before
+        else:
+            proved = scene.prove(name, case, fate.pod.status.host_ip)
+            without = scene.prove(scene.control, case, scene.host_ip)
+    except kube.ApiFailure as exc:
+        return CaseResult(case, expected, Outcome.ERROR, None, f"proof could not run: {exc}")
+    if proved and without:
+        return CaseResult(case, expected, Outcome.ERROR, None, "the proof holds without the privilege: proves nothing")
+    if not proved:
+        return CaseResult(case, expected, Outcome.INEFFECTIVE, Layer.NONE, "admitted, running, privilege not in effect")
+    return CaseResult(
+        case, expected, Outcome.RUNS, Layer.NONE, "admitted, running, privilege in effect (not without it)"
+    )
+
+
+POSITIVE_CONTROL = "compliant pod runs"
+
+
+def plan_comparison(plan_verdicts: Sequence[PlanVerdicts]) -> Comparison:
+    """The check's requirement table (checks/verdicts.py): a row per tenant's plan, a column per case
+    (it met the verdict its plan implies, with the layer that decided it) and the positive control (the
+    tenant's compliant pod ran); when the control did not run, no case of its row is evidence."""
+    rows = []
+    for verdict in plan_verdicts:
+        results = {r.case: r for r in verdict.results}
+        ran = verdict.control.startswith("ran (")
+        cells = {POSITIVE_CONTROL: (Cell.ALLOWED if ran else Cell.ERROR, f"compliant pod {verdict.control}")}
+        cells.update({case.value: _requirement(results.get(case)) for case in Case})
+        layers = {case.value: r.layer.value for case, r in results.items() if r.layer is not None}
+        rows.append(requirement_row(verdict.row, cells, layers))
+    return requirement_comparison(stacked(rows), [(v.row, POSITIVE_CONTROL) for v in plan_verdicts])
+
+
+def _requirement(result: CaseResult | None) -> tuple[Cell, str]:
+    """ALLOWED: as the plan implies; DENIED: observed and contradicting it; ERROR: not observed."""
+    if result is None:
+        return Cell.UNOBSERVED, "not observed"
+    said = f"{result.observed.value} (expected {result.expected.value}; {result.layer or '?'}): {result.message}"
+    if result.matches:
+        return Cell.ALLOWED, said
+    if result.observed in (Outcome.ERROR, Outcome.UNOBSERVED):
+        return Cell.ERROR, said
+    return Cell.DENIED, said
+
+
+def require_plan_verdicts(plan_verdicts: Sequence[PlanVerdicts], report: str) -> None:
+    """The one verdict rule on the plans' requirement table: fail (AssertionError) when an observed case
+    contradicts its plan; otherwise ERROR (Inconclusive) when a case was not observed, as every case is
+    when the positive control failed; otherwise pass. `report` is the message."""
+    require(plan_comparison(plan_verdicts), report)

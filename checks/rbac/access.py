@@ -1,0 +1,510 @@
+"""Observe what identities may do, three ways, concurrently; never asserts.
+
+1. the real request with the identity's own credentials (server-side dry-run for writes);
+2. a SelfSubjectAccessReview sent with the identity's credentials;
+3. a SubjectAccessReview sent by the cluster admin about the identity.
+
+A 401, 429, 5xx, transport error or timeout is ERROR, never DENIED. A 403 is DENIED
+only when the authorizer (or RBAC's escalation check) refused; a request the
+authorizer let through and admission or validation then rejected was ALLOWED.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from checks.rbac import rules
+from checks.rbac.discovery import ApiResource, ApiSubresource
+from checks.rbac.reviews import not_an_answer
+from provisioning.kube import client as kube
+from provisioning.model import answers
+from provisioning.model.access import ANONYMOUS, UNAUTHENTICATED
+from provisioning.model.onboarding import PROTECTION
+from provisioning.model.rbac import AUTHENTICATED
+from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
+from reports.matrix import Cell, Matrix
+
+ABSENT = "caas-absent-object"
+NEVER = {"labelSelector": "caas-conformance.io/never=never"}
+WAYS = ("request", "selfsubjectaccessreview", "subjectaccessreview")
+SELF_WAY = WAYS[1]
+T = TypeVar("T")
+# The provider's admission policy refused the request after the authorizer let it through: the object
+# stays out of the tenant's reach, which access reviews (they ask only the authorizer) cannot see.
+FENCED_BY_ADMISSION = "refused by the provider's admission policy: "
+ANSWER_BYTES = 8192  # the most of a refused stream's or watch's answer read (a Status is a few hundred bytes)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One access question: the subject (row), what it asks (column), the review attributes and
+    the real request that asks it."""
+
+    user: str
+    row: str
+    column: str
+    attributes: Mapping[str, str]  # resourceAttributes of an access review
+    method: str
+    path: str
+    body: Mapping[str, Any] | None = None
+    query: Mapping[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    upgrade: bool = False  # a stream's handshake (WebSocket or SPDY): the answer is the status line, 101 or not
+    anonymous: bool = False  # sent without credentials: a 401 is the refusal asked for, not an error
+    # `onboarding: existing`: the object is the provider's own, so any admission refusal (its own policy,
+    # webhook, Kyverno or Gatekeeper, 403 or 422) is its fence, not only the suite's PROTECTION policy
+    admission_fences: bool = False
+
+    def reproduce(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.query.items())
+        return f"{self.method} {self.path}{'?' + query if query else ''} as {self.user}"
+
+
+def _body(resource: ApiResource, name: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"apiVersion": resource.api_version, "kind": resource.kind, "metadata": {"name": name}}
+    if resource.kind in ("RoleBinding", "ClusterRoleBinding"):  # a valid roleRef the tenant holds: no escalation
+        body["roleRef"] = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}
+    if resource.kind in ("Role", "ClusterRole"):
+        body["rules"] = []
+    if resource.kind == "Binding":  # a pod's binding to a node: without a target the server answers 500
+        body["target"] = {"apiVersion": "v1", "kind": "Node", "name": ABSENT}
+    return body
+
+
+def resource_probe(user: str, row: str, resource: ApiResource, verb: str, namespace: str) -> Probe:
+    """The probe of `verb` on `resource` in `namespace` ("" for cluster scope), on an absent object."""
+    collection = resource.collection(namespace)
+    attributes = {"verb": verb, "group": resource.group, "resource": resource.name, "namespace": namespace}
+    column = f"{namespace or '(cluster)'}: {verb} {resource.label}"
+    dry = {"dryRun": "All"}
+    named = dict(attributes, name=ABSENT)
+    item = f"{collection}/{ABSENT}"
+    if verb == "get":
+        return Probe(user, row, column, named, "GET", item)
+    if verb == "list":
+        return Probe(user, row, column, attributes, "GET", collection, query={"limit": "1"})
+    if verb == "watch":
+        return Probe(user, row, column, attributes, "GET", collection, query={"watch": "true", "timeoutSeconds": "1"})
+    if verb == "create":
+        return Probe(user, row, column, attributes, "POST", collection, _body(resource, ABSENT), dry)
+    if verb == "update":
+        return Probe(user, row, column, named, "PUT", item, _body(resource, ABSENT), dry)
+    if verb == "patch":
+        return Probe(user, row, column, named, "PATCH", item, {}, dry, "application/merge-patch+json")
+    if verb == "delete":
+        return Probe(user, row, column, named, "DELETE", item, None, dry)
+    if verb == "deletecollection":
+        return Probe(user, row, column, attributes, "DELETE", collection, None, {**dry, **NEVER})
+    raise ValueError(f"no probe for verb {verb}")
+
+
+# The bodies a subresource's writes take (their kinds differ from the parent's).
+_SUBRESOURCE_BODIES: dict[str, tuple[str, str]] = {
+    "scale": ("autoscaling/v1", "Scale"),
+    "eviction": ("policy/v1", "Eviction"),
+    "token": ("authentication.k8s.io/v1", "TokenRequest"),
+    "binding": ("v1", "Binding"),
+}
+STREAMING = ("exec", "attach", "portforward")  # connect subresources that upgrade to a stream
+_CONNECT_QUERY = {
+    "exec": {"command": "true", "stdout": "true"},
+    "attach": {"stdout": "true"},
+    "portforward": {"ports": "80"},
+}
+
+
+def _subresource_body(sub: ApiSubresource, name: str, namespace: str) -> dict[str, Any] | None:
+    if sub.name in ("proxy", *STREAMING):
+        return None
+    api_version, kind = _SUBRESOURCE_BODIES.get(sub.name, (sub.parent.api_version, sub.parent.kind))
+    meta = {"name": name, **({"namespace": namespace} if sub.parent.namespaced else {})}
+    body: dict[str, Any] = {"apiVersion": api_version, "kind": kind, "metadata": meta}
+    if kind == "TokenRequest":
+        body["spec"] = {"audiences": []}
+    if kind == "Binding":
+        body["target"] = {"apiVersion": "v1", "kind": "Node", "name": ABSENT}
+    return body
+
+
+def subresource_probe(user: str, row: str, sub: ApiSubresource, verb: str, namespace: str) -> Probe:
+    """The probe of `verb` on subresource `sub` of an absent object in `namespace` ("" for cluster scope).
+    A namespace's own subresources (status, finalize) are asked of the namespace `namespace` itself,
+    which the API server attributes to that namespace (so RoleBindings there apply)."""
+    if sub.parent.group == "" and sub.parent.name == "namespaces":
+        name, path = namespace, f"/api/v1/namespaces/{namespace}/{sub.name}"
+    else:
+        name, path = ABSENT, f"{sub.parent.collection(namespace)}/{ABSENT}/{sub.name}"
+    attributes = {
+        "verb": verb,
+        "group": sub.parent.group,
+        "resource": sub.parent.name,
+        "subresource": sub.name,
+        "namespace": namespace,
+        "name": name,
+    }
+    column = f"{namespace or '(cluster)'}: {verb} {sub.label}"
+    dry = {} if sub.name in ("proxy", *STREAMING) else {"dryRun": "All"}
+    query = {**_CONNECT_QUERY.get(sub.name, {}), **dry}
+    body = _subresource_body(sub, name, namespace)
+    methods = {"get": "GET", "create": "POST", "update": "PUT", "patch": "PATCH", "delete": "DELETE"}
+    if verb not in methods:
+        raise ValueError(f"no probe for verb {verb} on {sub.label}")
+    method = methods[verb]
+    if verb == "get":
+        return Probe(user, row, column, attributes, method, path, query=_CONNECT_QUERY.get(sub.name, {}))
+    if verb == "patch":
+        patch: dict[str, Any] | None = None if sub.name == "proxy" else {}
+        return Probe(user, row, column, attributes, method, path, patch, query, "application/merge-patch+json")
+    return Probe(user, row, column, attributes, method, path, body if verb != "delete" else None, query)
+
+
+def classify_failure(failure: kube.ApiFailure, admission_fences: bool = False) -> tuple[Cell, str]:
+    """What an API error says about authorization, read from `answers.classify` (the one classifier):
+    DENIED when the authorizer or RBAC's escalation check refused, or when the provider's onboarding
+    protection (a ValidatingAdmissionPolicy named PROTECTION...) refused with a 403, or, with
+    `admission_fences` (a probe on the provider's own object), any admission layer refused: that keeps
+    the object out of the tenant's reach; ERROR when nothing was decided (transport, 401, 405, 429, 5xx);
+    ALLOWED otherwise (authorized, then refused by admission, found invalid or not found). A 404 is
+    ALLOWED because the API server authorizes a request before its storage looks the object up (an
+    unauthorized one is 403 whether the object exists or not): it proves the authorizer's yes, and nothing
+    of admission, which never saw the request; the evidence says so."""
+    message = failure.message
+    answer = answers.classify(failure.status, failure.body or message, failure.reason)
+    if answer.kind is answers.Kind.ERROR:
+        return Cell.ERROR, f"{failure.status}: {message}"
+    if answer.authorized is False:
+        return Cell.DENIED, f"403: {message}"
+    if answer.kind is answers.Kind.DENIED:
+        if admission_fences or (failure.status == 403 and answer.policy.startswith(PROTECTION)):
+            return Cell.DENIED, f"{FENCED_BY_ADMISSION}{failure.status}: {message}"
+        return Cell.ALLOWED, f"authorized, then refused by admission: {message}"
+    if failure.status == 404:
+        absent = "the authorizer allowed it; the object does not exist, so admission never saw it"
+        return Cell.ALLOWED, f"authorized (404: {message}; {absent})"
+    return Cell.ALLOWED, f"authorized ({failure.status}: {message})"
+
+
+def is_watch(probe: Probe) -> bool:
+    """A watch: its answer is the status line, the stream after it is never read."""
+    return probe.method == "GET" and probe.query.get("watch") == "true"
+
+
+def handshake(api: Any, probe: Probe) -> tuple[Cell, str]:
+    """A stream's upgrade handshake (WebSocket or SPDY) or a watch's start, nothing more: the API server
+    authorizes before it proxies the upgrade to the kubelet or starts the watch, so a 101 (Switching
+    Protocols) proves the stream opened and a 2xx that the watch started (its status line is sent before
+    any event: the events are never waited for, up to the probe's timeoutSeconds), a 403 naming the
+    authorizer that it was refused. ALLOWED on 101, 2xx or any answer after authorization; ERROR on 401
+    (DENIED for a probe sent without credentials), 405, 429, 5xx and transport errors (as
+    `classify_failure`). The connection is closed at once and never returned to the client's pool."""
+    config = api.configuration
+    headers = {**api.default_headers, **probe.headers}
+    token = config.get_api_key_with_prefix("authorization")
+    if token:
+        headers["Authorization"] = token
+    url = f"{config.host}{probe.path}?{urlencode(list(probe.query.items()))}"
+    try:
+        response = api.rest_client.pool_manager.request(
+            probe.method, url, headers=headers, preload_content=False, retries=False, timeout=kube.timeout_of(api)
+        )
+    except Exception as exc:  # transport: refused, TLS, timeout
+        return Cell.ERROR, f"0: {exc.__class__.__name__}: {exc}"[:300]
+    whole = False
+    try:
+        if response.status == 101:
+            return Cell.ALLOWED, f"101: upgraded to {response.headers.get('Upgrade', '?')} (the stream opened)"
+        if 200 <= response.status < 300:
+            return Cell.ALLOWED, f"authorized ({response.status}: the watch started)"
+        data = response.read(ANSWER_BYTES)
+        whole = len(data) < ANSWER_BYTES and not response.read(1)  # the refusal's whole body, nothing after
+        body = data.decode(errors="replace")
+    except Exception as exc:
+        return Cell.ERROR, f"0: reading the answer: {exc.__class__.__name__}: {exc}"[:300]
+    finally:
+        if whole:  # a refusal read to its end: its connection serves the next request (no new TLS handshake)
+            response.release_conn()
+        else:  # a hijacked, streaming or half-read connection never goes back to the pool
+            response.close()
+    failure = kube.ApiFailure(response.status, str(response.reason), body)
+    if probe.anonymous and failure.status == 401:
+        return Cell.DENIED, f"401: a request without credentials is refused ({failure.message})"
+    return classify_failure(failure, probe.admission_fences)
+
+
+def real_request(api: Any, probe: Probe) -> tuple[Cell, str]:
+    """The probe's own request with the identity's credentials, as a cell (see the module docstring);
+    streams and watches are answered by their status line (`handshake`)."""
+    if probe.upgrade or is_watch(probe):
+        return handshake(api, probe)
+    query = urlencode(list(probe.query.items()))
+    body = None if probe.body is None else json.dumps(probe.body).encode()
+    headers = {"Content-Type": probe.content_type, **probe.headers}
+    try:
+        status, reason, data = kube.send(
+            api, probe.method, f"{probe.path}?{query}" if query else probe.path, body, headers
+        )
+        if 200 <= status < 300:
+            return Cell.ALLOWED, "authorized (2xx)"
+        raise kube.ApiFailure(status, reason, data.decode(errors="replace"))
+    except kube.ApiFailure as failure:
+        if probe.anonymous and failure.status == 401:
+            return Cell.DENIED, f"401: a request without credentials is refused ({failure.message})"
+        return classify_failure(failure, probe.admission_fences)
+
+
+def _review_cell(api: Any, kind: str, spec: Mapping[str, Any]) -> tuple[Cell, str]:
+    body = json.dumps({"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec}).encode()
+    try:
+        status, reason, data = kube.send(
+            api, "POST", f"/apis/authorization.k8s.io/v1/{kind.lower()}s", body, {"Content-Type": "application/json"}
+        )
+        if not 200 <= status < 300:
+            raise kube.ApiFailure(status, reason, data.decode(errors="replace"))
+    except kube.ApiFailure as failure:
+        return Cell.ERROR, f"{kind} itself failed: {failure.status}: {failure.message}"
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        return Cell.ERROR, f"{kind}: no review answer: the body is not JSON: {data[:300].decode(errors='replace')}"
+    why = not_an_answer(answer)
+    if why:  # e.g. no status.allowed: never taken as a denial
+        return Cell.ERROR, f"{kind}: {why}"
+    status = answer["status"]
+    if status.get("evaluationError"):
+        return Cell.ERROR, f"{kind} evaluation error: {status['evaluationError']}"
+    reason = status.get("reason", "")
+    return (Cell.ALLOWED if status["allowed"] else Cell.DENIED), f"{kind}: {reason}"
+
+
+def _attributes(probe: Probe) -> dict[str, Any]:
+    """A review's attributes: nonResourceAttributes when the probe asks a path, else resourceAttributes."""
+    if "path" in probe.attributes:
+        return {"nonResourceAttributes": {"path": probe.attributes["path"], "verb": probe.attributes["verb"]}}
+    return {"resourceAttributes": dict(probe.attributes)}
+
+
+def self_review(api: Any, probe: Probe) -> tuple[Cell, str]:
+    return _review_cell(api, "SelfSubjectAccessReview", _attributes(probe))
+
+
+def subject_review(admin: Any, probe: Probe, groups: Sequence[str]) -> tuple[Cell, str]:
+    every = [UNAUTHENTICATED] if probe.user == ANONYMOUS else [*groups, AUTHENTICATED]
+    spec = {"user": probe.user, "groups": every, **_attributes(probe)}
+    return _review_cell(admin, "SubjectAccessReview", spec)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The matrices of the three ways, and the cells where ways that could answer disagree."""
+
+    ways: Mapping[str, Matrix]
+    disagreements: tuple[str, ...]
+    unavailable: Mapping[str, str]  # way -> why it could not answer at all (e.g. ABAC refuses self-reviews)
+    # way -> cells inferred instead of asked (the self reviews from SelfSubjectRulesReviews, see rules.py)
+    inferred: Mapping[str, int] = field(default_factory=dict)
+    rules_reviews: int = 0  # SelfSubjectRulesReviews the inferred cells came from
+
+    @property
+    def request(self) -> Matrix:
+        return self.ways["request"]
+
+    def asked(self) -> dict[str, int]:
+        """way -> cells the API server answered one by one (a request or an access review each)."""
+        return {w: len(m.cells) - self.inferred.get(w, 0) for w, m in self.ways.items()}
+
+    def counts(self) -> str:
+        """One line: cells asked by a real request or review vs inferred, per way."""
+        parts = []
+        for way, asked in self.asked().items():
+            inferred = self.inferred.get(way, 0)
+            rules = f", {inferred} inferred from {self.rules_reviews} SelfSubjectRulesReviews" if inferred else ""
+            parts.append(f"{way} {asked} asked{rules}")
+        return "cells: " + "; ".join(parts)
+
+    def report(self) -> str:
+        lines = [f"{way} unavailable: {why}" for way, why in self.unavailable.items()]
+        lines += [f"disagreement: {d}" for d in self.disagreements] or ["the three ways agree on every cell"]
+        return "\n".join([*lines, self.counts()])
+
+
+# Concurrent requests of one observer. Measured on the lab's pks profile (2 cores shared by the client and the
+# API server), 6,000 probes x 3 ways at once: 10, 24 and 48 workers made 1,403, 1,431 and 1,339 requests/s;
+# the client's CPU (one Python process) bounds the rate, not the worker count.
+WORKERS = 24
+
+
+class AccessObserver:
+    """Clients for every identity of one cluster (and its admin), reused across probes; each keeps
+    `workers` connections open, so every request of the observer finds one."""
+
+    def __init__(
+        self,
+        tenancy: ProvisionedTenancy,
+        cluster: ProvisionedCluster,
+        workers: int = WORKERS,
+        extra: Mapping[str, tuple[Callable[[], Any], tuple[str, ...]]] | None = None,
+        infer_self: bool = True,
+    ) -> None:
+        """`extra`: identities the tenancy does not know (e.g. tenants' service accounts), user ->
+        (maker of a client with its credentials, its groups); `infer_self`: self reviews a
+        SelfSubjectRulesReview answers are inferred from it (rules.py), False asks every cell."""
+        self.infer_self = infer_self
+        self.tenancy = tenancy
+        self.cluster = cluster
+        self.workers = workers
+        self.extra = dict(extra or {})
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, user: str) -> Any:
+        with self._lock:
+            if user not in self._clients:
+                if user == "":
+                    made = self.tenancy.admin_client(self.cluster)
+                elif user == ANONYMOUS:  # no credentials at all
+                    target = kube.Cluster(self.cluster.handle.server, self.cluster.handle.ca_pem)
+                    made = kube.api_client(target)
+                elif user in self.extra:
+                    made = self.extra[user][0]()
+                else:
+                    made = self.tenancy.client_for(user)
+                self._clients[user] = kube.keep_connections(made, self.workers)
+            return self._clients[user]
+
+    def groups(self, user: str) -> tuple[str, ...]:
+        if user == ANONYMOUS:
+            return ()
+        return self.extra[user][1] if user in self.extra else self.tenancy.identity(user).groups
+
+    def close(self) -> None:
+        for api in self._clients.values():
+            api.close()
+        self._clients.clear()
+
+    def run(self, tasks: Iterable[Callable[[], T]]) -> list[T]:
+        """Every task's answer, in order, `workers` at a time (concurrent.futures: a task that raises
+        raises here; the probes' tasks never raise, they answer ERROR)."""
+        with ThreadPoolExecutor(self.workers) as pool:
+            return list(pool.map(lambda task: task(), tasks))
+
+    def _inferred_self_reviews(self, probes: Sequence[Probe]) -> tuple[dict[int, tuple[Cell, str]], int]:
+        """index -> self-review cell of the probes one SelfSubjectRulesReview per (user, namespace) answers
+        (rules.py), and the rules reviews sent. Each group's first cell is asked as a SelfSubjectAccessReview
+        too: a group whose rules review failed, or whose asked cell differs from the inferred one (a refusal
+        included), is left out (its cells are asked one by one)."""
+        grouped = rules.groups(probes)
+        keys = list(grouped)
+        reviews = self.run(
+            guarded(functools.partial(rules.rules_review, self.client(u), u, ns), rules_failed) for u, ns in keys
+        )
+        answered = [(key, found) for key, found in zip(keys, reviews, strict=True) if isinstance(found, rules.Rules)]
+        firsts = [probes[grouped[key][0]] for key, _ in answered]
+        checked = self.run(guarded(functools.partial(self_review, self.client(p.user), p)) for p in firsts)
+        cells: dict[int, tuple[Cell, str]] = {}
+        for (key, found), asked in zip(answered, checked, strict=True):
+            first, *others = grouped[key]
+            if rules.infer(found, probes[first])[0] is not asked[0]:
+                continue
+            cells[first] = asked
+            cells.update((index, rules.infer(found, probes[index])) for index in others)
+        return cells, len(keys)
+
+    def observe(self, probes: Sequence[Probe], ways: Sequence[str] = WAYS) -> Observation:
+        """Ask every probe every one of `ways`, all at once: one pool of `workers` runs the ways of a probe
+        side by side (the real request and the self review with the identity's client, the subject review
+        with the admin's), probe after probe; each way's answers make its matrix. With `infer_self`, self
+        reviews a SelfSubjectRulesReview answers are inferred from it (`_inferred_self_reviews`) and asked
+        again where the ways disagree, so a disagreement is always between answers the API server gave."""
+        rows = list(dict.fromkeys(p.row for p in probes))
+        columns = list(dict.fromkeys(p.column for p in probes))
+        admin = self.client("")
+        for probe in probes:
+            self.client(probe.user)
+        makers: dict[str, Callable[[Probe], Callable[[], tuple[Cell, str]]]] = {
+            "request": lambda p: guarded(lambda: real_request(self.client(p.user), p)),
+            SELF_WAY: lambda p: guarded(lambda: self_review(self.client(p.user), p)),
+            "subjectaccessreview": lambda p: guarded(lambda: subject_review(admin, p, self.groups(p.user))),
+        }
+        inferred: dict[int, tuple[Cell, str]] = {}
+        rules_reviews = 0
+        if SELF_WAY in ways and self.infer_self:
+            inferred, rules_reviews = self._inferred_self_reviews(probes)
+        answers: dict[str, list[tuple[Cell, str]]] = {way: [(Cell.UNOBSERVED, "")] * len(probes) for way in ways}
+        for index, answer in inferred.items():
+            answers[SELF_WAY][index] = answer
+        tasks = [(way, i) for i, _ in enumerate(probes) for way in ways if not (way == SELF_WAY and i in inferred)]
+        for (way, i), answer in zip(tasks, self.run(makers[way](probes[i]) for way, i in tasks), strict=True):
+            answers[way][i] = answer
+        if inferred:  # an inferred cell in a disagreement is asked: the disagreement is then the server's own
+            again = [i for i in sorted(inferred) if rules.is_inferred(answers[SELF_WAY][i][1]) and _split(answers, i)]
+            for i, answer in zip(again, self.run(makers[SELF_WAY](probes[i]) for i in again), strict=True):
+                answers[SELF_WAY][i] = answer
+        return self._observation(probes, ways, answers, rows, columns, rules_reviews)
+
+    def _observation(
+        self,
+        probes: Sequence[Probe],
+        ways: Sequence[str],
+        answers: Mapping[str, Sequence[tuple[Cell, str]]],
+        rows: Sequence[str],
+        columns: Sequence[str],
+        rules_reviews: int,
+    ) -> Observation:
+        matrices: dict[str, Matrix] = {}
+        unavailable: dict[str, str] = {}
+        for way in ways:
+            results = answers[way]
+            cells = {(p.row, p.column): cell for p, (cell, _) in zip(probes, results, strict=True)}
+            evidence = {(p.row, p.column): text for p, (_, text) in zip(probes, results, strict=True)}
+            matrices[way] = Matrix.build(rows, columns, cells, evidence)
+            refused = [text for cell, text in results if cell is Cell.ERROR and "itself failed: 403" in text]
+            if way != "request" and refused and len(refused) == len(results):
+                unavailable[way] = refused[0]
+        disagreements = []
+        for probe in probes:
+            key = (probe.row, probe.column)
+            if "request" in matrices and matrices["request"].evidence.get(key, "").startswith(FENCED_BY_ADMISSION):
+                continue
+            said = {w: m[key] for w, m in matrices.items() if w not in unavailable}
+            if len({a for a in said.values() if a is not Cell.ERROR}) > 1:
+                text = ", ".join(f"{w}={a.value}" for w, a in said.items())
+                disagreements.append(f"{probe.row} -> {probe.column}: {text} - reproduce: {probe.reproduce()}")
+        inferred = sum(1 for _, text in answers.get(SELF_WAY, ()) if rules.is_inferred(text))
+        counted = {SELF_WAY: inferred} if inferred else {}
+        return Observation(matrices, tuple(disagreements), unavailable, counted, rules_reviews)
+
+
+def error_cell(exc: Exception) -> tuple[Cell, str]:
+    """A probe whose asking raised: ERROR naming the exception (never DENIED)."""
+    return Cell.ERROR, f"0: {exc.__class__.__name__}: {exc}"[:300]
+
+
+def rules_failed(exc: Exception) -> str:
+    """A rules review whose asking raised: why it cannot answer (its cells are asked one by one)."""
+    return f"SelfSubjectRulesReview raised {exc.__class__.__name__}: {exc}"[:300]
+
+
+def guarded(task: Callable[[], T], failed: Callable[[Exception], T] = error_cell) -> Callable[[], T]:  # type: ignore[assignment]
+    """`task`, answering `failed(exception)` (by default an ERROR cell) where it would raise: one probe that
+    errors is ERROR and never ends the observation of the others, whatever the pool's other tasks do."""
+
+    def run() -> T:
+        try:
+            return task()
+        except Exception as exc:  # anything a probe raises is its ERROR, never a denial
+            return failed(exc)
+
+    return run
+
+
+def _split(answers: Mapping[str, Sequence[tuple[Cell, str]]], index: int) -> bool:
+    """The ways' answers to probe `index` (ERROR aside) are not all the same."""
+    return len({a[index][0] for a in answers.values() if a[index][0] is not Cell.ERROR}) > 1

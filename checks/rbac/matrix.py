@@ -1,0 +1,403 @@
+"""The tenants' access matrix on a shared cluster: probes built from discovery, expected from the model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import allure
+
+from checks.network.reachability import to_html_table
+from checks.rbac.access import AccessObserver, Observation, Probe, resource_probe, subresource_probe
+from checks.rbac.credentials import mark_impersonated
+from checks.rbac.discovery import ApiResource, ApiSubresource, discover, discover_subresources
+from checks.rbac.non_resource import PATHS, anonymous_probes, path_probe
+from checks.rbac.service_accounts import ServiceAccount, account_probes, tenant_grants
+from checks.rbac.service_accounts import expected as account_expected
+from checks.rbac.streaming import stream_probe, stream_subjects
+from checks.verdicts import require
+from provisioning.kube import client as kube
+from provisioning.model.access import (
+    ALL_NAMESPACES,
+    ANONYMOUS,
+    PublicRead,
+    non_resource_request,
+    provider_namespaces,
+    request_of,
+    required_policy,
+)
+from provisioning.model.rbac import AUTHENTICATED, RbacPolicy, Request
+from provisioning.model.tenancy import Identity, Placement
+from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
+from reports.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
+
+# The introspection APIs every authenticated user may call about itself: not part of the boundary.
+SELF_REVIEWS = ("selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A probe and what the model requires of it."""
+
+    probe: Probe
+    identity: Identity | ServiceAccount
+    expected: Cell
+    # namespaced, cluster, provider (namespaces of no tenant, all namespaces), subresource or control
+    scope: str = "namespaced"
+
+
+@dataclass(frozen=True)
+class ProviderScope:
+    """What the targets file says of a product's own namespaces: their names (besides kube-system and
+    the other initial namespaces) and the reads it documents as open to every tenant."""
+
+    named: tuple[str, ...] = ()
+    public_reads: tuple[PublicRead, ...] = field(default_factory=tuple)
+    non_resource_reads: tuple[str, ...] | None = None  # paths tenants may read; None: Kubernetes' defaults
+    anonymous_reads: tuple[str, ...] | None = None  # paths open without credentials; None: Kubernetes' defaults
+
+
+def shared_cluster(tenancy: ProvisionedTenancy) -> ProvisionedCluster | None:
+    shared = [c for c in tenancy.clusters if c.tenants[0].placement is Placement.SHARED and len(c.tenants) >= 2]
+    return shared[0] if shared else None
+
+
+def row_of(identity: Identity) -> str:
+    return identity.user
+
+
+def _expected(policy: RbacPolicy, identity: Identity, probe: Probe) -> Cell:
+    a = probe.attributes
+    request = request_of(
+        identity, a["verb"], a["group"], a["resource"], a["namespace"], a.get("name", ""), a.get("subresource", "")
+    )
+    return Cell.ALLOWED if policy.allows(request) else Cell.DENIED
+
+
+def namespaced_questions(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    resources: Sequence[ApiResource],
+    scope: ProviderScope = ProviderScope(),
+) -> list[Question]:
+    """Every identity (each authenticator's) x every tenant namespace of the cluster x every namespaced
+    resource x its verbs."""
+    tenants = cluster.tenants
+    policy = required_policy(tenancy.product, tenants, cluster.authenticators, scope.public_reads)
+    questions = []
+    for identity in cluster.identities:
+        for other in tenants:
+            for resource in (r for r in resources if r.namespaced):
+                for verb in resource.verbs:
+                    probe = resource_probe(identity.user, row_of(identity), resource, verb, other.namespace)
+                    questions.append(Question(probe, identity, _expected(policy, identity, probe)))
+    return questions
+
+
+def cluster_scoped_questions(cluster: ProvisionedCluster, resources: Sequence[ApiResource]) -> list[Question]:
+    """Every identity x every cluster-scoped resource x its verbs: all denied (self-reviews aside)."""
+    return [
+        Question(resource_probe(i.user, row_of(i), r, verb, ""), i, Cell.DENIED, "cluster")
+        for i in cluster.identities
+        for r in resources
+        if not r.namespaced and r.name not in SELF_REVIEWS
+        for verb in r.verbs
+    ]
+
+
+def provider_questions(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    resources: Sequence[ApiResource],
+    namespaces: Sequence[str],
+    scope: ProviderScope = ProviderScope(),
+) -> list[Question]:
+    """Every identity x every namespace of no tenant (`namespaces`) x every namespaced resource x its
+    verbs, then every identity x every all-namespaces list and watch (secrets first). Expected from the
+    model: denied, except the public reads the targets file documents."""
+    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads)
+    namespaced = [r for r in resources if r.namespaced]
+    questions = []
+    for identity in cluster.identities:
+        for namespace in namespaces:
+            for resource in namespaced:
+                for verb in resource.verbs:
+                    probe = resource_probe(identity.user, row_of(identity), resource, verb, namespace)
+                    questions.append(Question(probe, identity, _expected(policy, identity, probe), "provider"))
+    secrets_first = sorted(namespaced, key=lambda r: (r.group, r.name) != ("", "secrets"))
+    for identity in cluster.identities:
+        for resource in secrets_first:
+            for verb in (v for v in ("list", "watch") if v in resource.verbs):
+                probe = resource_probe(identity.user, row_of(identity), resource, verb, ALL_NAMESPACES)
+                probe = replace(probe, column=f"(all namespaces): {verb} {resource.label}")
+                questions.append(Question(probe, identity, _expected(policy, identity, probe), "provider"))
+    return questions
+
+
+def subresource_questions(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    subresources: Sequence[ApiSubresource],
+    namespaces: Sequence[str],
+    scope: ProviderScope = ProviderScope(),
+) -> list[Question]:
+    """Every identity x every subresource discovery lists x every verb it serves, in every tenant
+    namespace of the cluster (its own and the others'), every namespace of no tenant (`namespaces`) and,
+    for cluster-scoped parents, cluster-wide; a namespace's status and finalize are asked of each of
+    those namespaces. Expected from the model (the default roles' subresource rules)."""
+    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads)
+    every = [t.namespace for t in cluster.tenants] + list(namespaces)
+    questions = []
+    for identity in cluster.identities:
+        for sub in subresources:
+            of_namespaces = sub.parent.namespaced or (sub.parent.group, sub.parent.name) == ("", "namespaces")
+            for namespace in every if of_namespaces else [""]:
+                for verb in sub.verbs:
+                    probe = subresource_probe(identity.user, row_of(identity), sub, verb, namespace)
+                    questions.append(Question(probe, identity, _expected(policy, identity, probe), "subresource"))
+    return questions
+
+
+def stream_questions(
+    tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, pods: Mapping[str, str]
+) -> list[Question]:
+    """Every identity x every tenant namespace with a running pod (`pods`: namespace -> pod name) x
+    exec, attach and portforward x WebSocket (get) and SPDY (create). Expected from the model: its own
+    namespace's streams are the positive control for admins and developers, never for viewers."""
+    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators)
+    return [
+        Question(probe, identity, _expected(policy, identity, probe), "stream")
+        for identity in cluster.identities
+        for namespace, sub, transport in stream_subjects(list(pods))
+        for probe in [stream_probe(identity.user, row_of(identity), namespace, pods[namespace], sub, transport)]
+    ]
+
+
+def service_account_questions(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    resources: Sequence[ApiResource],
+    namespaces: Sequence[str],
+    accounts: Sequence[ServiceAccount],
+    scope: ProviderScope = ProviderScope(),
+) -> list[Question]:
+    """Every tenant service account (`accounts`) x every verb on every namespaced resource in every
+    tenant namespace of the cluster and every namespace of no tenant, every cluster-scoped resource and
+    the relabel of its own namespace; expected from the model plus the tenants' own grants (the builder
+    bound to view in its namespace). What view gives the builders at home is the positive control."""
+    grants = [m for t in cluster.tenants for m in tenant_grants(t, "model") if m["kind"] == "RoleBinding"]
+    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads, grants)
+    every = [t.namespace for t in cluster.tenants] + list(namespaces)
+    questions = []
+    for account in accounts:
+        for probe in account_probes(account, resources, every):
+            questions.append(Question(probe, account, account_expected(policy, account, probe), "serviceaccount"))
+    return questions
+
+
+def _path_expected(
+    policy: RbacPolicy, documented: tuple[str, ...] | None, user: str, groups: tuple[str, ...], probe: Probe
+) -> Cell:
+    """A documented list of paths decides where the targets file gives one; else the default roles do."""
+    a = probe.attributes
+    if "path" not in a:
+        request = request_of_groups(user, groups, a)
+    elif documented is not None:
+        return Cell.ALLOWED if a["path"] in documented else Cell.DENIED
+    else:
+        request = non_resource_request(user, groups, a["path"], a["verb"])
+    return Cell.ALLOWED if policy.allows(request) else Cell.DENIED
+
+
+def non_resource_questions(
+    tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, scope: ProviderScope = ProviderScope()
+) -> list[Question]:
+    """Every identity x GET of every path of `PATHS` (metrics, logs, debug, configz, version, health,
+    discovery): allowed where the targets file's non_resource_reads (or Kubernetes' default discovery
+    roles) say so."""
+    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads)
+    return [
+        Question(probe, i, _path_expected(policy, scope.non_resource_reads, i.user, i.groups, probe), "nonresource")
+        for i in cluster.identities
+        for probe in [path_probe(i.user, row_of(i), p) for p in PATHS]
+    ]
+
+
+def anonymous_questions(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    resources: Sequence[ApiResource],
+    scope: ProviderScope = ProviderScope(),
+) -> list[Question]:
+    """Requests without credentials: every path of `PATHS` (allowed where the targets file's anonymous_reads,
+    or Kubernetes' system:public-info-viewer, say so) and lists of secrets, namespaces and pods (denied)."""
+    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads)
+    nobody = cluster.identities[0]  # a placeholder: the row is the anonymous user
+    return [
+        Question(probe, nobody, _path_expected(policy, scope.anonymous_reads, ANONYMOUS, (), probe), "anonymous")
+        for probe in anonymous_probes(resources)
+    ]
+
+
+def request_of_groups(user: str, groups: tuple[str, ...], a: Mapping[str, str]) -> Request:
+    every = ("system:unauthenticated",) if user == ANONYMOUS else (*groups, AUTHENTICATED)
+    return Request(
+        user, every, a["verb"], a["resource"], a["namespace"], a["group"], a.get("subresource", ""), a.get("name", "")
+    )
+
+
+def namespaces_of_no_tenant(admin: object, tenancy: ProvisionedTenancy, named: Sequence[str]) -> list[str]:
+    """The cluster's namespaces that no tenant of the product owns, with the initial ones and the
+    product's `named` ones (asked even where they do not exist: a grant there is a finding too)."""
+    existing = [n["metadata"]["name"] for n in kube.request(admin, "GET", "/api/v1/namespaces")["items"]]
+    return provider_namespaces(named, existing, (t.namespace for t in tenancy.tenants))
+
+
+def own_namespace_controls(cluster: ProvisionedCluster, resources: Sequence[ApiResource]) -> list[Question]:
+    """Positive controls: every identity can list pods in its own namespace."""
+    pods = next(r for r in resources if r.group == "" and r.name == "pods")
+    return [
+        Question(resource_probe(i.user, row_of(i), pods, "list", t.namespace), i, Cell.ALLOWED, "control")
+        for t in cluster.tenants
+        for i in cluster.identities_of(t)
+    ]
+
+
+def expected_matrix(questions: Sequence[Question]) -> Matrix:
+    rows = list(dict.fromkeys(q.probe.row for q in questions))
+    columns = list(dict.fromkeys(q.probe.column for q in questions))
+    return Matrix.build(rows, columns, {(q.probe.row, q.probe.column): q.expected for q in questions})
+
+
+@dataclass(frozen=True)
+class AccessRun:
+    """What was asked on a cluster and what the three ways answered."""
+
+    questions: tuple[Question, ...]
+    observation: Observation
+    # True: every expected-allowed cell is a positive control (a failed one makes denials prove nothing);
+    # False: the credentials were proven otherwise (e.g. a SelfSubjectReview), an allowed cell observed
+    # denied is a contradiction like any other
+    positive_control: bool = True
+
+    def compare(self, keep: Callable[[Question], bool] = lambda _q: True) -> Comparison:
+        """The real requests of the questions `keep` selects against what the model expects of them; the
+        observed matrix is cut to the selected cells (rendered whole, a matrix costs the square of its columns)."""
+        selected = [q for q in self.questions if keep(q)]
+        expected = expected_matrix(selected)
+        observed = _cut(self.observation.request, expected)
+        return compare(expected, apply_positive_control(expected, observed) if self.positive_control else observed)
+
+
+def _cut(observed: Matrix, expected: Matrix) -> Matrix:
+    """`observed` on `expected`'s rows, columns and cells only."""
+    keys = expected.cells.keys()
+    return Matrix(
+        expected.rows,
+        expected.columns,
+        {k: v for k, v in observed.cells.items() if k in keys},
+        {k: v for k, v in observed.evidence.items() if k in keys},
+    )
+
+
+def observe_cluster(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    extra: Sequence[Question] = (),
+    scope: ProviderScope = ProviderScope(),
+) -> tuple[AccessRun, list[ApiResource]]:
+    """Discover the API and the namespaces of no tenant, ask every question three ways."""
+    admin = tenancy.admin_client(cluster)
+    try:
+        resources = discover(admin)
+        subresources = discover_subresources(admin)
+        namespaces = namespaces_of_no_tenant(admin, tenancy, scope.named)
+    finally:
+        admin.close()
+    questions = (
+        own_namespace_controls(cluster, resources)
+        + namespaced_questions(tenancy, cluster, resources, scope)
+        + cluster_scoped_questions(cluster, resources)
+        + provider_questions(tenancy, cluster, resources, namespaces, scope)
+        + subresource_questions(tenancy, cluster, subresources, namespaces, scope)
+        + list(extra)
+    )
+    observer = AccessObserver(tenancy, cluster)
+    try:
+        observation = observer.observe([q.probe for q in questions])
+    finally:
+        observer.close()
+    return AccessRun(tuple(questions), observation), resources
+
+
+WIDE = 40  # columns past which a matrix is written one line per column (its text grows with its cells,
+# not with the square of its columns: the whole access matrix, 2,300 columns, made 8 MB per way)
+
+
+def render_matrix(matrix: Matrix, title: str = "") -> str:
+    """`matrix` as text: Matrix.render up to WIDE columns, else one line per column, the rows' symbols
+    (. allowed, X denied, E error, ? unobserved) in the order of a legend line (pure)."""
+    if len(matrix.columns) <= WIDE:
+        return matrix.render(title)
+    legend = ", ".join(f"{i + 1} {row}" for i, row in enumerate(matrix.rows))
+    lines = [title] if title else []
+    lines.append(f"one line per column, one symbol per row: {legend}")
+    lines += [f"{''.join(matrix[r, c].symbol for r in matrix.rows)}  {c}" for c in matrix.columns]
+    return "\n".join(lines)
+
+
+def render_comparison(comparison: Comparison) -> str:
+    """`comparison` as text: Comparison.render up to WIDE columns, else the verdict, every mismatch and
+    cell not observed properly, then one line per column: expected, observed and differences (blank where
+    observed = expected), one symbol per row (pure; the same verdict line and findings as Comparison.render)."""
+    if len(comparison.expected.columns) <= WIDE:
+        return comparison.render()
+    expected, observed = comparison.expected, comparison.observed
+    wrong = {(m.row, m.column) for m in comparison.mismatches + comparison.incomplete}
+    legend = ", ".join(f"{i + 1} {row}" for i, row in enumerate(expected.rows))
+    summary = [m.describe() for m in comparison.mismatches] + [
+        f"not observed properly ({m.observed.value.upper()}): {m.row} -> {m.column}"
+        + (f" ({m.evidence})" if m.evidence else "")
+        for m in comparison.incomplete
+    ]
+    cells = len(expected.rows) * len(expected.columns)
+    verdict = (
+        "PASS"
+        if comparison.passed
+        else f"{'FAIL' if comparison.mismatches else 'ERROR'}: {len(comparison.mismatches)} mismatched, "
+        f"{len(comparison.incomplete)} not observed of {cells} cells"
+    )
+    lines = [
+        f"expected (. allowed, X denied), observed (E error, ? unobserved), differences; one symbol per row: {legend}"
+    ]
+    for c in expected.columns:
+        want = "".join(expected[r, c].symbol for r in expected.rows)
+        got = "".join(observed[r, c].symbol for r in expected.rows)
+        diff = "".join(observed[r, c].symbol if (r, c) in wrong else " " for r in expected.rows)
+        lines.append(f"{want}  {got}  {diff}  {c}")
+    return "\n\n".join(p for p in [verdict, "\n".join(summary), "\n".join(lines)] if p).rstrip() + "\n"
+
+
+def attach_comparison(comparison: Comparison, name: str, notes: str = "") -> None:
+    comparison = mark_impersonated(comparison)  # rows observed through impersonation say so
+    text = render_comparison(comparison) + (f"\n{notes}\n" if notes else "")
+    allure.attach(text, name=f"{name} (text)", attachment_type=allure.attachment_type.TEXT)
+    allure.attach(to_html_table(comparison), name=f"{name} (table)", attachment_type=allure.attachment_type.HTML)
+
+
+def attach_ways(observation: Observation, name: str) -> None:
+    allure.attach(observation.report(), name=f"{name}: three ways", attachment_type=allure.attachment_type.TEXT)
+    for way, matrix in observation.ways.items():
+        allure.attach(render_matrix(matrix, way), name=f"{name}: {way}", attachment_type=allure.attachment_type.TEXT)
+
+
+def by_column(questions: Sequence[Question]) -> Mapping[str, Question]:
+    return {q.probe.column: q for q in questions}
+
+
+def judge_scope(run: AccessRun, scope: str, name: str) -> None:
+    """The run's questions of one `scope` (Question.scope) and the positive controls, compared and attached
+    as `name`; passes, fails (AssertionError) or is ERROR (Inconclusive) as checks.verdicts.require."""
+    comparison = run.compare(lambda q: q.scope in (scope, "control"))
+    attach_comparison(comparison, name, run.observation.report())
+    require(comparison, render_comparison(comparison))

@@ -1,0 +1,142 @@
+"""One typed settings object, built once from CLI options, the targets file and the environment.
+
+Nothing else in the suite reads `os.environ`: code that needs a setting receives
+`Settings` (the `settings` session fixture in the pytest plugin, or the CLI).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import ConfigError
+from harness.names import InvalidName, check_cluster_prefix, check_run_id, shown
+from harness.targets import Targets, load_targets
+from provisioning.model.mutations import Mutation
+
+ENV_PREFIX = "CAAS_"
+DEFAULT_LAB_HOME = Path("/var/lib/caas-lab")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines in seconds; named here so that no step or helper carries a literal."""
+
+    api_call: float = 15.0  # one request to an API server
+    pod_ready: float = 120.0  # a pod from creation to Running and Ready
+    namespace_gone: float = 120.0  # a namespace from delete to gone
+    probe: float = 2.0  # one connection attempt inside a probe batch
+    enforce: float = 60.0  # a NetworkPolicy from creation to observed enforcement
+    lab_ready: float = 180.0  # a lab cluster from start to Ready
+    volume_bound: float = 90.0  # a PVC from creation to Bound
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, validated up front."""
+
+    targets: Targets
+    run_id: str
+    output_dir: Path
+    lab_home: Path
+    keep: bool = False
+    products: tuple[str, ...] = ()
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    hypothesis_examples: int = 10
+    cluster_prefix: str = ""  # keeps cluster names of concurrent suites on one lab apart
+    mutation: Mutation | None = None  # onboarding with one fence removed (mutation testing)
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def selected_products(self) -> tuple[str, ...]:
+        names = tuple(p.name for p in self.targets.model.products)
+        return tuple(n for n in names if not self.products or n in self.products)
+
+
+def new_run_id() -> str:
+    return f"run-{secrets.token_hex(4)}"
+
+
+def build_settings(
+    *,
+    targets_path: str | Path,
+    environment: Mapping[str, str],
+    run_id: str | None = None,
+    output_dir: str | Path | None = None,
+    keep: bool = False,
+    products: tuple[str, ...] = (),
+) -> Settings:
+    """Build and validate the run's settings; CLI options win over the environment."""
+    targets = load_targets(targets_path)
+    if run_id is not None:
+        chosen_run_id = valid_run_id(run_id, "--run-id")
+    elif f"{ENV_PREFIX}RUN_ID" in environment:
+        chosen_run_id = valid_run_id(environment[f"{ENV_PREFIX}RUN_ID"], f"{ENV_PREFIX}RUN_ID")
+    else:
+        chosen_run_id = new_run_id()
+    known = {p.name for p in targets.model.products}
+    for name in products:
+        if name not in known:
+            raise ConfigError("--product", "", f'unknown product "{name}" (one of: {", ".join(sorted(known))})')
+    examples_text = environment.get(f"{ENV_PREFIX}HYPOTHESIS_EXAMPLES", "10")
+    if not examples_text.isdigit() or int(examples_text) < 1:
+        raise ConfigError(f"{ENV_PREFIX}HYPOTHESIS_EXAMPLES", "", "must be a whole number of at least 1")
+    prefix = cluster_prefix(environment)
+    mutation_text = environment.get(f"{ENV_PREFIX}MUTATION", "")
+    known_mutations = ", ".join(m.value for m in Mutation)
+    if mutation_text and mutation_text not in {m.value for m in Mutation}:
+        raise ConfigError(
+            f"{ENV_PREFIX}MUTATION", "", f'unknown mutation "{mutation_text}" (one of: {known_mutations})'
+        )
+    return Settings(
+        targets=targets,
+        run_id=chosen_run_id,
+        output_dir=Path(output_dir or environment.get(f"{ENV_PREFIX}OUTPUT_DIR") or "out").resolve(),
+        lab_home=lab_home(environment),
+        keep=keep or environment.get(f"{ENV_PREFIX}KEEP", "") == "1",
+        products=products,
+        hypothesis_examples=int(examples_text),
+        cluster_prefix=prefix,
+        mutation=Mutation(mutation_text) if mutation_text else None,
+        environment=dict(environment),
+    )
+
+
+DEFAULT_TARGETS = Path(__file__).resolve().parent.parent / "targets.example.yaml"
+
+
+def lab_home(environment: Mapping[str, str]) -> Path:
+    """Where the embedded lab keeps its binaries, images and cluster state: CAAS_LAB_HOME, an absolute
+    path (default /var/lib/caas-lab). Raises ConfigError for a relative or empty one (set but empty,
+    as `CAAS_LAB_HOME=$UNSET` makes it, it would mean the current directory)."""
+    text = environment.get(f"{ENV_PREFIX}LAB_HOME")
+    if text is None:
+        return DEFAULT_LAB_HOME
+    if not text.startswith("/"):
+        raise ConfigError(
+            f"{ENV_PREFIX}LAB_HOME",
+            "",
+            f"{shown(text)} is not an absolute path (fix: e.g. {DEFAULT_LAB_HOME}, or unset it)",
+        )
+    return Path(text)
+
+
+def cluster_prefix(environment: Mapping[str, str]) -> str:
+    """CAAS_CLUSTER_PREFIX ("" when unset): the start of every lab cluster name this suite creates,
+    lists or removes (rule: harness.names). Raises ConfigError for an invalid prefix."""
+    try:
+        return check_cluster_prefix(environment.get(f"{ENV_PREFIX}CLUSTER_PREFIX", ""))
+    except InvalidName as exc:
+        raise ConfigError(f"{ENV_PREFIX}CLUSTER_PREFIX", "", str(exc)) from None
+
+
+def valid_run_id(value: str, source: str = "--run-id") -> str:
+    """`value` if it is a valid run id (rule: harness.names); else ConfigError naming `source`
+    (the option or variable it came from). For every place a run id enters: `caas run`, `caas clean`,
+    pytest's --run-id, CAAS_RUN_ID."""
+    try:
+        return check_run_id(value)
+    except InvalidName as exc:
+        raise ConfigError(source, "", str(exc)) from None
