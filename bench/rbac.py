@@ -18,15 +18,18 @@ CAAS_CLUSTER_PREFIX) and removes it afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from checks.rbac.access import STREAMING, WAYS, AccessObserver
+from checks.rbac.access import STREAMING, WAYS, AccessObserver, Probe
 from checks.rbac.discovery import discover, discover_subresources
 from checks.rbac.matrix import (
     SELF_REVIEWS,
@@ -154,11 +157,12 @@ def rate_processes(kubeconfig: str, requests: list[Request], workers: int, proce
 OLD_WORKERS = 10  # the observer's workers before the ways were asked at once
 
 
-def matrix_seconds(kubeconfig: Path, directory: Path) -> tuple[float, float, int]:
-    """(seconds of the whole matrix, three ways at once; seconds of the same, one way after the other with
-    OLD_WORKERS each; questions) on the cluster of `kubeconfig`, its tenancy onboarded here and released."""
+@contextlib.contextmanager
+def access_matrix(kubeconfig: Path, directory: Path, run_id: str) -> Iterator[tuple[Any, Any, list[Probe]]]:
+    """(tenancy, its shared cluster, every probe of the whole access matrix) on the cluster of
+    `kubeconfig`, tenants blue and green onboarded here under `run_id` and released on leaving."""
     targets = existing_cluster_targets(directory, kubeconfig, ("blue", "green"))
-    settings = build_settings(targets_path=targets, environment={}, run_id="bench-rbac")
+    settings = build_settings(targets_path=targets, environment={}, run_id=run_id)
     provisioner = Provisioner(backend_for(settings, "existing"), settings.run_id)
     try:
         tenancy = provisioner.provision(settings.targets.model, "existing")
@@ -176,7 +180,15 @@ def matrix_seconds(kubeconfig: Path, directory: Path) -> tuple[float, float, int
             + provider_questions(tenancy, shared, resources, namespaces)
             + subresource_questions(tenancy, shared, subresources, namespaces)
         )
-        probes = [q.probe for q in questions]
+        yield tenancy, shared, [q.probe for q in questions]
+    finally:
+        provisioner.release()
+
+
+def matrix_seconds(kubeconfig: Path, directory: Path) -> tuple[float, float, int]:
+    """(seconds of the whole matrix, three ways at once; seconds of the same, one way after the other with
+    OLD_WORKERS each; questions) on the cluster of `kubeconfig`, its tenancy onboarded here and released."""
+    with access_matrix(kubeconfig, directory, "bench-rbac") as (tenancy, shared, probes):
         observer = AccessObserver(tenancy, shared, workers=OLD_WORKERS)
         try:
             started = time.monotonic()
@@ -192,8 +204,6 @@ def matrix_seconds(kubeconfig: Path, directory: Path) -> tuple[float, float, int
             together = time.monotonic() - started
         finally:
             observer.close()
-    finally:
-        provisioner.release()
     return together, apart, len(probes)
 
 

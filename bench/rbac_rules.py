@@ -19,22 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.rbac import access_matrix
 from checks.rbac.access import AccessObserver, Observation
-from checks.rbac.discovery import discover, discover_subresources
-from checks.rbac.matrix import (
-    cluster_scoped_questions,
-    namespaced_questions,
-    namespaces_of_no_tenant,
-    own_namespace_controls,
-    provider_questions,
-    subresource_questions,
-)
-from harness.settings import Timeouts, build_settings, lab_home
-from provisioning.backends.registry import backend_for
+from harness.settings import Timeouts, lab_home
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from provisioning.tenancy import Provisioner
-from tests.lab.conftest import existing_cluster_targets  # the lab tests' targets file for a running cluster
 
 
 def differing(baseline: Observation, inferred: Observation) -> list[str]:
@@ -50,26 +39,7 @@ def differing(baseline: Observation, inferred: Observation) -> list[str]:
 def matrix_runs(kubeconfig: Path, directory: Path) -> tuple[float, float, Observation, Observation, int]:
     """(seconds asking every self review, seconds inferring them, both observations, questions) on the
     cluster of `kubeconfig`, its tenancy onboarded here and released."""
-    targets = existing_cluster_targets(directory, kubeconfig, ("blue", "green"))
-    settings = build_settings(targets_path=targets, environment={}, run_id="bench-rules")
-    provisioner = Provisioner(backend_for(settings, "existing"), settings.run_id)
-    try:
-        tenancy = provisioner.provision(settings.targets.model, "existing")
-        shared = tenancy.clusters[0]
-        admin = tenancy.admin_client(shared)
-        try:
-            resources, subresources = discover(admin), discover_subresources(admin)
-            namespaces = namespaces_of_no_tenant(admin, tenancy, ())
-        finally:
-            admin.close()
-        questions = (
-            own_namespace_controls(shared, resources)
-            + namespaced_questions(tenancy, shared, resources)
-            + cluster_scoped_questions(shared, resources)
-            + provider_questions(tenancy, shared, resources, namespaces)
-            + subresource_questions(tenancy, shared, subresources, namespaces)
-        )
-        probes = [q.probe for q in questions]
+    with access_matrix(kubeconfig, directory, "bench-rules") as (tenancy, shared, probes):
         seconds, seen = [], []
         for infer in (False, True):
             observer = AccessObserver(tenancy, shared, infer_self=infer)
@@ -80,8 +50,6 @@ def matrix_runs(kubeconfig: Path, directory: Path) -> tuple[float, float, Observ
                 seconds.append(time.monotonic() - started)
             finally:
                 observer.close()
-    finally:
-        provisioner.release()
     return seconds[0], seconds[1], seen[0], seen[1], len(probes)
 
 
