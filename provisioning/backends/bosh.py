@@ -27,10 +27,10 @@ from provisioning.backends.bosh_manifest import OpsError, apply_ops, interpolate
 from provisioning.backends.bosh_spec import BoshSpec
 from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.csr_identities import IdentityPolicy
-from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.backends.renewal import RenewingAuthorization
 from provisioning.backends.uaa import Grant, fetch_token
+from provisioning.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 from provisioning.lab.configs import kubeconfig as token_kubeconfig
 from provisioning.model.tenancy import Identity
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from harness.errors import InfrastructureError
 from harness.redaction import register
-from provisioning.backends.http import HttpClient, HttpFailure, basic_auth
+from provisioning.http import HttpClient, HttpFailure, basic_auth
 
 PASSWORD_GRANT = "password"  # noqa: S105 (the grant type's name)
 SCOPE = "openid groups"

@@ -25,9 +25,9 @@ from harness.errors import InfrastructureError
 from harness.wait import wait_until
 from provisioning.backends import kubeconfig_files
 from provisioning.backends.cleanup import undo as _undo
-from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 from provisioning.backends.osb_spec import OsbSpec
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
+from provisioning.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 from provisioning.model.tenancy import Identity
 
 API_VERSION = "2.17"

@@ -22,11 +22,11 @@ from harness.wait import wait_until
 from provisioning.backends import csr_identities, kubeconfig_files
 from provisioning.backends.cleanup import undo as _undo
 from provisioning.backends.csr_identities import IdentityPolicy
-from provisioning.backends.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure
 from provisioning.backends.pks_spec import PksSpec
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.backends.renewal import RenewingAuthorization
 from provisioning.backends.uaa import Grant, fetch_token
+from provisioning.http import HttpClient, HttpFailure, Proxy, TransientHttpFailure
 from provisioning.model.tenancy import Identity
 
 IN_PROGRESS = "in progress"

@@ -18,7 +18,6 @@ from harness.settings import Settings
 from harness.targets import ProductSpec, ProxySpec
 from provisioning.backends.bosh import BoshBackend
 from provisioning.backends.bosh_spec import BoshSpec
-from provisioning.backends.http import Proxy
 from provisioning.backends.kubeconfig import KubeconfigBackend
 from provisioning.backends.kubeconfig_spec import KubeconfigSpec
 from provisioning.backends.lab import LabBackend
@@ -29,6 +28,7 @@ from provisioning.backends.pks import PksBackend
 from provisioning.backends.pks_spec import PksSpec
 from provisioning.backends.protocol import ClusterBackend
 from provisioning.backends.section import SectionSpec
+from provisioning.http import Proxy
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.profiles import profile_under
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from provisioning.backends.http import HttpFailure
+from provisioning.http import HttpFailure
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.errors import InfrastructureError
-from provisioning.backends.http import HttpClient, HttpFailure, basic_auth
+from provisioning.http import HttpClient, HttpFailure, basic_auth
 
 PASSWORD = "password"  # noqa: S105 (the grant type's name)
 CLIENT_CREDENTIALS = "client_credentials"

@@ -36,7 +36,7 @@ from harness.errors import InfrastructureError
 from harness.redaction import register
 from harness.settings import lab_home
 from harness.wait import wait_until
-from provisioning.backends.http import HttpClient, HttpFailure
+from provisioning.http import HttpClient, HttpFailure
 from provisioning.lab import configs, daemon, host, oidc
 from provisioning.lab.keycloak_realms import (
     PROVIDER_REALM,

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.errors import InfrastructureError
 from harness.wait import WaitTimeout, wait_until
-from provisioning.backends.http import HttpClient, HttpFailure
+from provisioning.http import HttpClient, HttpFailure
 from provisioning.kube import client as kube
 from provisioning.lab.addons import DEFAULT_CLASS_ANNOTATION, READINESS_NAMESPACE, readiness_pod
 

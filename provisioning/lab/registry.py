@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.redaction import register
-from provisioning.backends.http import HttpClient, HttpFailure
+from provisioning.http import HttpClient, HttpFailure
 from provisioning.images.pull_secret import docker_config
 from provisioning.lab import daemon, host
 from provisioning.lab.layout import BRIDGE_ADDRESS

@@ -11,7 +11,7 @@ import yaml
 
 from harness.errors import ConfigError
 from provisioning.backends.bosh import TaskFailed
-from provisioning.backends.http import HttpFailure
+from provisioning.http import HttpFailure
 from tests.contract.fake_apis import CA_PEM, BoshApi
 from tests.contract.targets_helpers import backend_and_request, product_settings
 

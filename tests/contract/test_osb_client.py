@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioning.backends.http import HttpFailure
 from provisioning.backends.osb import OsbClient, OsbConcurrency, OsbConflict, OsbGone, OsbOperationFailed
+from provisioning.http import HttpFailure
 from tests.contract.broker_fixtures import CA, PASSWORD, USER, RecordingClusters, served_broker
 from tests.contract.targets_helpers import backend_and_request, product_settings
 

@@ -11,8 +11,8 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.wait import WaitTimeout
-from provisioning.backends.http import HttpFailure
 from provisioning.backends.pks import ClusterActionFailed
+from provisioning.http import HttpFailure
 from tests.contract.fake_apis import CA_PEM, TOKEN, PksApi
 from tests.contract.targets_helpers import backend_and_request, product_settings
 

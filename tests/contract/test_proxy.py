@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.backends.http import HttpFailure
+from provisioning.http import HttpFailure
 from provisioning.lab import pki
 from tests.contract.broker_fixtures import PASSWORD, USER, RecordingClusters, served_broker
 from tests.contract.fake_apis import BoshApi, PksApi

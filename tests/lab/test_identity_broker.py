@@ -41,7 +41,7 @@ from checks.rbac.federation import collisions, crafted_group_names, crafted_row,
 from harness.settings import Timeouts, lab_home
 from harness.targets_broker import DEFAULT_GROUPS
 from harness.wait import wait_until
-from provisioning.backends.http import HttpClient
+from provisioning.http import HttpClient
 from provisioning.kube import client as kube
 from provisioning.lab import build, cluster, keycloak
 from provisioning.lab.cluster import LabCluster, LabPaths

@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from checks.rbac.access import Probe, real_request
 from harness.settings import Timeouts, lab_home
-from provisioning.backends.http import HttpFailure, basic_auth
 from provisioning.backends.oidc import GrantRefused, password_grant
+from provisioning.http import HttpFailure, basic_auth
 from provisioning.kube import client as kube
 from provisioning.lab import build, cluster, host, oidc
 from provisioning.lab.cluster import LabCluster, LabPaths

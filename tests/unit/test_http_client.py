@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioning.backends.http import REDACTED, HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
+from provisioning.http import REDACTED, HttpClient, HttpFailure, Proxy, TransientHttpFailure, basic_auth
 
 
 @pytest.fixture
