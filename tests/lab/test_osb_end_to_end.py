@@ -21,11 +21,10 @@ import pytest
 
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from tests.support import ROOT
+from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
 
-CAAS = Path(sys.executable).parent / "caas"
 BROKER_USER = "osb-e2e"
 BROKER_PASSWORD = "osb-e2e-Pw-41d7"  # a test credential: it must not appear in any log
 PREFIX = os.environ.get("CAAS_CLUSTER_PREFIX", "")
@@ -99,7 +98,7 @@ def broker(tmp_path: Path, lab_paths: LabPaths) -> Iterator[Broker]:
     log = tmp_path / "broker.log"
     env = {**_environment(), "CAAS_BROKER_USERNAME": BROKER_USER, "CAAS_BROKER_PASSWORD": BROKER_PASSWORD}
     process = subprocess.Popen(
-        [str(CAAS), "broker", "serve", "--targets", str(_broker_targets(tmp_path)), "--port", "0"],
+        [*CAAS, "broker", "serve", "--targets", str(_broker_targets(tmp_path)), "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=log.open("wb"),
         env=env,

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
+from tests.support import ROOT
 
 BASE = """\
 version: 1
@@ -134,7 +135,7 @@ def test_valid_backend_sections_are_accepted(tmp_path: Path, capsys: pytest.Capt
 def test_the_commented_backend_examples_of_the_example_targets_are_valid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    example = (Path(__file__).resolve().parents[2] / "targets.example.yaml").read_text().splitlines()
+    example = (ROOT / "targets.example.yaml").read_text().splitlines()
     products: list[str] = []
     for name in ("tkgi", "cfcr-bosh", "pks-osb"):
         start = example.index(f"  # - name: {name}")

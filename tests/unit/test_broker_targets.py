@@ -9,8 +9,9 @@ import pytest
 
 from harness.errors import ConfigErrors
 from harness.targets import load_targets, parse_targets
+from tests.support import ROOT
 
-VARIANT = Path(__file__).parents[1] / "lab" / "data" / "targets_broker.yaml"
+VARIANT = ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"
 
 
 def _errors(text: str) -> list[str]:
@@ -28,7 +29,7 @@ def test_the_lab_variant_names_the_broker_and_each_tenants_idp() -> None:
 
 
 def test_the_example_names_no_broker() -> None:
-    example = load_targets(Path(__file__).parents[2] / "targets.example.yaml")
+    example = load_targets(ROOT / "targets.example.yaml")
     assert all(product.broker is None for product in example.spec.products)
 
 

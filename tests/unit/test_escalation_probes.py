@@ -8,8 +8,6 @@ The provider's objects are the ones onboarding creates (provisioning/model/onboa
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from checks.rbac.access import ABSENT, Probe
@@ -18,8 +16,9 @@ from harness.settings import DEFAULT_TARGETS
 from harness.targets import load_targets
 from provisioning.model.onboarding import tenant_manifests
 from provisioning.model.tenancy import Authenticator, Placement, Tenant
+from tests.support import ROOT
 
-FEATURES = Path(__file__).resolve().parents[2] / "features"
+FEATURES = ROOT / "features"
 BLUE = Tenant("blue", "small", Placement.SHARED)
 GREEN = Tenant("green", "medium", Placement.SHARED)
 ADMIN = BLUE.identities_for((Authenticator.CERTIFICATE,))[0]

@@ -33,8 +33,9 @@ from provisioning.model.access import ANONYMOUS, PublicRead
 from provisioning.model.tenancy import AuthorizationMode
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell
+from tests.support import ROOT
 
-FEATURES = Path(__file__).resolve().parents[2] / "features"
+FEATURES = ROOT / "features"
 
 BLUE_A = ProbePod("blue", "pks-shared", "tenant-blue", "probe-a", "a", "10.244.1.7")
 BLUE_B = ProbePod("blue", "pks-shared", "tenant-blue", "probe-b", "b", "10.244.1.8")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from harness.targets import load_targets
 from provisioning.model import answers
 from provisioning.model.object_limits import (
@@ -14,8 +12,9 @@ from provisioning.model.object_limits import (
     to_create,
 )
 from provisioning.model.tenancy import Plan, Quota
+from tests.support import ROOT
 
-EXAMPLE_TARGETS = Path(__file__).resolve().parents[2] / "targets.example.yaml"
+EXAMPLE_TARGETS = ROOT / "targets.example.yaml"
 
 EXCEEDED = (
     'configmaps "count-over-1" is forbidden: exceeded quota: quota, requested: count/configmaps=1, '

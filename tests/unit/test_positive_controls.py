@@ -42,9 +42,10 @@ from provisioning.model.privileges import Case, render_table
 from provisioning.model.tenancy import Plan, PodSecurityLevel, Product, Quota, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell, Matrix, compare
+from tests.support import ROOT
 from tests.unit.pod_states import NEVER_PULL, model, pod
 
-FEATURES = Path(__file__).resolve().parents[2] / "features"
+FEATURES = ROOT / "features"
 PLAN = Plan(
     "rich",
     pod_security=PodSecurityLevel.BASELINE,

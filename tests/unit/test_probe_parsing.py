@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import types
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -22,8 +21,9 @@ from provisioning.kube.client import ApiFailure
 from provisioning.kube.pods import ExecResult
 from provisioning.tenancy import ProvisionedTenancy
 from reports.matrix import Cell, Matrix, compare
+from tests.support import ROOT
 
-PROBE_SOURCE = Path(__file__).resolve().parents[2] / "provisioning/lab/go/images/cmd/probe/main.go"
+PROBE_SOURCE = ROOT / "provisioning/lab/go/images/cmd/probe/main.go"
 BLUE_A = ProbePod("blue", "pks-shared", "tenant-blue", "probe-a", "a", "10.244.1.7")
 GREEN_A = ProbePod("green", "pks-shared", "tenant-green", "probe-a", "a", "10.244.2.9")
 TCP = Target("green/a:8080/tcp", "10.244.2.9", 8080, "tcp")

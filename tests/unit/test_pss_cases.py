@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,9 @@ import pytest
 from provisioning.model import pss
 from provisioning.model.privileges import FORBIDDEN_BY_LEVEL, UNAVOIDABLE, Case, case_pod, compliant_pod
 from provisioning.model.tenancy import PodSecurityLevel
+from tests.support import ROOT
 
-KUBE_MODULE = Path(__file__).resolve().parents[2] / "provisioning" / "lab" / "go" / "kube"
+KUBE_MODULE = ROOT / "provisioning" / "lab" / "go" / "kube"
 POSITIVE = "positive control"
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import types
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -23,8 +22,9 @@ from checks.storage.volumes import Workspace
 from checks.verdicts import Inconclusive, require
 from provisioning.kube.client import ApiFailure
 from reports.matrix import Cell, Matrix
+from tests.support import ROOT
 
-FEATURES = Path(__file__).resolve().parents[2] / "features"
+FEATURES = ROOT / "features"
 
 
 def feature_rows(path: str) -> list[list[str]]:
