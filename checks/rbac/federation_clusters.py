@@ -13,6 +13,7 @@ import functools
 from collections.abc import Callable, Mapping
 
 from checks.evidence import attach_text
+from checks.rbac.credentials import authentication_cell
 from checks.rbac.federation_setup import DEVELOPER_LOGIN, Federated, brokered_client, reviewer
 from checks.verdicts import Observed, require_rows
 from provisioning.kube import client as kube
@@ -29,35 +30,35 @@ def not_applicable(tenancy: ProvisionedTenancy) -> str:
     return ""
 
 
-def cluster_row(control: str, present: Callable[[], int]) -> Observed:
-    """One cell of a token on another tenant's cluster: `present()` is the HTTP status of the
-    SelfSubjectReview there (200 accepted, 401 refused). ALLOWED when refused, DENIED when accepted;
-    ERROR when `control` (why the cluster's own tenants' tokens prove nothing, "" when one was accepted)
-    is set, on any other answer, or when the request fails."""
+def cluster_row(control: str, authenticate: Callable[[], tuple[Cell, str]]) -> Observed:
+    """One cell of a token on another tenant's cluster: `authenticate()` is the SelfSubjectReview there,
+    read as `credentials.authentication` reads it (ALLOWED: the cluster knew who asked, even if a later
+    layer refused the review; DENIED: its authenticator refused the token, 401). The requirement holds
+    (ALLOWED) when the token is refused, is contradicted (DENIED) when it is accepted; ERROR when
+    `control` (why the cluster's own tenants' tokens prove nothing, "" when one was accepted) is set, on
+    no answer about the token, or when the request fails."""
     try:
-        status = present()
+        cell, evidence = authenticate()
     except Exception as exc:  # any failure to observe is ERROR, with its message
         return Cell.ERROR, f"{type(exc).__name__}: {exc}"
-    if status == 200:
-        return Cell.DENIED, "accepted by another tenant's cluster"
-    if status != 401:
-        return Cell.ERROR, f"answered {status}, neither accepted nor refused"
+    if cell is Cell.ALLOWED:
+        return Cell.DENIED, f"accepted by another tenant's cluster: {evidence}"
+    if cell is not Cell.DENIED:
+        return Cell.ERROR, evidence
     if control:
         return Cell.ERROR, f"refused, but proves nothing: {control}"
-    return Cell.ALLOWED, "refused (401)"
+    return Cell.ALLOWED, f"refused: {evidence}"
 
 
-def _status(tenancy: ProvisionedTenancy, tenant: str, token: str) -> int:
+def _authenticate(tenancy: ProvisionedTenancy, tenant: str, token: str) -> tuple[Cell, str]:
     api = brokered_client(tenancy, tenant, token)
     try:
-        kube.who_am_i(api)
+        user = kube.who_am_i(api).get("username", "(no name)")
     except kube.ApiFailure as failure:
-        if failure.status == 0:
-            raise
-        return failure.status
+        return authentication_cell(failure.status, failure.body or failure.message, failure.reason)
     finally:
         api.close()
-    return 200
+    return Cell.ALLOWED, f"authenticated as {user}"
 
 
 def observe_clusters(tenancy: ProvisionedTenancy, federated: Federated) -> dict[str, Observed]:
@@ -83,8 +84,8 @@ def observe_clusters(tenancy: ProvisionedTenancy, federated: Federated) -> dict[
             if provisioned is tenancy.cluster_of(tenant):
                 continue
             control = "" if name in accepted else f"no token of {name}'s own tenants was accepted there"
-            present = functools.partial(_status, tenancy, provisioned.tenants[0].name, token)
-            rows[f"{tenant} on {name}"] = cluster_row(control, present)
+            authenticate = functools.partial(_authenticate, tenancy, provisioned.tenants[0].name, token)
+            rows[f"{tenant} on {name}"] = cluster_row(control, authenticate)
     return rows
 
 

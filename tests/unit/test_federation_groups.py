@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from checks.rbac.credentials import authentication_cell
 from checks.rbac.federation import (
     AUTHENTICATED,
     GROUP_NAME_LIMIT,
@@ -143,15 +144,22 @@ def test_rules_flatten_per_group_resource_verb_name_and_url() -> None:
 
 
 def test_a_cluster_that_accepts_another_tenants_token_is_a_denial() -> None:
-    assert cluster_row("", lambda: 200)[0] is Cell.DENIED
-    assert cluster_row("", lambda: 401) == (Cell.ALLOWED, "refused (401)")
+    accepted = cluster_row("", lambda: (Cell.ALLOWED, "authenticated as oidc:blue.dev"))
+    assert accepted == (Cell.DENIED, "accepted by another tenant's cluster: authenticated as oidc:blue.dev")
+    # authenticated, then refused by the authorizer (an ABAC cluster's 403): the token was still accepted
+    assert cluster_row("", lambda: authentication_cell(403, 'User "oidc:blue.dev" cannot get'))[0] is Cell.DENIED
+    refused = cluster_row("", lambda: authentication_cell(401, "Unauthorized"))
+    assert refused[0] is Cell.ALLOWED
+    assert refused[1].startswith("refused: the credentials are not accepted")
 
 
 def test_a_refusal_without_the_clusters_own_token_accepted_proves_nothing() -> None:
-    cell, evidence = cluster_row("no token of h8-pks-red's own tenants was accepted there", lambda: 401)
+    refusal = lambda: authentication_cell(401, "Unauthorized")  # noqa: E731
+    cell, evidence = cluster_row("no token of h8-pks-red's own tenants was accepted there", refusal)
     assert cell is Cell.ERROR
     assert "proves nothing" in evidence
-    assert cluster_row("", lambda: 503)[0] is Cell.ERROR
+    assert cluster_row("", lambda: authentication_cell(503, "unavailable"))[0] is Cell.ERROR
+    assert cluster_row("", lambda: authentication_cell(0, "connection refused"))[0] is Cell.ERROR
 
 
 def test_a_cluster_of_some_tenants_refuses_the_brokers_users_of_the_others() -> None:
