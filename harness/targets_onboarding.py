@@ -47,7 +47,9 @@ Namespace = Annotated[str, AfterValidator(namespace_name)]
 def onboarding_problems(spec: TargetsSpec, label: str) -> Iterator[ConfigError]:
     """One ConfigError per misfit between a product's `onboarding` and its tenants: `existing` on a backend
     that creates clusters, a tenant without namespaces or a namespace named twice, an identity without
-    named credentials; `namespaces` under `onboarding: suite`."""
+    named credentials; `namespaces` under `onboarding: suite`; an ABAC plan under `onboarding: suite` on
+    the kubeconfig backend (the suite's ABAC lines go into a file on the API server's host, which only
+    the backends that run the API server can write)."""
     products = {p.name: (i, p) for i, p in enumerate(spec.products)}
     for i, product in enumerate(spec.products):
         if product.onboarding == EXISTING and product.backend != "kubeconfig":
@@ -57,6 +59,16 @@ def onboarding_problems(spec: TargetsSpec, label: str) -> Iterator[ConfigError]:
                 f'onboarding: existing needs backend: kubeconfig, not "{product.backend}" (fix: reach the '
                 "provider's cluster through a kubeconfig, or set onboarding: suite)",
             )
+        if product.onboarding != EXISTING and product.backend == "kubeconfig":
+            for j, plan in enumerate(product.plans):
+                if plan.authorization == "abac":
+                    yield ConfigError(
+                        label,
+                        f"products[{i}].plans[{j}].authorization",
+                        "abac: an ABAC policy is a file on the API server's host, which a kubeconfig cannot "
+                        "write, so onboarding: suite could grant the tenants nothing (fix: set onboarding: "
+                        "existing once the provider's policy has the tenants' lines, or authorization: rbac)",
+                    )
     owners: dict[tuple[str, str], str] = {}
     uncredited: dict[int, list[str]] = {}  # product index -> tenant identities without named credentials
     for i, tenancy in enumerate(spec.tenancy):

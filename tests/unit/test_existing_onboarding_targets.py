@@ -138,6 +138,23 @@ def test_namespaces_under_the_suites_onboarding_are_refused(tmp_path: Path, caps
     assert f"{path}: tenancy[0].tenants[1].namespaces: namespaces are the provider's" in line, line
 
 
+def test_an_abac_plan_under_the_suites_onboarding_on_a_kubeconfig_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The suite's ABAC lines go into the API server's policy file, which a kubeconfig cannot write: the
+    suite's onboarding could grant the tenants nothing (a bare cfcr cluster answered 403 "No policy
+    matched" to every tenant request). With onboarding: existing the provider's policy is judged instead."""
+    path = _targets(tmp_path, onboarding="suite", blue="")
+    text = path.read_text().replace(", namespaces: [acme-green]", "")
+    path.write_text(text.replace("pod_security: restricted}", "pod_security: restricted, authorization: abac}"))
+    line = _one_error(capsys, main(["check-config", str(path)]))
+    assert line.startswith(f"caas: error: {path}: products[0].plans[0].authorization: abac: "), line
+    assert "(fix: set onboarding: existing" in line, line
+    existing = _targets(tmp_path)
+    existing.write_text(existing.read_text().replace("restricted}", "restricted, authorization: abac}"))
+    assert main(["check-config", str(existing)]) == 0, capsys.readouterr().err
+
+
 class _Api:
     def close(self) -> None:
         pass
