@@ -7,14 +7,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kubernetes import client as k8s
 from kubernetes.stream import stream
 
-from harness.wait import StopTrying, wait_until
+from harness.wait import StopTrying, WaitTimeout, wait_until
 from provisioning.kube.client import ApiFailure, call, timeout_of
 from provisioning.kube.pod_start import PullAttempts, StartWatch, pull_attempts
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,47 @@ def wait_selected_running(
     )
 
 
+# ResourceQuota admission updates the quota's usage optimistically; when the quota controller or another
+# create changed it first the create is answered 409 with this text, no answer about the pod itself
+QUOTA_CONFLICT = "Operation cannot be fulfilled on resourcequotas"
+QUOTA_CONFLICT_SECONDS = 15.0
+
+
 def create_pod(api: k8s.ApiClient, namespace: str, manifest: dict[str, Any]) -> Any:
-    return call(api, "CoreV1Api", "create_namespaced_pod", namespace, manifest)
+    """Create the pod (`retry_quota_conflicts`). Raises ApiFailure with the API server's answer."""
+    return retry_quota_conflicts(lambda: call(api, "CoreV1Api", "create_namespaced_pod", namespace, manifest))
+
+
+class _QuotaConflict(Exception):
+    """A create answered QUOTA_CONFLICT: try again."""
+
+    def __init__(self, failure: ApiFailure) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def retry_quota_conflicts(create: Callable[[], T], timeout: float = QUOTA_CONFLICT_SECONDS) -> T:
+    """`create()`, repeated while it is answered 409 by ResourceQuota admission's optimistic update
+    (QUOTA_CONFLICT), for up to `timeout` seconds, as client-go's retry.RetryOnConflict repeats an update
+    (k8s.io/client-go/util/retry); any other answer ends at once. Raises the last ApiFailure."""
+
+    def attempt() -> T:
+        try:
+            return create()
+        except ApiFailure as exc:
+            if exc.status == 409 and QUOTA_CONFLICT in exc.message:
+                raise _QuotaConflict(exc) from None
+            raise
+
+    try:
+        return wait_until(
+            attempt, lambda _: True, timeout=timeout, what="a create past quota conflicts", retry_on=(_QuotaConflict,)
+        )
+    except WaitTimeout as timeout_error:
+        last = timeout_error.last_error
+        if isinstance(last, _QuotaConflict):
+            raise last.failure from None
+        raise
 
 
 def run_pod(api: k8s.ApiClient, namespace: str, manifest: dict[str, Any], timeout: float) -> Any:
