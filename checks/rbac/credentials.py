@@ -7,6 +7,7 @@ import contextvars
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 import allure
 import pytest
@@ -126,7 +127,11 @@ def authentication_cell(status: int, message: str, reason: str = "") -> tuple[Ce
 def authentication(tenancy: ProvisionedTenancy, identity: Identity, cluster: ProvisionedCluster) -> tuple[Cell, str]:
     """ALLOWED: the cluster knows who this is; DENIED: its authenticator refuses the credentials; else
     ERROR (`authentication_cell`)."""
-    api = tenancy.client_on(cluster, identity.user)
+    return authenticated(tenancy.client_on(cluster, identity.user))
+
+
+def authenticated(api: Any) -> tuple[Cell, str]:
+    """A SelfSubjectReview through `api` (closed after it), read as `authentication` reads it."""
     try:
         user = kube.who_am_i(api).get("username", "(no name)")
     except kube.ApiFailure as failure:

@@ -13,10 +13,9 @@ import functools
 from collections.abc import Callable, Mapping
 
 from checks.evidence import attach_text
-from checks.rbac.credentials import authentication_cell
+from checks.rbac.credentials import authenticated
 from checks.rbac.federation_setup import DEVELOPER_LOGIN, Federated, brokered_client, reviewer
 from checks.verdicts import Observed, require_rows
-from provisioning.kube import client as kube
 from provisioning.tenancy import ProvisionedTenancy
 from reports.matrix import Cell
 
@@ -51,14 +50,7 @@ def cluster_row(control: str, authenticate: Callable[[], tuple[Cell, str]]) -> O
 
 
 def _authenticate(tenancy: ProvisionedTenancy, tenant: str, token: str) -> tuple[Cell, str]:
-    api = brokered_client(tenancy, tenant, token)
-    try:
-        user = kube.who_am_i(api).get("username", "(no name)")
-    except kube.ApiFailure as failure:
-        return authentication_cell(failure.status, failure.body or failure.message, failure.reason)
-    finally:
-        api.close()
-    return Cell.ALLOWED, f"authenticated as {user}"
+    return authenticated(brokered_client(tenancy, tenant, token))
 
 
 def observe_clusters(tenancy: ProvisionedTenancy, federated: Federated) -> dict[str, Observed]:
