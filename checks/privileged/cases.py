@@ -17,10 +17,10 @@ from typing import Any
 from checks.verdicts import require, requirement_comparison, requirement_row, stacked
 from harness.wait import WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
-from provisioning.images.suite import PROBE
 from provisioning.kube import client as kube
 from provisioning.kube.pod_start import StartWatch
 from provisioning.kube.pods import PodFailed, create_pod, delete_pod, exec_in_pod, pod_state, start_watch, wait_running
+from provisioning.lab.images import PROBE
 from provisioning.model import answers
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import (

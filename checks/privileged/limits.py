@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.verdicts import Observed, require_rows
-from provisioning.images.suite import PROBE
 from provisioning.kube import client as kube
 from provisioning.kube.pods import delete_selected
+from provisioning.lab.images import PROBE
 from provisioning.model import answers
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import compliant_pod

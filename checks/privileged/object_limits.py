@@ -13,8 +13,8 @@ from typing import Any
 from checks.answered import Answered, classified, failed, succeeded
 from checks.verdicts import Observed, require_rows
 from harness.wait import wait_until
-from provisioning.images.suite import PROBE
 from provisioning.kube import client as kube
+from provisioning.lab.images import PROBE
 from provisioning.model import answers
 from provisioning.model.object_limits import (
     SYSTEM_PRIORITY_CLASSES,

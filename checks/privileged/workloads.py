@@ -16,9 +16,9 @@ from typing import Any
 from checks.verdicts import Observed, require_rows
 from harness.wait import StopTrying, WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
-from provisioning.images.suite import PROBE
 from provisioning.kube import client as kube
 from provisioning.kube.pods import running_and_ready, selected_may_start, start_watch
+from provisioning.lab.images import PROBE
 from provisioning.model import answers
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import ADMISSION_LAYERS, Case, case_pod, compliant_pod, refusal_layer

@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.errors import InfrastructureError
 from harness.targets import ImagesSpec
-from provisioning.images.suite import BUSYBOX_IMAGE, PROBE, LabImage
+from provisioning.lab.images import BUSYBOX_IMAGE, PROBE, LabImage
 
 # The images the suite's checks start pods from, by repository name under the user's registry path.
 SUITE_IMAGES: dict[str, LabImage] = {"probe": PROBE, "busybox": BUSYBOX_IMAGE}

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioning.images import suite as images
 from provisioning.kube import client as kube
-from provisioning.lab import configs
+from provisioning.lab import configs, images
 from provisioning.lab.layout import CLUSTER_DOMAIN, DNS_SERVICE_IP
 
 LAB_LABEL = "caas-conformance.io/lab"

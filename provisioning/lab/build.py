@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InfrastructureError
-from provisioning.images import suite as images
+from provisioning.lab import images
 from provisioning.lab.components import CNI_BIN_DIR, CNI_PLUGINS, GO_PROGRAMS, HOST_PACKAGES, GoProgram
 
 GO_SOURCES = Path(__file__).parent / "go"

@@ -20,9 +20,8 @@ from typing import Any
 from harness.errors import ConfigError, InfrastructureError
 from harness.wait import wait_until
 from provisioning.http import HttpClient
-from provisioning.images import suite as images
 from provisioning.kube import client as kube
-from provisioning.lab import addons, cluster_files, flags, host, oidc, readiness, routes
+from provisioning.lab import addons, cluster_files, flags, host, images, oidc, readiness, routes
 from provisioning.lab.addons import LAB_LABEL
 from provisioning.lab.cluster_files import ADMIN
 from provisioning.lab.home import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from provisioning.images import suite as images
+from provisioning.lab import images
 from provisioning.lab.layout import CLUSTER_DOMAIN, DNS_SERVICE_IP, ClusterLayout, NodeLayout
 from provisioning.lab.pki import KeyPair
 

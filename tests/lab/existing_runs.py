@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.settings import Timeouts, lab_home
-from provisioning.images import suite as images
-from provisioning.lab import cluster, host
+from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
 from tests.support import CAAS, ROOT
 

@@ -19,10 +19,9 @@ from checks.verdicts import Inconclusive
 from harness.settings import Timeouts, build_settings
 from harness.wait import wait_until
 from provisioning.backends.registry import backend_for
-from provisioning.images import suite as images
 from provisioning.kube import client as kube
 from provisioning.kube.pods import exec_in_pod, run_pod
-from provisioning.lab import cluster, host
+from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.state import DaemonRecord
 from provisioning.model.onboarding import labels

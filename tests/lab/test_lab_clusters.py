@@ -13,10 +13,9 @@ import pytest
 
 from harness.settings import Timeouts
 from harness.wait import wait_until
-from provisioning.images import suite as images
 from provisioning.kube import client as kube
 from provisioning.kube.pods import delete_pod, exec_in_pod, run_pod
-from provisioning.lab import cluster, host
+from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.layout import NETNS_PREFIX
 from tests.lab.inventory import cluster_prefix

@@ -18,11 +18,10 @@ import pytest
 
 from harness.targets import ImagesSpec, PullSecretSpec
 from provisioning.images import refs
-from provisioning.images import suite as images
 from provisioning.images.pull_secret import docker_config, secret_manifest
 from provisioning.kube import client as kube
 from provisioning.kube.pods import PodFailed, create_pod, wait_running
-from provisioning.lab import cluster, host, registry
+from provisioning.lab import cluster, host, images, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
 from tests.support import CAAS, ROOT
 

@@ -17,8 +17,8 @@ from harness.errors import ConfigError, ConfigErrors, InfrastructureError
 from harness.redaction import redact
 from harness.targets import ImagesSpec, PullSecretSpec, parse_targets
 from provisioning.images import products, refs, skopeo
-from provisioning.images import suite as images
 from provisioning.images.pull_secret import login, secret_manifest
+from provisioning.lab import images
 
 
 @pytest.fixture(autouse=True)
