@@ -1,4 +1,4 @@
-"""Requirement tables of the provisioning checks (check_prov_001..003) and the wiring smoke check
+"""Requirement tables of the provisioning checks (check_provisioning_001..003) and the wiring smoke check
 (check_smoke_001), from what was read back or looked up (pure: the reading is checks.readback's).
 
 Each function returns a requirement table (`checks.verdicts`): one row per subject (a tenant, a

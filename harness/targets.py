@@ -114,9 +114,9 @@ class PlanSpec(Spec):
     service_types: list[ServiceType] = Field(default_factory=lambda: list(SERVICE_TYPES))
 
     # cluster DNS answers its tenants the names of other tenants' services and pods (CoreDNS's default); a
-    # product with per-tenant DNS views promises false (check_net_011)
+    # product with per-tenant DNS views promises false (check_network_011)
     other_tenants_in_dns: bool = True
-    # CIDRs its tenants may give Services as externalIPs, where the product offers ranges (check_net_008)
+    # CIDRs its tenants may give Services as externalIPs, where the product offers ranges (check_network_008)
     external_ips: list[str] = Field(default_factory=list)
 
     @field_validator("external_ips")
@@ -168,7 +168,7 @@ class DataplaneSpec(Spec):
 
     # an ipBlock peer matches pod addresses too (kube-router, Calico, NSX-T); Cilium never matches pods with it
     ip_block_matches_pods: bool = True
-    # how long a change to pods, labels or policies may take to be enforced (check_net_009); later fails
+    # how long a change to pods, labels or policies may take to be enforced (check_network_009); later fails
     enforce_within_seconds: float = Field(60.0, gt=0, le=3600)
 
 

@@ -30,7 +30,7 @@ def expectation_problems(spec: TargetsSpec, label: str) -> Iterator[ConfigError]
         where = f"expectations[{i}]"
         if expectation.check not in known:
             close = closest_check_ids(expectation.check)
-            hint = f"did you mean {', '.join(close)}?" if close else "e.g. check_net_001"
+            hint = f"did you mean {', '.join(close)}?" if close else "e.g. check_network_001"
             yield ConfigError(
                 label,
                 f"{where}.check",

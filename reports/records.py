@@ -68,7 +68,7 @@ class ScenarioResult:
     message: str = ""
     uuid: str = ""
     duration_ms: int = 0
-    area: str = ""  # the epic label: tenant_isolation, rbac, privileged, storage...
+    area: str = ""  # the epic label: network, rbac, privileged, storage...
     tenancy: tuple[str, ...] = ()  # shared_cluster and/or dedicated_cluster
     plan: str = ""  # the `plan` label, where a scenario sets one
     layer: str = ""  # which layer decided (the `layer` label), e.g. "NetworkPolicy", "RBAC", "admission"

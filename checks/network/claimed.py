@@ -1,4 +1,4 @@
-"""check_net_008 around claims.py: the first tenant of a shared cluster claims addresses it does not own
+"""check_network_008 around claims.py: the first tenant of a shared cluster claims addresses it does not own
 (CVE-2020-8554), the API server's answers are judged against the plan, and the claimed addresses are probed
 (what the claim would capture). Make, observe and compare; the caller records and requires."""
 

@@ -66,7 +66,7 @@ def judge_partner_changes(
     finalize: Finalize,
     baseline_seconds: float,
 ) -> list[ChangeVerdict]:
-    """check_net_009: the cluster's first two tenants and their provider change pods, labels and policies
+    """check_network_009: the cluster's first two tenants and their provider change pods, labels and policies
     one at a time (changes.PartnerChanges, undone by the finaliser registered), each judged against what
     the policies in force then allow (`expected_in_force`) within dataplane.enforce_within_seconds, after a
     baseline judged within `baseline_seconds`. -> the verdicts made (changes.enforce_one_at_a_time)."""

@@ -1,4 +1,4 @@
-"""Private images on shared nodes (check_priv_006, kubectl-mtb MTB-PL1-CC-DI-1), observation only.
+"""Private images on shared nodes (check_privileged_006, kubectl-mtb MTB-PL1-CC-DI-1), observation only.
 
 Tenant A's admin pushes the suite's probe image into A's own repository of a private registry (one per
 run: <registry>/<run id>/<product>-<tenant>-private, so no node holds it before A pulls it), makes a pull secret

@@ -1,4 +1,4 @@
-"""Volumes on demand (check_sto_001): every shared tenant's claim without a storage class is bound, in
+"""Volumes on demand (check_storage_001): every shared tenant's claim without a storage class is bound, in
 time, to a new volume of the cluster's one default class (Kubernetes "Dynamic Volume Provisioning",
 Defaulting Behavior: the DefaultStorageClass admission plugin gives a claim without a class the class
 annotated storageclass.kubernetes.io/is-default-class, and with two such classes the newest; the

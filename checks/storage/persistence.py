@@ -1,4 +1,4 @@
-"""A tenant's data outlives its pods (check_sto_002): after the pod that wrote a token to a claim is
+"""A tenant's data outlives its pods (check_storage_002): after the pod that wrote a token to a claim is
 deleted, a new pod of the tenant mounting the same claim reads the token back. Observed as a
 requirement table (`checks.verdicts`): ALLOWED when the token is read back, DENIED when the new pod
 ran and read something else, ERROR when it could not run or read."""

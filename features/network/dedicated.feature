@@ -1,4 +1,4 @@
-@tenant_isolation @dedicated_cluster @check_net_002
+@network @dedicated_cluster @check_network_002
 Feature: A dedicated cluster's pods are out of other tenants' reach
   As a customer with a dedicated cluster
   I want no pod of any other tenant to reach my cluster's pods or nodes

@@ -1,4 +1,4 @@
-@tenant_isolation @shared_cluster @dedicated_cluster @check_net_005
+@network @shared_cluster @dedicated_cluster @check_network_005
 Feature: Service discovery works inside a locked-down tenant
   As a customer
   I want my pods to find my own services by name although everything else is closed

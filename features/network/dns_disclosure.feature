@@ -1,4 +1,4 @@
-@tenant_isolation @shared_cluster @check_net_011
+@network @shared_cluster @check_network_011
 Feature: What a tenant learns about other tenants through cluster DNS is what its plan says
   As a customer of a shared cluster
   I want to know whether other tenants can learn my services' and pods' names and addresses from the cluster DNS

@@ -1,4 +1,4 @@
-@tenant_isolation @shared_cluster @dedicated_cluster @check_net_010
+@network @shared_cluster @dedicated_cluster @check_network_010
 Feature: A tenant exposes its services only in the ways its plan allows
   As a provider
   I want each plan to say which Service types its tenants may create (ClusterIP always; NodePort, LoadBalancer and ExternalName by plan)

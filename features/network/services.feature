@@ -1,4 +1,4 @@
-@tenant_isolation @shared_cluster @check_net_004
+@network @shared_cluster @check_network_004
 Feature: Tenants cannot reach each other's services
   As a customer of a shared cluster
   I want my services' cluster addresses closed to other customers

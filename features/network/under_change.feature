@@ -1,4 +1,4 @@
-@tenant_isolation @shared_cluster @check_net_009
+@network @shared_cluster @check_network_009
 Feature: Isolation holds while the tenancy changes
   As a customer of a shared cluster
   I want every change to pods, labels and policies enforced promptly, and no stale rule left behind

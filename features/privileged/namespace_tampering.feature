@@ -1,4 +1,4 @@
-@privileged @shared_cluster @check_priv_004
+@privileged @shared_cluster @check_privileged_004
 Feature: A tenant cannot weaken its own fences
   As a platform operator
   I want a tenant admin unable to lower its namespace's pod-security level or to create namespaces

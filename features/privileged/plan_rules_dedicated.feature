@@ -1,4 +1,4 @@
-@privileged @dedicated_cluster @check_priv_002
+@privileged @dedicated_cluster @check_privileged_002
 Feature: A dedicated tenant's privileged plan really runs privileged pods
   As a customer on a plan that allows privileged containers
   I want my privileged pods admitted and running with the privileges they ask for

@@ -1,4 +1,4 @@
-@privileged @shared_cluster @check_priv_001
+@privileged @shared_cluster @check_privileged_001
 Feature: A shared cluster's tenants get exactly the privileges their plan allows
   As a platform operator selling plans on a shared cluster
   I want every pod that asks for more than its tenant's plan allows to be rejected at admission

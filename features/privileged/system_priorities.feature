@@ -1,4 +1,4 @@
-@privileged @shared_cluster @dedicated_cluster @check_priv_008
+@privileged @shared_cluster @dedicated_cluster @check_privileged_008
 Feature: A tenant cannot run pods at the cluster's system-critical priorities
   As a platform operator sharing nodes between tenants
   I want the system-critical priority classes kept for the cluster's own components

@@ -1,4 +1,4 @@
-@provisioning @dedicated_cluster @check_prov_002
+@provisioning @dedicated_cluster @check_provisioning_002
 Feature: A dedicated tenant gets a cluster of its own
   As a platform operator
   I want a dedicated tenant's workloads on a cluster no other tenant shares

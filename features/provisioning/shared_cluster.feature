@@ -1,4 +1,4 @@
-@provisioning @shared_cluster @check_prov_001
+@provisioning @shared_cluster @check_provisioning_001
 Feature: Tenants are onboarded onto a shared cluster the way a provider would do it
   As a platform operator
   I want every tenant of a shared cluster to get its own fenced namespace

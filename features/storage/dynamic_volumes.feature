@@ -1,4 +1,4 @@
-@storage @shared_cluster @check_sto_001
+@storage @shared_cluster @check_storage_001
 Feature: Tenants get volumes on demand
   As a customer of a shared cluster
   I want a volume whenever I claim one, without asking the platform team

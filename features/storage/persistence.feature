@@ -1,4 +1,4 @@
-@storage @shared_cluster @check_sto_002
+@storage @shared_cluster @check_storage_002
 Feature: A tenant's data outlives its pods
   As a customer of a shared cluster
   I want what my pod wrote to a volume to be there for the next pod

@@ -1,4 +1,4 @@
-@storage @shared_cluster @check_sto_004
+@storage @shared_cluster @check_storage_004
 Feature: A deleted claim's data is gone for good
   As a customer of a shared cluster
   I want my volume and its data removed when I delete my claim

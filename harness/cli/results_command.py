@@ -4,7 +4,7 @@ As `sonobuoy results` reads a results tarball without unpacking it, this reads a
 (its allure-results, its own targets copy and environment.json) and writes nothing: the same records and
 findings as the decision page (`reports.findings`), one block per check x product, e.g.
 
-    check_net_001 on cfcr: FAIL (expected) [critical] Tenants on a shared cluster cannot reach each other's pods
+    check_network_001 on cfcr: FAIL (expected) [critical] Tenants on a shared cluster cannot reach each other's pods
       observed: expected DENIED, observed ALLOWED: blue/a -> green/a:8080/tcp (connected: probe-a)
       shown by: blue/a → green/a:8080/tcp allowed
       ...
@@ -33,7 +33,9 @@ def register(commands: Any) -> None:
         epilog="Exit codes: 0 printed, 2 not a run folder or nothing matches --check/--product, 3 damaged run folder.",
     )
     p.add_argument("run_dir", help=f"the run's folder, e.g. {_EXAMPLE}")
-    p.add_argument("--check", action="append", default=[], help="only this check id, e.g. check_net_001 (repeatable)")
+    p.add_argument(
+        "--check", action="append", default=[], help="only this check id, e.g. check_network_001 (repeatable)"
+    )
     p.add_argument("--product", action="append", default=[], help="only this product (repeatable)")
     p.add_argument("--failed", action="store_true", help="only what is not a pass: failures, errors, no result")
     p.add_argument("--targets", help="the targets file the run used, for runs without their own copy")

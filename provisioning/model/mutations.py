@@ -37,19 +37,25 @@ class Mutation(enum.StrEnum):
 
 # The checks each mutation must turn red: deny checks that depend on the removed fence.
 MUST_FAIL: dict[Mutation, tuple[str, ...]] = {
-    Mutation.NETWORK_POLICIES: ("check_net_001", "check_net_003", "check_net_004", "check_net_007"),
-    Mutation.POD_SECURITY: ("check_priv_001", "check_priv_003"),
-    Mutation.QUOTA: ("check_priv_005", "check_priv_007", "check_sto_005"),
-    Mutation.CLUSTER_ADMIN: ("check_priv_004", "check_sto_003", "check_rbac_001", "check_rbac_002", "check_rbac_003"),
+    Mutation.NETWORK_POLICIES: ("check_network_001", "check_network_003", "check_network_004", "check_network_007"),
+    Mutation.POD_SECURITY: ("check_privileged_001", "check_privileged_003"),
+    Mutation.QUOTA: ("check_privileged_005", "check_privileged_007", "check_storage_005"),
+    Mutation.CLUSTER_ADMIN: (
+        "check_privileged_004",
+        "check_storage_003",
+        "check_rbac_001",
+        "check_rbac_002",
+        "check_rbac_003",
+    ),
     Mutation.ONBOARDING_PROTECTION: ("check_rbac_004",),
     Mutation.PROVIDER_NAMESPACES: ("check_rbac_007",),
     Mutation.EXEC_WITH_GET: ("check_rbac_008", "check_rbac_009"),
     Mutation.SERVICE_ACCOUNTS: ("check_rbac_010",),
     Mutation.NON_RESOURCE: ("check_rbac_011",),
-    Mutation.DNS_EGRESS_ANYWHERE: ("check_net_001", "check_net_008"),
-    Mutation.EXTERNAL_IPS_ADMITTED: ("check_net_008",),
-    Mutation.POD_SECURITY_BASELINE: ("check_priv_001",),
-    Mutation.SAME_TENANT_UDP_SCOPED: ("check_net_005",),
+    Mutation.DNS_EGRESS_ANYWHERE: ("check_network_001", "check_network_008"),
+    Mutation.EXTERNAL_IPS_ADMITTED: ("check_network_008",),
+    Mutation.POD_SECURITY_BASELINE: ("check_privileged_001",),
+    Mutation.SAME_TENANT_UDP_SCOPED: ("check_network_005",),
     Mutation.BROKER_UNPREFIXED: ("check_rbac_012",),
 }
 
@@ -72,7 +78,7 @@ def over_blocking(mutation: Mutation | None, manifests: list[dict[str, Any]]) ->
     narrows nothing on the lab.
     Pods a still reach their tenant's Service (in front of pods a) over UDP and every pod over TCP, so the
     pods b that cannot reach it over UDP are an over-block the positive controls let through as FAIL
-    (check_net_005)."""
+    (check_network_005)."""
     if mutation is not Mutation.SAME_TENANT_UDP_SCOPED:
         return manifests
     result = []

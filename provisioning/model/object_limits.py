@@ -7,7 +7,7 @@ each promise that the tenant's namespace holds at most that many. The check fill
 get a ResourceQuota refusal naming the key (403 `exceeded quota: <q>, requested: <key>=1, ...`,
 plugin/resourcequota; `answers.classify` reads it). The n-th create admitted is the positive control.
 A plan without a key promises nothing for it: no row (n/a), never a failure (issue 25). `pods` is
-check_priv_005's, `persistentvolumeclaims` check_sto_005's; other counted keys are not probed here.
+check_privileged_005's, `persistentvolumeclaims` check_storage_005's; other counted keys are not probed here.
 
 System-critical priorities: the PriorityClasses `system-cluster-critical` and `system-node-critical`
 (the API server creates them) preempt every tenant workload and are meant for the cluster's own
@@ -78,7 +78,7 @@ PROBED_KEYS = frozenset(_COUNTED)
 def count_probes(plan: Plan) -> list[CountProbe]:
     """The plan's counted quota keys this check probes, in the plan's order (empty: the plan promises
     no object count this check observes). A Service type the plan does not offer (`Plan.service_types`)
-    is not probed: its creation is refused by the plan's type rule before quota (check_net_010's)."""
+    is not probed: its creation is refused by the plan's type rule before quota (check_network_010's)."""
     probes = []
     for key, quantity in plan.quota.hard.items():
         if key not in _COUNTED:

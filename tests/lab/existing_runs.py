@@ -31,9 +31,9 @@ RICHEST = (
 # withholds these fences), and why: these checks fail on it, and only these
 PRODUCT_FAILS = {
     # no AlwaysPullImages: green's pods run blue's cached private image (test_private_images.py)
-    "check_priv_006": "green's pods run blue's cached private image",
+    "check_privileged_006": "green's pods run blue's cached private image",
     # no limitedResources for PriorityClass: tenants' pods of system-cluster-critical are admitted
-    "check_priv_008": "a tenant's pod of a system-critical priority class is admitted",
+    "check_privileged_008": "a tenant's pod of a system-critical priority class is admitted",
 }
 SUITE_IMAGES = (images.BUSYBOX_IMAGE, images.PROBE)  # the suite's own; the node's pause image stays
 

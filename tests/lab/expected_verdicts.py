@@ -7,62 +7,65 @@ from __future__ import annotations
 EXPECTED = {
     ("check_smoke_001", "cfcr"): "pass",
     ("check_smoke_001", "pks"): "pass",
-    ("check_prov_001", "cfcr"): "pass",
-    ("check_prov_001", "pks"): "pass",
-    ("check_prov_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
-    ("check_prov_002", "pks"): "pass",
-    ("check_prov_003", "cfcr"): "skipped",  # the example gives cfcr no mixed tenancy
-    ("check_prov_003", "pks"): "pass",
-    ("check_net_001", "cfcr"): "fail",  # flannel does not enforce: tenants reach each other
-    ("check_net_001", "pks"): "pass",
-    ("check_net_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
-    ("check_net_002", "pks"): "pass",
-    ("check_net_003", "cfcr"): "fail",  # policies accepted, never enforced
-    ("check_net_003", "pks"): "pass",
-    ("check_net_004", "cfcr"): "fail",  # service addresses answer every tenant
-    ("check_net_004", "pks"): "pass",
-    ("check_net_005", "cfcr"): "pass",  # DNS works on both
-    ("check_net_005", "pks"): "pass",
-    ("check_net_006", "cfcr"): "pass",  # pod and service networks are not routed outside the cluster
-    ("check_net_006", "pks"): "pass",
-    ("check_net_007", "cfcr"): "fail",  # kubelets and the API server open to every pod
-    ("check_net_007", "pks"): "pass",
-    ("check_net_008", "cfcr"): "fail",  # no DenyServiceExternalIPs, services/status writable: traffic captured
-    ("check_net_008", "pks"): "pass",  # DenyServiceExternalIPs; onboarding's egress names its destinations
-    ("check_net_009", "cfcr"): "fail",  # nothing enforced: the flows the changes close stay open
-    ("check_net_009", "pks"): "pass",  # kube-router follows each change within the deadline
-    ("check_net_010", "cfcr"): "pass",  # the default plan allows every Service type
-    ("check_net_010", "pks"): "pass",  # onboarding's admission policy holds small and medium to their types
-    ("check_net_011", "cfcr"): "pass",  # CoreDNS answers every name to every pod, as the plans state
-    ("check_net_011", "pks"): "pass",
-    ("check_priv_001", "cfcr"): "pass",  # baseline: privileged refused by API validation, the rest by PodSecurity
-    ("check_priv_001", "pks"): "pass",
-    ("check_priv_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
-    ("check_priv_002", "pks"): "pass",  # red's large plan: privileged pods admitted and running
-    ("check_priv_003", "cfcr"): "pass",
-    ("check_priv_003", "pks"): "pass",
-    ("check_priv_004", "cfcr"): "fail",  # ABAC "*" on the namespace lets a tenant relabel it to privileged
-    ("check_priv_004", "pks"): "pass",
-    ("check_priv_005", "cfcr"): "pass",
-    ("check_priv_005", "pks"): "pass",
-    ("check_priv_006", "cfcr"): "fail",  # no AlwaysPullImages: green runs blue's cached private image
-    ("check_priv_006", "pks"): "fail",  # likewise (the lab profile pks-always-pull passes: nightly test_private_images)
-    ("check_priv_007", "cfcr"): "pass",  # default plan: configmaps and secrets filled, one more refused by quota
-    ("check_priv_007", "pks"): "pass",  # small plan's counts; medium and large promise none (n/a rows)
-    ("check_priv_008", "cfcr"): "fail",  # no limitedResources, no policy: system-cluster-critical admitted
-    ("check_priv_008", "pks"): "fail",  # likewise (the API server stopped confining them to kube-system in v1.17)
-    ("check_sto_001", "cfcr"): "pass",
-    ("check_sto_001", "pks"): "pass",
-    ("check_sto_002", "cfcr"): "pass",
-    ("check_sto_002", "pks"): "pass",
-    ("check_sto_003", "cfcr"): "pass",  # ABAC lines are per namespace: no cluster-scoped volume rights
-    ("check_sto_003", "pks"): "pass",
-    ("check_sto_004", "cfcr"): "pass",
-    ("check_sto_004", "pks"): "pass",
-    ("check_sto_005", "cfcr"): "pass",
-    ("check_sto_005", "pks"): "pass",
-    ("check_sto_006", "cfcr"): "pass",  # the lab's provisioner gives every Block claim a fresh sparse file
-    ("check_sto_006", "pks"): "pass",
+    ("check_provisioning_001", "cfcr"): "pass",
+    ("check_provisioning_001", "pks"): "pass",
+    ("check_provisioning_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
+    ("check_provisioning_002", "pks"): "pass",
+    ("check_provisioning_003", "cfcr"): "skipped",  # the example gives cfcr no mixed tenancy
+    ("check_provisioning_003", "pks"): "pass",
+    ("check_network_001", "cfcr"): "fail",  # flannel does not enforce: tenants reach each other
+    ("check_network_001", "pks"): "pass",
+    ("check_network_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated cluster
+    ("check_network_002", "pks"): "pass",
+    ("check_network_003", "cfcr"): "fail",  # policies accepted, never enforced
+    ("check_network_003", "pks"): "pass",
+    ("check_network_004", "cfcr"): "fail",  # service addresses answer every tenant
+    ("check_network_004", "pks"): "pass",
+    ("check_network_005", "cfcr"): "pass",  # DNS works on both
+    ("check_network_005", "pks"): "pass",
+    ("check_network_006", "cfcr"): "pass",  # pod and service networks are not routed outside the cluster
+    ("check_network_006", "pks"): "pass",
+    ("check_network_007", "cfcr"): "fail",  # kubelets and the API server open to every pod
+    ("check_network_007", "pks"): "pass",
+    ("check_network_008", "cfcr"): "fail",  # no DenyServiceExternalIPs, services/status writable: traffic captured
+    ("check_network_008", "pks"): "pass",  # DenyServiceExternalIPs; onboarding's egress names its destinations
+    ("check_network_009", "cfcr"): "fail",  # nothing enforced: the flows the changes close stay open
+    ("check_network_009", "pks"): "pass",  # kube-router follows each change within the deadline
+    ("check_network_010", "cfcr"): "pass",  # the default plan allows every Service type
+    ("check_network_010", "pks"): "pass",  # onboarding's admission policy holds small and medium to their types
+    ("check_network_011", "cfcr"): "pass",  # CoreDNS answers every name to every pod, as the plans state
+    ("check_network_011", "pks"): "pass",
+    ("check_privileged_001", "cfcr"): "pass",  # baseline: privileged refused by API validation, the rest by PodSecurity
+    ("check_privileged_001", "pks"): "pass",
+    ("check_privileged_002", "cfcr"): "skipped",  # the example gives cfcr no dedicated tenant
+    ("check_privileged_002", "pks"): "pass",  # red's large plan: privileged pods admitted and running
+    ("check_privileged_003", "cfcr"): "pass",
+    ("check_privileged_003", "pks"): "pass",
+    ("check_privileged_004", "cfcr"): "fail",  # ABAC "*" on the namespace lets a tenant relabel it to privileged
+    ("check_privileged_004", "pks"): "pass",
+    ("check_privileged_005", "cfcr"): "pass",
+    ("check_privileged_005", "pks"): "pass",
+    ("check_privileged_006", "cfcr"): "fail",  # no AlwaysPullImages: green runs blue's cached private image
+    (
+        "check_privileged_006",
+        "pks",
+    ): "fail",  # likewise (the lab profile pks-always-pull passes: nightly test_private_images)
+    ("check_privileged_007", "cfcr"): "pass",  # default plan: configmaps and secrets filled, one more refused by quota
+    ("check_privileged_007", "pks"): "pass",  # small plan's counts; medium and large promise none (n/a rows)
+    ("check_privileged_008", "cfcr"): "fail",  # no limitedResources, no policy: system-cluster-critical admitted
+    ("check_privileged_008", "pks"): "fail",  # likewise (the API server stopped confining them to kube-system in v1.17)
+    ("check_storage_001", "cfcr"): "pass",
+    ("check_storage_001", "pks"): "pass",
+    ("check_storage_002", "cfcr"): "pass",
+    ("check_storage_002", "pks"): "pass",
+    ("check_storage_003", "cfcr"): "pass",  # ABAC lines are per namespace: no cluster-scoped volume rights
+    ("check_storage_003", "pks"): "pass",
+    ("check_storage_004", "cfcr"): "pass",
+    ("check_storage_004", "pks"): "pass",
+    ("check_storage_005", "cfcr"): "pass",
+    ("check_storage_005", "pks"): "pass",
+    ("check_storage_006", "cfcr"): "pass",  # the lab's provisioner gives every Block claim a fresh sparse file
+    ("check_storage_006", "pks"): "pass",
     ("check_rbac_001", "cfcr"): "fail",  # ABAC: tenants relabel and delete their own namespace
     ("check_rbac_001", "pks"): "pass",
     ("check_rbac_002", "cfcr"): "fail",  # ABAC knows no roles: developers act as admins, viewers read secrets

@@ -41,18 +41,18 @@ PLANS = """\
 # the checks whose verdict rests on pods the suite starts (probe pods, compliant pods and Deployments,
 # storage pods): with no image to pull they can only be ERROR
 POD_BASED = (
-    "check_net_001",
-    "check_net_003",
-    "check_net_004",
-    "check_net_005",
-    "check_net_006",
-    "check_net_007",
-    "check_priv_001",
-    "check_priv_003",
-    "check_sto_002",
-    "check_sto_003",
-    "check_sto_004",
-    "check_sto_006",
+    "check_network_001",
+    "check_network_003",
+    "check_network_004",
+    "check_network_005",
+    "check_network_006",
+    "check_network_007",
+    "check_privileged_001",
+    "check_privileged_003",
+    "check_storage_002",
+    "check_storage_003",
+    "check_storage_004",
+    "check_storage_006",
 )
 PULL_FAILURE = re.compile(r"(ErrImagePull|ImagePullBackOff)")
 

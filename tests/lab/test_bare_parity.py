@@ -13,13 +13,13 @@ exit code only (0: every verdict a pass or the example's expectation), and print
 tests/lab/test_bare_cluster.py runs both backends side by side in one run, and the wrong-pull-secret and
 stopped-registry runs.)
 
-check_net_006 (from outside) needs a client outside the cluster on the provider's network. For a
+check_network_006 (from outside) needs a client outside the cluster on the provider's network. For a
 kubeconfig-only run the suite takes the machine it runs on as that client (fixtures/plugin.py:
 outside_client); this machine's uplink answers every TCP connect (its negative control, TEST-NET-2,
 connects), so from here every connection would be ERROR. So the run itself runs where a user's machine
 would be: in a lab outside client (provisioning/lab/host.py: outside_client, a network namespace on the
 lab bridge without a default route) -- the same vantage point the lab backend probes from. It reaches the
-API servers and the registry on the bridge as a user's machine reaches a provider's, and check_net_006 is
+API servers and the registry on the bridge as a user's machine reaches a provider's, and check_network_006 is
 observed, with no difference from the lab backend. Prints the wall time of `caas images push`, of the two
 clusters' start and of the run.
 """

@@ -130,7 +130,7 @@ def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
             "--product",
             "pks",
             "-k",
-            "provisioning or tenant_isolation",
+            "provisioning or network",
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -1,6 +1,6 @@
 """The decision page of real `caas run`s, opened in headless Chromium.
 
-Two runs of check_net_001 on a one-cluster pks tenancy (two tenants on the shared cluster), into one
+Two runs of check_network_001 on a one-cluster pks tenancy (two tenants on the shared cluster), into one
 folder of runs: the first as onboarded, the second with the mutation network-policies (onboarding
 without its NetworkPolicies), so the check moves from pass to fail between them. The second run's page
 must show that finding (reason, the cell that shows it, the remediation, the deciding layer), the
@@ -28,7 +28,7 @@ from tests import browser
 from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-SELECTION = "podtopod"  # check_net_001's scenario
+SELECTION = "podtopod"  # check_network_001's scenario
 TARGETS = textwrap.dedent("""\
     version: 1
     products:
@@ -75,7 +75,7 @@ def test_the_mutated_run_fails_and_its_summary_names_the_unmet_expectation(
     run_dir, done = two_runs
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "unmet expectations: 1" in done.stdout
-    line = next(ln for ln in done.stdout.splitlines() if ln.strip().startswith("check_net_001 on pks:"))
+    line = next(ln for ln in done.stdout.splitlines() if ln.strip().startswith("check_network_001 on pks:"))
     assert "FAIL (expected pass or n/a): expected DENIED, observed ALLOWED: " in line
     assert f"decision: {run_dir / 'decision.html'}" in done.stdout
 
@@ -87,12 +87,12 @@ def test_the_page_shows_the_finding_environment_trend_and_links(
     page = (run_dir / "decision.html").as_uri()
     dom = browser.dump_dom(page, tmp_path / "profile")
     finding = re.search(
-        r'<article class="finding unmet" data-check="check_net_001" data-product="pks">.*?</article>', dom
+        r'<article class="finding unmet" data-check="check_network_001" data-product="pks">.*?</article>', dom
     )
-    assert finding, "check_net_001 on pks is a finding of the mutated run"
+    assert finding, "check_network_001 on pks is a finding of the mutated run"
     text = browser.visible_text("<body>" + finding.group(0))
     assert re.search(r"shown by \w+/\w+ → \w+/\w+:\d+/(tcp|udp) allowed", text), text
-    assert load_checks()["check_net_001"].remediation in text
+    assert load_checks()["check_network_001"].remediation in text
     assert "decided by NetworkPolicy dataplane" in text
     assert "credentials real (certificate" in text
     decision = json.loads((run_dir / "decision.json").read_text())
@@ -105,8 +105,8 @@ def test_the_page_shows_the_finding_environment_trend_and_links(
     )  # type: ignore[union-attr]
     assert f"Kubernetes {version}" in products
     assert "dataplane enforces NetworkPolicy" in products
-    trend = re.search(r'<tr class="changed" data-check="check_net_001" data-product="pks">.*?</tr>', dom)
-    assert trend, "the trends show check_net_001 moving on pks"
+    trend = re.search(r'<tr class="changed" data-check="check_network_001" data-product="pks">.*?</tr>', dom)
+    assert trend, "the trends show check_network_001 moving on pks"
     assert f"pass → fail in {run_dir.name}" in trend.group(0)
     assert f"{version}, mutation network-policies" in trend.group(0)
     test_id = decision["grid"][0]["cells"]["pks"]["report_test_id"]

@@ -58,13 +58,13 @@ PLANS = """\
 # fence left out instead fails no check: every other tenant's egress fence stops their pods before they
 # reach green's, and no check sends from a pod whose egress is open.)
 MISSING_FENCE_FAILS = {
-    "check_net_001": "green's pods reach blue's pods (on the ports blue admits, DNS's among them)",
-    "check_net_003": "green's pods reach blue/b beyond the one flow the tenants opened",
-    "check_net_007": "green's pods reach the nodes' kubelets",
-    "check_net_008": "green's pods reach blue's pods on the DNS ports",
+    "check_network_001": "green's pods reach blue's pods (on the ports blue admits, DNS's among them)",
+    "check_network_003": "green's pods reach blue/b beyond the one flow the tenants opened",
+    "check_network_007": "green's pods reach the nodes' kubelets",
+    "check_network_008": "green's pods reach blue's pods on the DNS ports",
     # judges the fences themselves: green's declared plan (medium) keeps its pods from the API server and
     # every tenant is expected isolated both ways; blue's fences keep plan small and isolate it
-    "check_prov_001": "no NetworkPolicy selecting every pod of acme-green-prod isolates egress",
+    "check_provisioning_001": "no NetworkPolicy selecting every pod of acme-green-prod isolates egress",
 }
 # What the model says of acme beyond the missing egress fence: acme binds its tenants' users to Kubernetes'
 # admin and edit ClusterRoles, which may patch and delete RoleBindings and NetworkPolicies in their own
@@ -78,13 +78,13 @@ PROVIDER_LEAVES_IN_REACH = {
 # Checks that cannot judge a provider's tenancy yet, for reasons outside onboarding: existing's modules
 # (hooks for their owners); asserted to be what they are today, so that the day they judge it shows here.
 NOT_YET_JUDGED = {
-    "check_net_006": (
+    "check_network_006": (
         "error",
         "a kubeconfig-only run's outside client is this host, which lab node ports do not answer",
     ),
 }
 # CI: the missing fence's check, pod security (restricted blue, baseline green) and quota/limits
-SLICE = ("check_net_007", "check_priv_001", "check_priv_005")
+SLICE = ("check_network_007", "check_privileged_001", "check_privileged_005")
 
 
 def prefix() -> str:

@@ -34,7 +34,7 @@ from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
 PRODUCT = "pks"
-SCENARIOS = "tenant_isolation"  # seven network scenarios on pks: the signal lands during the second or later
+SCENARIOS = "network"  # seven network scenarios on pks: the signal lands during the second or later
 STOP_BUDGET = TEARDOWN_GRACE + 150.0  # seconds from the signal to caas's end: teardown, then the sweep
 AT_ONCE = 10.0  # seconds from a second signal to caas's end
 CLEAN_BUDGET = 300.0

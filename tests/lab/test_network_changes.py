@@ -1,4 +1,4 @@
-"""Isolation under change on a `pks` lab cluster (issue 20): the engine of check_net_009 against the lab's
+"""Isolation under change on a `pks` lab cluster (issue 20): the engine of check_network_009 against the lab's
 enforcer (kube-router 2.1.0).
 
 In CI: an enforcer that stops (killed, as a crash) leaves its last rules behind; a policy removed meanwhile

@@ -3,7 +3,7 @@ the richest (restricted, control-plane egress, every quota, default requests and
 one existing cluster (kubeconfig backend, identities impersonated): no check fails for a fence a plan does
 not promise; what a plan does not promise is not applicable or passes, as the model of the plan says.
 
-Issue 25: check_prov_001 expected a ResourceQuota and a LimitRange "always". CI runs the checks whose
+Issue 25: check_provisioning_001 expected a ResourceQuota and a LimitRange "always". CI runs the checks whose
 expectation depends on the plan (a few minutes); nightly runs every check.
 """
 
@@ -23,20 +23,26 @@ pytestmark = pytest.mark.lab
 # what the plans differ in: onboarding objects, privileges, forbidden workloads, limits, object counts, host-path pods,
 # storage quota, control-plane egress
 PLAN_DEPENDENT = (
-    "check_prov_001",
-    "check_priv_001",
-    "check_priv_003",
-    "check_priv_005",
-    "check_priv_007",
-    "check_sto_003",
-    "check_sto_005",
-    "check_net_007",
+    "check_provisioning_001",
+    "check_privileged_001",
+    "check_privileged_003",
+    "check_privileged_005",
+    "check_privileged_007",
+    "check_storage_003",
+    "check_storage_005",
+    "check_network_007",
 )
 # not applicable to one shared cluster reached through a kubeconfig with impersonated identities
-NOT_APPLICABLE = {"check_prov_002", "check_prov_003", "check_net_002", "check_priv_002", "check_rbac_006"}
+NOT_APPLICABLE = {
+    "check_provisioning_002",
+    "check_provisioning_003",
+    "check_network_002",
+    "check_privileged_002",
+    "check_rbac_006",
+}
 # from a machine whose network answers every TCP handshake, nothing outside can be observed (see
 # checks/network/outside.py): ERROR that says so, on such machines only
-VANTAGE = ("check_net_006", "an address routed nowhere")
+VANTAGE = ("check_network_006", "an address routed nowhere")
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Private images on shared nodes, on the lab (issue 21; kubectl-mtb MTB-PL1-CC-DI-1): check_priv_006 as
-`caas run -k check_priv_006` gives it, on one one-node pks cluster reached as an existing cluster (the
+"""Private images on shared nodes, on the lab (issue 21; kubectl-mtb MTB-PL1-CC-DI-1): check_privileged_006 as
+`caas run -k check_privileged_006` gives it, on one one-node pks cluster reached as an existing cluster (the
 kubeconfig backend, its images section naming the lab registry), before and after its API server is
 switched to pks-always-pull (AlwaysPullImages). Before, tenant green's pods run blue's private image from
 the node's cache and the check fails; after, their pulls are refused (401 Unauthorized) and it passes.
@@ -36,7 +36,7 @@ from tests.support import CAAS
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(2400)]
 
-CHECK = "check_priv_006"
+CHECK = "check_privileged_006"
 PRODUCT = "shared"
 RUN_TIMEOUT = 900.0  # seconds for one `caas run` of one check on a loaded 2-core lab host
 

@@ -1,18 +1,18 @@
 """Plain pytest honours the targets file's expectations, with `caas run`'s verdicts and exit code rule, on
-the lab: cfcr's check_net_001 (flannel does not enforce NetworkPolicy), which the example targets file
+the lab: cfcr's check_network_001 (flannel does not enforce NetworkPolicy), which the example targets file
 expects to fail.
 
-- `pytest steps -k "tenant_isolation and check_net_001" --product cfcr` exits 0, the scenario XFAIL with
+- `pytest steps -k "network and check_network_001" --product cfcr` exits 0, the scenario XFAIL with
   the targets file's reason;
 - with a copy of the targets file without that expectation it exits 1, naming the check;
 - `caas run` with the same selection gives the same verdict (FAIL, expected) and the same exit code.
 
 Each run provisions cfcr's shared cluster (two tenants; the onboarding alone takes about 27 s, ABAC
-restarts the API server) and runs check_net_001's two scenarios. Measured on the 2-core machine shared
+restarts the API server) and runs check_network_001's two scenarios. Measured on the 2-core machine shared
 with other suites (load 5-7): plain pytest 95 s, without the expectation 109 s, `caas run` 162 s (with
 its Allure report). Only the first runs on every CI run: the second is a plain failure, which
 tests/unit/test_expectation_marks.py covers without a cluster, and test_verdicts.py's `caas run` of
-everything asserts cfcr's check_net_001 FAIL (expected) and exit code 0 on every CI run.
+everything asserts cfcr's check_network_001 FAIL (expected) and exit code 0 on every CI run.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from provisioning.lab.cluster import LabPaths
 from tests.support import CAAS, ROOT
 
 pytestmark = pytest.mark.lab
-CHECK, PRODUCT = "check_net_001", "cfcr"
-SELECTION = ("-k", f"tenant_isolation and {CHECK}", "--product", PRODUCT)
+CHECK, PRODUCT = "check_network_001", "cfcr"
+SELECTION = ("-k", f"network and {CHECK}", "--product", PRODUCT)
 SCENARIO = "steps/test_network.py::test_podtopod_traffic_stays_inside_each_tenant_over_tcp_and_udp_in_both_directions"
 RUN_BUDGET = 600.0  # one run: about 60 s when the lab is not busy
 

@@ -36,10 +36,10 @@ from tests.support import CAAS, ROOT
 pytestmark = pytest.mark.lab
 PRODUCT = "pks"
 CHECKS = (  # a small run: network, privileged, RBAC and provisioning checks, one of them failing on pks
-    "check_prov_001",
-    "check_net_005",
-    "check_net_001",
-    "check_priv_001",
+    "check_provisioning_001",
+    "check_network_005",
+    "check_network_001",
+    "check_privileged_001",
     "check_rbac_003",
     "check_rbac_001",
     "check_rbac_004",
@@ -50,11 +50,11 @@ CLEAN_BUDGET = 300.0
 # fault -> the check whose scenarios it hits
 FAULTS = {
     "api-restart": "check_rbac_001",  # the whole RBAC matrix: about 25 s of requests
-    "kubelet-stopped": "check_net_001",
-    "hung-exec": "check_net_001",
-    "probe-pod-killed": "check_net_005",
+    "kubelet-stopped": "check_network_001",
+    "hung-exec": "check_network_001",
+    "probe-pod-killed": "check_network_005",
     "slow-api": "check_rbac_004",
-    "stuck-namespace": "check_prov_001",
+    "stuck-namespace": "check_provisioning_001",
 }
 CI_FAULTS = ("api-restart",)
 

@@ -30,21 +30,21 @@ ISSUE_PLAN = "{name: default, pod_security: baseline}"
 # the checks that start pods: probe pods (network, rbac_009), a compliant pod or Deployment (privileged),
 # a pod writing to a volume (storage)
 POD_BASED = {
-    "check_net_001",
-    "check_net_003",
-    "check_net_004",
-    "check_net_005",
-    "check_net_006",
-    "check_net_007",
-    "check_priv_001",
-    "check_priv_003",
-    "check_sto_002",
-    "check_sto_003",
-    "check_sto_004",
-    "check_sto_006",
+    "check_network_001",
+    "check_network_003",
+    "check_network_004",
+    "check_network_005",
+    "check_network_006",
+    "check_network_007",
+    "check_privileged_001",
+    "check_privileged_003",
+    "check_storage_002",
+    "check_storage_003",
+    "check_storage_004",
+    "check_storage_006",
     "check_rbac_009",
 }
-SLICE = ("check_net_001", "check_priv_001", "check_priv_003", "check_sto_002", "check_sto_003")
+SLICE = ("check_network_001", "check_privileged_001", "check_privileged_003", "check_storage_002", "check_storage_003")
 PULL_FAILURE = re.compile(r"cannot start: container \w+: (ErrImageNeverPull|ErrImagePull|ImagePullBackOff) \(")
 SLICE_BUDGET = 180.0  # seconds for the whole CI run: provisioning, the checks, the reports and the release
 RUN_BUDGET = 180.0  # seconds for the whole run of every check (issue 25: "the whole run ends within 3 minutes")

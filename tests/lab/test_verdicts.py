@@ -105,16 +105,16 @@ def test_comparison_page_shows_both_products_and_the_known_difference(
     dom = browser.dump_dom(page, tmp_path / "profile")
     assert "<th>cfcr</th>" in dom
     assert "<th>pks</th>" in dom
-    row = re.search(r'<tr class="differs" data-check="check_net_001">.*?</tr>', dom, re.DOTALL)
-    assert row, "check_net_001 differs between the products"
+    row = re.search(r'<tr class="differs" data-check="check_network_001">.*?</tr>', dom, re.DOTALL)
+    assert row, "check_network_001 differs between the products"
     cells = re.findall(r'<td class="(\w+)"', row.group(0))
-    assert cells == ["fail", "pass"], "cfcr fails check_net_001, pks passes it"
-    link = _report_test_id(comparison, "check_net_001", "cfcr")
+    assert cells == ["fail", "pass"], "cfcr fails check_network_001, pks passes it"
+    link = _report_test_id(comparison, "check_network_001", "cfcr")
     assert link
     assert f'href="allure-report/index.html#/{link}"' in row.group(0)
     filtered = browser.dump_dom(page + "#differs-only", tmp_path / "profile")
     assert re.search(r'<tr class="same hide"', filtered), "the differences-only filter hides equal rows"
-    assert '<tr class="differs" data-check="check_net_001">' in filtered
+    assert '<tr class="differs" data-check="check_network_001">' in filtered
     shot = browser.screenshot(page, run_dir / "screenshots" / "comparison.png", tmp_path / "profile")
     print(f"comparison page screenshot: {shot}")
 
@@ -127,12 +127,14 @@ def test_allure_report_opens_from_disk_with_both_products(
     home = browser.visible_text(browser.dump_dom(index, tmp_path / "profile"))
     assert "Failed to fetch" not in home, "the report must open from disk without a server"
     for product in ("cfcr", "pks"):
-        test_id = _report_test_id(comparison, "check_net_001", product)
+        test_id = _report_test_id(comparison, "check_network_001", product)
         text = browser.visible_text(browser.dump_dom(f"{index}#/{test_id}", tmp_path / "profile"))
         assert "Tenants" in text, text[:2000]
         assert f"product {product}" in text, text[:2000]
-        assert ("XFAIL check_net_001 on cfcr" if product == "cfcr" else "Passed") in text  # cfcr's: an expected failure
-    cfcr_test = _report_test_id(comparison, "check_net_001", "cfcr")
+        assert (
+            "XFAIL check_network_001 on cfcr" if product == "cfcr" else "Passed"
+        ) in text  # cfcr's: an expected failure
+    cfcr_test = _report_test_id(comparison, "check_network_001", "cfcr")
     shot = browser.screenshot(f"{index}#/{cfcr_test}", run_dir / "screenshots" / "allure.png", tmp_path / "profile")
     print(f"Allure report screenshot: {shot}")
 
@@ -213,13 +215,13 @@ def test_every_verdict_names_its_plans_and_deciding_layer(main_run: tuple[int, d
 # what decided the observed cells of the checks whose probes read it (checks.answered, the plan x case
 # table), on pks: the layer the one classifier names, not the area's
 DECIDED_ON_PKS = {
-    "check_net_008": "authorizer",  # services/status refused; DenyServiceExternalIPs is "admission"
-    "check_net_010": "ValidatingAdmissionPolicy",  # onboarding's policy holds small and medium to their types
-    "check_priv_001": "PodSecurity admission",
-    "check_priv_003": "PodSecurity admission",  # the ReplicaSet's FailedCreate
-    "check_priv_004": "authorizer",
-    "check_priv_005": "ResourceQuota admission",
-    "check_priv_007": "ResourceQuota admission",  # one object past the plan's count
+    "check_network_008": "authorizer",  # services/status refused; DenyServiceExternalIPs is "admission"
+    "check_network_010": "ValidatingAdmissionPolicy",  # onboarding's policy holds small and medium to their types
+    "check_privileged_001": "PodSecurity admission",
+    "check_privileged_003": "PodSecurity admission",  # the ReplicaSet's FailedCreate
+    "check_privileged_004": "authorizer",
+    "check_privileged_005": "ResourceQuota admission",
+    "check_privileged_007": "ResourceQuota admission",  # one object past the plan's count
 }
 
 

@@ -21,25 +21,25 @@ from reports.allure_report import (
 
 
 def test_config_has_an_environment_per_product_and_three_categories() -> None:
-    text = allure_config(["cfcr", "pks"], [("check_net_001", "cfcr")], Path("/out/history.jsonl"))
+    text = allure_config(["cfcr", "pks"], [("check_network_001", "cfcr")], Path("/out/history.jsonl"))
     assert 'matcher": byProduct("cfcr")' in text
     assert 'matcher": byProduct("pks")' in text
     assert '"historyPath": "/out/history.jsonl"' in text
     assert text.index(PRODUCT_GAP) < text.index(REGRESSION) < text.index(INFRASTRUCTURE)
-    assert 'new Set(["check_net_001/cfcr"])' in text
+    assert 'new Set(["check_network_001/cfcr"])' in text
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is installed by make test")
 def test_config_is_valid_javascript_whose_predicates_match(tmp_path: Path) -> None:
     config = tmp_path / "allurerc.mjs"
-    config.write_text(allure_config(["cfcr", "pks"], [("check_net_001", "cfcr")], tmp_path / "h.jsonl"))
+    config.write_text(allure_config(["cfcr", "pks"], [("check_network_001", "cfcr")], tmp_path / "h.jsonl"))
     probe = tmp_path / "probe.mjs"
     probe.write_text(
         f'import c from "{config}";\n'
         "const t = (check, product, status) => ({status, labels: [{name: 'check', value: check},"
         " {name: 'product', value: product}]});\n"
         "const gap = c.categories[0].matchers;\n"
-        "console.log([gap(t('check_net_001','cfcr','failed')), gap(t('check_net_001','pks','failed')),"
+        "console.log([gap(t('check_network_001','cfcr','failed')), gap(t('check_network_001','pks','failed')),"
         " c.environments.pks.matcher(t('x','pks','passed')), c.environments.cfcr.matcher(t('x','pks','passed'))]"
         ".join(','));\n"
     )
@@ -67,7 +67,7 @@ def _result(tmp: Path, name: str, product: str, check: str) -> str:
     from fixtures.plugin import identity_labels
 
     test_uuid = str(uuid.uuid4())
-    labels = [{"name": n, "value": v} for n, v in identity_labels(product, {check, "tenant_isolation"})]
+    labels = [{"name": n, "value": v} for n, v in identity_labels(product, {check, "network"})]
     full_name = f"network/pod_to_pod.feature:{name}"
     (tmp / f"{uuid.uuid4()}-result.json").write_text(
         json.dumps(
@@ -93,7 +93,7 @@ def test_every_scenario_of_a_check_is_a_test_of_its_own_in_the_report(tmp_path: 
     results = tmp_path / "allure-results"
     results.mkdir()
     uuids = [
-        _result(results, scenario, product, "check_net_001")
+        _result(results, scenario, product, "check_network_001")
         for scenario in ("Pod-to-pod traffic stays inside each tenant", "Egress ports lead to no other tenant")
         for product in ("cfcr", "pks")
     ]

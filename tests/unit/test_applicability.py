@@ -15,7 +15,7 @@ DEDICATED = [tenant("red", Placement.DEDICATED)]
 
 
 def test_a_scenario_applies_where_the_tenancy_has_a_placement_its_tags_name() -> None:
-    assert not_applicable({"storage", "shared_cluster", "check_sto_001"}, SHARED, "cfcr") is None
+    assert not_applicable({"storage", "shared_cluster", "check_storage_001"}, SHARED, "cfcr") is None
     assert not_applicable({"dedicated_cluster"}, [*SHARED, *DEDICATED], "pks") is None
     assert not_applicable({"shared_cluster", "dedicated_cluster"}, DEDICATED, "pks") is None
 
@@ -26,7 +26,7 @@ def test_a_scenario_without_a_placement_tag_always_applies() -> None:
 
 def test_a_missing_placement_is_not_applicable_with_the_reason() -> None:
     assert (
-        not_applicable({"dedicated_cluster", "check_prov_002"}, SHARED, "cfcr")
+        not_applicable({"dedicated_cluster", "check_provisioning_002"}, SHARED, "cfcr")
         == "not applicable: product cfcr has no dedicated tenant in the targets file"
     )
     assert (

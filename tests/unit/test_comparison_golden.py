@@ -41,16 +41,14 @@ def _scenario(check: str, product: str, status: Status, area: str, n: int = 1, *
 
 def golden_records() -> RunRecords:
     results = [
+        _scenario("check_network_001", "cfcr", Status.FAIL, "network", message="expected DENIED, observed ALLOWED"),
+        _scenario("check_network_001", "pks", Status.PASS, "network", layer="NetworkPolicy"),
+        _scenario("check_network_002", "cfcr", Status.SKIPPED, "network"),
         _scenario(
-            "check_net_001", "cfcr", Status.FAIL, "tenant_isolation", message="expected DENIED, observed ALLOWED"
-        ),
-        _scenario("check_net_001", "pks", Status.PASS, "tenant_isolation", layer="NetworkPolicy"),
-        _scenario("check_net_002", "cfcr", Status.SKIPPED, "tenant_isolation"),
-        _scenario(
-            "check_net_002",
+            "check_network_002",
             "pks",
             Status.PASS,
-            "tenant_isolation",
+            "network",
             figures=("time to enforce: median 2.6 s, worst 2.9 s (relabel a pod) over 6 changes",),
         ),
         _scenario("check_rbac_001", "cfcr", Status.PASS, "rbac", plan="default"),
@@ -61,17 +59,19 @@ def golden_records() -> RunRecords:
         _scenario("check_stor_001", "pks", Status.FAIL, "storage"),  # cfcr never ran it: UNKNOWN
     ]
     expectations = {
-        ("check_net_001", "cfcr"): (Status.FAIL, "flannel does not enforce NetworkPolicy"),
+        ("check_network_001", "cfcr"): (Status.FAIL, "flannel does not enforce NetworkPolicy"),
         ("check_stor_001", "pks"): (Status.PASS, "volumes are per tenant"),
     }
-    records = aggregate(results, ["cfcr", "pks"], ["check_priv_001"], expectations, {"check_priv_001": "privileged"})
+    records = aggregate(
+        results, ["cfcr", "pks"], ["check_privileged_001"], expectations, {"check_privileged_001": "privileged"}
+    )
     links = {r.uuid: f"report-{r.uuid}" for r in results if r.check != "check_smoke_001"}
     return records.with_report_links(links)
 
 
 TITLES = {
-    "check_net_001": "Tenants on a shared cluster cannot reach each other's pods",
-    "check_net_002": "A dedicated cluster's pods are out of other tenants' reach",
+    "check_network_001": "Tenants on a shared cluster cannot reach each other's pods",
+    "check_network_002": "A dedicated cluster's pods are out of other tenants' reach",
     "check_rbac_001": "A tenant admin cannot read another tenant's secrets <script>",
     "check_smoke_001": "The suite's wiring works",
 }
@@ -95,23 +95,23 @@ def test_rendering_matches_the_golden_file(name: str, render: object) -> None:
 
 def test_records_behind_the_golden_files() -> None:
     records = golden_records()
-    assert records.record("check_priv_001", "cfcr").status is Status.UNKNOWN  # zero results: never a pass
+    assert records.record("check_privileged_001", "cfcr").status is Status.UNKNOWN  # zero results: never a pass
     assert records.record("check_stor_001", "cfcr").status is Status.UNKNOWN
     assert records.record("check_rbac_001", "pks").status is Status.ERROR  # any error beats the passes
     assert records.record("check_rbac_001", "pks").plans == ("large", "small")
-    assert records.record("check_net_001", "cfcr").meets_expectation
+    assert records.record("check_network_001", "cfcr").meets_expectation
     assert not records.record("check_stor_001", "pks").meets_expectation
     assert records.record("check_rbac_001", "pks").report_link() == "report-check_rbac_001-pks-2"
-    assert [area for area, _ in records.by_area()] == ["privileged", "rbac", "smoke", "storage", "tenant_isolation"]
-    assert records.differences() == ["check_net_001", "check_net_002", "check_rbac_001", "check_stor_001"]
+    assert [area for area, _ in records.by_area()] == ["network", "privileged", "rbac", "smoke", "storage"]
+    assert records.differences() == ["check_network_001", "check_network_002", "check_rbac_001", "check_stor_001"]
 
 
 def test_html_groups_by_area_links_cells_and_escapes() -> None:
     page = to_html(golden_records(), TITLES, allure_link="allure-report/index.html")
     assert page.count('<tbody class="area"') == 5
-    assert 'href="allure-report/index.html#/report-check_net_001-cfcr-1"' in page
+    assert 'href="allure-report/index.html#/report-check_network_001-cfcr-1"' in page
     assert "&lt;script&gt;" in page
     assert "<script> " not in page.split("</head>")[1]
     assert 'id="differs-only"' in page
     data = json.loads(to_json(golden_records(), TITLES))
-    assert data["differences"] == ["check_net_001", "check_net_002", "check_rbac_001", "check_stor_001"]
+    assert data["differences"] == ["check_network_001", "check_network_002", "check_rbac_001", "check_stor_001"]

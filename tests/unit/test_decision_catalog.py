@@ -24,7 +24,7 @@ def test_every_entry_names_a_severity_and_well_formed_anchors() -> None:
 
 def test_catalog_records_carry_severity_and_anchors() -> None:
     checks = load_checks()
-    assert checks["check_net_008"].anchor_list() == ["CVE-2020-8554"]
-    assert checks["check_priv_001"].severity == "blocker"
-    assert "Pod Security: Host Ports" in checks["check_priv_001"].anchor_list()
+    assert checks["check_network_008"].anchor_list() == ["CVE-2020-8554"]
+    assert checks["check_privileged_001"].severity == "blocker"
+    assert "Pod Security: Host Ports" in checks["check_privileged_001"].anchor_list()
     assert min(c.severity_rank for c in checks.values()) == 0

@@ -78,7 +78,7 @@ def _environment(product: str, version: str, credentials: str) -> dict[str, Any]
 
 def records_with_mismatch() -> RunRecords:
     records = golden_records()
-    key = ("check_net_001", "cfcr")
+    key = ("check_network_001", "cfcr")
     record = records.records[key]
     scenario = replace(record.scenarios[0], message=MISMATCH)
     return replace(records, records={**records.records, key: replace(record, scenarios=(scenario,))})
@@ -101,9 +101,9 @@ def golden_decision() -> dict[str, Any]:
         plan_table=[["plan", "privileged"], ["pks/small (blue)", "rejected (PodSecurity admission)"]],
         matrices=[
             {
-                "check": "check_net_001",
+                "check": "check_network_001",
                 "product": "cfcr",
-                "scenario": "check_net_001 scenario 1",
+                "scenario": "check_network_001 scenario 1",
                 "name": "pod-to-pod (text)",
                 "text": "FAIL\n  a  b\na .  .\nb .  .",
             }
@@ -135,18 +135,18 @@ def test_findings_name_reason_cell_layer_remediation_and_credentials_most_severe
     decision = golden_decision()
     findings = {(f["check"], f["product"]): f for f in decision["findings"]}
     assert set(findings) == {
-        ("check_net_001", "cfcr"),
+        ("check_network_001", "cfcr"),
         ("check_rbac_001", "pks"),
         ("check_stor_001", "pks"),
         ("check_stor_001", "cfcr"),
-        ("check_priv_001", "cfcr"),
-        ("check_priv_001", "pks"),
+        ("check_privileged_001", "cfcr"),
+        ("check_privileged_001", "pks"),
     }
-    net = findings[("check_net_001", "cfcr")]
+    net = findings[("check_network_001", "cfcr")]
     assert net["evidence_cell"] == "green/a → blue/b:8080/tcp allowed"
     assert net["observed_reason"].startswith("expected DENIED, observed ALLOWED: green/a -> blue/b:8080/tcp")
     assert net["expectation_reason"] == "flannel does not enforce NetworkPolicy"
-    assert net["remediation"] == load_checks()["check_net_001"].remediation
+    assert net["remediation"] == load_checks()["check_network_001"].remediation
     assert net["credentials"] == "real (token)"
     assert findings[("check_rbac_001", "pks")]["credentials"].startswith("impersonated")
     assert findings[("check_rbac_001", "pks")]["observed_reason"] == "connection refused"
@@ -155,17 +155,20 @@ def test_findings_name_reason_cell_layer_remediation_and_credentials_most_severe
     assert order == sorted(order, key=lambda o: (o[0], scale.index(o[1]))), "news first, then most severe first"
     assert not order[0][0], "an unmet expectation leads"
     blocker = [f for f in decision["findings"] if f["severity"] == "blocker"]
-    assert [f["check"] for f in blocker] == ["check_priv_001", "check_priv_001"]  # no result: still a finding
+    assert [f["check"] for f in blocker] == [
+        "check_privileged_001",
+        "check_privileged_001",
+    ]  # no result: still a finding
     critical = [f for f in decision["findings"] if f["severity"] == "critical"]
-    assert critical[-1]["check"] == "check_net_001"  # the expected gap after the unmet expectations
+    assert critical[-1]["check"] == "check_network_001"  # the expected gap after the unmet expectations
 
 
 def test_the_page_shows_each_section_and_links_each_cell_to_the_allure_evidence() -> None:
     html = page.to_html(golden_decision())
     for section in ("products", "findings", "grid", "plans", "trends"):
         assert f'<section id="{section}">' in html
-    assert 'href="allure-report/index.html#/report-check_net_001-cfcr-1"' in html
-    assert "tenant_isolation: 0 passed, 1 failed (1 expected), 0 error, 1 n/a of 2 checks" in html
+    assert 'href="allure-report/index.html#/report-check_network_001-cfcr-1"' in html
+    assert "network: 0 passed, 1 failed (1 expected), 0 error, 1 n/a of 2 checks" in html
     assert "<code>green/a → blue/b:8080/tcp allowed</code>" in html
     assert "@media print" in html
     assert "fail → pass in run-2" not in html
@@ -195,7 +198,7 @@ def test_junit_has_one_case_per_check_and_product_with_reason_and_remediation() 
     assert error.get("message") == "ERROR: connection refused"
     assert "to fix: " + load_checks()["check_rbac_001"].remediation in (error.text or "")
     cfcr = {c.get("name", "").split(":")[0]: c for c in root.findall("testsuite[@name='cfcr']/testcase")}
-    skipped = cfcr["check_net_001"].find("skipped")
+    skipped = cfcr["check_network_001"].find("skipped")
     assert skipped is not None
     assert "product gap" in skipped.get("message", "")
     assert root.find("testsuite[@name='pks']").get("failures") == "1"  # type: ignore[union-attr]
@@ -222,7 +225,7 @@ def test_observed_reason_reads_the_first_cell_or_line(message: str, reason: str,
 def test_unmet_line_names_status_expectation_and_reason() -> None:
     records = records_with_mismatch()
     assert unmet_line(records.record("check_rbac_001", "pks")) == "ERROR (expected pass or n/a): connection refused"
-    assert unmet_line(records.record("check_priv_001", "cfcr")).startswith("UNKNOWN")
+    assert unmet_line(records.record("check_privileged_001", "cfcr")).startswith("UNKNOWN")
     assert records.record("check_stor_001", "pks").status is Status.FAIL
     assert unmet_line(records.record("check_stor_001", "pks")).startswith("FAIL (expected pass)")
 
@@ -240,8 +243,8 @@ def test_trends_name_each_change_with_its_run_date_and_version() -> None:
             "mutation": None,
         }
     ]
-    assert rows[("check_net_001", "cfcr")]["changes"] == []
-    assert rows[("check_net_001", "cfcr")]["statuses"] == ["fail", "fail"]
+    assert rows[("check_network_001", "cfcr")]["changes"] == []
+    assert rows[("check_network_001", "cfcr")]["statuses"] == ["fail", "fail"]
 
 
 def test_a_long_message_keeps_its_mismatches_and_a_result_file_need_not_be_named_by_its_uuid(tmp_path: Path) -> None:

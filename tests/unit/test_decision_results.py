@@ -36,7 +36,7 @@ def copied_run(tmp_path: Path) -> Path:
     targets = tmp_path / "made" / "targets.yaml"
     targets.parent.mkdir()
     targets.write_text(TARGETS)
-    run_dir = make_run(tmp_path / "made", [failing("check_net_001", "cfcr"), result("check_net_001", "pks")])
+    run_dir = make_run(tmp_path / "made", [failing("check_network_001", "cfcr"), result("check_network_001", "pks")])
     (run_dir / "allure-results" / "m-attachment.txt").write_text("a matrix")
     save_run_targets(run_dir, load_targets(targets))
     copy = tmp_path / "elsewhere" / run_dir.name
@@ -51,21 +51,21 @@ def test_results_print_verdict_reason_cell_fix_and_evidence(
     monkeypatch.chdir(copied_run.parent)
     assert main(["results", str(copied_run), "--product", "cfcr"]) == 0
     out = capsys.readouterr().out
-    assert "check_net_001 on cfcr: FAIL (expected) [critical]" in out
+    assert "check_network_001 on cfcr: FAIL (expected) [critical]" in out
     assert "observed: expected DENIED, observed ALLOWED: blue/a -> green/a:8080/tcp" in out
     assert "shown by: blue/a → green/a:8080/tcp allowed" in out
-    assert f"to fix: {load_checks()['check_net_001'].remediation}" in out
+    assert f"to fix: {load_checks()['check_network_001'].remediation}" in out
     assert f"evidence: pod-to-pod (text): {copied_run / 'allure-results' / 'm-attachment.txt'}" in out
     assert "on pks" not in out
     assert not list(copied_run.glob("decision.*"))  # results write nothing
 
 
 def test_results_refuse_a_check_the_run_did_not_judge(copied_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["results", str(copied_run), "--check", "check_net_099"]) == 2
+    assert main(["results", str(copied_run), "--check", "check_network_099"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1
-    assert err[0].startswith("caas: error: --check: check_net_099: ")
-    assert "fix: one of check_net_001" in err[0]
+    assert err[0].startswith("caas: error: --check: check_network_099: ")
+    assert "fix: one of check_network_001" in err[0]
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
@@ -75,7 +75,7 @@ def test_a_missing_or_damaged_run_folder_is_one_line(
     if damage == "missing":
         shutil.rmtree(copied_run)
     else:
-        path = copied_run / "allure-results" / "check_net_001-pks-result.json"
+        path = copied_run / "allure-results" / "check_network_001-pks-result.json"
         path.write_text(path.read_text()[:40])
     assert main(["results", str(copied_run)]) == (2 if damage == "missing" else 3)
     err = capsys.readouterr().err.splitlines()
@@ -109,7 +109,7 @@ def test_report_rebuilds_the_decision_page_from_the_copied_folder_alone(
     assert main(["report", str(copied_run)]) == 0
     assert f"decision: {copied_run / 'decision.html'}" in capsys.readouterr().out
     decision = json.loads((copied_run / "decision.json").read_text())
-    finding = next(f for f in decision["findings"] if f["check"] == "check_net_001")
+    finding = next(f for f in decision["findings"] if f["check"] == "check_network_001")
     assert finding["evidence_cell"] == "blue/a → green/a:8080/tcp allowed"
     assert decision["matrices"][0]["text"] == "a matrix"
     assert (copied_run / "checks.junit.xml").exists()

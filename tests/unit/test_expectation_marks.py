@@ -25,35 +25,35 @@ from reports.records import CheckRecord, RunRecords, Status, aggregate, read_all
 FEATURE = """\
 Feature: Fake checks, each ending as its step says
 
-  @check_net_001
+  @check_network_001
   Scenario: An expected failure fails
     Then the observation contradicts the requirement
 
-  @check_net_002
+  @check_network_002
   Scenario: An expected failure passes
     Then the observation matches the requirement
 
-  @check_net_003
+  @check_network_003
   Scenario: An expected failure could not be observed
     Then nothing could be observed
 
-  @check_net_004
+  @check_network_004
   Scenario: A failure nobody expects
     Then the observation contradicts the requirement
 
-  @check_net_005
+  @check_network_005
   Scenario: One scenario of an expected failure fails
     Then the observation contradicts the requirement
 
-  @check_net_005
+  @check_network_005
   Scenario: Another scenario of the same check passes
     Then the observation matches the requirement
 
-  @check_net_006
+  @check_network_006
   Scenario: An expected failure does not apply
     Then the check does not apply
 
-  @check_net_007
+  @check_network_007
   Scenario: A plain pass
     Then the observation matches the requirement
 
@@ -97,13 +97,13 @@ def not_applicable():
 
 # the fake scenarios carry real check ids (a targets file's expectations name checks of the catalog)
 CHECKS = {
-    "001": "check_net_001",
-    "002": "check_net_002",
-    "003": "check_net_003",
-    "004": "check_net_004",
-    "005": "check_net_005",
-    "006": "check_net_006",
-    "007": "check_net_007",
+    "001": "check_network_001",
+    "002": "check_network_002",
+    "003": "check_network_003",
+    "004": "check_network_004",
+    "005": "check_network_005",
+    "006": "check_network_006",
+    "007": "check_network_007",
     "008": "check_rbac_001",
 }
 EXPECTED_FAIL = ("001", "002", "003", "005", "006", "008")
@@ -183,13 +183,15 @@ def run_fake(suite: Path, keyword: str, name: str) -> FakeRun:
 
 
 def test_expected_failures_are_strict_xfails_with_the_reason_and_the_run_passes(fake_suite: Path) -> None:
-    run = run_fake(fake_suite, "check_net_001 or check_net_005 or check_net_007", "met")
+    run = run_fake(fake_suite, "check_network_001 or check_network_005 or check_network_007", "met")
 
     assert run.code == 0, run.output
-    assert "XFAIL steps/test_fake.py::test_an_expected_failure_fails[alpha] - check_net_001 on alpha, " in run.output
+    assert (
+        "XFAIL steps/test_fake.py::test_an_expected_failure_fails[alpha] - check_network_001 on alpha, " in run.output
+    )
     assert f"expected fail (targets.yaml): {REASON} (001)" in run.output
-    assert "check_net_001 on alpha: FAIL (expected): the fake product does not enforce it (001)" in run.output
-    assert "check_net_005 on alpha: FAIL (expected)" in run.output  # one scenario failed, one passed
+    assert "check_network_001 on alpha: FAIL (expected): the fake product does not enforce it (001)" in run.output
+    assert "check_network_005 on alpha: FAIL (expected)" in run.output  # one scenario failed, one passed
     assert "3 of 3 verdicts (check on product) meet their expectations" in run.output
     for n, status in (("001", Status.FAIL), ("005", Status.FAIL), ("007", Status.PASS)):
         assert run.record(n).status is status, run.record(n)
@@ -200,20 +202,20 @@ def test_expected_failures_are_strict_xfails_with_the_reason_and_the_run_passes(
     assert skipped.get("type") == "pytest.xfail"
     assert REASON in (skipped.get("message") or "")
     properties = {p.get("name"): p.get("value") for p in xfailed.iter("property")}
-    assert properties == {"check": "check_net_001", "product": "alpha", "expected": "fail"}
+    assert properties == {"check": "check_network_001", "product": "alpha", "expected": "fail"}
 
 
 def test_every_way_an_expectation_is_not_met_fails_the_run_and_names_the_check(fake_suite: Path) -> None:
     run = run_fake(fake_suite, "", "all")
 
     assert run.code == 1, run.output
-    assert "[XPASS(strict)] check_net_002 on alpha, expected fail (targets.yaml)" in run.output
-    assert "check_net_002 on alpha: pass, not met: targets.yaml expects fail, a stale expectation" in run.output
+    assert "[XPASS(strict)] check_network_002 on alpha, expected fail (targets.yaml)" in run.output
+    assert "check_network_002 on alpha: pass, not met: targets.yaml expects fail, a stale expectation" in run.output
     # an error under an expected failure stays an error: never an xfail, never a met expectation
     assert "FAILED steps/test_fake.py::test_an_expected_failure_could_not_be_observed[alpha]" in run.output
-    assert "check_net_003 on alpha: ERROR, not observed" in run.output
-    assert "check_net_004 on alpha: FAIL, not met: targets.yaml has no expectation for it" in run.output
-    assert "check_net_006 on alpha: n/a, not met: targets.yaml expects fail" in run.output
+    assert "check_network_003 on alpha: ERROR, not observed" in run.output
+    assert "check_network_004 on alpha: FAIL, not met: targets.yaml has no expectation for it" in run.output
+    assert "check_network_006 on alpha: n/a, not met: targets.yaml expects fail" in run.output
     assert "check_rbac_001 on alpha: pass, not met" in run.output
     assert "3 of 8 verdicts (check on product) meet their expectations; 5 not" in run.output
     # `caas run` reads the same verdicts from the Allure results
@@ -234,7 +236,7 @@ def test_every_way_an_expectation_is_not_met_fails_the_run_and_names_the_check(f
 def test_an_expectation_not_met_fails_a_run_in_which_no_test_failed(fake_suite: Path) -> None:
     """An expected failure that does not apply, and a stale one whose two scenarios passed leniently: pytest
     alone would exit 0 (skipped, xpassed); `caas run`'s rule makes it 1."""
-    run = run_fake(fake_suite, "check_net_006 or check_rbac_001", "lenient")
+    run = run_fake(fake_suite, "check_network_006 or check_rbac_001", "lenient")
 
     assert "1 skipped, 7 deselected, 2 xpassed" in run.output
     assert run.code == 1, run.output
@@ -243,19 +245,19 @@ def test_an_expectation_not_met_fails_a_run_in_which_no_test_failed(fake_suite: 
 
 def test_without_its_expectation_the_failure_fails_the_run_naming_the_check(fake_suite: Path) -> None:
     (fake_suite / "targets.yaml").write_text(targets_text(tuple(n for n in EXPECTED_FAIL if n != "001")))
-    run = run_fake(fake_suite, "check_net_001", "removed")
+    run = run_fake(fake_suite, "check_network_001", "removed")
 
     assert run.code == 1, run.output
     assert "FAILED steps/test_fake.py::test_an_expected_failure_fails[alpha]" in run.output
-    assert "check_net_001 on alpha: FAIL, not met" in run.output
+    assert "check_network_001 on alpha: FAIL, not met" in run.output
 
 
 @pytest.mark.parametrize(
     ("allure_status", "message", "status"),
     [
-        ("skipped", "XFAIL check_net_001 on cfcr, expected fail: x\n\nAssertionError: observed", Status.FAIL),
+        ("skipped", "XFAIL check_network_001 on cfcr, expected fail: x\n\nAssertionError: observed", Status.FAIL),
         ("skipped", "Skipped: not applicable: fewer than two tenants share a cluster", Status.SKIPPED),
-        ("broken", "[XPASS(strict)] check_net_001 on cfcr, expected fail: x", Status.PASS),
+        ("broken", "[XPASS(strict)] check_network_001 on cfcr, expected fail: x", Status.PASS),
         ("broken", "checks.verdicts.Inconclusive: 2 cells not observed", Status.ERROR),
         ("failed", "Failed: Timeout (>900.0s) from pytest-timeout.", Status.ERROR),
         ("failed", "AssertionError: observed ALLOWED", Status.FAIL),
@@ -278,22 +280,22 @@ def test_phases_combine_as_the_allure_adapter_combines_them() -> None:
 
 
 def test_an_error_is_described_as_not_observed_whatever_is_expected() -> None:
-    record = CheckRecord("check_net_001", "cfcr", Status.ERROR, expected=Status.FAIL, reason="no enforcement")
+    record = CheckRecord("check_network_001", "cfcr", Status.ERROR, expected=Status.FAIL, reason="no enforcement")
     assert not record.meets_expectation
-    assert describe(record, Path("targets.yaml")).startswith("check_net_001 on cfcr: ERROR, not observed")
+    assert describe(record, Path("targets.yaml")).startswith("check_network_001 on cfcr: ERROR, not observed")
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is installed by make test")
 def test_the_allure_report_files_an_xfailed_expected_failure_as_a_product_gap(tmp_path: Path) -> None:
     config = tmp_path / "allurerc.mjs"
-    config.write_text(allure_config(["cfcr"], [("check_net_001", "cfcr")], tmp_path / "h.jsonl"))
+    config.write_text(allure_config(["cfcr"], [("check_network_001", "cfcr")], tmp_path / "h.jsonl"))
     probe = tmp_path / "probe.mjs"
     probe.write_text(
         f'import c from "{config}";\n'
-        "const t = (status, message) => ({status, message, labels: [{name: 'check', value: 'check_net_001'},"
+        "const t = (status, message) => ({status, message, labels: [{name: 'check', value: 'check_network_001'},"
         " {name: 'product', value: 'cfcr'}]});\n"
         "const gap = c.categories[0].matchers;\n"
-        "console.log([gap(t('skipped', 'XFAIL check_net_001 on cfcr, expected fail')),"
+        "console.log([gap(t('skipped', 'XFAIL check_network_001 on cfcr, expected fail')),"
         " gap(t('skipped', 'Skipped: not applicable')), gap(t('failed', 'AssertionError'))].join(','));\n"
     )
     done = subprocess.run(["node", str(probe)], capture_output=True, text=True, timeout=60, check=False)

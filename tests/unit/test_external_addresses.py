@@ -1,4 +1,4 @@
-"""check_net_008's claims under a plan's externalIPs range (pure): which addresses it claims, what it expects."""
+"""check_network_008's claims under a plan's externalIPs range (pure): which addresses it claims, what it expects."""
 
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ def test_a_failed_positive_control_turns_denials_into_errors_and_says_what_the_c
 
 
 # --- the positive controls, per row and per column -------------------------------------------------------
-# The shape of check_net_005: each tenant's pods a and b reach their own Service's name over TCP and UDP.
+# The shape of check_network_005: each tenant's pods a and b reach their own Service's name over TCP and UDP.
 A, D, E = Cell.ALLOWED, Cell.DENIED, Cell.ERROR
 PODS, NAMES = ("blue/a", "blue/b"), ("blue svc:8080/tcp", "blue svc:5353/udp")
 OWN_SERVICE = Matrix.build(PODS, NAMES, {(r, c): A for r in PODS for c in NAMES})

@@ -1,5 +1,5 @@
 """The over-blocking mutation (issue 25): onboarding that lets UDP flow within the tenant only among
-the pods labelled app=a, so check_net_005 has an over-blocked cell whose row and column controls hold."""
+the pods labelled app=a, so check_network_005 has an over-blocked cell whose row and column controls hold."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_same_tenant_udp_scoped_lets_udp_flow_among_the_scoped_pods_only() -> No
     assert {k: v for k, v in mutated.items() if not k.startswith("allow-same-tenant")} == {
         k: v for k, v in honest.items() if k != "allow-same-tenant"
     }
-    assert MUST_FAIL[Mutation.SAME_TENANT_UDP_SCOPED] == ("check_net_005",)
+    assert MUST_FAIL[Mutation.SAME_TENANT_UDP_SCOPED] == ("check_network_005",)
 
 
 def test_other_mutations_leave_allow_same_tenant_alone() -> None:

@@ -5,10 +5,10 @@ Each test injects one failing control into the engine's own code path (an API an
 pod of the control unable to start: ErrImageNeverPull, or its request refused), makes every other
 observation what the expectation says, and runs the engine's verdict: ERROR is `Inconclusive` (or, where
 the control is a fixture's pod, an infrastructure error, which Allure reports as broken), FAIL is
-AssertionError. The engines: network reachability (check_net_*), the RBAC access matrix (check_rbac_001,
-002, 005) and credentials (check_rbac_006), the privileges per plan (check_priv_001/002), workload
-controllers (check_priv_003), tenant fences (check_priv_004), plan limits (check_priv_005), volume
-separation (check_sto_003), storage quota (check_sto_005), and the pods every other storage and network
+AssertionError. The engines: network reachability (check_network_*), the RBAC access matrix (check_rbac_001,
+002, 005) and credentials (check_rbac_006), the privileges per plan (check_privileged_001/002), workload
+controllers (check_privileged_003), tenant fences (check_privileged_004), plan limits (check_privileged_005), volume
+separation (check_storage_003), storage quota (check_storage_005), and the pods every other storage and network
 check starts from.
 """
 
@@ -238,7 +238,7 @@ def test_network_checks_error_at_once_when_the_probe_pods_cannot_start(monkeypat
 
 def test_from_outside_a_machine_that_connects_everywhere_observes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A transparent proxy or gateway that completes every TCP handshake makes every outside probe
-    "connect": the negative control (an address routed nowhere) connects too, and check_net_006 is ERROR."""
+    "connect": the negative control (an address routed nowhere) connects too, and check_network_006 is ERROR."""
     targets = [
         Target("pks-w1:30080/tcp", "10.213.1.11", 30080, "tcp"),
         Target("blue/a:8080/tcp", "10.101.1.5", 8080, "tcp"),

@@ -1,4 +1,4 @@
-"""check_priv_006's engine without a cluster: which tenants make a pair, where the owner's private
+"""check_privileged_006's engine without a cluster: which tenants make a pair, where the owner's private
 repository is, and how the observed starts end the check (fail, ERROR, pass)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""check_priv_001/002 end through the one verdict rule: their plans' requirement table (a row per plan,
+"""check_privileged_001/002 end through the one verdict rule: their plans' requirement table (a row per plan,
 a column per case and the positive control), compared by checks.verdicts (pure)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""check_prov_001 and check_rbac_004 under `onboarding: existing`, without a cluster: the provider's fences
+"""check_provisioning_001 and check_rbac_004 under `onboarding: existing`, without a cluster: the provider's fences
 judged against the declared plan (a fence the plan does not promise is no failure), the attempts on the
 provider's objects by the names its fences carry, and the delegation granted to the developers as their
 credentials authenticate."""

@@ -5,7 +5,7 @@ provisioning/lab/go/kube/pss), and the positive control violates none.
 Why the upstream evaluator and not a dry-run create on the lab: it needs no cluster (seconds, in the
 unit tests), it lists every check a pod fails rather than the API server's first refusal, and it is the
 code PodSecurity admission runs. API validation, which runs before admission, is proved on the lab
-(check_priv_001: an API-validation refusal where the model expects PodSecurity is a failure).
+(check_privileged_001: an API-validation refusal where the model expects PodSecurity is a failure).
 """
 
 from __future__ import annotations

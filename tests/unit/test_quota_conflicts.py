@@ -1,6 +1,6 @@
 """A create answered 409 by ResourceQuota admission's optimistic update of the quota's usage is repeated,
 as client-go's retry.RetryOnConflict repeats an update (provisioning.kube.pods.retry_quota_conflicts);
-every other answer ends at once. Seen on the lab: check_priv_002's case pods on a dedicated cluster got
+every other answer ends at once. Seen on the lab: check_privileged_002's case pods on a dedicated cluster got
 "Operation cannot be fulfilled on resourcequotas "tenant-quota": the object has been modified" and were
 ERROR."""
 

@@ -29,7 +29,7 @@ TARGETS = textwrap.dedent("""\
       - {product: cfcr, tenants: [{name: blue, plan: default}]}
       - {product: pks, tenants: [{name: blue, plan: small}]}
     expectations:
-      - {product: cfcr, check: check_net_001, status: fail, reason: flannel does not enforce NetworkPolicy}
+      - {product: cfcr, check: check_network_001, status: fail, reason: flannel does not enforce NetworkPolicy}
     """)
 
 
@@ -115,7 +115,7 @@ def test_a_folder_that_is_no_run(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_the_folder_of_runs_points_at_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run_dir = make_run(tmp_path, [result("check_net_001", "pks")])
+    run_dir = make_run(tmp_path, [result("check_network_001", "pks")])
     code, lines = report(capsys, str(run_dir.parent))
     assert code == 2
     assert_one_error(lines, str(run_dir.parent), "holds runs but is not one", f"e.g. {run_dir}")
@@ -155,8 +155,8 @@ def test_a_run_without_results(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_a_damaged_result_file_is_refused_not_skipped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], targets_file: Path, content: Any, problem: str
 ) -> None:
-    run_dir = make_run(tmp_path, [result("check_net_001", "pks", "failed"), result("check_net_001", "cfcr")])
-    damaged = run_dir / "allure-results" / "check_net_001-pks-result.json"
+    run_dir = make_run(tmp_path, [result("check_network_001", "pks", "failed"), result("check_network_001", "cfcr")])
+    damaged = run_dir / "allure-results" / "check_network_001-pks-result.json"
     damaged.write_text(content(damaged.read_text()))
     code, lines = report(capsys, str(run_dir), "--targets", str(targets_file))
     assert code == 3
@@ -168,7 +168,7 @@ def test_a_damaged_result_file_is_refused_not_skipped(
 
 
 def test_a_run_without_a_targets_copy_needs_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run_dir = make_run(tmp_path, [result("check_net_001", "pks")])
+    run_dir = make_run(tmp_path, [result("check_network_001", "pks")])
     code, lines = report(capsys, str(run_dir))
     assert code == 2
     assert_one_error(lines, str(run_dir), f"has no {RUN_TARGETS}", "pass --targets FILE")
@@ -177,27 +177,27 @@ def test_a_run_without_a_targets_copy_needs_targets(tmp_path: Path, capsys: pyte
 def test_the_report_uses_the_run_copy_and_only_the_products_it_ran(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], targets_file: Path, no_allure: None
 ) -> None:
-    run_dir = make_run(tmp_path, [result("check_net_001", "pks"), result("check_rbac_001", "pks", "failed")])
+    run_dir = make_run(tmp_path, [result("check_network_001", "pks"), result("check_rbac_001", "pks", "failed")])
     save_run_targets(run_dir, load_targets(targets_file), ["pks"])
     code, lines = report(capsys, str(run_dir))
     assert (code, lines) == (0, [])
     comparison = json.loads((run_dir / "comparison.json").read_text())
     assert comparison["products"] == ["pks"]
     statuses = {row["check"]: row["products"]["pks"]["status"] for row in comparison["checks"]}
-    assert statuses == {"check_net_001": "pass", "check_rbac_001": "fail"}
+    assert statuses == {"check_network_001": "pass", "check_rbac_001": "fail"}
 
 
 def test_other_targets_are_refused_naming_each_difference(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], targets_file: Path
 ) -> None:
-    run_dir = make_run(tmp_path, [result("check_net_001", "pks"), result("check_net_001", "cfcr", "failed")])
+    run_dir = make_run(tmp_path, [result("check_network_001", "pks"), result("check_network_001", "cfcr", "failed")])
     save_run_targets(run_dir, load_targets(targets_file))
     other = tmp_path / "other.yaml"
     other.write_text(TARGETS.replace("status: fail, reason: flannel", "status: pass, reason: flannel"))
     code, lines = report(capsys, str(run_dir), "--targets", str(other))
     assert code == 2
     assert lines == [
-        f"caas: error: --targets {other}: the run expected check_net_001 on cfcr to fail; this file expects pass "
+        f"caas: error: --targets {other}: the run expected check_network_001 on cfcr to fail; this file expects pass "
         f"(fix: omit --targets to use the run's own {run_dir / RUN_TARGETS})"
     ]
     assert not (run_dir / "comparison.json").exists()
@@ -206,7 +206,7 @@ def test_other_targets_are_refused_naming_each_difference(
 def test_targets_without_a_product_the_run_tested_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], targets_file: Path
 ) -> None:
-    run_dir = make_run(tmp_path, [result("check_net_001", "pks"), result("check_net_001", "cfcr", "failed")])
+    run_dir = make_run(tmp_path, [result("check_network_001", "pks"), result("check_network_001", "cfcr", "failed")])
     only_pks = tmp_path / "pks-only.yaml"
     only_pks.write_text(
         "\n".join(line for line in TARGETS.splitlines() if "cfcr" not in line and "expectations" not in line) + "\n"
@@ -219,14 +219,14 @@ def test_targets_without_a_product_the_run_tested_are_refused(
 def test_targets_are_checked_against_the_recorded_comparison_of_an_older_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], targets_file: Path, no_allure: None
 ) -> None:
-    run_dir = make_run(tmp_path, [result("check_net_001", "pks"), result("check_net_001", "cfcr", "failed")])
+    run_dir = make_run(tmp_path, [result("check_network_001", "pks"), result("check_network_001", "cfcr", "failed")])
     assert main(["report", str(run_dir), "--targets", str(targets_file)]) == 0  # writes comparison.json
     capsys.readouterr()
     changed = tmp_path / "changed.yaml"
     changed.write_text(TARGETS.replace("flannel does not enforce NetworkPolicy", "another reason"))
     code, lines = report(capsys, str(run_dir), "--targets", str(changed))
     assert code == 2
-    assert_one_error(lines, f"--targets {changed}", "the reasons for check_net_001 on cfcr differ")
+    assert_one_error(lines, f"--targets {changed}", "the reasons for check_network_001 on cfcr differ")
 
 
 def test_the_copy_keeps_the_chosen_products_and_no_file_of_the_targets_folder(tmp_path: Path) -> None:

@@ -126,10 +126,17 @@ def test_the_environment_facts_in_the_pages_order() -> None:
 
 def test_the_catalog_ids_and_the_closest_ones_to_a_misspelt_id() -> None:
     ids = check_ids()
-    assert {"check_net_001", "check_rbac_001", "check_priv_004", "check_sto_005"} <= ids
-    assert "check_net_001" in closest_check_ids("check_net_01")
-    assert closest_check_ids("chek_sto_005")[0] == "check_sto_005"
-    assert len(closest_check_ids("check_net_00")) <= 3
+    assert {"check_network_001", "check_rbac_001", "check_privileged_004", "check_storage_005"} <= ids
+    assert "check_network_001" in closest_check_ids("check_network_01")
+    assert closest_check_ids("chek_storage_005")[0] == "check_storage_005"
+
+
+def test_an_id_of_the_old_naming_gets_exactly_its_new_name() -> None:
+    assert closest_check_ids("check_net_001") == ["check_network_001"]
+    assert closest_check_ids("check_priv_006") == ["check_privileged_006"]
+    assert closest_check_ids("check_sto_002") == ["check_storage_002"]
+    assert closest_check_ids("check_prov_001") == ["check_provisioning_001"]
+    assert len(closest_check_ids("check_network_00")) <= 3
     assert closest_check_ids("tenant isolation") == []
 
 
@@ -169,14 +176,14 @@ def test_attachment_names_come_from_every_step_of_every_result_and_damaged_resul
 
 def test_the_run_date_is_when_its_first_scenario_started_in_utc(tmp_path: Path) -> None:
     def scenario(start_ms: int) -> ScenarioResult:
-        return ScenarioResult("check_net_001", "pks", "s", Status.PASS, start_ms=start_ms)
+        return ScenarioResult("check_network_001", "pks", "s", Status.PASS, start_ms=start_ms)
 
-    record = CheckRecord("check_net_001", "pks", Status.PASS, (scenario(1_764_460_800_000), scenario(0)))
+    record = CheckRecord("check_network_001", "pks", Status.PASS, (scenario(1_764_460_800_000), scenario(0)))
     later = CheckRecord("check_rbac_001", "pks", Status.PASS, (scenario(1_764_460_900_000),))
     records = RunRecords(
         ("pks",),
-        ("check_net_001", "check_rbac_001"),
-        {("check_net_001", "pks"): record, ("check_rbac_001", "pks"): later},
+        ("check_network_001", "check_rbac_001"),
+        {("check_network_001", "pks"): record, ("check_rbac_001", "pks"): later},
     )
     assert run_folder.run_date(records, tmp_path) == "2025-11-30T00:00:00+00:00"
     os.utime(tmp_path, (1_764_460_800, 1_764_460_800))
@@ -189,7 +196,7 @@ def test_the_run_date_is_when_its_first_scenario_started_in_utc(tmp_path: Path) 
 
 
 def entry(run_id: str, date: str, status: str = "pass") -> dict[str, object]:
-    return {"run_id": run_id, "date": date, "verdicts": {"pks": {"check_net_001": status}}}
+    return {"run_id": run_id, "date": date, "verdicts": {"pks": {"check_network_001": status}}}
 
 
 def test_a_missing_trends_file_is_no_trend(tmp_path: Path) -> None:
@@ -213,8 +220,8 @@ def test_recording_a_run_replaces_its_own_line_keeps_date_order_and_the_last_run
     trends.record_run(path, entry("run-1", "2026-11-01"))
     kept = trends.record_run(path, entry("run-2", "2026-11-02", "fail"))
     assert [(e["run_id"], e["verdicts"]) for e in kept] == [
-        ("run-1", {"pks": {"check_net_001": "pass"}}),
-        ("run-2", {"pks": {"check_net_001": "fail"}}),
+        ("run-1", {"pks": {"check_network_001": "pass"}}),
+        ("run-2", {"pks": {"check_network_001": "fail"}}),
     ]
     assert trends.read_trends(path) == (kept, [])
     monkeypatch.setattr(trends, "KEEP", 2)

@@ -1,6 +1,6 @@
 """Requirement tables of the privileged and storage features as expected matrices, and the rules that
-turn an API answer into a cell for them: checks/privileged/tampering.py (check_priv_004),
-checks/storage/quota.py (check_sto_005) and checks/storage/separation.py (check_sto_003).
+turn an API answer into a cell for them: checks/privileged/tampering.py (check_privileged_004),
+checks/storage/quota.py (check_storage_005) and checks/storage/separation.py (check_storage_003).
 
 A refusal is DENIED only when the API server said so for the reason the requirement is about (403, the
 quota exceeded); any other failure is ERROR, never a denial. The tables are read from the feature files,
@@ -50,7 +50,7 @@ def observed(rows: list[str], columns: tuple[str, ...], values: list[list[Cell]]
     return Matrix.build(rows, columns, cells, dict.fromkeys(cells, "observed"))
 
 
-# --- check_priv_004: a tenant cannot weaken its own fences -------------------------------------------
+# --- check_privileged_004: a tenant cannot weaken its own fences -------------------------------------------
 
 FENCES = {action: Cell(access) for action, access in feature_rows("privileged/namespace_tampering.feature")}
 A, D, E = Cell.ALLOWED, Cell.DENIED, Cell.ERROR
@@ -102,7 +102,7 @@ def test_a_fence_holds_only_on_a_refusal_the_classifier_reads(status: int, body:
     assert tampering._cell(lambda: None) == Answered(Cell.ALLOWED, "succeeded", "-")
 
 
-# --- check_sto_005: the storage quota holds -----------------------------------------------------------
+# --- check_storage_005: the storage quota holds -----------------------------------------------------------
 
 QUOTA = {claim: Cell(access) for claim, access in feature_rows("storage/quota.feature")}
 
@@ -186,7 +186,7 @@ def test_a_claim_is_denied_only_when_refused_for_exceeding_that_quota(
         assert evidence == "a claim of 3Gi was admitted"
 
 
-# --- check_sto_003: volumes stay with their tenant ----------------------------------------------------
+# --- check_storage_003: volumes stay with their tenant ----------------------------------------------------
 
 SEPARATION = [tuple(row) for row in feature_rows("storage/tenant_separation.feature")]
 

@@ -162,7 +162,7 @@ def test_the_smoke_table_holds_for_listed_levels_and_fails_without_tenants() -> 
     assert verdict(requirement_comparison(tenancy_checks.plan_levels_table({}, levels))) == "FAIL"
 
 
-# --- check_sto_004: a new claim after the deletion ------------------------------------------------------
+# --- check_storage_004: a new claim after the deletion ------------------------------------------------------
 
 WRITTEN = WrittenVolume("blue", "sto-data-1", "sto-writer-1", "pv-old", "lab-hostpath", "16Mi", "t0k3n")
 
@@ -214,7 +214,7 @@ def test_a_reachability_verdict_ends_by_the_same_rule_with_its_own_report() -> N
     require(requirement_comparison(requirement_table("holds", {"a -> b": holds(True, "refused")})))
 
 
-# --- check_sto_001 and check_sto_002: volumes on demand, data that outlives its pods ---------------------
+# --- check_storage_001 and check_storage_002: volumes on demand, data that outlives its pods ---------------------
 
 
 def _claims_workspace(monkeypatch: pytest.MonkeyPatch, bound: Any, defaults: list[str], volume: Any) -> Workspace:

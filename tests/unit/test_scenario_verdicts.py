@@ -34,16 +34,16 @@ def test_a_scenario_counts_for_its_first_check_tag_on_its_product() -> None:
         "check_rbac_001",
         "pks",
     )
-    assert scenario_key(item(["check_net_001"], "cfcr")) == ("check_net_001", "cfcr")
+    assert scenario_key(item(["check_network_001"], "cfcr")) == ("check_network_001", "cfcr")
 
 
 @pytest.mark.parametrize(
     "test",
     [
         item(["rbac", "lab"]),  # no check tag
-        item(["check_net_001"], parametrized=False),  # not parametrized by product
-        item(["check_net_001"], None),
-        item(["check_net_001"], 3),
+        item(["check_network_001"], parametrized=False),  # not parametrized by product
+        item(["check_network_001"], None),
+        item(["check_network_001"], 3),
     ],
 )
 def test_a_test_that_is_no_product_scenario_has_no_key(test: pytest.Item) -> None:
@@ -51,8 +51,10 @@ def test_a_test_that_is_no_product_scenario_has_no_key(test: pytest.Item) -> Non
 
 
 def test_the_xfail_reason_names_the_check_the_product_the_file_and_its_reason() -> None:
-    reason = xfail_reason("check_net_001", "cfcr", Status.FAIL, "no NetworkPolicy dataplane", Path("/x/targets.yaml"))
-    assert reason == "check_net_001 on cfcr, expected fail (targets.yaml): no NetworkPolicy dataplane"
+    reason = xfail_reason(
+        "check_network_001", "cfcr", Status.FAIL, "no NetworkPolicy dataplane", Path("/x/targets.yaml")
+    )
+    assert reason == "check_network_001 on cfcr, expected fail (targets.yaml): no NetworkPolicy dataplane"
 
 
 def report(outcome: str, longrepr: str = "", wasxfail: str | None = None) -> pytest.TestReport:
@@ -83,7 +85,7 @@ def test_an_expected_failure_that_happened_is_fail_and_an_imperative_xfail_is_sk
 
 
 def test_a_strict_xpass_is_pass_and_a_failure_without_exception_is_error() -> None:
-    assert phase_status(report("failed", "[XPASS(strict)] check_net_001 on cfcr"), None) is Status.PASS
+    assert phase_status(report("failed", "[XPASS(strict)] check_network_001 on cfcr"), None) is Status.PASS
     assert phase_status(report("failed", "something else"), None) is Status.ERROR
 
 
@@ -112,12 +114,12 @@ def settings() -> Settings:
 
 def test_a_scenarios_labels_are_its_products_plans(settings: Settings) -> None:
     plans = [("plan", "large"), ("plan", "medium"), ("plan", "small")]
-    assert scenario_labels("tenant_isolation", settings, "pks") == plans
+    assert scenario_labels("network", settings, "pks") == plans
     assert scenario_labels("smoke", settings, "cfcr") == [("plan", "default")]
 
 
 def test_an_areas_layer_is_what_decides_where_the_cells_name_none(settings: Settings) -> None:
-    assert area_layers("tenant_isolation", settings, "pks") == ["NetworkPolicy dataplane"]
+    assert area_layers("network", settings, "pks") == ["NetworkPolicy dataplane"]
     assert area_layers("rbac", settings, "pks") == ["authorization (RBAC)"]
     assert area_layers("rbac", settings, "cfcr") == ["authorization (ABAC)"]
     assert area_layers("smoke", settings, "cfcr") == []

@@ -318,18 +318,18 @@ def expectations(*items: str) -> str:
 
 
 def test_an_expectation_for_an_unknown_check_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    targets = write(tmp_path, expectations("{product: lab, check: check_net_01, status: fail, reason: r}"))
+    targets = write(tmp_path, expectations("{product: lab, check: check_network_01, status: fail, reason: r}"))
     code, lines = check_config(targets, capsys)
     assert code == 2
-    assert_one_line(lines, targets, "expectations[0].check", 'unknown check id "check_net_01"', "check_net_001")
+    assert_one_line(lines, targets, "expectations[0].check", 'unknown check id "check_network_01"', "check_network_001")
 
 
 def test_two_contradicting_expectations_for_one_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     targets = write(
         tmp_path,
         expectations(
-            "{product: lab, check: check_net_001, status: fail, reason: flannel}",
-            "{product: lab, check: check_net_001, status: pass, reason: calico}",
+            "{product: lab, check: check_network_001, status: fail, reason: flannel}",
+            "{product: lab, check: check_network_001, status: pass, reason: calico}",
         ),
     )
     code, lines = check_config(targets, capsys)
@@ -340,15 +340,15 @@ def test_two_contradicting_expectations_for_one_check(tmp_path: Path, capsys: py
 
 
 def test_a_duplicate_expectation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    item = "{product: lab, check: check_net_001, status: fail, reason: flannel}"
+    item = "{product: lab, check: check_network_001, status: fail, reason: flannel}"
     targets = write(tmp_path, expectations(item, item))
     code, lines = check_config(targets, capsys)
     assert code == 2
-    assert_one_line(lines, targets, "expectations[1]", "duplicate expectation for check_net_001 on lab")
+    assert_one_line(lines, targets, "expectations[1]", "duplicate expectation for check_network_001 on lab")
 
 
 def test_an_expectation_for_an_unknown_product(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    targets = write(tmp_path, expectations("{product: gke, check: check_net_001, status: fail, reason: r}"))
+    targets = write(tmp_path, expectations("{product: gke, check: check_network_001, status: fail, reason: r}"))
     code, lines = check_config(targets, capsys)
     assert code == 2
     assert len(lines) == 1

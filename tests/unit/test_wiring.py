@@ -22,11 +22,16 @@ def _collect(*args: str) -> list[str]:
     return [line for line in result.stdout.splitlines() if "::" in line]
 
 
-def test_k_tenant_isolation_selects_the_network_scenarios_for_every_product() -> None:
-    collected = _collect("-k", "tenant_isolation")
+def test_k_network_selects_the_network_scenarios_for_every_product() -> None:
+    collected = _collect("-k", "network")
     assert collected
     assert all(line.startswith("steps/test_network.py::") for line in collected)
     assert {line.rsplit("[", 1)[1].rstrip("]") for line in collected} == {"cfcr", "pks"}
+
+
+def test_k_tenant_isolation_selects_every_isolation_area_and_nothing_else() -> None:
+    modules = {line.split("::", 1)[0] for line in _collect("-k", "tenant_isolation")}
+    assert modules == {f"steps/test_{area}.py" for area in ("network", "rbac", "privileged", "storage")}
 
 
 def test_unknown_markers_are_rejected(tmp_path: Path) -> None:
