@@ -4,7 +4,8 @@ Nothing is created or destroyed here: a shared placement uses the file's context
 a dedicated tenant the context the targets file maps it to. Identities use the
 credentials the targets file names (a context of the file, or a token from the
 environment), else client certificates the cluster issues through its CSR API;
-impersonation by the admin is only a fallback, labelled as such.
+impersonation by the admin is only a fallback, labelled as such. A cluster authorizes as its plan's
+`authorization` states, unless one SubjectAccessReview refutes it (provisioning/backends/kubeconfig_authorization.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError, InfrastructureError
-from provisioning.backends import csr_identities
+from provisioning.backends import csr_identities, kubeconfig_authorization
 from provisioning.backends.csr_identities import IdentityPolicy
 from provisioning.backends.kubeconfig_spec import KubeconfigSpec
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
@@ -34,6 +35,7 @@ class KubeconfigBackend:
     timeout: float = kube.DEFAULT_TIMEOUT
     name: str = "kubeconfig"
     identities_via_csr: bool = True  # the product's identities_via_csr
+    plan_indices: Mapping[str, int] = field(default_factory=dict)  # plan name -> its index in the product's plans
 
     @property
     def capabilities(self) -> Capabilities:
@@ -59,6 +61,7 @@ class KubeconfigBackend:
         api = kube.from_kubeconfig(self.path, context, timeout=self.timeout)
         try:
             kube.request(api, "GET", "/version")
+            refuted = kubeconfig_authorization.refutation(api, request.plan.authorization)
         except kube.ApiFailure as exc:
             raise InfrastructureError(
                 f"cluster {target.server} (context {context or '(current)'}) is unreachable: {exc} "
@@ -66,15 +69,32 @@ class KubeconfigBackend:
             ) from None
         finally:
             api.close()
+        if refuted is not None:
+            raise self._refuted(request.plan.name, request.plan.authorization, refuted, context)
         return ClusterHandle(
             name=placement.name,
             product=placement.product,
             server=target.server,
             ca_pem=target.ca_pem,
             admin_kubeconfig=self.path,
-            authorization=AuthorizationMode.RBAC,
+            authorization=request.plan.authorization,
             backend=self.name,
             context=context,
+        )
+
+    def _refuted(self, plan: str, mode: AuthorizationMode, why: str, context: str | None) -> ConfigError:
+        """The plan's `authorization` contradicted by the cluster of `context`: one line naming the field."""
+        product = self.where.rpartition(".")[0]
+        index = self.plan_indices.get(plan)
+        where = f"{product}.plans[{index}].authorization" if index is not None else f"{product}.plans"
+        other = AuthorizationMode.ABAC if mode is AuthorizationMode.RBAC else AuthorizationMode.RBAC
+        cluster = f"the cluster of context {context or '(current)'}"
+        return ConfigError(
+            self.source,
+            where,
+            f'plan "{plan}" says authorization: {mode.value}, but on {cluster} {why} '
+            f"(fix: set authorization: {other.value} if the cluster authorizes that way, or reach the cluster "
+            "the plan describes)",
         )
 
     def release(self, handle: ClusterHandle) -> None:
