@@ -1,0 +1,122 @@
+"""bench/scale.py's pure parts: the generated targets file, the growth figures, the API request
+counters and their attribution to the scenarios' windows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.scale import (
+    AreaFigures,
+    count_at,
+    exponent,
+    growth,
+    render,
+    request_counts,
+    scale_targets,
+    tenant_names,
+    windows,
+    work_of,
+)
+from harness.targets import load_targets
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "targets.example.yaml"
+
+
+def test_generated_targets_cycle_the_plans_on_one_shared_cluster_and_load(tmp_path: Path) -> None:
+    example = yaml.safe_load(EXAMPLE.read_text())
+    data = scale_targets(example, 7, 2)
+    assert [p["name"] for p in data["products"]] == ["pks"]
+    assert data["products"][0]["lab"]["nodes"] == 2
+    tenants = data["tenancy"][0]["tenants"]
+    assert [t["name"] for t in tenants] == tenant_names(7) == [f"t00{i}" for i in range(1, 8)]
+    assert [t["plan"] for t in tenants] == ["small", "medium", "large"] * 2 + ["small"]
+    assert all("placement" not in t for t in tenants)  # shared: the default placement
+    assert data["expectations"]
+    assert {e["product"] for e in data["expectations"]} == {"pks"}
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump(data))
+    loaded = load_targets(path)
+    assert len(loaded.model.tenants["pks"]) == 7
+
+
+@pytest.mark.parametrize(
+    ("tenants", "product", "problem"),
+    [(0, "pks", "tenants: 0"), (3, "nope", "'nope' is not in the example")],
+)
+def test_generated_targets_refuse_what_cannot_be_generated(tenants: int, product: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        scale_targets(yaml.safe_load(EXAMPLE.read_text()), tenants, 1, product)
+
+
+def test_growth_per_tenant_and_exponent() -> None:
+    assert growth(10.0, 20.0, 5, 10) == pytest.approx(1.0)  # linear
+    assert growth(10.0, 40.0, 5, 10) == pytest.approx(2.0)  # quadratic: per tenant doubles
+    assert growth(0.0, 40.0, 5, 10) is None
+    assert exponent(10.0, 40.0, 5, 10) == pytest.approx(2.0)
+    assert exponent(10.0, 10.0, 5, 10) == pytest.approx(0.0)
+    assert exponent(0.0, 10.0, 5, 10) is None
+    assert exponent(1.0, 10.0, 5, 5) is None
+
+
+_LINE = (
+    'apiserver_request_total{{code="{code}",component="apiserver",dry_run="",group="{group}",resource="{resource}",'
+    'scope="resource",subresource="{sub}",verb="{verb}",version="v1"}} {value}'
+)
+METRICS = "\n".join(
+    [
+        "# HELP apiserver_request_total [STABLE] Counter of apiserver requests",
+        "# TYPE apiserver_request_total counter",
+        _LINE.format(code=201, group="", resource="pods", sub="", verb="CREATE", value="12"),
+        _LINE.format(code=403, group="", resource="pods", sub="", verb="CREATE", value="3"),
+        _LINE.format(
+            code=201,
+            group="authorization.k8s.io",
+            resource="subjectaccessreviews",
+            sub="",
+            verb="CREATE",
+            value="1e+03",
+        ),
+        _LINE.format(code=101, group="", resource="pods", sub="exec", verb="CONNECT", value="4"),
+        _LINE.format(code=200, group="", resource="", sub="/healthz", verb="GET", value="5"),
+        'apiserver_request_duration_seconds_count{verb="GET"} 99',
+    ]
+)
+
+
+def test_request_counts_sum_codes_and_name_verb_and_resource() -> None:
+    counts = request_counts(METRICS)
+    assert counts["all"] == 1024
+    assert counts["CREATE pods"] == 15
+    assert counts["CONNECT pods/exec"] == 4
+    assert work_of(counts) == {"API requests": 1024, "access reviews": 1000, "pods created": 15, "pod execs": 4}
+
+
+def test_count_at_interpolates_between_samples() -> None:
+    series = [(10.0, {"all": 100.0}), (20.0, {"all": 200.0})]
+    assert count_at(series, 15.0, "all") == pytest.approx(150.0)
+    assert count_at(series, 5.0, "all") == 100.0
+    assert count_at(series, 25.0, "all") == 200.0
+    assert count_at([], 1.0, "all") == 0.0
+
+
+def test_windows_give_each_scenario_the_gap_before_it() -> None:
+    found = windows([("rbac", "c2", 30.0, 40.0), ("network", "c1", 10.0, 20.0), ("rbac", "c3", 45.0, 50.0)], 0.0)
+    assert [(w.area, w.begin, w.stop) for w in found] == [
+        ("network", 10.0, 20.0),
+        ("rbac", 20.0, 40.0),
+        ("rbac", 40.0, 50.0),
+    ]
+
+
+def test_render_prints_each_size_and_the_ratio_per_tenant() -> None:
+    runs = [
+        {"rbac": AreaFigures(10.0, 2, {"access reviews": 100})},
+        {"rbac": AreaFigures(40.0, 2, {"access reviews": 400})},
+    ]
+    text = render([5, 10], runs, [{"peak RSS MiB": 900.0}, {"peak RSS MiB": 1000.0}])
+    line = next(x for x in text.splitlines() if "access reviews" in x)
+    assert line.split()[-4:] == ["100", "400", "2.00x", "2.00"]
+    assert "peak RSS MiB" in text
