@@ -291,6 +291,49 @@ def windows(results: Sequence[tuple[str, str, float, float]], run_start: float) 
     return found
 
 
+_PROBES = re.compile(r"observed in \d+ attempt\(s\), [\d.]+s, (\d+) probes")  # checks.network.reachability
+_CELLS = re.compile(r"^cells: (.*)$", re.MULTILINE)  # checks.rbac.access.Observation.counts
+_WAY = re.compile(r"(\S+) (\d+) asked(?:, (\d+) inferred from (\d+) SelfSubjectRulesReviews)?")
+
+
+def evidence_work(texts: Sequence[str]) -> dict[str, int]:
+    """Work the engines' text evidence of one area states: network probes (each verdict's "observed in K
+    attempt(s), S s, P probes") and access-matrix cells asked and inferred (the observer's "cells: WAY N
+    asked[, M inferred from R SelfSubjectRulesReviews]; ..."). The same observation attached by several
+    scenarios (one observation, several scopes judged) counts once: identical "cells:" lines are one."""
+    work: dict[str, int] = {}
+
+    def add(name: str, value: int) -> None:
+        work[name] = work.get(name, 0) + value
+
+    lines: set[str] = set()
+    for text in texts:
+        for matched in _PROBES.finditer(text):
+            add("probes", int(matched[1]))
+        lines.update(_CELLS.findall(text))
+    for line in lines:
+        for way in _WAY.finditer(line):
+            add("cells asked", int(way[2]))
+            if way[3]:
+                add("cells inferred", int(way[3]))
+                add("rules reviews", int(way[4]))
+    return work
+
+
+def _texts(results_dir: Path, result: Mapping[str, Any]) -> list[str]:
+    """The text attachments of one Allure result (its steps' included)."""
+    found: list[str] = []
+    nodes = [result]
+    while nodes:
+        node = nodes.pop()
+        nodes += node.get("steps", [])
+        for attachment in node.get("attachments", []):
+            path = results_dir / attachment.get("source", "")
+            if attachment.get("type", "text/plain") == "text/plain" and path.is_file():
+                found.append(path.read_text(errors="replace"))
+    return found
+
+
 def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
     """(per area figures, run totals) of a run folder this bench wrote (its Allure results and, where
     present, the samples of BENCH_FILE)."""
@@ -317,6 +360,14 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
             between = {k: count_at(series, window.stop, k) - count_at(series, window.begin, k) for k in keys}
             for name, value in work_of(between).items():
                 figures.work[name] = figures.work.get(name, 0) + value
+    texts: dict[str, list[str]] = {}
+    for path in sorted((run_dir / "allure-results").glob("*-result.json")):
+        data = json.loads(path.read_text())
+        area = next((x["value"] for x in data.get("labels", []) if x.get("name") == "epic"), "(none)")
+        texts.setdefault(area, []).extend(_texts(path.parent, data))
+    for area, found in texts.items():
+        for name, value in evidence_work(found).items():
+            areas.setdefault(area, AreaFigures()).work[name] = value
     totals: dict[str, float] = {}
     if spans:
         totals["seconds before 1st scenario"] = spans[0].begin - run_start

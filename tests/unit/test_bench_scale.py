@@ -11,6 +11,7 @@ import yaml
 from bench.scale import (
     AreaFigures,
     count_at,
+    evidence_work,
     exponent,
     growth,
     render,
@@ -120,3 +121,18 @@ def test_render_prints_each_size_and_the_ratio_per_tenant() -> None:
     line = next(x for x in text.splitlines() if "access reviews" in x)
     assert line.split()[-4:] == ["100", "400", "2.00x", "2.00"]
     assert "peak RSS MiB" in text
+
+
+def test_evidence_work_counts_probes_and_each_observation_once() -> None:
+    cells = (
+        "the three ways agree on every cell\ncells: request 100 asked; selfsubjectaccessreview 40 asked, "
+        "60 inferred from 6 SelfSubjectRulesReviews; subjectaccessreview 100 asked"
+    )
+    texts = [
+        "PASS\nobserved in 2 attempt(s), 4.3s, 270 probes",
+        "observed in 1 attempt(s), 0.0s, 4 probes",
+        cells,
+        cells,
+    ]
+    assert evidence_work(texts) == {"probes": 274, "cells asked": 240, "cells inferred": 60, "rules reviews": 6}
+    assert evidence_work(["nothing counted here"]) == {}
