@@ -43,8 +43,8 @@ from checks.rbac.matrix import (
 from checks.rbac.non_resource import PATHS as NON_RESOURCE_PATHS
 from checks.rbac.reviews import review_all
 from checks.rbac.streaming import TRANSPORTS
+from harness.backends import backend_for
 from harness.settings import Timeouts, build_settings, lab_home
-from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths

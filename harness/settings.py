@@ -12,25 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
-from harness.names import InvalidName, check_cluster_prefix, check_run_id, shown
+from harness.names import InvalidName, check_cluster_prefix, check_run_id
 from harness.targets import Targets, load_targets
+from harness.wait import Timeouts
+from provisioning.lab.home_env import lab_home
 from provisioning.model.mutations import Mutation
 
+# Timeouts (the type of Settings.timeouts) and lab_home (CAAS_LAB_HOME) are settings too: imported from here
+__all__ = ["DEFAULT_TARGETS", "ENV_PREFIX", "Settings", "Timeouts", "build_settings", "cluster_prefix"]
+__all__ += ["lab_home", "new_run_id", "valid_run_id"]
+
 ENV_PREFIX = "CAAS_"
-DEFAULT_LAB_HOME = Path("/var/lib/caas-lab")
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Deadlines in seconds; named here so that no step or helper carries a literal."""
-
-    api_call: float = 15.0  # one request to an API server
-    pod_ready: float = 120.0  # a pod from creation to Running and Ready
-    namespace_gone: float = 120.0  # a namespace from delete to gone
-    probe: float = 2.0  # one connection attempt inside a probe batch
-    enforce: float = 60.0  # a NetworkPolicy from creation to observed enforcement
-    lab_ready: float = 180.0  # a lab cluster from start to Ready
-    volume_bound: float = 90.0  # a PVC from creation to Bound
 
 
 @dataclass(frozen=True)
@@ -105,22 +97,6 @@ def build_settings(
 
 
 DEFAULT_TARGETS = Path(__file__).resolve().parent.parent / "targets.example.yaml"
-
-
-def lab_home(environment: Mapping[str, str]) -> Path:
-    """Where the embedded lab keeps its binaries, images and cluster state: CAAS_LAB_HOME, an absolute
-    path (default /var/lib/caas-lab). Raises ConfigError for a relative or empty one (set but empty,
-    as `CAAS_LAB_HOME=$UNSET` makes it, it would mean the current directory)."""
-    text = environment.get(f"{ENV_PREFIX}LAB_HOME")
-    if text is None:
-        return DEFAULT_LAB_HOME
-    if not text.startswith("/"):
-        raise ConfigError(
-            f"{ENV_PREFIX}LAB_HOME",
-            "",
-            f"{shown(text)} is not an absolute path (fix: e.g. {DEFAULT_LAB_HOME}, or unset it)",
-        )
-    return Path(text)
 
 
 def cluster_prefix(environment: Mapping[str, str]) -> str:

@@ -24,16 +24,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 
 from harness.errors import ConfigError, ConfigErrors
 from harness.targets_broker import BrokerSpec, broker_problems
-from harness.targets_fields import DnsName, EnvName, HttpUrl, Spec, one_of
 from harness.targets_files import file_problems
 from harness.targets_names import derived_name_problems
 from harness.targets_onboarding import ONBOARDINGS, Namespace, onboarding_problems
 from harness.targets_references import expectation_problems, kubeconfig_key_problems
+from provisioning.backends.proxy_spec import ProxySpec
 from provisioning.backends.specs import BACKENDS, SECTION_SPECS, BackendSections
+from provisioning.fields import DnsName, Spec, one_of
+from provisioning.images.spec import ImagesSections, ImagesSpec
 from provisioning.model.tenancy import (
     SERVICE_TYPES,
     AuthorizationMode,
@@ -137,18 +139,6 @@ class PlanSpec(Spec):
         return types
 
 
-class ProxySpec(Spec):
-    url: HttpUrl
-    username_env: EnvName | None = None
-    password_env: EnvName | None = None
-
-    @model_validator(mode="after")
-    def _both_or_neither(self) -> ProxySpec:
-        if (self.username_env is None) != (self.password_env is None):
-            raise ValueError("a proxy with authentication needs both username_env and password_env (or neither)")
-        return self
-
-
 ReadVerb = Annotated[str, AfterValidator(one_of("read verb", ("get", "list", "watch")))]
 
 
@@ -170,45 +160,6 @@ class DataplaneSpec(Spec):
     ip_block_matches_pods: bool = True
     # how long a change to pods, labels or policies may take to be enforced (check_network_009); later fails
     enforce_within_seconds: float = Field(60.0, gt=0, le=3600)
-
-
-_REGISTRY = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
-PULL_POLICIES = ("IfNotPresent", "Always", "Never")
-
-
-def registry_location(value: str) -> str:
-    if not _REGISTRY.match(value):
-        raise ValueError(
-            f'"{value}" is not a registry location HOST[:PORT][/PATH] (write e.g. "registry.example.com/caas")'
-        )
-    return value
-
-
-class PullSecretSpec(Spec):
-    """The registry credentials of the suite's images: environment variables, or a Docker config file
-    (`~/.docker/config.json` format, as `docker login` / `skopeo login` write it)."""
-
-    username_env: EnvName | None = None
-    password_env: EnvName | None = None
-    file: str | None = Field(None, min_length=1)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> PullSecretSpec:
-        pair = (self.username_env is None, self.password_env is None)
-        if pair[0] != pair[1]:
-            raise ValueError("set both username_env and password_env (or a file instead)")
-        if (self.file is None) == (self.username_env is None):
-            raise ValueError("name either username_env and password_env, or a file (a Docker config.json), not both")
-        return self
-
-
-class ImagesSpec(Spec):
-    """Where the product's nodes pull the suite's images from (`caas images push` puts them there)."""
-
-    registry: Annotated[str, AfterValidator(registry_location)]
-    pull_secret: PullSecretSpec | None = None  # none: the registry needs no login
-    pull_policy: Annotated[str, AfterValidator(one_of("pull policy", PULL_POLICIES))] = "IfNotPresent"
-    ca_file: str | None = Field(None, min_length=1)  # the registry's CA, for check-config and push (nodes: theirs)
 
 
 class _ProductHead(Spec):
@@ -275,6 +226,11 @@ class Targets:
 
     def product_spec(self, name: str) -> ProductSpec:
         return next(p for p in self.spec.products if p.name == name)
+
+    @property
+    def images(self) -> ImagesSections:
+        """Every product's `images` section, in the file's order (what provisioning.images reads)."""
+        return ImagesSections(self.source, tuple((p.name, p.images) for p in self.spec.products))
 
 
 def load_targets(path: str | os.PathLike[str], *, check_files: bool = True) -> Targets:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, Field
 
 from harness.errors import ConfigError
-from harness.targets_fields import DnsName, Spec, one_of
+from provisioning.fields import DnsName, Spec, one_of
 
 if TYPE_CHECKING:
     from harness.targets import TargetsSpec

@@ -22,7 +22,7 @@ import yaml
 from harness.errors import ConfigError
 
 if TYPE_CHECKING:
-    from harness.targets import TargetsSpec
+    from harness.targets import Targets, TargetsSpec
     from provisioning.backends.kubeconfig_spec import KubeconfigSpec
 
 _FILE_FIELDS = {"cluster": ("certificate-authority",), "user": ("client-certificate", "client-key", "tokenFile")}
@@ -31,6 +31,17 @@ _FILE_FIELDS = {"cluster": ("certificate-authority",), "user": ("client-certific
 def resolve(base_dir: Path, path: str) -> Path:
     """Where a path of the targets file points: `~` expanded, relative paths under `base_dir`."""
     return base_dir / Path(path).expanduser()
+
+
+def kubeconfig_contexts(targets: Targets) -> Iterator[tuple[str, Path, str | None]]:
+    """(product, kubeconfig path made absolute, context; None: the file's current context) of every
+    existing cluster the targets file names (the `kubeconfig` sections), for `caas clean`."""
+    for spec in targets.spec.products:
+        if spec.backend != "kubeconfig" or spec.kubeconfig is None:
+            continue
+        path = resolve(targets.source.parent, spec.kubeconfig.path).resolve()
+        for context in dict.fromkeys([spec.kubeconfig.context, *spec.kubeconfig.tenant_contexts.values()]):
+            yield spec.name, path, context
 
 
 def file_problems(spec: TargetsSpec, label: str, base_dir: Path) -> Iterator[ConfigError]:

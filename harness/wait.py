@@ -1,15 +1,30 @@
 """The one place that waits: poll with a deadline, and on timeout say what was awaited,
-the last state seen and the last error. `time.sleep` is used nowhere else."""
+the last state seen and the last error. `time.sleep` is used nowhere else. The suite's deadlines
+are named in Timeouts (a run's are `Settings.timeouts`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from harness.errors import InfrastructureError
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Deadlines in seconds; named here so that no step or helper carries a literal."""
+
+    api_call: float = 15.0  # one request to an API server
+    pod_ready: float = 120.0  # a pod from creation to Running and Ready
+    namespace_gone: float = 120.0  # a namespace from delete to gone
+    probe: float = 2.0  # one connection attempt inside a probe batch
+    enforce: float = 60.0  # a NetworkPolicy from creation to observed enforcement
+    lab_ready: float = 180.0  # a lab cluster from start to Ready
+    volume_bound: float = 90.0  # a PVC from creation to Bound
 
 
 class WaitTimeout(InfrastructureError):

@@ -6,13 +6,10 @@ and the checks created in it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from harness.targets import Targets
 from provisioning.kube import client as kube
 from provisioning.model.onboarding import MANAGED_BY, RUN_ID
 
@@ -30,16 +27,6 @@ class Selection:
         if self.older_than is not None:
             return now - created > self.older_than
         return True
-
-
-def kubeconfig_contexts(targets: Targets) -> Iterator[tuple[str, Path, str | None]]:
-    """(product, kubeconfig path, context) of every existing cluster the targets file names."""
-    for spec in targets.spec.products:
-        if spec.backend != "kubeconfig" or spec.kubeconfig is None:
-            continue
-        path = (targets.source.parent / Path(spec.kubeconfig.path).expanduser()).resolve()
-        for context in dict.fromkeys([spec.kubeconfig.context, *spec.kubeconfig.tenant_contexts.values()]):
-            yield spec.name, path, context
 
 
 def sweep_namespaces(api: Any, selection: Selection) -> list[str]:

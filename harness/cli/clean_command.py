@@ -17,13 +17,13 @@ from harness.errors import ExitCode
 from harness.names import owned_by
 from harness.settings import DEFAULT_TARGETS, cluster_prefix, lab_home, valid_run_id
 from harness.targets import load_targets
+from harness.targets_files import kubeconfig_contexts
 from harness.wait import WaitTimeout, wait_until
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.sweep import (
     Selection,
-    kubeconfig_contexts,
     release_finalizers,
     stuck_terminating,
     sweep_cluster_objects,

@@ -24,7 +24,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     targets = load_targets(args.file)
-    if problems := image_problems(targets, environment(), lab_home(environment()) / "images"):
+    if problems := image_problems(targets.images, environment(), lab_home(environment()) / "images"):
         raise ConfigErrors(problems)
     model = targets.model
     clusters = list(model.all_clusters())

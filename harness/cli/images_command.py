@@ -18,9 +18,9 @@ from typing import Any
 from harness.cli.main import environment
 from harness.errors import ConfigError, ExitCode
 from harness.settings import lab_home
-from harness.targets import registry_location
 from provisioning.images import refs, skopeo
 from provisioning.images.pull_secret import docker_config
+from provisioning.images.spec import registry_location
 
 
 def register(commands: Any) -> None:

@@ -9,8 +9,8 @@ from pydantic import Field
 
 from harness import names
 from harness.errors import ConfigError
-from harness.targets_fields import ClusterTemplate, EnvName, HttpUrl
 from provisioning.backends.section import SectionSpec
+from provisioning.fields import ClusterTemplate, EnvName, HttpUrl
 
 
 class BoshSpec(SectionSpec):

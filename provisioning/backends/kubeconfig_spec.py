@@ -8,8 +8,8 @@ from typing import ClassVar
 from pydantic import Field
 
 from harness.errors import ConfigError
-from harness.targets_fields import EnvName, Spec
 from provisioning.backends.section import SectionSpec
+from provisioning.fields import EnvName, Spec
 
 
 class IdentitySpec(Spec):

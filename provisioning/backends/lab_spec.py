@@ -7,8 +7,8 @@ from typing import Annotated, ClassVar
 from pydantic import AfterValidator, Field
 
 from harness import names
-from harness.targets_fields import one_of
 from provisioning.backends.section import SectionSpec
+from provisioning.fields import one_of
 
 LAB_PROFILES = ("cfcr", "pks")
 

@@ -6,8 +6,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from harness.targets_fields import EnvName, HttpUrl
 from provisioning.backends.section import SectionSpec
+from provisioning.fields import EnvName, HttpUrl
 
 
 class OsbSpec(SectionSpec):

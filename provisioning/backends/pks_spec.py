@@ -7,8 +7,8 @@ from typing import ClassVar
 from pydantic import Field
 
 from harness import names
-from harness.targets_fields import ClusterTemplate, EnvName, HttpUrl, UaaGrant
 from provisioning.backends.section import SectionSpec
+from provisioning.fields import ClusterTemplate, EnvName, HttpUrl, UaaGrant
 
 
 class PksSpec(SectionSpec):

@@ -1,21 +1,21 @@
-"""Choose a product's backend from the targets file (never from Gherkin text).
+"""The one table of backends: name -> the spec of its targets-file section and the factory that builds
+the backend from that section.
 
-BACKENDS is the one table of backends: name -> the spec of its targets-file section (checked by
-harness.targets through provisioning.backends.specs) and the factory that builds the backend from
-it. Adding a backend: its module, its section's spec module and field in specs.BackendSections, and
-its row here.
+harness.targets checks the sections (through provisioning.backends.specs); harness.backends chooses a
+product's row from the targets file (never from Gherkin text) and hands the factory the section and a
+BuildContext holding the few run values a backend needs. Adding a backend: its module, its section's spec
+module and field in specs.BackendSections, and its row here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, overload
 
 from harness.errors import ConfigError
-from harness.settings import Settings
-from harness.targets import ProductSpec, ProxySpec
+from harness.wait import Timeouts
 from provisioning.backends.bosh import BoshBackend
 from provisioning.backends.bosh_spec import BoshSpec
 from provisioning.backends.kubeconfig import KubeconfigBackend
@@ -27,103 +27,90 @@ from provisioning.backends.osb_spec import OsbSpec
 from provisioning.backends.pks import PksBackend
 from provisioning.backends.pks_spec import PksSpec
 from provisioning.backends.protocol import ClusterBackend
+from provisioning.backends.proxy_spec import ProxySpec
 from provisioning.backends.section import SectionSpec
 from provisioning.http import Proxy
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.profiles import profile_under
+from provisioning.model.mutations import Mutation
 
 S = TypeVar("S", bound=SectionSpec)
 
 
-def backend_for(settings: Settings, product: str) -> ClusterBackend:
-    """The backend of `product` (a name in the targets file), built from its section and secrets.
-
-    Raises ConfigError naming the field when an environment variable the section names is not set.
-    """
-    spec = settings.targets.product_spec(product)
-    index = [p.name for p in settings.targets.spec.products].index(product)
-    where = f"products[{index}]"
-    source = str(settings.targets.source)
-    entry = BACKENDS.get(spec.backend)
-    section = spec.section(spec.backend) if entry is not None else None
-    if entry is not None and section is None and not entry.section.required:
-        section = entry.section()
-    if entry is None or section is None:
-        raise ConfigError(source, f"{where}.backend", f'backend "{spec.backend}" needs a "{spec.backend}:" section')
-    context = BuildContext(
-        where=f"{where}.{spec.backend}",
-        product_where=where,
-        source=source,
-        base_dir=settings.targets.source.parent,
-        env=_Environment(settings.environment, source),
-    )
-    return entry.build(settings, spec, section, context)
-
-
 @dataclass(frozen=True)
 class BuildContext:
-    """Where a backend is built: its section's place in the targets file, for error lines, and the
-    environment its secrets come from."""
+    """What a backend is built with besides its section: the section's place in the targets file, for
+    error lines, the environment its secrets come from, and the run's values a backend reads."""
 
     where: str  # the section, e.g. "products[1].pks"
     product_where: str  # the product, e.g. "products[1]"
     source: str  # the targets file as error lines name it
     base_dir: Path  # relative paths in the targets file start here
-    env: _Environment
+    environment: Mapping[str, str] = field(repr=False)  # where the variables the section names are read
+    timeouts: Timeouts  # the run's deadlines (api_call for every request, lab_ready for the lab)
+    lab_home: Path  # the lab's home (the lab backend)
+    mutation: Mutation | None = None  # onboarding with one fence removed (the lab backend's profile)
+    proxy_spec: ProxySpec | None = None  # the product's `proxy` section
+    identities_via_csr: bool = True  # the product's field of that name
+    plan_indices: Mapping[str, int] = field(default_factory=dict)  # plan name -> its index in the product's plans
 
-    def proxy(self, product: ProductSpec) -> Proxy | None:
+    @property
+    def env(self) -> _Environment:
+        """The secrets the targets file names; a missing one is a ConfigError naming the field."""
+        return _Environment(self.environment, self.source)
+
+    def proxy(self) -> Proxy | None:
         """The product's HTTP proxy, with its credentials; None: direct connections."""
-        return _proxy(product.proxy, self.env, f"{self.product_where}.proxy")
+        return _proxy(self.proxy_spec, self.env, f"{self.product_where}.proxy")
 
 
 @dataclass(frozen=True)
 class BackendEntry(Generic[S]):
     """A row of BACKENDS: the spec of the backend's section and the factory building the backend from
-    (settings, product, section, context)."""
+    (section, context)."""
 
     section: type[S]
-    build: Callable[[Settings, ProductSpec, S, BuildContext], ClusterBackend]
+    build: Callable[[S, BuildContext], ClusterBackend]
 
 
-def _lab(settings: Settings, product: ProductSpec, lab: LabSpec, context: BuildContext) -> ClusterBackend:
+def _lab(lab: LabSpec, context: BuildContext) -> ClusterBackend:
     return LabBackend(
-        paths=LabPaths(settings.lab_home),
-        profile=profile_under(lab.profile, settings.mutation),
+        paths=LabPaths(context.lab_home),
+        profile=profile_under(lab.profile, context.mutation),
         shared_workers=lab.nodes,
-        timeouts=settings.timeouts,
+        timeouts=context.timeouts,
     )
 
 
-def _kubeconfig(
-    settings: Settings, product: ProductSpec, kubeconfig: KubeconfigSpec, context: BuildContext
-) -> ClusterBackend:
+def _kubeconfig(kubeconfig: KubeconfigSpec, context: BuildContext) -> ClusterBackend:
     return KubeconfigBackend(
         spec=kubeconfig,
         base_dir=context.base_dir,
         source=context.source,
         where=context.where,
-        environment=settings.environment,
-        timeout=settings.timeouts.api_call,
-        identities_via_csr=product.identities_via_csr,
+        environment=context.environment,
+        timeout=context.timeouts.api_call,
+        identities_via_csr=context.identities_via_csr,
+        plan_indices=context.plan_indices,
     )
 
 
-def _pks(settings: Settings, product: ProductSpec, pks: PksSpec, context: BuildContext) -> ClusterBackend:
-    proxy = context.proxy(product)
+def _pks(pks: PksSpec, context: BuildContext) -> ClusterBackend:
+    proxy = context.proxy()
     return PksBackend(
         spec=pks,
         username=context.env.named(pks, context.where, "username_env"),
         password=context.env.named(pks, context.where, "password_env"),
         where=context.where,
         proxy=proxy,
-        timeout=settings.timeouts.api_call,
+        timeout=context.timeouts.api_call,
         base_dir=context.base_dir,
-        identities_via_csr=product.identities_via_csr,
+        identities_via_csr=context.identities_via_csr,
     )
 
 
-def _bosh(settings: Settings, product: ProductSpec, bosh: BoshSpec, context: BuildContext) -> ClusterBackend:
-    proxy = context.proxy(product)
+def _bosh(bosh: BoshSpec, context: BuildContext) -> ClusterBackend:
+    proxy = context.proxy()
     env, where = context.env, context.where
     return BoshBackend(
         spec=bosh,
@@ -134,21 +121,21 @@ def _bosh(settings: Settings, product: ProductSpec, bosh: BoshSpec, context: Bui
         where=where,
         source=context.source,
         proxy=proxy,
-        timeout=settings.timeouts.api_call,
+        timeout=context.timeouts.api_call,
         base_dir=context.base_dir,
-        identities_via_csr=product.identities_via_csr,
+        identities_via_csr=context.identities_via_csr,
     )
 
 
-def _osb(settings: Settings, product: ProductSpec, osb: OsbSpec, context: BuildContext) -> ClusterBackend:
-    proxy = context.proxy(product)
+def _osb(osb: OsbSpec, context: BuildContext) -> ClusterBackend:
+    proxy = context.proxy()
     return OsbBackend(
         spec=osb,
         username=context.env.named(osb, context.where, "username_env"),
         password=context.env.named(osb, context.where, "password_env"),
         where=context.where,
         proxy=proxy,
-        timeout=settings.timeouts.api_call,
+        timeout=context.timeouts.api_call,
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from harness.errors import ConfigError
-from harness.targets_fields import Spec
+from provisioning.fields import Spec
 
 
 class SectionSpec(Spec):

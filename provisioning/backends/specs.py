@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import get_args
 
-from harness.targets_fields import Spec
 from provisioning.backends.bosh_spec import BoshSpec
 from provisioning.backends.kubeconfig_spec import KubeconfigSpec
 from provisioning.backends.lab_spec import LabSpec
 from provisioning.backends.osb_spec import OsbSpec
 from provisioning.backends.pks_spec import PksSpec
 from provisioning.backends.section import SectionSpec
+from provisioning.fields import Spec
 
 
 class BackendSections(Spec):

@@ -12,31 +12,30 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from harness.errors import ConfigError
-from harness.targets import Targets
 from provisioning.images import refs, skopeo
 from provisioning.images.pull_secret import login
+from provisioning.images.spec import ImagesSections
 
 # skopeo's reasons -> the field to blame and the fix
 _AUTH_WORDS = ("unauthorized", "authentication required", "denied", "401", "403")
 _MISSING_WORDS = ("manifest unknown", "not found", "404", "name unknown")
 
 
-def image_problems(targets: Targets, environment: Mapping[str, str], image_dir: Path) -> list[ConfigError]:
+def image_problems(sections: ImagesSections, environment: Mapping[str, str], image_dir: Path) -> list[ConfigError]:
     """One ConfigError per product whose images cannot be pulled as its `images` section says (the first
     image that fails names the reason); [] if every product's images can be read or none has a section."""
     problems: list[ConfigError] = []
-    label = str(targets.source.name)
-    for i, product in enumerate(targets.spec.products):
-        spec = product.images
+    label = sections.label
+    for i, (_, spec) in enumerate(sections.products):
         if spec is None:
             continue
-        where = f"products[{i}].images"
+        where = sections.where(i)
         try:
-            config = login(spec, environment, targets.source.parent, label, where)
+            config = login(spec, environment, sections.base_dir, label, where)
         except ConfigError as exc:
             problems.append(exc)
             continue
-        ca = (targets.source.parent / Path(spec.ca_file).expanduser()) if spec.ca_file else None
+        ca = (sections.base_dir / Path(spec.ca_file).expanduser()) if spec.ca_file else None
         access = skopeo.Access(config, ca)
         digests = refs.digests(image_dir)
         for name in refs.SUITE_IMAGES:

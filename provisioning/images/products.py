@@ -3,8 +3,9 @@ pod (or a workload's pod template) that names a suite image by its lab name into
 reference by digest from the product's registry, its pull policy, its pull secret, which it creates
 in the pod's namespace first (once per namespace and process; deleted with the namespace).
 
-`configure` is called once per process with the run's targets (fixtures/plugin.py). A product without
-an `images` section, or a process never configured, keeps the lab's way (provisioning.images.refs).
+`configure` is called once per process with the run's images sections (Targets.images, in
+fixtures/plugin.py). A product without an `images` section, or a process never configured, keeps the
+lab's way (provisioning.images.refs).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.targets import ImagesSpec, Targets
 from provisioning.images import refs
 from provisioning.images.pull_secret import DockerConfig, login, secret_manifest
+from provisioning.images.spec import ImagesSections, ImagesSpec
 from provisioning.kube import client as kube
 
 _LAB_NAMES = {image.reference: name for name, image in refs.SUITE_IMAGES.items()}
@@ -64,17 +65,15 @@ LAB = ProductImages()
 _PRODUCTS: dict[str, ProductImages] = {}
 
 
-def configure(targets: Targets, environment: Mapping[str, str], image_dir: Path) -> None:
+def configure(sections: ImagesSections, environment: Mapping[str, str], image_dir: Path) -> None:
     """Read every product's images section: digests from `image_dir`, logins from the environment or
     files. ConfigError (a login that cannot be read) or InfrastructureError (no image archives)."""
-    for i, product in enumerate(targets.spec.products):
-        spec = product.images
+    for i, (product, spec) in enumerate(sections.products):
         if spec is None:
-            _PRODUCTS[product.name] = LAB
+            _PRODUCTS[product] = LAB
             continue
-        where = f"products[{i}].images"
-        config = login(spec, environment, targets.source.parent, targets.source.name, where)
-        _PRODUCTS[product.name] = ProductImages(spec, refs.digests(image_dir), config)
+        config = login(spec, environment, sections.base_dir, sections.label, sections.where(i))
+        _PRODUCTS[product] = ProductImages(spec, refs.digests(image_dir), config)
 
 
 def of(product: str) -> ProductImages:

@@ -16,8 +16,8 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.redaction import register
-from harness.targets import ImagesSpec
 from provisioning.images.refs import PULL_SECRET, registry_host
+from provisioning.images.spec import ImagesSpec
 
 DockerConfig = dict[str, Any]
 

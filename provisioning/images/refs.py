@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InfrastructureError
-from harness.targets import ImagesSpec
+from provisioning.images.spec import ImagesSpec
 from provisioning.lab.images import BUSYBOX_IMAGE, PROBE, LabImage
 
 # The images the suite's checks start pods from, by repository name under the user's registry path.

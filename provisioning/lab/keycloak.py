@@ -34,10 +34,10 @@ from keycloak import KeycloakAdmin
 
 from harness.errors import InfrastructureError
 from harness.redaction import register
-from harness.settings import lab_home
 from harness.wait import wait_until
 from provisioning.http import HttpClient, HttpFailure
 from provisioning.lab import configs, daemon, host, oidc
+from provisioning.lab.home_env import lab_home
 from provisioning.lab.keycloak_realms import (
     PROVIDER_REALM,
     Customer,

@@ -6,9 +6,9 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.backends import backend_for
 from harness.settings import Settings, build_settings
 from provisioning.backends.protocol import ClusterBackend, ClusterRequest
-from provisioning.backends.registry import backend_for
 
 
 def product_settings(tmp_path: Path, product_yaml: str, environment: Mapping[str, str]) -> Settings:

@@ -17,9 +17,9 @@ import pytest
 from checks.storage import block_remnants
 from checks.storage.volumes import Workspace, workspace
 from checks.verdicts import requirement_comparison
+from harness.backends import backend_for
 from harness.settings import Timeouts, build_settings
 from harness.wait import wait_until
-from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, configs
 from provisioning.lab.addons import LAB_LABEL, STORAGE_CLASS

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from harness.backends import backend_for
 from harness.settings import build_settings
 from harness.wait import wait_until
-from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.kube import csr
 from provisioning.lab import cluster

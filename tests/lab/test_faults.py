@@ -16,9 +16,9 @@ import pytest
 from checks.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
 from checks.network.reachability import Verdict, require
 from checks.verdicts import Inconclusive
+from harness.backends import backend_for
 from harness.settings import Timeouts, build_settings
 from harness.wait import wait_until
-from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.kube.pods import exec_in_pod, run_pod
 from provisioning.lab import cluster, host, images

@@ -25,9 +25,9 @@ from checks.network.generated import (
 from checks.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
 from checks.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
 from checks.network.reachability import observe_until_converged
+from harness.backends import backend_for
 from harness.settings import Timeouts, build_settings
 from harness.wait import wait_until
-from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster

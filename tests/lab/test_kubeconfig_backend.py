@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.backends import backend_for
 from harness.errors import InfrastructureError
 from harness.settings import build_settings
 from harness.wait import wait_until
-from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from harness.targets import ImagesSpec, PullSecretSpec
 from provisioning.images import refs
 from provisioning.images.pull_secret import docker_config, secret_manifest
+from provisioning.images.spec import ImagesSpec, PullSecretSpec
 from provisioning.kube import client as kube
 from provisioning.kube.pods import PodFailed, create_pod, wait_running
 from provisioning.lab import cluster, host, images, registry

@@ -20,9 +20,9 @@ from checks.network.changes import Change, ChangeVerdict, PartnerChanges, enforc
 from checks.network.expectations import Pair
 from checks.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
 from checks.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets, probe_pod_manifest
+from harness.backends import backend_for
 from harness.settings import Timeouts, build_settings
 from harness.wait import wait_until
-from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.kube.pods import create_pod, delete_pod, wait_running
 from provisioning.lab import cluster, host

@@ -31,9 +31,9 @@ from checks.rbac.matrix import (
 from checks.rbac.reach import judge, observe, observe_paths, observe_service_accounts, observe_streams
 from checks.rbac.reviews import review
 from checks.verdicts import require
+from harness.backends import backend_for
 from harness.settings import Settings, Timeouts, build_settings
 from harness.wait import wait_until
-from provisioning.backends.registry import backend_for
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths

@@ -1,4 +1,5 @@
-"""The backend registry: one row per backend section a product may have, with that section's spec."""
+"""The backend registry: one row per backend section a product may have, with that section's spec, and
+harness.backends choosing a product's row and handing it the run's values."""
 
 from __future__ import annotations
 

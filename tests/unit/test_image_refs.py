@@ -15,9 +15,10 @@ import pytest
 
 from harness.errors import ConfigError, ConfigErrors, InfrastructureError
 from harness.redaction import redact
-from harness.targets import ImagesSpec, PullSecretSpec, parse_targets
+from harness.targets import parse_targets
 from provisioning.images import products, refs, skopeo
 from provisioning.images.pull_secret import login, secret_manifest
+from provisioning.images.spec import ImagesSpec, PullSecretSpec
 from provisioning.lab import images
 
 
@@ -156,7 +157,7 @@ def _configured(tmp_path: Path, section: str, environment: dict[str, str]) -> No
         (tmp_path / image.archive_name).write_bytes(images.oci_archive(image, name.encode()))
     text = _targets(section).replace("  - name: pks\n", "  - name: pks\n", 1)
     text = text.replace("tenancy:", "  - {name: lab, backend: lab, plans: [{name: small}]}\ntenancy:")
-    products.configure(parse_targets(text, "t.yaml", tmp_path, check_files=False), environment, tmp_path)
+    products.configure(parse_targets(text, "t.yaml", tmp_path, check_files=False).images, environment, tmp_path)
 
 
 def test_suite_pod_names_the_products_images_and_makes_the_pull_secret_once(

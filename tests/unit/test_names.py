@@ -23,7 +23,8 @@ from harness.names import (
     owned_by,
     shown,
 )
-from harness.settings import DEFAULT_LAB_HOME, build_settings, cluster_prefix, lab_home, valid_run_id
+from harness.settings import build_settings, cluster_prefix, lab_home, valid_run_id
+from provisioning.lab.home_env import DEFAULT_LAB_HOME
 
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 

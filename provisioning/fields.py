@@ -1,8 +1,11 @@
-"""Field types shared by the sections of a targets file (the generic product fields and every backend's).
+"""Field types shared by the sections of a targets file: the base of every section (Spec) and the
+values they hold (names, URLs, environment variable names).
 
-Each type validates one value and says what to write instead, e.g. `"ftp://x" is not an http(s) URL
-(write e.g. "https://api.example.com:9021")`; `harness.targets` turns the message into one error
-line naming the file and the field.
+They live in provisioning because its sections (a backend's `pks:`, ..., a product's `images:` and
+`proxy:`) are built on them; the targets file's own fields (harness.targets) use them too. Each type
+validates one value and says what to write instead, e.g. `"ftp://x" is not an http(s) URL (write e.g.
+"https://api.example.com:9021")`; `harness.targets` turns the message into one error line naming the
+file and the field.
 """
 
 from __future__ import annotations
