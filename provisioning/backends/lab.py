@@ -15,8 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from harness.errors import ConfigError, InfrastructureError
-from harness.settings import Timeouts
-from harness.wait import wait_until
+from harness.wait import Timeouts, wait_until
 from provisioning.backends.oidc import password_grant
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
 from provisioning.kube import client as kube
