@@ -28,7 +28,6 @@ from checks.network.outside import probe_binary
 from checks.network.probe import ProbePod, Prober, port_targets
 from checks.network.reachability import attach, observe_until_converged, require
 from checks.network.runs import (
-    NOT_SHARED,
     Observe,
     ProbeRun,
     cluster_named,
@@ -53,6 +52,7 @@ from checks.network.targets import (
 )
 from checks.network.tenant_objects import OpenedFlow, admit_anyone_on_egress_ports, open_flow
 from harness.settings import Settings
+from provisioning.model.needs import applicable
 from provisioning.model.tenancy import SERVICE_TYPES
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Matrix
@@ -64,17 +64,11 @@ BASELINE_SECONDS = 20.0  # as every other matrix: the tenancy as onboarded conve
 
 
 def _shared_pods(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod]) -> list[ProbePod]:
-    pods = shared_pods(tenancy, probe_pods)
-    if not pods:
-        pytest.skip(NOT_SHARED)
-    return pods
+    return applicable(shared_pods(tenancy, probe_pods), "needs_two_tenants_on_a_cluster")
 
 
 def _shared_cluster(tenancy: ProvisionedTenancy) -> ProvisionedCluster:
-    cluster = shared_cluster(tenancy)
-    if cluster is None:
-        pytest.skip(NOT_SHARED)
-    return cluster
+    return applicable(shared_cluster(tenancy), "needs_two_tenants_on_a_cluster")
 
 
 @given("probe pods in every tenant")
@@ -93,8 +87,6 @@ def probe_shared(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], prober
 
 @when("every probe pod tries the pods and the node addresses of every other cluster", target_fixture="probe_run")
 def probe_other_clusters(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], prober: Prober) -> ProbeRun:
-    if len(tenancy.clusters) < 2:
-        pytest.skip("not applicable: the product has a single cluster in the targets file")
     targets = (*targets_of(probe_pods), *kubelets_of_every_cluster(tenancy))
     return ProbeRun(prober, tuple(probe_pods), targets, other_cluster)
 
@@ -171,7 +163,7 @@ def probe_from_outside(
     outside_observer: Observe,
 ) -> ProbeRun:
     pods = _shared_pods(tenancy, probe_pods)
-    cluster = _exposing_cluster(tenancy, pods[0].cluster)
+    cluster = cluster_named(tenancy, pods[0].cluster)  # @needs_node_port_allowed: its first tenant may expose one
     services = [s for s in tenant_services if s.cluster == cluster.handle.name]
     targets = outside_targets(node_addresses(tenancy, cluster), services, pods)
     return ProbeRun(prober, (OUTSIDE_CLIENT,), tuple(targets), kind_of_target, every_pair, outside_observer)
@@ -181,14 +173,6 @@ def probe_from_outside(
 def outside_observer(settings: Settings, outside_client: list[str]) -> Observe:
     """Observes a run from the client outside the clusters, with the probe the lab build compiled."""
     return from_outside(probe_binary(settings.lab_home), settings.timeouts.probe, outside_client)
-
-
-def _exposing_cluster(tenancy: ProvisionedTenancy, name: str) -> ProvisionedCluster:
-    cluster = cluster_named(tenancy, name)
-    exposing = cluster.tenants[0]
-    if "NodePort" not in tenancy.product.plan(exposing.plan).service_types:
-        pytest.skip(f"not applicable: the plan of {exposing.name}, which would expose a node port, allows none")
-    return cluster
 
 
 @when("every probe pod on a shared cluster tries the API server and every node's kubelet", target_fixture="probe_run")

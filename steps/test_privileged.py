@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import allure
-import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
 from checks.network.reachability import to_html_table
 from checks.privileged.cases import observe_plan, require_plan_verdicts
-from checks.privileged.limits import LimitsObservation, observe_limits, promises_limits, require_limits
+from checks.privileged.limits import LimitsObservation, observe_limits, require_limits
 from checks.privileged.object_limits import (
     Rows,
     describe_rows,
@@ -38,6 +37,7 @@ from checks.privileged.workloads import (
 )
 from checks.verdicts import decide, require
 from harness.settings import Settings
+from provisioning.model.needs import applicable, promises_limits
 from provisioning.model.privileges import PlanVerdicts, control_cells, forbidden_case, render_table
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.tenancy import ProvisionedTenancy
@@ -48,10 +48,8 @@ scenarios("privileged")
 
 
 def _tenants(tenancy: ProvisionedTenancy, placement: Placement) -> tuple[Tenant, ...]:
-    tenants = tuple(t for t in tenancy.tenants if t.placement is placement)
-    if not tenants:
-        pytest.skip(f"not applicable: the product has no {placement.value} tenant in the targets file")
-    return tenants
+    """The tenants of `placement`: some (the plugin skipped the scenario otherwise, by its placement tag)."""
+    return applicable(tuple(t for t in tenancy.tenants if t.placement is placement), f"{placement.value}_cluster")
 
 
 def _text(body: str, name: str) -> None:
@@ -89,8 +87,7 @@ def forbidden_deployments(tenancy: ProvisionedTenancy, settings: Settings) -> li
             observations.append(
                 observe_forbidden_deployment(tenancy, tenant, case, settings.run_id, settings.timeouts.pod_ready)
             )
-    if not observations:
-        pytest.skip("not applicable: no shared tenant's plan forbids host namespaces")
+    applicable(observations, "needs_plan_forbidding_host_namespaces")
     _text("\n".join(o.describe() for o in observations), "Deployments with a forbidden pod")
     return observations
 
@@ -126,8 +123,7 @@ def access_is_exactly(tampering: Matrix, datatable: list[list[str]]) -> None:
 @when("each tenant admin meets its plan's limits", target_fixture="limits")
 def meet_plan_limits(tenancy: ProvisionedTenancy, settings: Settings) -> list[LimitsObservation]:
     tenants = [t for t in tenancy.tenants if promises_limits(tenancy.product.plan(t.plan))]
-    if not tenants:
-        pytest.skip("not applicable: no tenant's plan sets a quota or default requests or limits")
+    applicable(tenants, "needs_plan_limits")
     observations = [observe_limits(tenancy, t, settings.run_id, settings.timeouts.pod_ready) for t in tenants]
     _text("\n".join(o.describe() for o in observations), "plan limits")
     return observations
@@ -148,12 +144,8 @@ def limits_are_the_plans(limits: list[LimitsObservation]) -> None:
 def start_another_tenants_private_image(
     tenancy: ProvisionedTenancy, settings: Settings, placement: str
 ) -> list[PrivateImageObservation]:
-    pairs = shared_pairs(tenancy, Placement(placement))
-    if not pairs:
-        pytest.skip(f"not applicable: no {placement} cluster of the product has two tenants")
-    where = private_registry(tenancy, settings)
-    if where is None:
-        pytest.skip("not applicable: no private registry (fix: give the product an images section with a pull_secret)")
+    pairs = applicable(shared_pairs(tenancy, Placement(placement)), "needs_two_tenants_on_a_cluster")
+    where = applicable(private_registry(tenancy, settings), "needs_private_registry")
     timeout = settings.timeouts.pod_ready
     images = settings.lab_home / "images"
     return [observe_private_image(tenancy, p, where, images, settings.run_id, timeout) for p in pairs]
@@ -176,8 +168,7 @@ def fill_object_counts(tenancy: ProvisionedTenancy, settings: Settings) -> Rows:
     rows: Rows = {}
     for tenant in tenancy.tenants:
         rows |= observe_object_counts(tenancy, tenant, settings.run_id, settings.timeouts.pod_ready)
-    if not rows:
-        pytest.skip("not applicable: no tenant's plan sets an object count (configmaps, secrets, services)")
+    applicable(rows, "needs_plan_object_counts")
     _text(describe_rows(rows), "object counts filled to one past the plan's")
     return rows
 

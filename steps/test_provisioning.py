@@ -31,7 +31,6 @@ from checks.tenancy import (
 )
 from checks.verdicts import decide, requirement_comparison
 from harness.settings import Settings
-from provisioning.model.tenancy import Placement
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
 scenarios("provisioning")
@@ -108,9 +107,7 @@ def placements_apart(clusters: list[ProvisionedCluster]) -> None:
     target_fixture="namespaces_by_cluster",
 )
 def tenant_namespaces(tenancy: ProvisionedTenancy) -> dict[str, set[str]]:
-    if {t.placement for t in tenancy.tenants} != {Placement.SHARED, Placement.DEDICATED}:
-        pytest.skip(f"not applicable: product {tenancy.product.name} has no mixed tenancy in the targets file")
-    return read_tenant_namespaces(tenancy)
+    return read_tenant_namespaces(tenancy)  # of a mixed tenancy (@needs_mixed_tenancy)
 
 
 @then("the tenant namespaces on each cluster are exactly its tenants' namespaces")

@@ -11,9 +11,7 @@ from checks.rbac.attempts import observe_attempts, table_rows
 from checks.rbac.credentials import credential_matrices, judge_credentials, not_applicable
 from checks.rbac.delegation import Delegation, decide_delegation, delegate
 from checks.rbac.federation import federate, judge_crafted_groups, observe_crafted_groups
-from checks.rbac.federation import not_applicable as no_broker
 from checks.rbac.federation_clusters import judge_clusters, observe_clusters
-from checks.rbac.federation_clusters import not_applicable as one_cluster
 from checks.rbac.federation_membership import judge_membership, observe_membership
 from checks.rbac.federation_rights import judge_rights, observe_rights
 from checks.rbac.federation_setup import Federated
@@ -29,6 +27,7 @@ from checks.rbac.product_scope import provider_onboarding, provider_scope
 from checks.rbac.reach import attach_and_judge, observe_paths, observe_service_accounts, observe_streams
 from checks.verdicts import Observed, require
 from harness.settings import Settings
+from provisioning.model.needs import applicable
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Matrix
 
@@ -36,10 +35,7 @@ scenarios("rbac")
 
 
 def _shared(tenancy: ProvisionedTenancy) -> ProvisionedCluster:
-    cluster = shared_cluster(tenancy)
-    if cluster is None:
-        pytest.skip("not applicable: fewer than two tenants share a cluster")
-    return cluster
+    return applicable(shared_cluster(tenancy), "needs_two_tenants_on_a_cluster")
 
 
 @pytest.fixture(scope="session")
@@ -198,10 +194,7 @@ def own_cluster_only(credentials_per_cluster: tuple[Matrix, Matrix]) -> None:
 
 @pytest.fixture(scope="session")
 def federated(tenancy: ProvisionedTenancy, settings: Settings) -> Federated:
-    """The lab's broker set up once for the product's federation checks; n/a without a broker."""
-    reason = no_broker(settings, tenancy.product.name)
-    if reason:
-        pytest.skip(reason)
+    """The lab's broker set up once for the product's federation checks (@needs_identity_broker)."""
     return federate(tenancy, settings)
 
 
@@ -236,11 +229,7 @@ def exactly_developer_rights(brokered_rights: dict[str, Observed]) -> None:
     target_fixture="brokered_tokens",
 )
 def present_brokered_tokens(tenancy: ProvisionedTenancy, request: pytest.FixtureRequest) -> dict[str, Observed]:
-    federated: Federated = request.getfixturevalue("federated")
-    reason = one_cluster(tenancy)
-    if reason:
-        pytest.skip(reason)
-    return observe_clusters(tenancy, federated)
+    return observe_clusters(tenancy, request.getfixturevalue("federated"))  # @needs_two_clusters
 
 
 @then("each token is accepted by its own customer's cluster only")

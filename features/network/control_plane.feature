@@ -1,4 +1,4 @@
-@network @shared_cluster @check_network_007
+@network @shared_cluster @check_network_007 @needs_two_tenants_on_a_cluster
 Feature: Tenant pods reach the cluster's machinery only as their plan allows
   As a platform operator
   I want tenant pods kept away from node agents, and from the API server unless their plan includes it

@@ -1,4 +1,4 @@
-@network @dedicated_cluster @check_network_002
+@network @dedicated_cluster @check_network_002 @needs_two_clusters
 Feature: A dedicated cluster's pods are out of other tenants' reach
   As a customer with a dedicated cluster
   I want no pod of any other tenant to reach my cluster's pods or nodes

@@ -1,4 +1,4 @@
-@network @shared_cluster @check_network_011
+@network @shared_cluster @check_network_011 @needs_two_tenants_on_a_cluster
 Feature: What a tenant learns about other tenants through cluster DNS is what its plan says
   As a customer of a shared cluster
   I want to know whether other tenants can learn my services' and pods' names and addresses from the cluster DNS

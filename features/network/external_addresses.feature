@@ -1,4 +1,4 @@
-@network @shared_cluster @check_network_008
+@network @shared_cluster @check_network_008 @needs_two_tenants_on_a_cluster
 Feature: A tenant cannot take over addresses it does not own
   As a customer of a shared cluster
   I want no other tenant to claim an address my pods send to (CVE-2020-8554)

@@ -1,4 +1,4 @@
-@network @shared_cluster @check_network_006
+@network @shared_cluster @check_network_006 @needs_two_tenants_on_a_cluster @needs_node_port_allowed
 Feature: From outside the cluster only what a tenant exposes is reachable
   As a customer of a shared cluster
   I want clients outside the cluster to reach the service I expose and nothing else

@@ -1,4 +1,4 @@
-@network @shared_cluster @check_network_001
+@network @shared_cluster @check_network_001 @needs_two_tenants_on_a_cluster
 Feature: Tenants on a shared cluster cannot reach each other's pods
   As a customer of a shared cluster
   I want my pods unreachable from other customers' pods, and theirs from mine

@@ -1,4 +1,4 @@
-@network @shared_cluster @check_network_004
+@network @shared_cluster @check_network_004 @needs_two_tenants_on_a_cluster
 Feature: Tenants cannot reach each other's services
   As a customer of a shared cluster
   I want my services' cluster addresses closed to other customers

@@ -1,4 +1,4 @@
-@network @shared_cluster @check_network_003
+@network @shared_cluster @check_network_003 @needs_two_tenants_on_a_cluster
 Feature: A tenant's own policies open exactly the flow they name
   As a customer of a shared cluster
   I want to share one service with one other tenant by writing my own NetworkPolicies

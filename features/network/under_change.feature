@@ -1,4 +1,4 @@
-@network @shared_cluster @check_network_009
+@network @shared_cluster @check_network_009 @needs_two_tenants_on_a_cluster
 Feature: Isolation holds while the tenancy changes
   As a customer of a shared cluster
   I want every change to pods, labels and policies enforced promptly, and no stale rule left behind

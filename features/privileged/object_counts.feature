@@ -1,4 +1,4 @@
-@privileged @shared_cluster @dedicated_cluster @check_privileged_007
+@privileged @shared_cluster @dedicated_cluster @check_privileged_007 @needs_plan_object_counts
 Feature: A tenant cannot exceed its plan's object counts
   As a platform operator selling plans as t-shirt sizes
   I want each tenant held to the number of config maps, secrets and services its plan allows

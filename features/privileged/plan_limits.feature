@@ -1,4 +1,4 @@
-@privileged @shared_cluster @dedicated_cluster @check_privileged_005
+@privileged @shared_cluster @dedicated_cluster @check_privileged_005 @needs_plan_limits
 Feature: A tenant's plan limits hold
   As a platform operator selling plans as t-shirt sizes
   I want each tenant held to its plan's quota and given its plan's default requests and limits

@@ -1,4 +1,4 @@
-@privileged @shared_cluster @check_privileged_006
+@privileged @shared_cluster @check_privileged_006 @needs_two_tenants_on_a_cluster @needs_private_registry
 Feature: A tenant cannot run another tenant's private image from a shared node's cache
   As a customer keeping my images in a private registry repository
   I want other customers' pods refused my image even on a node that already holds it

@@ -1,4 +1,4 @@
-@privileged @shared_cluster @check_privileged_003
+@privileged @shared_cluster @check_privileged_003 @needs_plan_forbidding_host_namespaces
 Feature: A workload whose pods the plan forbids runs no pod
   As a platform operator
   I want the plan's pod rules to hold for pods that controllers create, not only for pods tenants create

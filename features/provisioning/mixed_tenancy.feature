@@ -1,4 +1,4 @@
-@provisioning @shared_cluster @dedicated_cluster @check_provisioning_003
+@provisioning @shared_cluster @dedicated_cluster @check_provisioning_003 @needs_mixed_tenancy
 Feature: Shared and dedicated tenants of one product live side by side
   As a platform operator
   I want to sell shared and dedicated clusters from the same product

@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_005
+@rbac @shared_cluster @check_rbac_005 @needs_two_tenants_on_a_cluster
 Feature: Every access answer is the same whichever way it is asked
   As a platform operator
   I want a tenant's real requests, its own access reviews and the admin's reviews about it to agree

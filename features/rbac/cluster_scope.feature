@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_001
+@rbac @shared_cluster @check_rbac_001 @needs_two_tenants_on_a_cluster
 Feature: Tenant identities have no cluster-scoped access
   As a platform operator
   I want my customers' admins, developers and viewers to stay out of everything cluster-wide

@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_003
+@rbac @shared_cluster @check_rbac_003 @needs_two_tenants_on_a_cluster
 Feature: Tenant identities cannot escalate their privileges
   As a platform operator
   I want no tenant identity to gain rights beyond the ones its role gives it

@@ -1,4 +1,4 @@
-@rbac @check_rbac_012
+@rbac @check_rbac_012 @needs_identity_broker
 Feature: A customer's own IdP names groups of that customer only
   As a customer who brings its own IdP through the provider's identity broker
   I want every group my IdP names to land among my own groups on the cluster

@@ -1,4 +1,4 @@
-@rbac @dedicated_cluster @check_rbac_014
+@rbac @dedicated_cluster @check_rbac_014 @needs_identity_broker @needs_two_clusters
 Feature: A token from one customer's IdP opens no other customer's cluster
   As a customer with a dedicated cluster and my own IdP behind the provider's identity broker
   I want my cluster to refuse the broker's tokens of every other customer, and theirs to refuse mine

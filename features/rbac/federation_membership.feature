@@ -1,4 +1,4 @@
-@rbac @check_rbac_015
+@rbac @check_rbac_015 @needs_identity_broker
 Feature: A group given or taken at a customer's IdP counts from the user's next token
   As a customer who brings its own IdP through the provider's identity broker
   I want a user I put in my developers' groups to get their access, and to lose it when I take it out

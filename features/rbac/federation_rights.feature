@@ -1,4 +1,4 @@
-@rbac @check_rbac_013
+@rbac @check_rbac_013 @needs_identity_broker
 Feature: A customer's brokered user gets exactly the rights of its groups
   As a customer who brings its own IdP through the provider's identity broker
   I want a user my IdP puts in my developers' groups to work as my developers do, in my namespace only

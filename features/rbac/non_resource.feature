@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_011
+@rbac @shared_cluster @check_rbac_011 @needs_two_tenants_on_a_cluster
 Feature: Outside the resource API, tenants and strangers get only what the product documents
   As a platform operator
   I want the API server's metrics, logs, debug handlers and configuration closed to my customers, and everything but the documented public paths closed to requests without credentials

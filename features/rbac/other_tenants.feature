@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_002
+@rbac @shared_cluster @check_rbac_002 @needs_two_tenants_on_a_cluster
 Feature: A tenant's identities cannot touch another tenant's namespace
   As a customer of a shared cluster
   I want nobody from another tenant to read or change anything in my namespace, and mine not in theirs

@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_007
+@rbac @shared_cluster @check_rbac_007 @needs_two_tenants_on_a_cluster
 Feature: Tenant identities can do nothing in the provider's namespaces, nor across all namespaces
   As a platform operator
   I want my customers to stay out of kube-system, kube-public, kube-node-lease, default and my product's own namespaces

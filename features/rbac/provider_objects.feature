@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_004
+@rbac @shared_cluster @check_rbac_004 @needs_two_tenants_on_a_cluster
 Feature: What the provider set up stays as set up, and tenants manage their own roles
   As a platform operator
   I want the bindings, network policies and quotas my onboarding made to be out of the tenants' reach

@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_010
+@rbac @shared_cluster @check_rbac_010 @needs_two_tenants_on_a_cluster
 Feature: A tenant's workloads have no rights beyond what the tenant gave them
   As a customer of a shared cluster
   I want my service accounts to hold exactly what I granted them, and nobody else's service accounts anything in my namespace

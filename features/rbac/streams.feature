@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_009
+@rbac @shared_cluster @check_rbac_009 @needs_two_tenants_on_a_cluster
 Feature: Exec, attach and port-forward open only into the tenant's own pods, whatever the transport
   As a customer of a shared cluster
   I want nobody from another tenant to open a shell, attach or forward a port into my pods, whichever protocol their kubectl speaks

@@ -1,4 +1,4 @@
-@rbac @shared_cluster @check_rbac_008
+@rbac @shared_cluster @check_rbac_008 @needs_two_tenants_on_a_cluster
 Feature: Every subresource the API serves obeys the tenancy boundary
   As a platform operator
   I want exec, attach, port-forward, proxy, status, finalize, scale, eviction, tokens and ephemeral containers to follow the same fences as the objects they belong to

@@ -1,4 +1,4 @@
-@storage @shared_cluster @check_storage_006
+@storage @shared_cluster @check_storage_006 @needs_two_tenants_on_a_cluster
 Feature: A deleted Block volume's bytes never reach the next tenant
   As a customer of a shared cluster
   I want the raw device of my deleted Block claim cleared before anyone else gets it

@@ -1,4 +1,4 @@
-@storage @shared_cluster @check_storage_005
+@storage @shared_cluster @check_storage_005 @needs_plan_storage_quotas
 Feature: A plan's storage quota is enforced
   As a platform operator
   I want each tenant's claims held to the storage quota of its plan

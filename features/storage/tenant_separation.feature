@@ -1,4 +1,4 @@
-@storage @shared_cluster @check_storage_003
+@storage @shared_cluster @check_storage_003 @needs_two_tenants_on_a_cluster
 Feature: A tenant's volumes are out of other tenants' reach
   As a customer of a shared cluster
   I want no other tenant to mount, bind, read or redirect my claims and volumes
