@@ -16,7 +16,7 @@ import pytest
 from harness.errors import ConfigError, ConfigErrors, InfrastructureError
 from harness.redaction import redact
 from harness.targets import parse_targets
-from provisioning.images import products, refs, skopeo
+from provisioning.images import check, products, refs, skopeo
 from provisioning.images.pull_secret import login, secret_manifest
 from provisioning.images.spec import ImagesSpec, PullSecretSpec
 from provisioning.lab import images
@@ -196,3 +196,26 @@ def test_suite_pod_names_the_products_images_and_makes_the_pull_secret_once(
 def test_an_unset_login_variable_stops_configuration_naming_the_field(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"products\[0\]\.images\.pull_secret\.username_env: environment variable U"):
         _configured(tmp_path, "{registry: r.example.com, pull_secret: {username_env: U, password_env: P}}", {})
+
+
+def test_the_targets_file_hands_over_every_products_images_section_in_its_order() -> None:
+    text = _targets("{registry: r.example.com}").replace(
+        "tenancy:", "  - {name: plain, backend: lab, plans: [{name: small}]}\ntenancy:"
+    )
+    sections = parse_targets(text, "t.yaml", Path("/srv/suite"), check_files=False).images
+    assert [name for name, _ in sections.products] == ["pks", "plain"]
+    assert sections.products[0][1] == ImagesSpec(registry="r.example.com")
+    assert sections.products[1][1] is None, "no section: the lab's images"
+    assert (sections.label, sections.base_dir) == ("t.yaml", Path("/srv/suite"))
+    assert sections.where(1) == "products[1].images"
+
+
+def test_check_config_names_the_login_it_cannot_read_before_asking_the_registry(tmp_path: Path) -> None:
+    section = "{registry: r.example.com, pull_secret: {username_env: CAAS_TEST_U, password_env: CAAS_TEST_P}}"
+    sections = parse_targets(_targets(section), "t.yaml", tmp_path, check_files=False).images
+    problems = check.image_problems(sections, {"CAAS_TEST_U": "u"}, tmp_path)
+    assert [str(p) for p in problems] == [
+        "t.yaml: products[0].images.pull_secret.password_env: environment variable CAAS_TEST_P is not set (export it)"
+    ]
+    without = parse_targets(_targets("null"), "t.yaml", tmp_path, check_files=False).images
+    assert check.image_problems(without, {}, tmp_path) == [], "no images section: nothing to pull"
