@@ -66,6 +66,7 @@ def _record_json(record: CheckRecord) -> dict[str, object]:
         "tenancy": list(record.tenancy),
         "plans": list(record.plans),
         "decided_by": list(record.layers),
+        "identity": record.identity,
         "duration_ms": record.duration_ms,
         "evidence": list(record.evidence),
         "figures": list(record.figures),
@@ -127,7 +128,8 @@ def _html_cell(record: CheckRecord, allure_index: str) -> str:
     if allure_index and test_id:
         href = html.escape(f"{allure_index}#/{test_id}")
         text = f'<a href="{href}">{text}</a>'
-    details = [record.reason, ", ".join(record.plans), ", ".join(record.tenancy)]
+    identity = f"{record.identity} credentials" if record.identity else ""
+    details = [record.reason, ", ".join(record.plans), ", ".join(record.tenancy), identity]
     title = html.escape(" | ".join(d for d in details if d))
     return f'<td class="{record.status.value}" title="{title}">{text}</td>'
 

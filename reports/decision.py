@@ -148,6 +148,7 @@ def _finding_lines(finding: Mapping[str, Any]) -> list[str]:
     lines += [
         f"- decided by: {', '.join(finding['decided_by']) or 'not recorded'}",
         f"- plans: {', '.join(finding['plans']) or '-'}",
+        f"- identities: {finding['identity'] or 'not recorded'}",
         f"- to fix: {finding['remediation']}",
         f"- credentials: {finding['credentials']}",
         f"- elsewhere: {', '.join(f'{p} {s}' for p, s in finding['elsewhere'].items()) or '-'}",
@@ -302,6 +303,7 @@ def _finding_html(finding: Mapping[str, Any], allure: str) -> str:
     rows += [
         ("decided by", _e(", ".join(finding["decided_by"]) or "not recorded")),
         ("plans", _e(", ".join(finding["plans"]) or "-")),
+        ("identities", _e(finding["identity"] or "not recorded")),
         ("to fix", _e(finding["remediation"])),
         ("credentials", _e(finding["credentials"])),
         ("elsewhere", _e(", ".join(f"{p} {s}" for p, s in finding["elsewhere"].items()) or "-")),
@@ -338,6 +340,7 @@ def _grid_html(decision: Mapping[str, Any]) -> str:
                     cell["observed_reason"],
                     cell["expectation_reason"],
                     ", ".join(cell["plans"]),
+                    cell["identity"] and f"{cell['identity']} credentials",
                     *cell["figures"],
                 )
                 if x

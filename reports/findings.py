@@ -138,6 +138,7 @@ def _cell(record: CheckRecord) -> dict[str, Any]:
         "evidence_cell": cell,
         "plans": list(record.plans),
         "decided_by": list(record.layers),
+        "identity": record.identity,
         "report_test_id": record.report_link(),
         "evidence": list(record.evidence),
         "figures": list(record.figures),

@@ -26,6 +26,7 @@ def _detail(cell: Mapping[str, Any], row: Mapping[str, Any]) -> str:
         lines.append(f"expected by the targets file: {cell['expected']} ({cell['expectation_reason']})")
     lines += [
         f"decided by: {', '.join(cell['decided_by']) or 'not recorded'}",
+        f"plans: {', '.join(cell['plans']) or '-'}; identities: {cell['identity'] or 'not recorded'}",
         f"to fix: {row['remediation']}",
         f"severity: {row['severity']}" + (f"; answers: {', '.join(row['anchors'])}" if row["anchors"] else ""),
     ]

@@ -54,6 +54,9 @@ def scenario_status(allure_status: str, message: str) -> Status:
 
 
 _TENANCY_TAGS = ("shared_cluster", "dedicated_cluster")
+IDENTITY_LABEL = "credential"  # checks.rbac.credentials.CREDENTIAL_LABEL: "real" or "impersonated"
+MIXED = "mixed"  # a check some of whose scenarios observed with real credentials, some impersonated
+IDENTITY_KINDS = ("real", "impersonated", MIXED)
 MESSAGE_CHARS = 16000  # a failure message kept whole enough to name its first mismatched cell
 
 
@@ -78,6 +81,7 @@ class ScenarioResult:
     plans: tuple[str, ...] = ()  # every `plan` label (a scenario may judge several plans)
     layers: tuple[str, ...] = ()  # every `layer` label
     figures: tuple[str, ...] = ()  # every `figure` label: a measurement the verdict rests on, with its unit
+    identity: str = ""  # the `credential` label: "real" or "impersonated" ("" when it observed nothing)
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,16 @@ class CheckRecord:
     @property
     def layers(self) -> tuple[str, ...]:
         return tuple(sorted({x for s in self.scenarios for x in (s.layer, *s.layers) if x}))
+
+    @property
+    def identity(self) -> str:
+        """Whose credentials observed the check (IDENTITY_KINDS): `real` when every scenario that observed
+        anything used the tenant identities' own credentials, `impersonated` when every one used the
+        admin impersonating them, `mixed` when both; "" when no scenario observed anything."""
+        kinds = {s.identity for s in self.scenarios if s.identity}
+        if len(kinds) > 1:
+            return MIXED
+        return kinds.pop() if kinds else ""
 
     @property
     def figures(self) -> tuple[str, ...]:
@@ -285,6 +299,7 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 plans=tuple(dict.fromkeys(every["plan"])),
                 layers=tuple(dict.fromkeys(every["layer"])),
                 figures=tuple(dict.fromkeys(every["figure"])),
+                identity=labels.get(IDENTITY_LABEL, ""),
             )
         )
     return results

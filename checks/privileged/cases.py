@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checks import decided
 from checks.verdicts import require, requirement_comparison, requirement_row, stacked
 from harness.wait import WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
@@ -108,7 +109,9 @@ class _Scene:
 
 
 def observe_plan(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str, pod_timeout: float) -> PlanVerdicts:
-    """Every case in `tenant`'s namespace, as `<tenant>-admin`; removes its pods before returning."""
+    """Every case in `tenant`'s namespace, as `<tenant>-admin` (the scenario judges the tenant's plan:
+    `checks.decided.judged`); removes its pods before returning."""
+    decided.judged([tenant.name])
     plan = tenancy.product.plan(tenant.plan)
     user, namespace = f"{tenant.name}-admin", tenant.namespace
     labels = {**run_labels(run_id, tenant.name), CHECK_LABEL: "privileged"}

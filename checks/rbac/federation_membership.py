@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from checks import decided
 from checks.evidence import attach_text
 from checks.rbac.federation_setup import JOINER_LOGIN, Federated, brokered_client, developer_groups, reviewer
 from checks.verdicts import Observed, require_rows
@@ -75,6 +76,7 @@ def observe_membership(tenancy: ProvisionedTenancy, federated: Federated) -> dic
     """Each tenant's joiner given and taken the developer identity's groups at its IdP: "<tenant>: <what>"
     -> its cell (membership_cells)."""
     rows: dict[str, Observed] = {}
+    decided.judged(federated.crafted)  # the scenario judges these tenants' plans
     for tenant in federated.crafted:
         namespace = next(t for t in tenancy.cluster_of(tenant).tenants if t.name == tenant).namespace
 

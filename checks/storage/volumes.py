@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks import decided
 from harness.errors import InfrastructureError
 from harness.wait import wait_until
 from provisioning.images.products import suite_pod
@@ -88,7 +89,9 @@ class Workspace:
     _claim_tenants: set[str] = field(default_factory=set)
 
     def as_tenant(self, tenant: str) -> Any:
-        """A fresh ApiClient with the tenant admin's real credentials."""
+        """A fresh ApiClient with the tenant admin's real credentials; the scenario judges the tenant's plan
+        (`checks.decided.judged`)."""
+        decided.judged([tenant])
         return self.tenancy.client_for(f"{tenant}-admin")
 
     def admin(self, tenant: str) -> Any:

@@ -25,6 +25,9 @@ UPDATE = os.environ.get("CAAS_UPDATE_GOLDEN") == "1"
 
 
 def _scenario(check: str, product: str, status: Status, area: str, n: int = 1, **extra: object) -> ScenarioResult:
+    """One scenario's result; it observed with real credentials unless it was skipped or `extra` says."""
+    if status is not Status.SKIPPED:
+        extra.setdefault("identity", "real")
     return ScenarioResult(
         check=check,
         product=product,
@@ -51,9 +54,18 @@ def golden_records() -> RunRecords:
             "network",
             figures=("time to enforce: median 2.6 s, worst 2.9 s (relabel a pod) over 6 changes",),
         ),
-        _scenario("check_rbac_001", "cfcr", Status.PASS, "rbac", plan="default"),
+        _scenario("check_rbac_001", "cfcr", Status.PASS, "rbac", plan="default", identity="impersonated"),
         _scenario("check_rbac_001", "pks", Status.PASS, "rbac", plan="small"),
-        _scenario("check_rbac_001", "pks", Status.ERROR, "rbac", n=2, plan="large", message="connection refused"),
+        _scenario(
+            "check_rbac_001",
+            "pks",
+            Status.ERROR,
+            "rbac",
+            n=2,
+            plan="large",
+            message="connection refused",
+            identity="impersonated",
+        ),
         _scenario("check_smoke_001", "cfcr", Status.PASS, "smoke"),
         _scenario("check_smoke_001", "pks", Status.PASS, "smoke"),
         _scenario("check_stor_001", "pks", Status.FAIL, "storage"),  # cfcr never ran it: UNKNOWN
@@ -99,6 +111,10 @@ def test_records_behind_the_golden_files() -> None:
     assert records.record("check_stor_001", "cfcr").status is Status.UNKNOWN
     assert records.record("check_rbac_001", "pks").status is Status.ERROR  # any error beats the passes
     assert records.record("check_rbac_001", "pks").plans == ("large", "small")
+    assert records.record("check_rbac_001", "pks").identity == "mixed"  # one scenario real, one impersonated
+    assert records.record("check_rbac_001", "cfcr").identity == "impersonated"
+    assert records.record("check_network_001", "pks").identity == "real"
+    assert records.record("check_network_002", "cfcr").identity == ""  # skipped: it observed nothing
     assert records.record("check_network_001", "cfcr").meets_expectation
     assert not records.record("check_stor_001", "pks").meets_expectation
     assert records.record("check_rbac_001", "pks").report_link() == "report-check_rbac_001-pks-2"

@@ -1,6 +1,7 @@
-"""Who decided a verdict reaches the report per check: the one verdict rule labels the layers of the
-observed cells it compared, a verdict whose cells name none labels its area's, and a scenario that
-reached no verdict gets its area's when it ends (checks/decided.py)."""
+"""What a scenario judged and who decided its verdict reach the report per check (checks/decided.py): the
+one verdict rule labels the layers of the observed cells it compared, a verdict whose cells name none
+labels its area's for the plans judged, a scenario that reached no verdict gets its area's when it ends;
+its plans are those of the tenants its engines named, else those of the tenants its placement selects."""
 
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ from provisioning.model.privileges import Case
 from reports.matrix import Cell, Matrix, compare
 
 AREA = ("admission (PodSecurity, API validation)",)
+PLANS = {"blue": "small", "green": "medium", "red": "large"}
+
+
+def scope(area: tuple[str, ...] = AREA, placed: tuple[str, ...] = ("blue", "green")) -> decided.Scope:
+    return decided.Scope(PLANS, placed, lambda plans: area)
+
+
+def authorization(plans: tuple[str, ...]) -> tuple[str, ...]:
+    """An rbac area's layers: the authorization modes of the plans judged (small is ABAC here)."""
+    return tuple(sorted({"authorization (ABAC)" if p == "small" else "authorization (RBAC)" for p in plans}))
 
 
 @pytest.fixture
@@ -26,34 +37,62 @@ def labels(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
 
 def test_a_verdict_labels_the_layers_of_its_observed_cells_once(labels: list[tuple[str, str]]) -> None:
-    token = decided.begin(AREA)
+    token = decided.begin(scope())
     rows = {"blue": (Cell.ALLOWED, "refused"), "green": (Cell.ALLOWED, "refused"), "red": (Cell.ALLOWED, "ran")}
     require_rows(rows, "report", layers={"blue": "authorizer", "green": "authorizer", "red": "-"})
     require_rows({"blue": (Cell.ALLOWED, "")}, "report", layers={"blue": "PodSecurity admission"})
-    assert decided.end(token) == ("authorizer", "PodSecurity admission")
-    assert labels == [("layer", "authorizer"), ("layer", "PodSecurity admission")]
+    assert decided.end(token) == decided.Judged(("medium", "small"), ("authorizer", "PodSecurity admission"))
+    assert labels == [
+        ("layer", "authorizer"),
+        ("layer", "PodSecurity admission"),
+        ("plan", "medium"),
+        ("plan", "small"),
+    ]
 
 
 def test_a_verdict_whose_cells_name_no_layer_is_its_areas(labels: list[tuple[str, str]]) -> None:
-    token = decided.begin(AREA)
+    token = decided.begin(scope())
     expected = Matrix.build(["a"], ["x"], {("a", "x"): Cell.DENIED})
     with pytest.raises(AssertionError):
         require(compare(expected, Matrix.build(["a"], ["x"], {("a", "x"): Cell.ALLOWED})))
-    assert decided.end(token) == AREA
-    assert labels == [("layer", AREA[0])]
+    assert decided.end(token).layers == AREA
+    assert labels[0] == ("layer", AREA[0])
 
 
 def test_a_scenario_without_a_verdict_gets_its_areas_layer_when_it_ends(labels: list[tuple[str, str]]) -> None:
-    token = decided.begin(AREA)
+    token = decided.begin(scope())
     with pytest.raises(Inconclusive):  # only ERROR cells: nobody decided anything
         require_rows({"blue": (Cell.ERROR, "timed out")}, "report", layers={"blue": "-"})
     assert labels == [("layer", AREA[0])]
-    assert decided.end(decided.begin(())) == ()
+    assert decided.end(decided.begin(scope(area=(), placed=()))) == decided.Judged((), ())
     decided.end(token)
+
+
+def test_the_plans_are_those_of_the_tenants_the_engines_judged(labels: list[tuple[str, str]]) -> None:
+    token = decided.begin(scope(placed=("blue", "green")))
+    decided.judged(["green"])
+    decided.judged(["green", "nobody"])  # a name the product has no tenant of adds no plan
+    assert decided.end(token) == decided.Judged(("medium",), AREA)
+    assert ("plan", "medium") in labels
+    assert ("plan", "small") not in labels, "blue was placed, but the engines judged green only"
+
+
+def test_a_dedicated_scenario_judges_the_dedicated_tenants_plans(labels: list[tuple[str, str]]) -> None:
+    assert decided.end(decided.begin(scope(placed=("red",)))).plans == ("large",)
+    assert [v for n, v in labels if n == "plan"] == ["large"]
+
+
+def test_an_areas_layers_follow_the_plans_judged(labels: list[tuple[str, str]]) -> None:
+    token = decided.begin(decided.Scope(PLANS, ("blue", "green"), authorization))
+    decided.judged(["green"])
+    assert decided.end(token).layers == ("authorization (RBAC)",), "small (ABAC) was not judged"
+    everyone = decided.end(decided.begin(decided.Scope(PLANS, ("blue", "green"), authorization)))
+    assert everyone.layers == ("authorization (ABAC)", "authorization (RBAC)")
 
 
 def test_outside_a_scenario_nothing_is_labelled(labels: list[tuple[str, str]]) -> None:
     require_rows({"blue": (Cell.ALLOWED, "")}, "report", layers={"blue": "authorizer"})
+    decided.judged(["blue"])
     assert labels == []
 
 

@@ -1,7 +1,7 @@
 """How a scenario's outcome and facts are named for the reports (fixtures/expectations.py,
 fixtures/run_facts.py): the (check, product) a scenario counts for, the status of each of its phases
 (an AssertionError is FAIL, a timeout or any other exception ERROR, an expected failure FAIL, a strict
-XPASS PASS), the xfail reason, a scenario's plan and layer labels, and a credential's kind (never its
+XPASS PASS), the xfail reason, the tenants a scenario judges and its area's layers, and a credential's kind (never its
 secret)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pytest_timeout import PYTEST_FAILURE_MESSAGE  # type: ignore[import-untyped
 
 from checks.verdicts import Inconclusive
 from fixtures.expectations import phase_status, scenario_key, xfail_reason
-from fixtures.run_facts import _credential_kind, area_layers, scenario_labels
+from fixtures.run_facts import _credential_kind, area_layers, judged_scope
 from harness.settings import DEFAULT_TARGETS, Settings
 from harness.targets import load_targets
 from provisioning.backends.protocol import Credential
@@ -112,17 +112,31 @@ def settings() -> Settings:
     return Settings(load_targets(DEFAULT_TARGETS), "run-1", Path("/nowhere"), Path("/nowhere"))
 
 
-def test_a_scenarios_labels_are_its_products_plans(settings: Settings) -> None:
-    plans = [("plan", "large"), ("plan", "medium"), ("plan", "small")]
-    assert scenario_labels("network", settings, "pks") == plans
-    assert scenario_labels("smoke", settings, "cfcr") == [("plan", "default")]
+@pytest.mark.parametrize(
+    ("tags", "placed", "plans"),
+    [
+        ({"network", "shared_cluster"}, ("blue", "green"), ("medium", "small")),
+        ({"network", "dedicated_cluster"}, ("red",), ("large",)),
+        ({"network", "shared_cluster", "dedicated_cluster"}, ("blue", "green", "red"), ("large", "medium", "small")),
+        ({"rbac"}, ("blue", "green", "red"), ("large", "medium", "small")),
+    ],
+)
+def test_a_scenario_judges_the_tenants_its_placement_tags_select(
+    settings: Settings, tags: set[str], placed: tuple[str, ...], plans: tuple[str, ...]
+) -> None:
+    scope = judged_scope("network", settings, "pks", tags)
+    assert scope.placed == placed
+    assert tuple(sorted({scope.plans[t] for t in scope.placed})) == plans
 
 
 def test_an_areas_layer_is_what_decides_where_the_cells_name_none(settings: Settings) -> None:
-    assert area_layers("network", settings, "pks") == ["NetworkPolicy dataplane"]
-    assert area_layers("rbac", settings, "pks") == ["authorization (RBAC)"]
-    assert area_layers("rbac", settings, "cfcr") == ["authorization (ABAC)"]
-    assert area_layers("smoke", settings, "cfcr") == []
+    pks = settings.targets.model.product("pks")
+    assert area_layers("network", pks, ("small",)) == ("NetworkPolicy dataplane",)
+    assert area_layers("rbac", pks, ("large", "small")) == ("authorization (RBAC)",)
+    assert area_layers("rbac", settings.targets.model.product("cfcr"), ("default",)) == ("authorization (ABAC)",)
+    assert area_layers("rbac", pks, ()) == ()  # no plan judged: no authorization mode decided anything
+    assert area_layers("smoke", pks, ("small",)) == ()
+    assert judged_scope("rbac", settings, "cfcr", {"shared_cluster"}).layers(("default",)) == ("authorization (ABAC)",)
 
 
 @pytest.mark.parametrize(
