@@ -288,7 +288,8 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 status=scenario_status(str(data.get("status")), str(details.get("message", ""))),
                 message=_clip(str(details.get("message", ""))),
                 uuid=str(data.get("uuid", "")),
-                duration_ms=int(data.get("stop", 0)) - int(data.get("start", 0)),
+                # a scenario skipped before its first step has a start and no stop: it took no time
+                duration_ms=int(data["stop"]) - int(data["start"]) if "stop" in data and "start" in data else 0,
                 area=labels.get("epic", ""),
                 tenancy=tuple(t for t in _TENANCY_TAGS if t in tags),
                 plan=labels.get("plan", ""),
