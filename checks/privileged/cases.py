@@ -120,8 +120,8 @@ def observe_plan(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str, pod_t
     created: list[str] = []
     api = tenancy.client_for(user)
 
-    def verdicts(control: str, results: list[CaseResult]) -> PlanVerdicts:
-        return PlanVerdicts(tenancy.product.name, plan.name, tenant.name, control, tuple(results))
+    def verdicts(control: str, results: list[CaseResult], ran: bool = False) -> PlanVerdicts:
+        return PlanVerdicts(tenancy.product.name, plan.name, tenant.name, control, tuple(results), ran)
 
     try:
         try:
@@ -160,7 +160,7 @@ def observe_plan(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str, pod_t
                 pending[case] = name
         for case, name in pending.items():
             results[case] = _follow(scene, case, name, held_before.get(case, False))
-        return verdicts(f"ran ({control_name} on {node})", [results[c] for c in Case])
+        return verdicts(f"ran ({control_name} on {node})", [results[c] for c in Case], ran=True)
     finally:
         for name in created:
             with contextlib.suppress(kube.ApiFailure, WaitTimeout):  # else it goes with the tenant's namespace
@@ -213,12 +213,13 @@ POSITIVE_CONTROL = "compliant pod runs"
 def plan_comparison(plan_verdicts: Sequence[PlanVerdicts]) -> Comparison:
     """The check's requirement table (checks/verdicts.py): a row per tenant's plan, a column per case
     (it met the verdict its plan implies, with the layer that decided it) and the positive control (the
-    tenant's compliant pod ran); when the control did not run, no case of its row is evidence."""
+    tenant's compliant pod ran: `PlanVerdicts.control_ran`); when the control did not run, no case of its
+    row is evidence."""
     rows = []
     for verdict in plan_verdicts:
         results = {r.case: r for r in verdict.results}
-        ran = verdict.control.startswith("ran (")
-        cells = {POSITIVE_CONTROL: (Cell.ALLOWED if ran else Cell.ERROR, f"compliant pod {verdict.control}")}
+        control = Cell.ALLOWED if verdict.control_ran else Cell.ERROR
+        cells = {POSITIVE_CONTROL: (control, f"compliant pod {verdict.control}")}
         cells.update({case.value: _requirement(results.get(case)) for case in Case})
         layers = {case.value: r.layer.value for case, r in results.items() if r.layer is not None}
         rows.append(requirement_row(verdict.row, cells, layers))

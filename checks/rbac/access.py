@@ -42,6 +42,30 @@ FENCED_BY_ADMISSION = "refused by the provider's admission policy: "
 ANSWER_BYTES = 8192  # the most of a refused stream's or watch's answer read (a Status is a few hundred bytes)
 
 
+class Said(tuple[Cell, str]):
+    """One way's answer to a probe: (cell, evidence) like every observed cell, and what the classifier
+    read that the matrices do not show: `fenced`, the provider's admission policy refused the real
+    request (access reviews, which ask only the authorizer, cannot see it); `refused`, the API server
+    refused the access review itself (the way cannot answer, e.g. ABAC grants no review)."""
+
+    fenced: bool
+    refused: bool
+
+    def __new__(cls, cell: Cell, evidence: str, *, fenced: bool = False, refused: bool = False) -> Said:
+        said = super().__new__(cls, (cell, evidence))
+        said.fenced = fenced
+        said.refused = refused
+        return said
+
+
+def _fenced(answer: tuple[Cell, str]) -> bool:
+    return isinstance(answer, Said) and answer.fenced
+
+
+def _refused(answer: tuple[Cell, str]) -> bool:
+    return isinstance(answer, Said) and answer.refused
+
+
 @dataclass(frozen=True)
 class Probe:
     """One access question: the subject (row), what it asks (column), the review attributes and
@@ -166,29 +190,36 @@ def subresource_probe(user: str, row: str, sub: ApiSubresource, verb: str, names
     return Probe(user, row, column, attributes, method, path, body if verb != "delete" else None, query)
 
 
-def classify_failure(failure: kube.ApiFailure, admission_fences: bool = False) -> tuple[Cell, str]:
+def classify_failure(
+    failure: kube.ApiFailure, admission_fences: bool = False, anonymous: bool = False
+) -> tuple[Cell, str]:
     """What an API error says about authorization, read from `answers.classify` (the one classifier):
     DENIED when the authorizer or RBAC's escalation check refused, or when the provider's onboarding
-    protection (a ValidatingAdmissionPolicy named PROTECTION...) refused with a 403, or, with
-    `admission_fences` (a probe on the provider's own object), any admission layer refused: that keeps
-    the object out of the tenant's reach; ERROR when nothing was decided (transport, 401, 405, 429, 5xx);
-    ALLOWED otherwise (authorized, then refused by admission, found invalid or not found). A 404 is
-    ALLOWED because the API server authorizes a request before its storage looks the object up (an
-    unauthorized one is 403 whether the object exists or not): it proves the authorizer's yes, and nothing
-    of admission, which never saw the request; the evidence says so."""
+    protection (a ValidatingAdmissionPolicy named PROTECTION...) refused, or, with `admission_fences` (a
+    probe on the provider's own object), any admission layer refused: that keeps the object out of the
+    tenant's reach; DENIED too when the authenticator refused a probe sent without credentials
+    (`anonymous`: the refusal asked for); ERROR when nothing was decided (transport, 401 of an identity's
+    credentials, 405, 429, 5xx); ALLOWED otherwise (authorized, then refused by admission, found invalid or
+    not found). A 404 is ALLOWED because the API server authorizes a request before its storage looks the
+    object up (`answers.Answer.absent`): it proves the authorizer's yes, and nothing of admission, which
+    never saw the request; the evidence says so."""
     message = failure.message
     answer = answers.classify(failure.status, failure.body or message, failure.reason)
+    if anonymous and answer.unauthenticated:
+        return Cell.DENIED, f"{failure.status}: a request without credentials is refused ({message})"
     if answer.kind is answers.Kind.ERROR:
         return Cell.ERROR, f"{failure.status}: {message}"
     if answer.authorized is False:
-        return Cell.DENIED, f"403: {message}"
+        return Cell.DENIED, f"{failure.status}: {message}"
     if answer.kind is answers.Kind.DENIED:
-        if admission_fences or (failure.status == 403 and answer.policy.startswith(PROTECTION)):
-            return Cell.DENIED, f"{FENCED_BY_ADMISSION}{failure.status}: {message}"
+        if admission_fences or (
+            answer.layer is answers.Layer.ADMISSION_POLICY and answer.policy.startswith(PROTECTION)
+        ):
+            return Said(Cell.DENIED, f"{FENCED_BY_ADMISSION}{failure.status}: {message}", fenced=True)
         return Cell.ALLOWED, f"authorized, then refused by admission: {message}"
-    if failure.status == 404:
+    if answer.absent:
         absent = "the authorizer allowed it; the object does not exist, so admission never saw it"
-        return Cell.ALLOWED, f"authorized (404: {message}; {absent})"
+        return Cell.ALLOWED, f"authorized ({failure.status}: {message}; {absent})"
     return Cell.ALLOWED, f"authorized ({failure.status}: {message})"
 
 
@@ -234,9 +265,7 @@ def handshake(api: Any, probe: Probe) -> tuple[Cell, str]:
         else:  # a hijacked, streaming or half-read connection never goes back to the pool
             response.close()
     failure = kube.ApiFailure(response.status, str(response.reason), body)
-    if probe.anonymous and failure.status == 401:
-        return Cell.DENIED, f"401: a request without credentials is refused ({failure.message})"
-    return classify_failure(failure, probe.admission_fences)
+    return classify_failure(failure, probe.admission_fences, probe.anonymous)
 
 
 def real_request(api: Any, probe: Probe) -> tuple[Cell, str]:
@@ -255,9 +284,7 @@ def real_request(api: Any, probe: Probe) -> tuple[Cell, str]:
             return Cell.ALLOWED, "authorized (2xx)"
         raise kube.ApiFailure(status, reason, data.decode(errors="replace"))
     except kube.ApiFailure as failure:
-        if probe.anonymous and failure.status == 401:
-            return Cell.DENIED, f"401: a request without credentials is refused ({failure.message})"
-        return classify_failure(failure, probe.admission_fences)
+        return classify_failure(failure, probe.admission_fences, probe.anonymous)
 
 
 def _review_cell(api: Any, kind: str, spec: Mapping[str, Any]) -> tuple[Cell, str]:
@@ -269,7 +296,9 @@ def _review_cell(api: Any, kind: str, spec: Mapping[str, Any]) -> tuple[Cell, st
         if not 200 <= status < 300:
             raise kube.ApiFailure(status, reason, data.decode(errors="replace"))
     except kube.ApiFailure as failure:
-        return Cell.ERROR, f"{kind} itself failed: {failure.status}: {failure.message}"
+        refused = answers.classify(failure.status, failure.body or failure.message, failure.reason)
+        evidence = f"{kind} itself failed: {failure.status}: {failure.message}"
+        return Said(Cell.ERROR, evidence, refused=refused.kind is answers.Kind.DENIED)
     try:
         answer = json.loads(data)
     except ValueError:
@@ -465,13 +494,16 @@ class AccessObserver:
             cells = {(p.row, p.column): cell for p, (cell, _) in zip(probes, results, strict=True)}
             evidence = {(p.row, p.column): text for p, (_, text) in zip(probes, results, strict=True)}
             matrices[way] = Matrix.build(rows, columns, cells, evidence)
-            refused = [text for cell, text in results if cell is Cell.ERROR and "itself failed: 403" in text]
+            refused = [said[1] for said in results if _refused(said)]
             if way != "request" and refused and len(refused) == len(results):
                 unavailable[way] = refused[0]
         disagreements = []
+        fenced = {
+            (p.row, p.column) for p, said in zip(probes, answers.get("request", ()), strict=False) if _fenced(said)
+        }
         for probe in probes:
             key = (probe.row, probe.column)
-            if "request" in matrices and matrices["request"].evidence.get(key, "").startswith(FENCED_BY_ADMISSION):
+            if key in fenced:
                 continue
             said = {w: m[key] for w, m in matrices.items() if w not in unavailable}
             if len({a for a in said.values() if a is not Cell.ERROR}) > 1:

@@ -14,10 +14,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from checks import decided
+from checks.answered import classified
 from checks.evidence import attach_text
 from checks.rbac.federation_setup import JOINER_LOGIN, Federated, brokered_client, developer_groups, reviewer
 from checks.verdicts import Observed, require_rows
 from provisioning.kube import client as kube
+from provisioning.model import answers
 from provisioning.tenancy import ProvisionedTenancy
 from reports.matrix import Cell
 
@@ -26,12 +28,12 @@ TAKEN = "no access from the next token after the group is taken"
 
 
 def lists_pods(api: Any, namespace: str) -> bool:
-    """Whether `api`'s user may list the pods of `namespace`: True on 200, False on 403; ApiFailure on
-    any other answer."""
+    """Whether `api`'s user may list the pods of `namespace`: True when the list is answered, False when
+    it is refused (`answers.classify` says DENIED: the authorizer's 403); ApiFailure on any other answer."""
     try:
         kube.request(api, "GET", f"/api/v1/namespaces/{namespace}/pods", query={"limit": "1"})
     except kube.ApiFailure as failure:
-        if failure.status == 403:
+        if classified(failure).kind is answers.Kind.DENIED:
             return False
         raise
     return True

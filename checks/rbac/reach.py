@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 
+from checks.answered import classified
 from checks.rbac.access import AccessObserver, real_request
 from checks.rbac.discovery import ApiResource, discover
 from checks.rbac.matrix import (
@@ -26,6 +27,7 @@ from checks.rbac.service_accounts import client_maker, extra_identities, grant, 
 from checks.verdicts import Inconclusive, require
 from harness.wait import wait_until
 from provisioning.kube import client as kube
+from provisioning.model import answers
 from provisioning.model.tenancy import AuthorizationMode
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Cell, Comparison, Matrix, Mismatch
@@ -85,7 +87,7 @@ def observe_service_accounts(
             try:
                 user = kube.who_am_i(observer.client(account.user)).get("username")
             except kube.ApiFailure as failure:
-                if failure.status == 403:  # authenticated, then refused the review (ABAC grants none)
+                if classified(failure).kind is answers.Kind.DENIED:  # authenticated, then refused (ABAC grants none)
                     continue
                 raise Inconclusive(f"the token of {account.user} is not accepted: {failure}") from None
             if user != account.user:

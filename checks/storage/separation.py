@@ -8,6 +8,7 @@ binder message that names the refusal), ERROR for anything else.
 from __future__ import annotations
 
 import contextlib
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from checks.storage.volumes import (
 )
 from harness.wait import WaitTimeout, wait_until
 from provisioning.kube import client as kube
+from provisioning.kube.pod_start import StartWatch
 from provisioning.kube.pods import PodFailed, pod_state, start_watch
 from provisioning.model import answers, privileges
 from reports.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
@@ -62,6 +64,30 @@ def owner_mounts_own_claim(ws: Workspace, written: WrittenVolume, _parties: Part
     return Cell.ERROR, f"the owner's pod read {text.strip()[:40]!r}, not its token"
 
 
+class _Fate(enum.Enum):
+    """Where the other tenant's pod naming the owner's claim ended up."""
+
+    RUNNING = "running"
+    UNSCHEDULABLE = "unschedulable"  # the claim is not found in the other tenant's namespace: the refusal
+    CANNOT_START = "cannot start"  # any other terminal reason: no observation
+    PENDING = "pending"  # not yet
+
+
+def _fate(state: Any, watch: StartWatch) -> tuple[_Fate, str]:
+    """The pod's fate and what showed it (the scheduler's message, or why it cannot start)."""
+    if state.status.phase == "Running":
+        return _Fate.RUNNING, ""
+    for condition in state.status.conditions or []:
+        if (
+            condition.type == "PodScheduled"
+            and condition.status == "False"
+            and "not found" in (condition.message or "")
+        ):
+            return _Fate.UNSCHEDULABLE, str(condition.message)
+    cannot_start = watch.failure(state)
+    return (_Fate.CANNOT_START, str(cannot_start)) if cannot_start else (_Fate.PENDING, "")
+
+
 def other_mounts_claim_by_name(ws: Workspace, written: WrittenVolume, parties: Parties) -> Outcome:
     """The other tenant's pod names the owner's claim: it must never run with the owner's data."""
     pod = unique("sto-intruder")
@@ -74,25 +100,10 @@ def other_mounts_claim_by_name(ws: Workspace, written: WrittenVolume, parties: P
     namespace = ws.tenancy.tenant(parties.other).namespace
     watch = start_watch(api, namespace)
 
-    def verdict(state: Any) -> str:
-        """One of: running; unschedulable (the claim is not found in the other tenant's namespace: the
-        refusal); cannot start (any other terminal reason: no observation); "" (not yet)."""
-        if state.status.phase == "Running":
-            return "running"
-        for condition in state.status.conditions or []:
-            if (
-                condition.type == "PodScheduled"
-                and condition.status == "False"
-                and "not found" in (condition.message or "")
-            ):
-                return f"unschedulable: {condition.message}"
-        cannot_start = watch.failure(state)
-        return f"cannot start: {cannot_start}" if cannot_start else ""
-
     try:
         state = wait_until(
             lambda: pod_state(api, namespace, pod),
-            lambda s: bool(verdict(s)),
+            lambda s: _fate(s, watch)[0] is not _Fate.PENDING,
             timeout=ws.timeout,
             what=f"pod {namespace}/{pod} to run or be refused its volume",
             retry_on=(kube.ApiFailure,),
@@ -101,11 +112,11 @@ def other_mounts_claim_by_name(ws: Workspace, written: WrittenVolume, parties: P
         return Cell.ERROR, str(exc)[:300]
     finally:
         api.close()
-    seen = verdict(state)
-    if seen.startswith("cannot start"):
-        return Cell.ERROR, f"pod {namespace}/{pod} {seen}"
-    if seen != "running":
-        return Cell.DENIED, seen
+    fate, seen = _fate(state, watch)
+    if fate is _Fate.CANNOT_START:
+        return Cell.ERROR, f"pod {namespace}/{pod} cannot start: {seen}"
+    if fate is _Fate.UNSCHEDULABLE:
+        return Cell.DENIED, f"unschedulable: {seen}"
     try:
         text = ws.run(parties.other, pod, ["sh", "-c", f"cat {TOKEN_FILE} 2>/dev/null || true"])
     except kube.ApiFailure as exc:

@@ -107,6 +107,19 @@ class Answer:
             return None
         return self.layer not in AUTHORIZATION_LAYERS
 
+    @property
+    def absent(self) -> bool:
+        """Whether the answer is that the object does not exist (404 Not Found): the authorizer let the
+        request through (an unauthorized one is 403 whether the object exists or not) and admission never
+        saw it."""
+        return self.kind is Kind.GRANTED and self.status == 404
+
+    @property
+    def unauthenticated(self) -> bool:
+        """Whether the authenticator refused the request's credentials, or a request without any (401):
+        nothing was asked of the authorizer."""
+        return self.layer is Layer.AUTHENTICATION
+
     def __str__(self) -> str:
         decided = "" if self.layer is Layer.NONE else f" by {self.layer.value}"
         return f"{self.kind.value}{decided} ({self.status}: {self.message})"

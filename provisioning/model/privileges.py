@@ -432,6 +432,7 @@ class PlanVerdicts:
     tenant: str
     control: str  # what the positive control (a compliant pod) showed
     results: tuple[CaseResult, ...] = field(default_factory=tuple)
+    control_ran: bool = False  # the positive control ran (and could be exec'd into): else no case counts
 
     @property
     def row(self) -> str:

@@ -203,3 +203,22 @@ def test_a_warning_names_the_admission_layer_that_warned() -> None:
     policy = "Validation failed for ValidatingAdmissionPolicy 'service-types' with binding 'b': type NodePort"
     assert warned_by(policy) is Layer.ADMISSION_POLICY
     assert warned_by("spec.template.spec.containers[0].image: is deprecated") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "absent", "unauthenticated"),
+    [
+        (404, 'pods "x" not found', True, False),  # authorized, then looked up: the object does not exist
+        (410, "too old resource version", False, False),
+        (200, "", False, False),
+        (403, 'User "u" cannot get resource "pods"', False, False),
+        (401, "Unauthorized", False, True),  # the credentials, or none, were refused
+        (0, "connection refused", False, False),
+    ],
+)
+def test_an_answer_says_whether_the_object_is_absent_or_the_credentials_refused(
+    status: int, message: str, absent: bool, unauthenticated: bool
+) -> None:
+    answer = classify(status, message)
+    assert answer.absent is absent
+    assert answer.unauthenticated is unauthenticated

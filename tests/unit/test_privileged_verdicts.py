@@ -12,8 +12,8 @@ from provisioning.model.privileges import Case, CaseResult, Layer, Outcome, Plan
 X, R = Outcome.REJECTED, Outcome.RUNS
 
 
-def _plan(results: dict[Case, CaseResult], control: str = "ran (compliant-1 on n1)") -> PlanVerdicts:
-    return PlanVerdicts("pks", "small", "blue", control, tuple(results.values()))
+def _plan(results: dict[Case, CaseResult], control: str = "ran (compliant-1 on n1)", ran: bool = True) -> PlanVerdicts:
+    return PlanVerdicts("pks", "small", "blue", control, tuple(results.values()), ran)
 
 
 def _as_planned() -> dict[Case, CaseResult]:
@@ -47,6 +47,14 @@ def test_an_unobserved_case_is_error_never_a_failure() -> None:
 def test_a_failed_positive_control_makes_a_contradiction_no_evidence() -> None:
     results = _as_planned()
     results[Case.HOST_PID] = CaseResult(Case.HOST_PID, X, R, Layer.NONE, "runs")
-    comparison = plan_comparison([_plan(results, control="failed (no node): no verdict counts")])
+    comparison = plan_comparison([_plan(results, control="failed (no node): no verdict counts", ran=False)])
     assert not comparison.mismatches, "without its control, no cell of the row is evidence"
     assert ("pks/small (blue)", POSITIVE_CONTROL) in {(m.row, m.column) for m in comparison.incomplete}
+
+
+def test_the_positive_control_is_read_from_whether_it_ran_never_from_its_text() -> None:
+    """A control's text is for the reader: `control_ran` says whether it ran."""
+    said_ran = plan_comparison([_plan(_as_planned(), control="ran (compliant-1 on n1)", ran=False)])
+    assert ("pks/small (blue)", POSITIVE_CONTROL) in {(m.row, m.column) for m in said_ran.incomplete}
+    ran = plan_comparison([_plan(_as_planned(), control="compliant-1 on n1, exec worked", ran=True)])
+    assert not ran.incomplete

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks.rbac.access import classify_failure, resource_probe
+from checks.rbac.access import AccessObserver, Said, classify_failure, resource_probe
 from checks.rbac.discovery import ApiResource
 from provisioning.kube.client import ApiFailure
 from reports.matrix import Cell
@@ -51,3 +51,41 @@ def test_writes_are_dry_run_and_collections_never_match() -> None:
         assert probe.query.get("dryRun") == "All"
         assert probe.path.startswith("/api/v1/namespaces/tenant-blue/pods")
     assert "labelSelector" in resource_probe("u", "u", pods, "deletecollection", "tenant-blue").query
+
+
+def test_a_refusal_of_a_request_without_credentials_is_the_denial_asked_for() -> None:
+    unauthorized = ApiFailure(401, "Unauthorized", '{"message": "Unauthorized"}')
+    assert classify_failure(unauthorized, anonymous=True)[0] is Cell.DENIED
+    assert classify_failure(unauthorized)[0] is Cell.ERROR, "an identity's credentials refused: nothing decided"
+    assert classify_failure(ApiFailure(503, "Service Unavailable"), anonymous=True)[0] is Cell.ERROR
+
+
+def test_the_providers_fence_and_a_refused_review_are_said_beside_the_cell() -> None:
+    fenced = classify_failure(ApiFailure(403, "Forbidden", PROVIDER_FENCE))
+    assert isinstance(fenced, Said)
+    assert fenced.fenced
+    assert not fenced.refused
+    assert fenced == (Cell.DENIED, fenced[1]), "a Said compares as its (cell, evidence)"
+    assert not isinstance(classify_failure(ApiFailure(403, "Forbidden", OTHER_POLICY)), Said)
+
+
+def test_a_way_whose_every_review_was_refused_is_unavailable_and_a_fenced_cell_no_disagreement() -> None:
+    probes = [
+        resource_probe("blue-admin", "blue-admin", ApiResource("", "v1", "pods", "Pod", True, ("get",)), "get", ns)
+        for ns in ("tenant-blue", "tenant-green")
+    ]
+    refused = Said(Cell.ERROR, "SelfSubjectAccessReview itself failed: 403: nope", refused=True)
+    said = {
+        "request": [Said(Cell.DENIED, "fenced", fenced=True), (Cell.DENIED, "403")],
+        "selfsubjectaccessreview": [refused, refused],
+        "subjectaccessreview": [(Cell.ALLOWED, "SubjectAccessReview: allowed"), (Cell.DENIED, "no")],
+    }
+    observer = AccessObserver.__new__(AccessObserver)
+    rows, columns = [probes[0].row], [p.column for p in probes]
+    observation = observer._observation(probes, list(said), said, rows, columns, 0)
+    assert observation.unavailable == {"selfsubjectaccessreview": refused[1]}
+    assert observation.disagreements == (), "the fenced cell is no disagreement; the other cells agree"
+    said["selfsubjectaccessreview"] = [refused, (Cell.ERROR, "SelfSubjectAccessReview itself failed: 403: nope")]
+    assert observer._observation(probes, list(said), said, rows, columns, 0).unavailable == {}, (
+        "only a refusal the classifier read makes a way unavailable, never its evidence's words"
+    )
