@@ -129,7 +129,7 @@ _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 def request_counts(metrics_text: str) -> dict[str, float]:
     """The API server's requests so far by kind, from its /metrics text (Prometheus exposition):
-    `all`, and per "VERB resource[/subresource]" (e.g. "CREATE pods", "CREATE subjectaccessreviews",
+    `all`, and per "VERB resource[/subresource]" (e.g. "POST pods", "POST subjectaccessreviews",
     "CONNECT pods/exec"), summed over codes, groups and versions."""
     counts: dict[str, float] = {"all": 0.0}
     for line in metrics_text.splitlines():
@@ -261,8 +261,8 @@ def work_of(counts_between: Mapping[str, float]) -> dict[str, int]:
     """The work figures of a window from the API request counts it saw (keys as request_counts)."""
     return {
         "API requests": round(counts_between.get("all", 0)),
-        "access reviews": round(sum(counts_between.get(f"CREATE {r}", 0) for r in REVIEWS)),
-        "pods created": round(counts_between.get("CREATE pods", 0)),
+        "access reviews": round(sum(counts_between.get(f"POST {r}", 0) for r in REVIEWS)),
+        "pods created": round(counts_between.get("POST pods", 0)),
         "pod execs": round(counts_between.get("CONNECT pods/exec", 0) + counts_between.get("GET pods/exec", 0)),
     }
 
@@ -296,6 +296,15 @@ _CELLS = re.compile(r"^cells: (.*)$", re.MULTILINE)  # checks.rbac.access.Observ
 _WAY = re.compile(r"(\S+) (\d+) asked(?:, (\d+) inferred from (\d+) SelfSubjectRulesReviews)?")
 
 
+_PROVISIONING = re.compile(r"<th>total</th><th>([\d.]+) s</th>")  # the run's "provisioning timings (PRODUCT)"
+
+
+def provisioning_seconds(html: str) -> float:
+    """The total of a "provisioning timings" attachment (fixtures: cluster and onboarding), 0.0 without one."""
+    matched = _PROVISIONING.search(html)
+    return float(matched[1]) if matched else 0.0
+
+
 def evidence_work(texts: Sequence[str]) -> dict[str, int]:
     """Work the engines' text evidence of one area states: network probes (each verdict's "observed in K
     attempt(s), S s, P probes") and access-matrix cells asked and inferred (the observer's "cells: WAY N
@@ -320,8 +329,8 @@ def evidence_work(texts: Sequence[str]) -> dict[str, int]:
     return work
 
 
-def _texts(results_dir: Path, result: Mapping[str, Any]) -> list[str]:
-    """The text attachments of one Allure result (its steps' included)."""
+def _texts(results_dir: Path, result: Mapping[str, Any], kind: str = "text/plain") -> list[str]:
+    """The attachments of one Allure result (its steps' included) of MIME type `kind`."""
     found: list[str] = []
     nodes = [result]
     while nodes:
@@ -329,7 +338,7 @@ def _texts(results_dir: Path, result: Mapping[str, Any]) -> list[str]:
         nodes += node.get("steps", [])
         for attachment in node.get("attachments", []):
             path = results_dir / attachment.get("source", "")
-            if attachment.get("type", "text/plain") == "text/plain" and path.is_file():
+            if attachment.get("type", "text/plain") == kind and path.is_file():
                 found.append(path.read_text(errors="replace"))
     return found
 
@@ -361,10 +370,15 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
             for name, value in work_of(between).items():
                 figures.work[name] = figures.work.get(name, 0) + value
     texts: dict[str, list[str]] = {}
+    provisioning = 0.0
     for path in sorted((run_dir / "allure-results").glob("*-result.json")):
         data = json.loads(path.read_text())
         area = next((x["value"] for x in data.get("labels", []) if x.get("name") == "epic"), "(none)")
         texts.setdefault(area, []).extend(_texts(path.parent, data))
+        provisioned = sum(provisioning_seconds(h) for h in _texts(path.parent, data, "text/html"))
+        if provisioned:  # the tenancy is provisioned inside the first scenario that asks for it: not its area's
+            areas.setdefault(area, AreaFigures()).seconds -= provisioned
+            provisioning += provisioned
     for area, found in texts.items():
         for name, value in evidence_work(found).items():
             areas.setdefault(area, AreaFigures()).work[name] = value
@@ -373,6 +387,7 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
         totals["seconds before 1st scenario"] = spans[0].begin - run_start
         totals["seconds after last scenario"] = run_stop - max(w.stop for w in spans)
     totals["seconds wall"] = run_stop - run_start
+    totals["seconds provisioning"] = provisioning
     memory = extra.get("memory", [])
     if memory:
         totals["peak RSS MiB"] = max(m[2] for m in memory) / 1024

@@ -14,6 +14,7 @@ from bench.scale import (
     evidence_work,
     exponent,
     growth,
+    provisioning_seconds,
     render,
     request_counts,
     scale_targets,
@@ -70,14 +71,14 @@ METRICS = "\n".join(
     [
         "# HELP apiserver_request_total [STABLE] Counter of apiserver requests",
         "# TYPE apiserver_request_total counter",
-        _LINE.format(code=201, group="", resource="pods", sub="", verb="CREATE", value="12"),
-        _LINE.format(code=403, group="", resource="pods", sub="", verb="CREATE", value="3"),
+        _LINE.format(code=201, group="", resource="pods", sub="", verb="POST", value="12"),
+        _LINE.format(code=403, group="", resource="pods", sub="", verb="POST", value="3"),
         _LINE.format(
             code=201,
             group="authorization.k8s.io",
             resource="subjectaccessreviews",
             sub="",
-            verb="CREATE",
+            verb="POST",
             value="1e+03",
         ),
         _LINE.format(code=101, group="", resource="pods", sub="exec", verb="CONNECT", value="4"),
@@ -90,7 +91,7 @@ METRICS = "\n".join(
 def test_request_counts_sum_codes_and_name_verb_and_resource() -> None:
     counts = request_counts(METRICS)
     assert counts["all"] == 1024
-    assert counts["CREATE pods"] == 15
+    assert counts["POST pods"] == 15
     assert counts["CONNECT pods/exec"] == 4
     assert work_of(counts) == {"API requests": 1024, "access reviews": 1000, "pods created": 15, "pod execs": 4}
 
@@ -136,3 +137,9 @@ def test_evidence_work_counts_probes_and_each_observation_once() -> None:
     ]
     assert evidence_work(texts) == {"probes": 274, "cells asked": 240, "cells inferred": 60, "rules reviews": 6}
     assert evidence_work(["nothing counted here"]) == {}
+
+
+def test_provisioning_seconds_read_the_timings_total() -> None:
+    html = "<table><tr><td>cluster x</td><td>13.5 s</td></tr><tr><th>total</th><th>13.5 s</th></tr></table>"
+    assert provisioning_seconds(html) == 13.5
+    assert provisioning_seconds("<table></table>") == 0.0
