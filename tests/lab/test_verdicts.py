@@ -199,17 +199,80 @@ def test_every_scenario_says_which_credentials_observed_it(main_run: tuple[int, 
 
 def test_every_verdict_names_its_plans_and_deciding_layer(main_run: tuple[int, dict[str, object], Path]) -> None:
     """The report's `plans` and `decided_by` are filled from the scenarios' labels in a real run (the smoke
-    check judges the suite's wiring, no plan's fence)."""
+    check judges the suite's wiring, no plan's fence: no layer decides it)."""
     _, comparison, _ = main_run
     empty = [
         (row["check"], product, field)
         for row in comparison["checks"]  # type: ignore[union-attr]
-        if row["check"] != "check_smoke_001"
         for product, cell in row["products"].items()
         for field in ("plans", "decided_by")
         if cell["status"] in ("pass", "fail") and not cell[field]
+        if (row["check"], field) != ("check_smoke_001", "decided_by")
     ]
     assert not empty, empty
+
+
+PLACEMENTS = {"shared_cluster": "shared", "dedicated_cluster": "dedicated"}
+# checks whose engines name the tenants they judge (checks.decided.judged), maybe fewer than their
+# placement selects (the storage workspace's tenants, federation's members): some of the placement's plans
+NARROWED = ("check_storage_", "check_rbac_015")
+JUDGED_ON_PKS = {"check_storage_002": ["small"]}  # blue's claim only: the first shared tenant's plan
+
+
+def placement_plans(comparison: dict[str, object]) -> dict[tuple[str, str], list[str]]:
+    """(check, product) -> the sorted plans of the tenants its feature's placement tags select, read from
+    the feature files and the targets file (not from the suite's code that labels them)."""
+    from harness.settings import DEFAULT_TARGETS
+    from harness.targets import load_targets
+
+    model = load_targets(DEFAULT_TARGETS).model
+    placements: dict[str, set[str]] = {}
+    for path in (ROOT / "features").glob("*/*.feature"):
+        tags = {tag.lstrip("@") for tag in path.read_text().splitlines()[0].split()}
+        wanted = {PLACEMENTS[t] for t in tags if t in PLACEMENTS} or set(PLACEMENTS.values())
+        placements |= {t: wanted for t in tags if t.startswith("check_")}
+    products = {p for row in comparison["checks"] for p in row["products"]}  # type: ignore[union-attr]
+    return {
+        (check, product): sorted({t.plan for t in model.tenants[product] if t.placement.value in wanted})
+        for check, wanted in placements.items()
+        for product in products
+    }
+
+
+def test_every_record_names_the_plans_it_judged_and_real_identities(
+    main_run: tuple[int, dict[str, object], Path],
+) -> None:
+    """Each check that applies names the plans of the tenants it judged: a dedicated check the dedicated
+    tenant's plan (pks large), a shared one the shared tenants' (pks small and medium), a check whose
+    engines judged fewer tenants theirs only; and the lab's tenant identities are real credentials
+    (client certificates), never impersonated."""
+    _, comparison, _ = main_run
+    placed = placement_plans(comparison)
+    wrong, identities = [], set()
+    for row in comparison["checks"]:  # type: ignore[union-attr]
+        for product, cell in row["products"].items():
+            if cell["status"] not in ("pass", "fail"):
+                continue
+            identities.add((row["check"], product, cell["identity"]))
+            plans, key = cell["plans"], (row["check"], product)
+            if product == "pks" and row["check"] in JUDGED_ON_PKS:
+                ok = plans == JUDGED_ON_PKS[row["check"]]
+            elif row["check"].startswith(NARROWED):
+                ok = bool(plans) and set(plans) <= set(placed[key])
+            else:
+                ok = plans == placed[key]
+            if not ok:
+                wrong.append((*key, plans, placed[key]))
+    assert not wrong, wrong
+    assert identities, "checks applied on the lab"
+    assert {kind for _, _, kind in identities} == {"real"}, sorted(identities)
+    assert comparison_plans(comparison, "check_network_002", "pks") == ["large"]  # red's dedicated cluster
+    assert comparison_plans(comparison, "check_network_001", "pks") == ["medium", "small"]
+
+
+def comparison_plans(comparison: dict[str, object], check: str, product: str) -> list[str]:
+    rows = {row["check"]: row for row in comparison["checks"]}  # type: ignore[index, union-attr]
+    return list(rows[check]["products"][product]["plans"])
 
 
 # what decided the observed cells of the checks whose probes read it (checks.answered, the plan x case
