@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(3000)]
 
 
 @pytest.fixture(scope="module")
-def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, object], Path]:
+def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], Path]:
     paths = LabPaths(lab_home(dict(os.environ)))
     before = host.inventory(paths.home)
     output = tmp_path_factory.mktemp("run")
@@ -55,19 +56,19 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, o
     return result.returncode, json.loads(comparison.read_text()), output / "verdicts"
 
 
-def _status(comparison: dict[str, object], check: str, product: str) -> str:
-    rows = {row["check"]: row for row in comparison["checks"]}  # type: ignore[index, union-attr]
+def _status(comparison: dict[str, Any], check: str, product: str) -> str:
+    rows = {row["check"]: row for row in comparison["checks"]}
     return str(rows[check]["products"][product]["status"])
 
 
-def test_verdicts_are_exactly_the_products_defaults(main_run: tuple[int, dict[str, object], Path]) -> None:
+def test_verdicts_are_exactly_the_products_defaults(main_run: tuple[int, dict[str, Any], Path]) -> None:
     code, comparison, _ = main_run
     observed = {(check, product): _status(comparison, check, product) for check, product in EXPECTED}
     assert observed == EXPECTED
     assert code == 0, "every verdict matches the targets file's expectations"
 
 
-def test_failing_verdict_carries_the_full_matrix(main_run: tuple[int, dict[str, object], Path]) -> None:
+def test_failing_verdict_carries_the_full_matrix(main_run: tuple[int, dict[str, Any], Path]) -> None:
     _, _, run_dir = main_run
     attachments = [p.read_text() for p in (run_dir / "allure-results").glob("*-attachment.txt")]
     failing = [a for a in attachments if a.startswith("FAIL:")]
@@ -83,12 +84,12 @@ def test_failing_verdict_carries_the_full_matrix(main_run: tuple[int, dict[str, 
 # --- the reports: the comparison page and the Allure 3 report, opened in headless Chromium ---------------
 
 
-def _report_test_id(comparison: dict[str, object], check: str, product: str) -> str:
-    rows = {row["check"]: row for row in comparison["checks"]}  # type: ignore[index, union-attr]
+def _report_test_id(comparison: dict[str, Any], check: str, product: str) -> str:
+    rows = {row["check"]: row for row in comparison["checks"]}
     return str(rows[check]["products"][product]["report_test_id"])
 
 
-def test_the_run_prints_both_reports(main_run: tuple[int, dict[str, object], Path]) -> None:
+def test_the_run_prints_both_reports(main_run: tuple[int, dict[str, Any], Path]) -> None:
     _, _, run_dir = main_run
     stdout = (run_dir / "caas-run.stdout").read_text()
     assert f"report: {run_dir / 'comparison.html'}" in stdout
@@ -98,7 +99,7 @@ def test_the_run_prints_both_reports(main_run: tuple[int, dict[str, object], Pat
 
 
 def test_comparison_page_shows_both_products_and_the_known_difference(
-    main_run: tuple[int, dict[str, object], Path], tmp_path: Path
+    main_run: tuple[int, dict[str, Any], Path], tmp_path: Path
 ) -> None:
     _, comparison, run_dir = main_run
     page = (run_dir / "comparison.html").as_uri()
@@ -120,7 +121,7 @@ def test_comparison_page_shows_both_products_and_the_known_difference(
 
 
 def test_allure_report_opens_from_disk_with_both_products(
-    main_run: tuple[int, dict[str, object], Path], tmp_path: Path
+    main_run: tuple[int, dict[str, Any], Path], tmp_path: Path
 ) -> None:
     _, comparison, run_dir = main_run
     index = (run_dir / "allure-report" / "index.html").as_uri()
@@ -139,7 +140,7 @@ def test_allure_report_opens_from_disk_with_both_products(
     print(f"Allure report screenshot: {shot}")
 
 
-def test_no_secret_in_any_artifact_of_the_run(main_run: tuple[int, dict[str, object], Path]) -> None:
+def test_no_secret_in_any_artifact_of_the_run(main_run: tuple[int, dict[str, Any], Path]) -> None:
     _, _, run_dir = main_run
     code, _, _ = main_run
     assert code != int(ExitCode.SECRET_LEAKED), "the run's own final scan (with the secrets' digests) passed"
@@ -154,7 +155,7 @@ def _plan_tables(run_dir: Path) -> dict[str, dict[str, str]]:
     return {row[2]: dict(zip(header[4:], row[4:], strict=True)) for row in rows}
 
 
-def test_plan_by_control_table_is_the_plan_catalog(main_run: tuple[int, dict[str, object], Path]) -> None:
+def test_plan_by_control_table_is_the_plan_catalog(main_run: tuple[int, dict[str, Any], Path]) -> None:
     """Every plan of pks and the cfcr default, every control's case: the verdicts the plan catalog
     implies, privileged pods allowed and running on pks large (red's dedicated cluster)."""
     from harness.settings import DEFAULT_TARGETS
@@ -182,7 +183,7 @@ def test_plan_by_control_table_is_the_plan_catalog(main_run: tuple[int, dict[str
     assert tables["privileged"]["pks/medium (green)"] == "rejected: PodSecurity admission"
 
 
-def test_every_scenario_says_which_credentials_observed_it(main_run: tuple[int, dict[str, object], Path]) -> None:
+def test_every_scenario_says_which_credentials_observed_it(main_run: tuple[int, dict[str, Any], Path]) -> None:
     """The lab issues every tenant identity a real client certificate: each product scenario's result
     carries the Allure label credential=real (a product on impersonation says `impersonated`). A scenario
     not applicable to the product's tenancy is skipped before its first step and observed nothing."""
@@ -197,13 +198,13 @@ def test_every_scenario_says_which_credentials_observed_it(main_run: tuple[int, 
     assert {credential for _, credential in labels} == {"real"}, sorted(labels)
 
 
-def test_every_verdict_names_its_plans_and_deciding_layer(main_run: tuple[int, dict[str, object], Path]) -> None:
+def test_every_verdict_names_its_plans_and_deciding_layer(main_run: tuple[int, dict[str, Any], Path]) -> None:
     """The report's `plans` and `decided_by` are filled from the scenarios' labels in a real run (the smoke
     check judges the suite's wiring, no plan's fence: no layer decides it)."""
     _, comparison, _ = main_run
     empty = [
         (row["check"], product, field)
-        for row in comparison["checks"]  # type: ignore[union-attr]
+        for row in comparison["checks"]
         for product, cell in row["products"].items()
         for field in ("plans", "decided_by")
         if cell["status"] in ("pass", "fail") and not cell[field]
@@ -219,7 +220,7 @@ NARROWED = ("check_storage_", "check_rbac_015")
 JUDGED_ON_PKS = {"check_storage_002": ["small"]}  # blue's claim only: the first shared tenant's plan
 
 
-def placement_plans(comparison: dict[str, object]) -> dict[tuple[str, str], list[str]]:
+def placement_plans(comparison: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
     """(check, product) -> the sorted plans of the tenants its feature's placement tags select, read from
     the feature files and the targets file (not from the suite's code that labels them)."""
     from harness.settings import DEFAULT_TARGETS
@@ -231,7 +232,7 @@ def placement_plans(comparison: dict[str, object]) -> dict[tuple[str, str], list
         tags = {tag.lstrip("@") for tag in path.read_text().splitlines()[0].split()}
         wanted = {PLACEMENTS[t] for t in tags if t in PLACEMENTS} or set(PLACEMENTS.values())
         placements |= {t: wanted for t in tags if t.startswith("check_")}
-    products = {p for row in comparison["checks"] for p in row["products"]}  # type: ignore[union-attr]
+    products = {p for row in comparison["checks"] for p in row["products"]}
     return {
         (check, product): sorted({t.plan for t in model.tenants[product] if t.placement.value in wanted})
         for check, wanted in placements.items()
@@ -240,7 +241,7 @@ def placement_plans(comparison: dict[str, object]) -> dict[tuple[str, str], list
 
 
 def test_every_record_names_the_plans_it_judged_and_real_identities(
-    main_run: tuple[int, dict[str, object], Path],
+    main_run: tuple[int, dict[str, Any], Path],
 ) -> None:
     """Each check that applies names the plans of the tenants it judged: a dedicated check the dedicated
     tenant's plan (pks large), a shared one the shared tenants' (pks small and medium), a check whose
@@ -249,7 +250,7 @@ def test_every_record_names_the_plans_it_judged_and_real_identities(
     _, comparison, _ = main_run
     placed = placement_plans(comparison)
     wrong, identities = [], set()
-    for row in comparison["checks"]:  # type: ignore[union-attr]
+    for row in comparison["checks"]:
         for product, cell in row["products"].items():
             if cell["status"] not in ("pass", "fail"):
                 continue
@@ -270,8 +271,8 @@ def test_every_record_names_the_plans_it_judged_and_real_identities(
     assert comparison_plans(comparison, "check_network_001", "pks") == ["medium", "small"]
 
 
-def comparison_plans(comparison: dict[str, object], check: str, product: str) -> list[str]:
-    rows = {row["check"]: row for row in comparison["checks"]}  # type: ignore[index, union-attr]
+def comparison_plans(comparison: dict[str, Any], check: str, product: str) -> list[str]:
+    rows = {row["check"]: row for row in comparison["checks"]}
     return list(rows[check]["products"][product]["plans"])
 
 
@@ -288,14 +289,12 @@ DECIDED_ON_PKS = {
 }
 
 
-def test_a_check_whose_cells_name_their_layer_reports_it(main_run: tuple[int, dict[str, object], Path]) -> None:
+def test_a_check_whose_cells_name_their_layer_reports_it(main_run: tuple[int, dict[str, Any], Path]) -> None:
     """The report's `decided_by` comes from the cells the verdict compared where the probes know who
     decided them (a refusal classified by provisioning.model.answers), not from the check's area."""
     _, comparison, _ = main_run
     decided = {
-        row["check"]: row["products"]["pks"]["decided_by"]
-        for row in comparison["checks"]  # type: ignore[union-attr]
-        if "pks" in row["products"]
+        row["check"]: row["products"]["pks"]["decided_by"] for row in comparison["checks"] if "pks" in row["products"]
     }
     missing = {
         check: decided.get(check) for check, layer in DECIDED_ON_PKS.items() if layer not in decided.get(check, [])
