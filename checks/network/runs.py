@@ -14,8 +14,6 @@ from provisioning.model.tenancy import Placement
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.matrix import Matrix
 
-NOT_SHARED = "not applicable: fewer than two tenants share a cluster"
-
 Observe = Callable[["ProbeRun"], tuple[Matrix, int]]
 Owned = tuple[ProbePod, Target]  # a target and its owner (a pod, service, node or the control plane)
 

@@ -40,13 +40,6 @@ class LimitsObservation:
         return "\n".join(lines)
 
 
-def promises_limits(plan: Plan) -> bool:
-    """Whether the plan promises any limit (a quota, default requests or limits): a plan that sets none
-    promises nothing this check could observe."""
-    quota = plan.quota
-    return bool(quota.hard or quota.default_requests or quota.default_limits)
-
-
 def _pods_path(namespace: str) -> str:
     return f"/api/v1/namespaces/{namespace}/pods"
 

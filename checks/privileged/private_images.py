@@ -36,6 +36,7 @@ from provisioning.lab import registry
 from provisioning.lab.profiles import PROFILES, profile_under
 from provisioning.model import image_pulls
 from provisioning.model.image_pulls import Observation, Start
+from provisioning.model.needs import serves_private_registry
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import compliant_pod
 from provisioning.model.tenancy import Placement, Tenant
@@ -67,19 +68,18 @@ class PrivateRegistry:
 
 
 def private_registry(tenancy: ProvisionedTenancy, settings: Settings) -> PrivateRegistry | None:
-    """The product's private registry: its `images` registry when that needs a login, else the lab
-    registry for a product of the embedded lab (started if it is not serving, under a lock of the lab
-    home), else None. InfrastructureError when the lab registry does not serve; filelock.Timeout when
-    another process holds the lock longer than the registry's start may take."""
+    """The product's private registry, where provisioning.model.needs.serves_private_registry says it has
+    one (else None): its `images` registry when that needs a login, else the lab registry of the embedded
+    lab (started if it is not serving, under a lock of the lab home). InfrastructureError when the lab
+    registry does not serve; filelock.Timeout when another process holds the lock longer than the
+    registry's start may take."""
     spec = settings.targets.product_spec(tenancy.product.name)
-    if spec.images is not None:
-        login = products.of(spec.name).login
-        if login is None:
-            return None
+    login = products.of(spec.name).login  # None without a pull_secret (and for the lab's images)
+    if not serves_private_registry(spec.backend, spec.images is not None, login is not None):
+        return None
+    if spec.images is not None and login is not None:
         ca = (settings.targets.source.parent / Path(spec.images.ca_file).expanduser()) if spec.images.ca_file else None
         return PrivateRegistry(spec.images.registry, login, ca, f"the product's registry {spec.images.registry}")
-    if spec.backend != "lab":
-        return None
     # xdist workers of one run may both find it stopped: one starts it, the other finds it serving
     with FileLock(str(settings.lab_home / "registry.lock"), timeout=REGISTRY_UP + 30):
         served = registry.up(settings.lab_home, timeout=REGISTRY_UP)

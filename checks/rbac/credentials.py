@@ -18,7 +18,7 @@ from checks.verdicts import decide
 from provisioning.backends.protocol import Credential
 from provisioning.kube import client as kube
 from provisioning.model import answers
-from provisioning.model.tenancy import Identity, Placement
+from provisioning.model.tenancy import Identity
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.findings import impersonation_reasons
 from reports.matrix import Cell, Comparison, Matrix, Mismatch, apply_positive_control, compare
@@ -148,10 +148,9 @@ def portable(credential: Credential) -> bool:
 
 
 def not_applicable(tenancy: ProvisionedTenancy) -> str:
-    """Why check_rbac_006 cannot judge the product ("" when it can): no dedicated tenant in the targets
-    file, or tenant credentials that cannot be carried to another cluster."""
-    if not any(t.placement is Placement.DEDICATED for t in tenancy.tenants):
-        return f"not applicable: product {tenancy.product.name} has no dedicated tenant in the targets file"
+    """Why check_rbac_006 cannot judge the product ("" when it can): its backend's tenant credentials
+    cannot be carried to another cluster, which only the provisioned tenancy shows (a product without a
+    dedicated tenant is not applicable by the feature's @dedicated_cluster tag, before any step)."""
     identities = [i for c in tenancy.clusters for i in c.identities]
     if not all(portable(tenancy.cluster_of(i.tenant).credentials[i.user]) for i in identities):
         return "not applicable: the backend's tenant credentials are a kubeconfig or the admin impersonating"

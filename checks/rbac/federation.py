@@ -88,13 +88,6 @@ def membership_differences(
     )
 
 
-def not_applicable(settings: Settings, product: str) -> str:
-    """Why the federation checks cannot judge `product` ("" when they can): it names no broker."""
-    if settings.targets.product_spec(product).broker is None:
-        return f"not applicable: product {product} names no identity broker in the targets file (broker:)"
-    return ""
-
-
 def crafted_per_tenant(tenancy: ProvisionedTenancy, broker: BrokerSpec) -> dict[str, tuple[str, ...]]:
     """For each tenant with an IdP at the broker: crafted_group_names against the product's other
     tenants, with their identities' groups under every authenticator (`<tenant>:admins`,
@@ -139,7 +132,7 @@ def federate(tenancy: ProvisionedTenancy, settings: Settings) -> Federated:
     """The lab's broker set up once for the product's federation checks (federation_setup), its IdPs'
     crafted users named in crafted_per_tenant's groups."""
     spec = settings.targets.product_spec(tenancy.product.name).broker
-    assert spec is not None, "federate needs a product with a broker (see not_applicable)"
+    assert spec is not None, "federate needs a product with a broker (@needs_identity_broker)"
     return federate_product(tenancy, settings, crafted_per_tenant(tenancy, spec))
 
 

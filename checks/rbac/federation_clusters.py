@@ -5,7 +5,7 @@ tenants it does not serve: a customer's dedicated cluster takes its own customer
 tenant's user DEVELOPER_LOGIN presents its brokered ID token to every cluster of the product, observed
 with a SelfSubjectReview. A cluster's own tenants' tokens being accepted is the positive control (it also
 shows the API server reloaded its authentication file): until one is, a refusal there proves nothing (ERROR).
-Not applicable to a product of one cluster."""
+Not applicable to a product of one cluster (@needs_two_clusters)."""
 
 from __future__ import annotations
 
@@ -20,13 +20,6 @@ from provisioning.tenancy import ProvisionedTenancy
 from reports.matrix import Cell
 
 OWN_ONLY = "accepted on its own cluster only"
-
-
-def not_applicable(tenancy: ProvisionedTenancy) -> str:
-    """Why check_rbac_014 cannot judge the product ("" when it can): it has one cluster."""
-    if len(tenancy.clusters) < 2:
-        return f"not applicable: product {tenancy.product.name} has one cluster (no dedicated tenant)"
-    return ""
 
 
 def cluster_row(control: str, authenticate: Callable[[], tuple[Cell, str]]) -> Observed:

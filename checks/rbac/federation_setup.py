@@ -60,7 +60,7 @@ def federate_product(
 ) -> Federated:
     """Set up the lab's broker for the product (see the module); `crafted`: tenant -> its crafted names."""
     spec = settings.targets.product_spec(tenancy.product.name).broker
-    assert spec is not None, "federate_product needs a product with a broker (see federation.not_applicable)"
+    assert spec is not None, "federate_product needs a product with a broker (@needs_identity_broker)"
     users = {
         tenant: {CRAFTED_LOGIN: names, DEVELOPER_LOGIN: developer_groups(tenancy, tenant), JOINER_LOGIN: ()}
         for tenant, names in crafted.items()

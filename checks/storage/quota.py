@@ -9,11 +9,11 @@ from checks.storage.volumes import Workspace, claim_manifest, unique
 from checks.verdicts import stacked
 from provisioning.kube import client as kube
 from provisioning.model import answers
+from provisioning.model.needs import STORAGE_QUOTA_KEYS, sets_storage_quotas
 from provisioning.model.tenancy import Tenant
 from reports.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 
-STORAGE = "requests.storage"
-COUNT = "persistentvolumeclaims"
+STORAGE, COUNT = STORAGE_QUOTA_KEYS  # bytes of claims, number of claims
 _UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 _QUANTITY = re.compile(r"^([0-9]+)(|k|M|G|T|Ki|Mi|Gi|Ti)$")
 TINY = "1Mi"
@@ -92,9 +92,9 @@ def observe_quotas(ws: Workspace, tenants: Sequence[Tenant]) -> Matrix | None:
     each, in order; None when no tenant's plan sets both (the check does not apply)."""
     tables = []
     for tenant in tenants:
-        hard = dict(ws.tenancy.product.plan(tenant.plan).quota.hard)
-        if STORAGE in hard and COUNT in hard:
-            tables.append(observe_quota(ws, tenant.name, hard))
+        plan = ws.tenancy.product.plan(tenant.plan)
+        if sets_storage_quotas(plan):
+            tables.append(observe_quota(ws, tenant.name, dict(plan.quota.hard)))
     return stacked(tables) if tables else None
 
 

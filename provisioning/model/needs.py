@@ -53,12 +53,14 @@ class ProductFacts:
 def serves_private_registry(backend: str, images: bool, login: bool) -> bool:
     """Whether the product's nodes pull the suite's images from a registry that needs a login: its
     `images` registry when that section names a `pull_secret` (`login`); without an `images` section the
-    embedded lab's registry (backend `lab`); else none (checks.privileged.private_images.private_registry)."""
+    embedded lab's registry (backend `lab`); else none. checks.privileged.private_images.private_registry
+    finds the registry this says there is."""
     return login if images else backend == "lab"
 
 
 def promises_limits(plan: Plan) -> bool:
-    """Whether the plan sets a quota, default requests or default limits (check_privileged_005)."""
+    """Whether the plan promises any limit (a quota, default requests or default limits): a plan that
+    sets none promises nothing check_privileged_005 could observe."""
     quota = plan.quota
     return bool(quota.hard or quota.default_requests or quota.default_limits)
 
@@ -73,7 +75,8 @@ def _node_port_reason(facts: ProductFacts) -> str:
     return f"the plan of {facts.shared()[0].name}, which would expose a node port, allows none"
 
 
-def _storage_quotas(plan: Plan) -> bool:
+def sets_storage_quotas(plan: Plan) -> bool:
+    """Whether the plan's quota sets both STORAGE_QUOTA_KEYS (check_storage_005 fills both)."""
     return all(key in plan.quota.hard for key in STORAGE_QUOTA_KEYS)
 
 
@@ -110,7 +113,7 @@ NEEDS: dict[str, Need] = {
         lambda f: "no tenant's plan sets an object count (configmaps, secrets, services)",
     ),
     "needs_plan_storage_quotas": (
-        lambda f: any(_storage_quotas(plan) for plan in f.plans(f.shared())),
+        lambda f: any(sets_storage_quotas(plan) for plan in f.plans(f.shared())),
         lambda f: "no shared tenant's plan sets {} and {} quotas".format(*STORAGE_QUOTA_KEYS),
     ),
     "needs_private_registry": (

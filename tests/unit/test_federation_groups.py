@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from types import SimpleNamespace
 
 import pytest
 
@@ -20,19 +19,16 @@ from checks.rbac.federation import (
     crafted_group_names,
     crafted_row,
     membership_differences,
-    not_applicable,
     tenant_prefix,
 )
 from checks.rbac.federation_clusters import cluster_row
 from checks.rbac.federation_membership import GIVEN, TAKEN, membership_cells
 from checks.rbac.federation_rights import flat_rules, rights_row
 from checks.verdicts import Inconclusive, require_rows
-from harness.targets import load_targets
 from harness.targets_broker import DEFAULT_GROUPS
 from provisioning.lab.keycloak_login import LoginFailed
 from provisioning.lab.keycloak_realms import jwt_authenticator
 from reports.matrix import Cell
-from tests.support import ROOT
 
 
 def test_crafted_names_try_other_tenants_the_provider_and_system_in_every_disguise() -> None:
@@ -96,14 +92,6 @@ def test_groups_inside_the_prefix_pass_and_name_what_did_not_arrive() -> None:
     cell, evidence = crafted_row("blue", ["green:admins", "x" * 255], lambda: "t", lambda _t: groups, DEFAULT_GROUPS)
     assert cell is Cell.ALLOWED
     assert "missing oidc:blue:xxx" in evidence
-
-
-def test_the_checks_are_not_applicable_to_products_without_a_broker() -> None:
-    example = SimpleNamespace(targets=load_targets(ROOT / "targets.example.yaml"))
-    variant = SimpleNamespace(targets=load_targets(ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"))
-    for product in ("pks", "cfcr"):
-        assert "names no identity broker" in not_applicable(example, product)  # type: ignore[arg-type]
-    assert not_applicable(variant, "pks") == ""  # type: ignore[arg-type]
 
 
 OWN = frozenset({"core/pods create", "core/pods get", "/version get"})

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import types
 
-from checks.privileged.limits import promises_limits
 from checks.storage.separation import PLAN_RULE, Parties, expected_cell
+from provisioning.model.needs import promises_limits
 from provisioning.model.onboarding import onboarding_objects
 from provisioning.model.tenancy import Plan, PodSecurityLevel, Product, Quota, Tenant
 from reports.matrix import Cell

@@ -4,6 +4,7 @@ repository is, and how the observed starts end the check (fail, ERROR, pass)."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +14,7 @@ from checks.privileged.private_images import (
     PrivateRegistry,
     comparison,
     heading,
+    private_registry,
     shared_pairs,
 )
 from checks.verdicts import Inconclusive, require
@@ -92,3 +94,16 @@ def test_the_heading_says_where_the_expectation_comes_from() -> None:
     assert "AlwaysPullImages is not among" in heading(WHERE, False)
     assert "not observable through the API" in heading(WHERE, None)
     assert "MTB-PL1-CC-DI-1" in heading(WHERE, True)
+
+
+def test_no_private_registry_where_the_model_says_the_product_has_none() -> None:
+    """private_registry asks provisioning.model.needs.serves_private_registry (the plugin's
+    @needs_private_registry): a registry without a pull secret, or no images section off the lab, is none."""
+    tenancy = _tenancy((BLUE, GREEN))
+    for images, backend in (
+        (SimpleNamespace(registry="r.example/caas", pull_secret=None), "lab"),
+        (None, "kubeconfig"),
+    ):
+        spec = SimpleNamespace(name="pks", backend=backend, images=images)
+        settings = SimpleNamespace(targets=SimpleNamespace(product_spec=lambda _name, spec=spec: spec))
+        assert private_registry(tenancy, settings) is None  # type: ignore[arg-type]

@@ -10,7 +10,14 @@ import pytest
 
 from fixtures.plugin import product_facts
 from harness.settings import DEFAULT_TARGETS, build_settings
-from provisioning.model.needs import NEEDS, ProductFacts, applicable, promises_limits, serves_private_registry, unmet
+from provisioning.model.needs import (
+    NEEDS,
+    ProductFacts,
+    applicable,
+    serves_private_registry,
+    sets_storage_quotas,
+    unmet,
+)
 from provisioning.model.tenancy import Placement, Plan, PodSecurityLevel, Product, Quota, Tenant
 from tests.support import ROOT
 
@@ -111,12 +118,6 @@ def test_the_first_unmet_need_in_the_table_gives_the_reason() -> None:
     assert unmet(tags, facts(tenant("a"), tenant("b"), broker=True)) == CASES["needs_private_registry"][2]
 
 
-def test_a_dedicated_tenant_on_a_plan_promising_limits_is_enough() -> None:
-    assert promises_limits(RICH)
-    assert not promises_limits(BARE)
-    assert promises_limits(Plan("defaults only", quota=Quota(default_requests={"cpu": "50m"})))
-
-
 def test_a_private_registry_is_one_that_needs_a_login_or_the_labs() -> None:
     assert serves_private_registry("lab", images=False, login=False)
     assert not serves_private_registry("kubeconfig", images=False, login=False)
@@ -149,3 +150,18 @@ def test_the_example_targets_facts() -> None:
     assert [t.name for t in pks.tenants] == ["blue", "green", "red"]
     assert unmet({"needs_mixed_tenancy"}, cfcr) is not None
     assert unmet({"needs_mixed_tenancy", "needs_two_clusters", "needs_plan_object_counts"}, pks) is None
+
+
+def test_only_a_product_naming_a_broker_meets_the_federation_checks_need() -> None:
+    example = build_settings(targets_path=DEFAULT_TARGETS, environment={})
+    for name in ("pks", "cfcr"):
+        why = unmet({"needs_identity_broker"}, product_facts(example, name))
+        assert why == f"not applicable: product {name} names no identity broker in the targets file (broker:)"
+    brokered = build_settings(targets_path=ROOT / "tests" / "lab" / "data" / "targets_broker.yaml", environment={})
+    assert unmet({"needs_identity_broker"}, product_facts(brokered, "pks")) is None
+
+
+def test_a_storage_quota_promise_sets_both_the_bytes_and_the_number_of_claims() -> None:
+    assert sets_storage_quotas(RICH)
+    assert not sets_storage_quotas(BARE)
+    assert not sets_storage_quotas(Plan("bytes only", quota=Quota(hard={"requests.storage": "1Gi"})))
