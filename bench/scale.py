@@ -156,7 +156,7 @@ class Sampler:
     name: str
     out: Path
     memory: list[tuple[float, int, int, int]] = field(default_factory=list)  # (time, processes, RSS, PSS)
-    suite: list[tuple[float, int]] = field(default_factory=list)  # (time, RSS of the caas run process tree)
+    suite: list[tuple[float, int]] = field(default_factory=list)  # (time, RSS of caas run and pytest, the lab's aside)
     root: int = 0  # the caas run process (0: not sampled)
     requests: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -191,7 +191,8 @@ class Sampler:
             if pids:
                 self.memory.append((now, len(pids), rss, pss))
             if self.root:
-                self.suite.append((now, sum(_memory_kib(p)[0] for p in descendants(self.root))))
+                lab = set(pids)  # the lab's daemons are the run's children too: counted once, as the lab's
+                self.suite.append((now, sum(_memory_kib(p)[0] for p in descendants(self.root) if p not in lab)))
             if api is None and kubeconfig.exists():
                 try:
                     api = kube.from_kubeconfig(kubeconfig, timeout=10)
