@@ -100,13 +100,15 @@ def caas_run(
     timeout: float,
     checks: tuple[str, ...] = (),
     product: str = PRODUCT,
+    inside: tuple[str, ...] = (),
 ) -> Run:
     """`caas run --targets ... --run-id ...` as a subprocess, timed, on `checks` only (their ids as a -k
-    expression) or on every check; the verdicts of `product` read from comparison.json (the selected
-    checks') and its messages from the Allure results."""
+    expression) or on every check, run through the command prefix `inside` (e.g. a lab outside client's);
+    the verdicts of `product` read from comparison.json (the selected checks') and its messages from the
+    Allure results."""
     selection = ["-k", " or ".join(checks)] if checks else []
     started = time.monotonic()
-    command = [*CAAS, "run", "--targets", str(targets_path)]
+    command = [*inside, *CAAS, "run", "--targets", str(targets_path)]
     done = subprocess.run(
         [*command, "--output", str(output), "--run-id", run_id, *selection],
         cwd=ROOT,
