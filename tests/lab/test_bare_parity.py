@@ -38,8 +38,11 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.errors import ConfigError
 from provisioning.lab import cluster, host, registry
 from provisioning.lab.cluster import LabPaths
+from provisioning.model.tenancy import AuthorizationMode
+from tests.lab.bare_clusters import provision_stating, push_images
 from tests.lab.expected_verdicts import EXPECTED
 from tests.support import CAAS, ROOT
 
@@ -54,6 +57,7 @@ class ParityRun:
     code: int
     statuses: dict[str, str]  # check -> status of bare-pks
     output: str
+    kubeconfig: Path  # a context per bare cluster: "shared", "dedicated-<tenant>"
 
 
 def _example_pks() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -111,27 +115,11 @@ def _targets(directory: Path, kubeconfig: Path, dedicated: dict[str, str], serve
     return path
 
 
-def _push(served: registry.LabRegistry) -> None:
-    pushed = subprocess.run(
-        [
-            *CAAS,
-            *("images", "push", "--registry", registry.LOCATION),
-            *("--authfile", str(served.login_file), "--ca-file", str(served.ca_file)),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert pushed.returncode == 0, pushed.stdout[-2000:] + pushed.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
 def parity_run(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParityRun]:
     started = time.monotonic()
     served = registry.up(lab_paths.home)
-    _push(served)
+    push_images(served)
     pushed = time.monotonic()
     _, tenancy, _ = _example_pks()
     dedicated = [t["name"] for entry in tenancy for t in entry["tenants"] if t.get("placement") == "dedicated"]
@@ -171,7 +159,7 @@ def parity_run(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) ->
             f"caas images push: {pushed - started:.0f}s; {len(names)} bare pks clusters up: {up - pushed:.0f}s; "
             f"caas run --product {PRODUCT}: {ran - up:.0f}s; in all {ran - started:.0f}s"
         )
-        yield ParityRun(done.returncode, statuses, done.stdout + done.stderr)
+        yield ParityRun(done.returncode, statuses, done.stdout + done.stderr, kubeconfig)
     finally:
         for name in names.values():
             if lab_paths.cluster_dir(name).exists():
@@ -194,4 +182,17 @@ def test_a_bare_cluster_through_the_kubeconfig_backend_gives_every_check_the_lab
     print(f"checks tests/lab/expected_verdicts.py does not hold for pks (compared by the exit code only): {unlisted}")
     assert parity_run.code == 0, (
         f"every verdict is the one the example's expectations state\n{parity_run.output[-3000:]}"
+    )
+
+
+def test_the_pks_cluster_refutes_a_plan_stating_abac_and_takes_one_stating_rbac(parity_run: ParityRun) -> None:
+    """The kubeconfig backend's one SubjectAccessReview on the real Node,RBAC API server (the run above took
+    the example's rbac plans): stated abac is one line naming the plan's field, stated rbac the handle's mode."""
+    with pytest.raises(ConfigError) as refuted:
+        provision_stating(parity_run.kubeconfig, "shared", AuthorizationMode.ABAC)
+    assert refuted.value.path == "products[0].plans[0].authorization"
+    assert "no ABAC authorizer answers" in refuted.value.message
+    assert (
+        provision_stating(parity_run.kubeconfig, "shared", AuthorizationMode.RBAC).authorization
+        is AuthorizationMode.RBAC
     )
