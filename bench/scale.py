@@ -5,7 +5,7 @@ what the engines' evidence counts: probes, access questions, pods created) and, 
 ratio per tenant (<= 1: the area grows at most linearly), plus the lab's peak memory (the summed RSS of
 the lab's processes, sampled during the run) and the time before the first scenario (onboarding).
 
-    python -m bench.scale [--tenants 5,10] [--nodes 2] [--json FILE] [--keep-runs DIR]
+    python -m bench.scale [--tenants 5,10] [--nodes 2] [--keyword EXPR] [--json FILE] [--keep-runs DIR]
     python -m bench.scale --runs DIR5 DIR10     # the table of run folders measured before (no memory)
 
 The first size is the baseline of the ratios. The targets file of each size is generated from
@@ -401,7 +401,7 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
     return areas, totals
 
 
-def measure(tenants: int, nodes: int, output: Path, prefix: str, checkout: Path = ROOT) -> Path:
+def measure(tenants: int, nodes: int, output: Path, prefix: str, checkout: Path = ROOT, keyword: str = "") -> Path:
     """One `caas run` of the whole suite of `checkout` at `tenants` tenants into `output`; returns its run
     folder (with BENCH_FILE: the wall clock and the samples)."""
     example = yaml.safe_load(EXAMPLE.read_text())
@@ -413,6 +413,7 @@ def measure(tenants: int, nodes: int, output: Path, prefix: str, checkout: Path 
     sampler = Sampler(lab_home(dict(os.environ)), f"{prefix}{PRODUCT}-shared", output / f"samples-{tenants}.json")
     started = time.time()
     command = [sys.executable, "-m", "harness.cli.main", "run", "--targets", str(targets), "--output", str(output)]
+    command += ["-k", keyword] if keyword else []
     with (
         (output / f"caas-run-{tenants}.log").open("wb") as log,
         subprocess.Popen([*command, "--run-id", run_id], stdout=log, stderr=subprocess.STDOUT, cwd=checkout) as done,
@@ -451,6 +452,7 @@ def main() -> int:
     parser.add_argument("--keep-runs", help="write the run folders here (default: a temporary folder)")
     parser.add_argument("--runs", nargs="+", help="only tabulate these run folders of earlier measurements")
     parser.add_argument("--checkout", default=str(ROOT), help="the suite checkout whose caas run is measured")
+    parser.add_argument("--keyword", default="", help="only the scenarios of this pytest -k expression")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")
@@ -460,7 +462,7 @@ def main() -> int:
         sizes = [int(n) for n in args.tenants.split(",")]
         keep = Path(args.keep_runs) if args.keep_runs else Path(tempfile.mkdtemp(prefix="caas-bench-scale-"))
         keep.mkdir(parents=True, exist_ok=True)
-        run_dirs = [measure(n, args.nodes, keep, prefix, Path(args.checkout)) for n in sizes]
+        run_dirs = [measure(n, args.nodes, keep, prefix, Path(args.checkout), args.keyword) for n in sizes]
     measured = [analyse(d) for d in run_dirs]
     sizes = [_tenants_of(d) for d in run_dirs]
     print(render(sizes, [m[0] for m in measured], [m[1] for m in measured]))
