@@ -370,6 +370,9 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
             between = {k: count_at(series, window.stop, k) - count_at(series, window.begin, k) for k in keys}
             for name, value in work_of(between).items():
                 figures.work[name] = figures.work.get(name, 0) + value
+    for figures in areas.values():  # the pace, which the machine's load sets: compare seconds at equal pace
+        if figures.seconds > 0 and "API requests" in figures.work:
+            figures.work["API requests/s"] = round(figures.work["API requests"] / figures.seconds)
     texts: dict[str, list[str]] = {}
     provisioning = 0.0
     for path in sorted((run_dir / "allure-results").glob("*-result.json")):
