@@ -6,6 +6,12 @@ Two nets, both needed:
 - *shapes*: whatever looks like a secret (PEM private keys, JWTs, bearer tokens, passwords in URLs,
   kubeconfig/JSON fields named token, client-key-data, password...) is redacted even if nobody registered it.
 
+Registered values are found in one pass of an Aho-Corasick automaton (pyahocorasick), whose cost per
+character does not grow with the number of values (issue #23: the regex alternation it replaced tried them
+one by one at every position, its cost linear in them; `python -m bench.redaction` measures both). Every
+occurrence is masked, overlapping and contained ones too: each run of overlapping occurrences becomes one
+marker, adjacent occurrences one marker each.
+
 `scan` walks a run's output directory and lists every file and line where a secret got through, by shape
 and by the SHA-256 digests of registered values (`write_digests` lets a child process pass them on
 without writing a secret anywhere).
@@ -17,10 +23,13 @@ import base64
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import ahocorasick  # type: ignore[import-not-found]  # a C extension that ships no annotations
 
 MARKER = "[REDACTED]"
 _MIN_LENGTH = 8  # shorter registered values would redact ordinary words
@@ -57,33 +66,67 @@ class Redactor:
 
     def __init__(self) -> None:
         self._values: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._automaton: Any = None  # ahocorasick.Automaton of `_values` (value -> its length), built on use
+        self._lock = threading.Lock()  # log records are redacted in every thread
 
     def register(self, *values: str | bytes | None) -> None:
         """Remember secret values (tokens, key PEMs, passwords) so they are redacted wherever they show up."""
-        for value in values:
-            if value is None:
-                continue
-            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-            for variant in (text, text.strip(), base64.b64encode(text.encode()).decode()):
-                if len(variant) >= _MIN_LENGTH and variant not in self._values:
-                    self._values.add(variant)
-                    self._pattern = None
-            for line in text.splitlines():  # a PEM seen line by line, or one line of it in a log
-                if len(line.strip()) >= 16 and not line.startswith("-----"):
-                    self._values.add(line.strip())
-                    self._pattern = None
+        with self._lock:
+            for value in values:
+                if value is None:
+                    continue
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                for variant in (text, text.strip(), base64.b64encode(text.encode()).decode()):
+                    if len(variant) >= _MIN_LENGTH and variant not in self._values:
+                        self._values.add(variant)
+                        self._automaton = None
+                for line in text.splitlines():  # a PEM seen line by line, or one line of it in a log
+                    if len(line.strip()) >= 16 and not line.startswith("-----") and line.strip() not in self._values:
+                        self._values.add(line.strip())
+                        self._automaton = None
 
     @property
     def digests(self) -> frozenset[str]:
-        return frozenset(hashlib.sha256(v.encode()).hexdigest() for v in self._values)
+        with self._lock:
+            values = tuple(self._values)
+        return frozenset(hashlib.sha256(v.encode()).hexdigest() for v in values)
+
+    def _registered(self) -> Any:
+        """The automaton of the registered values (None while there is none); a new one after `register`."""
+        with self._lock:
+            if self._automaton is None and self._values:
+                automaton = ahocorasick.Automaton()
+                for value in self._values:
+                    automaton.add_word(value, len(value))
+                automaton.make_automaton()
+                self._automaton = automaton
+            return self._automaton
+
+    def _redact_registered(self, text: str) -> str:
+        """`text` with every occurrence of a registered value replaced: one marker per run of overlapping
+        occurrences (a value inside another, or two that share characters), one each for adjacent ones."""
+        automaton = self._registered()
+        if automaton is None:
+            return text
+        spans = sorted((end + 1 - length, end + 1) for end, length in automaton.iter(text))
+        if not spans:
+            return text
+        pieces: list[str] = []
+        done = 0  # text[:done] is in `pieces`
+        start, stop = spans[0]
+        for next_start, next_stop in spans[1:]:
+            if next_start < stop:  # overlaps the current run
+                stop = max(stop, next_stop)
+                continue
+            pieces += (text[done:start], MARKER)
+            done, (start, stop) = stop, (next_start, next_stop)
+        pieces += (text[done:start], MARKER, text[stop:])
+        return "".join(pieces)
 
     def redact(self, text: str) -> str:
-        if self._values:
-            if self._pattern is None:
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-            text = self._pattern.sub(MARKER, text)
+        """`text` with every registered value (one pass, see the module) and then every secret shape
+        replaced by `[REDACTED]` (a bearer header, URL or field keeps its name)."""
+        text = self._redact_registered(text)
         text = _PEM_PRIVATE.sub(MARKER, text)
         text = _B64_PRIVATE.sub(MARKER, text)
         text = _JWT.sub(MARKER, text)

@@ -8,6 +8,8 @@ import secrets
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from harness.redaction import MARKER, Redactor, install_logging_redaction, redact, register, scan
 
@@ -82,3 +84,110 @@ def test_log_records_are_redacted_at_creation(caplog: pytest.LogCaptureFixture) 
     assert value not in caplog.text
     assert JWT not in caplog.text
     assert redact(value) == MARKER
+
+
+# --- registered values that overlap: every character of every occurrence is masked -------------------
+
+A, B, C = "aaaa1111bbbb", "bbbb2222cccc", "cccc3333dddd"  # A's tail is B's head, B's tail is C's head
+
+
+@pytest.mark.parametrize(
+    ("registered", "text", "redacted"),
+    [
+        # a value inside another: the longer one wins, whichever is registered first
+        ((A, "x" + A + "y"), "<x" + A + "y>", f"<{MARKER}>"),
+        (("x" + A + "y", A), "<x" + A + "y> <" + A + ">", f"<{MARKER}> <{MARKER}>"),
+        # two values sharing characters: one marker over both (a regex alternation left B's tail)
+        ((A, B), "<aaaa1111bbbb2222cccc>", f"<{MARKER}>"),
+        ((B, A), "<aaaa1111bbbb2222cccc>", f"<{MARKER}>"),
+        # a chain of three overlapping values
+        ((A, B, C), "<aaaa1111bbbb2222cccc3333dddd>", f"<{MARKER}>"),
+        # adjacent values: one marker each, as before
+        ((A, C), f"<{A}{C}>", f"<{MARKER}{MARKER}>"),
+        # one value overlapping itself
+        (("abababab",), "<ababababab>", f"<{MARKER}>"),
+        # repeated occurrences apart
+        ((A,), f"{A} and {A}", f"{MARKER} and {MARKER}"),
+        # non-ASCII text around a value keeps its characters where they were
+        ((A,), f"é😀{A}ß", f"é😀{MARKER}ß"),
+    ],
+)
+def test_overlapping_registered_values_are_masked_whole(registered: tuple[str, ...], text: str, redacted: str) -> None:
+    redactor = Redactor()
+    redactor.register(*registered)
+    assert redactor.redact(text) == redacted
+
+
+def test_a_pem_registered_whole_is_masked_whole_and_line_by_line() -> None:
+    redactor = Redactor()
+    body = base64.b64encode(secrets.token_bytes(96)).decode()
+    pem = f"-----BEGIN {_KIND}-----\n{body[:64]}\n{body[64:]}\n-----END {_KIND}-----\n"
+    redactor.register(pem)
+    assert redactor.redact(f"key:\n{pem}end") == f"key:\n{MARKER}end"
+    assert redactor.redact(f"line {body[64:]} of it") == f"line {MARKER} of it"
+    assert body[:64] not in redactor.redact(f"the first line: {body[:64]}!")
+
+
+def test_registering_more_values_redacts_them_too() -> None:
+    redactor = Redactor()
+    redactor.register(A)
+    assert redactor.redact(f"{A} {C}") == f"{MARKER} {C}"
+    redactor.register(C)
+    assert redactor.redact(f"{A} {C}") == f"{MARKER} {MARKER}"
+
+
+_VALUE_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_.~ \n"  # no [ ] of the marker
+_VALUES = st.text(st.sampled_from(_VALUE_CHARACTERS), min_size=8, max_size=24)
+
+
+@st.composite
+def values_in_text(draw: st.DrawFn) -> tuple[list[str], str]:
+    """(registered values, a text made of them, pieces of them and anything else): values include pieces
+    of two others put together, so that they overlap, contain or are contained in one another."""
+    values = draw(st.lists(_VALUES, min_size=1, max_size=5, unique=True))
+    for _ in range(draw(st.integers(0, 3))):
+        joined = draw(st.sampled_from(values)) + draw(st.sampled_from(values))
+        start = draw(st.integers(0, len(joined) - 8))
+        values.append(joined[start : draw(st.integers(start + 8, len(joined)))])
+    value = st.sampled_from(values)
+    piece = st.one_of(
+        st.text(max_size=12),
+        value,
+        st.builds(lambda v, k: v[:k], value, st.integers(1, 24)),
+        st.builds(lambda v, k: v[-k:], value, st.integers(1, 24)),
+    )
+    return values, "".join(draw(st.lists(piece, max_size=20)))
+
+
+def _forms(value: str) -> list[str]:
+    """The forms of a registered value the redactor masks (its docstring): as given, stripped, base64, and
+    each line of 16 characters or more that is no PEM boundary."""
+    lines = [line.strip() for line in value.splitlines() if len(line.strip()) >= 16 and not line.startswith("-----")]
+    forms = [value, value.strip(), base64.b64encode(value.encode()).decode(), *lines]
+    return [form for form in forms if len(form) >= 8]
+
+
+def _masked(text: str, forms: list[str]) -> str:
+    """`text` with each character of an occurrence of a form masked, character by character: a run of
+    masked characters is one marker unless no single occurrence spans two neighbours of it."""
+    covered, spanned = [False] * len(text), [False] * len(text)  # spanned[i]: one occurrence covers i-1 and i
+    for form in forms:
+        start = text.find(form)
+        while start >= 0:
+            for index in range(start, start + len(form)):
+                covered[index], spanned[index] = True, spanned[index] or index > start
+            start = text.find(form, start + 1)
+    return "".join(character if not covered[i] else "" if spanned[i] else MARKER for i, character in enumerate(text))
+
+
+@given(values_in_text())
+def test_no_registered_value_nor_part_of_one_survives_redaction(case: tuple[list[str], str]) -> None:
+    values, text = case
+    assume("REDACTED" not in (v.strip() for v in values))  # would be read in every marker
+    redactor = Redactor()
+    redactor.register(*values)
+    redacted = redactor.redact(text)
+    forms = [form for value in values for form in _forms(value)]
+    for form in forms:
+        assert form not in redacted
+    assert redacted == Redactor().redact(_masked(text, forms)), "every character of every occurrence is masked"
