@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-BENCHES = ("lab", "provisioning", "probe_matrix", "rbac", "run")
+BENCHES = ("lab", "provisioning", "probe_matrix", "rbac", "run", "redaction")
 
 
 def render(rows: list[dict[str, object]]) -> str:
