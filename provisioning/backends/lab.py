@@ -1,10 +1,7 @@
 """The `lab` backend: clusters of the embedded lab with a product profile.
 
 A shared placement is one lab cluster; a dedicated placement is one lab cluster
-per tenant with as many workers as its plan. Its clusters are bare (issue 17): their
-nodes pull the suite's images from the lab registry by digest, with the lab's login
-as the tenants' pull secret (provisioning/lab/suite_images.py), and hold none of them
-before. Identities get client certificates
+per tenant with as many workers as its plan. Identities get client certificates
 signed by the cluster's CA (CN = user, O = groups); on profiles with token
 authentication (cfcr) they get static tokens, applied the way the product did:
 by rewriting the token file and restarting the API server. On profiles with
@@ -21,9 +18,8 @@ from harness.errors import ConfigError, InfrastructureError
 from harness.wait import Timeouts, wait_until
 from provisioning.backends.oidc import password_grant
 from provisioning.backends.protocol import Capabilities, ClusterHandle, ClusterRequest, Credential
-from provisioning.images import products
 from provisioning.kube import client as kube
-from provisioning.lab import cluster, configs, host, oidc, pki, registry, suite_images
+from provisioning.lab import cluster, configs, host, oidc, pki
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.profiles import PROFILES
 from provisioning.model.tenancy import CERTIFICATE_ONLY, Authenticator, Identity, Placement
@@ -54,8 +50,6 @@ class LabBackend:
         if self.paths.cluster_dir(placement.name).exists():
             raise ConfigError("lab", placement.name, _taken(self.paths, placement.name))
         workers = request.plan.workers if placement.placement is Placement.DEDICATED else self.shared_workers
-        served = suite_images.serve(self.paths.home)
-        products.pull_from(placement.product, registry.LOCATION, served.login_file, served.login(), self.paths.images)
         lab = cluster.up(
             self.paths,
             placement.name,
@@ -64,7 +58,6 @@ class LabBackend:
             self.timeouts.lab_ready,
             authorization=request.plan.authorization,
             run_id=request.run_id,
-            bare=True,
         )
         return ClusterHandle(
             name=placement.name,

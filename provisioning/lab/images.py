@@ -4,9 +4,7 @@ Each image is one uncompressed layer written with `tarfile` (fixed owners and
 times, so the same inputs give the same digest) and imported into every node's
 containerd with `ctr -n k8s.io images import`: the system images on every node, the suite's (busybox,
 probe) too unless the cluster is bare. A bare cluster's nodes pull the suite's images from a registry
-(provisioning.lab.registry, `caas images push`); the `lab` backend's clusters are bare, their pods pull from
-the lab registry (provisioning/lab/suite_images.py), while `caas lab up` without --bare and the bundled
-broker's clusters keep the suite's images preloaded.
+(provisioning.lab.registry, `caas images push`).
 """
 
 from __future__ import annotations
