@@ -26,7 +26,7 @@ def test_no_step_function_is_over_fifteen_lines() -> None:
         and node.end_lineno is not None
         and node.end_lineno - node.lineno + 1 > MOST_LINES
     ]
-    assert not long, f"move their logic into fixtures/: {long}"
+    assert not long, f"move their logic into an engine under checks/: {long}"
 
 
 def test_no_step_module_imports_the_api_client() -> None:
@@ -38,4 +38,4 @@ def test_no_step_module_imports_the_api_client() -> None:
         for name in ([node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names])
         if name.startswith(API_MODULES)
     ]
-    assert not imported, f"steps call the API through fixtures/ only: {imported}"
+    assert not imported, f"steps call the API through the engines under checks/ only: {imported}"
