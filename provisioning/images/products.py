@@ -108,15 +108,3 @@ def suite_pod(product: str, api: Any, namespace: str, manifest: dict[str, Any]) 
         labels = rewritten["metadata"].get("labels", {})
         images.ensure_pull_secret(api, namespace, {k: v for k, v in labels.items() if k.startswith(_RUN_LABEL_PREFIX)})
     return rewritten
-
-
-def pull_from(product: str, registry: str, login_file: Path, login: DockerConfig, image_dir: Path) -> None:
-    """From now on `product`'s pods pull the suite's images from `registry` (HOST[:PORT][/PATH]) by the
-    digests of `image_dir`'s archives, pull policy IfNotPresent, with `login` (read from `login_file`) as
-    their pull secret: for a backend whose nodes hold none of them and that serves them itself (the lab
-    backend: the lab registry, provisioning/lab/suite_images.py). Kept as it is when already so (the pull
-    secrets made stay known). InfrastructureError: an image archive is missing."""
-    spec = ImagesSpec.model_validate({"registry": registry, "pull_secret": {"file": str(login_file)}})
-    current = _PRODUCTS.get(product)
-    if current is None or current.spec != spec:
-        _PRODUCTS[product] = ProductImages(spec, refs.digests(image_dir), login)

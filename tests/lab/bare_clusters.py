@@ -31,6 +31,16 @@ def push_images(served: registry.LabRegistry) -> None:
     assert pushed.returncode == 0, pushed.stdout[-2000:] + pushed.stderr[-2000:]
 
 
+def images_section(served: registry.LabRegistry) -> dict[str, object]:
+    """A targets file's `images` section for the lab registry: its location, its login as the pull
+    secret's file, its CA."""
+    return {
+        "registry": registry.LOCATION,
+        "pull_secret": {"file": str(served.login_file)},
+        "ca_file": str(served.ca_file),
+    }
+
+
 def provision_stating(kubeconfig: Path, context: str | None, mode: AuthorizationMode) -> ClusterHandle:
     """The kubeconfig backend's provision of the shared cluster of `context`, for a plan stating `mode`
     (provisioning/backends/kubeconfig_authorization.py holds the statement against the cluster). Raises

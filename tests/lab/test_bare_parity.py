@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,9 +41,10 @@ from harness.errors import ConfigError
 from provisioning.lab import cluster, host, registry
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.tenancy import AuthorizationMode
-from tests.lab.bare_clusters import provision_stating, push_images
+from tests.lab.bare_clusters import images_section, provision_stating, push_images
+from tests.lab.existing_runs import caas_run
 from tests.lab.expected_verdicts import EXPECTED
-from tests.support import CAAS, ROOT
+from tests.support import ROOT
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1500)]
 EXAMPLE = ROOT / "targets.example.yaml"
@@ -98,11 +98,7 @@ def _targets(directory: Path, kubeconfig: Path, dedicated: dict[str, str], serve
             "tenant_contexts": dedicated,
             "impersonate_missing_identities": True,
         },
-        images={
-            "registry": registry.LOCATION,
-            "pull_secret": {"file": str(served.login_file)},
-            "ca_file": str(served.ca_file),
-        },
+        images=images_section(served),
     )
     targets = {
         "version": 1,
@@ -136,30 +132,14 @@ def parity_run(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) ->
         up = time.monotonic()
         kubeconfig = _kubeconfig(directory, admin)
         targets = _targets(directory, kubeconfig, {t: f"dedicated-{t}" for t in dedicated}, served)
-        output = directory / "out"
         with host.outside_client() as inside:  # the run where a user's machine is: see the module docstring
-            done = subprocess.run(
-                [
-                    *(*inside, *CAAS, "run", "--targets", str(targets)),
-                    *("--output", str(output), "--run-id", RUN_ID, "--product", PRODUCT),
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=1200,
-                check=False,
-            )
+            run = caas_run(targets, directory / "out", RUN_ID, timeout=1200, product=PRODUCT, inside=inside)
         ran = time.monotonic()
-        comparison = output / RUN_ID / "comparison.json"
-        assert comparison.exists(), done.stdout[-3000:] + done.stderr[-3000:]
-        statuses = {
-            row["check"]: row["products"][PRODUCT]["status"] for row in json.loads(comparison.read_text())["checks"]
-        }
         print(
             f"caas images push: {pushed - started:.0f}s; {len(names)} bare pks clusters up: {up - pushed:.0f}s; "
             f"caas run --product {PRODUCT}: {ran - up:.0f}s; in all {ran - started:.0f}s"
         )
-        yield ParityRun(done.returncode, statuses, done.stdout + done.stderr, kubeconfig)
+        yield ParityRun(run.code, run.statuses, run.output, kubeconfig)
     finally:
         for name in names.values():
             if lab_paths.cluster_dir(name).exists():

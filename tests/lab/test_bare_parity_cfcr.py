@@ -52,7 +52,7 @@ from provisioning.lab import cluster, configs, host, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import COMPONENT, LABEL_PREFIX, abac_policy_lines, collection_path, tenant_manifests
 from provisioning.model.tenancy import AuthorizationMode, Tenant
-from tests.lab.bare_clusters import provision_stating, push_images
+from tests.lab.bare_clusters import images_section, provision_stating, push_images
 from tests.lab.existing_runs import Run, caas_run
 from tests.lab.expected_verdicts import EXPECTED
 from tests.support import ROOT
@@ -105,11 +105,7 @@ def targets(directory: Path, kubeconfig: Path, served: registry.LabRegistry) -> 
         backend="kubeconfig",
         onboarding="existing",
         kubeconfig={"path": str(kubeconfig), "context": "admin", "identities": identities},
-        images={
-            "registry": registry.LOCATION,
-            "pull_secret": {"file": str(served.login_file)},
-            "ca_file": str(served.ca_file),
-        },
+        images=images_section(served),
     )
     document = {
         "version": 1,
