@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from checks.matrix import Cell
 from checks.network.probe import ProbePod, Prober, Target, probe_pod_manifest
 from harness.settings import Timeouts, lab_home
 from provisioning.backends.lab import LabBackend
@@ -24,7 +25,6 @@ from provisioning.kube.pods import create_pod, wait_running
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.tenancy import Plan, Product, TenancyModel, Tenant
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
-from reports.matrix import Cell
 
 TCP = (8080, 8081, 8083, 8084)
 UDP = 8082

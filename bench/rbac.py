@@ -29,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from checks.matrix import Cell
 from checks.rbac.access import STREAMING, WAYS, AccessObserver, Probe
 from checks.rbac.discovery import discover, discover_subresources
 from checks.rbac.matrix import (
@@ -51,7 +52,6 @@ from provisioning.lab.cluster import LabPaths
 from provisioning.model.access import provider_namespaces
 from provisioning.model.rbac import Request
 from provisioning.tenancy import Provisioner
-from reports.matrix import Cell
 from tests.lab.conftest import existing_cluster_targets  # the lab tests' targets file for a running cluster
 
 TARGET = 1000.0

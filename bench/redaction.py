@@ -31,8 +31,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from checks.matrix import Cell, Matrix
 from harness.redaction import MARKER, Redactor
-from reports.matrix import Cell, Matrix
 
 SEED = 23
 MIN_LENGTH = 8  # harness.redaction's shortest registered value
@@ -73,7 +73,7 @@ def identities(count: int, rng: random.Random) -> tuple[list[str], list[str]]:
 
 def matrix_text(size: int, credentials: list[str], rng: random.Random) -> str:
     """About `size` characters as a matrix attachment has them: a reachability matrix rendered by
-    `reports.matrix` (pods by ports of 30 tenants), then mismatch lines, a credential every ~200 of them."""
+    `checks.matrix` (pods by ports of 30 tenants), then mismatch lines, a credential every ~200 of them."""
     tenants = [f"t{i:03d}" for i in range(1, 31)]
     columns = [f"{t}/app-{a}:{port}/tcp" for t in tenants for a in range(2) for port in (8080, 8081)]
     rows: list[str] = []

@@ -2,7 +2,7 @@
 `layer`, which the report shows as `plans` and `decided_by` (reports.records).
 
 Deciding layers: those the one verdict rule (`checks.verdicts.require`) read in the compared cells
-(`reports.matrix.decided_by`: the classifier's layer per observed cell). A verdict whose cells name no
+(`checks.matrix.decided_by`: the classifier's layer per observed cell). A verdict whose cells name no
 layer (a reachability matrix, a requirement table of facts) is decided by its area's layers
 (`Scope.layers`, e.g. the authorization modes of the plans judged), and so is a scenario that reached no
 verdict of the rule (it ended on an error or a skip).

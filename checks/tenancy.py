@@ -20,13 +20,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from checks.matrix import Cell, Matrix
 from checks.onboarding_objects import plan_differences
 from checks.readback import ProviderFences, TenantObjects
 from checks.verdicts import Observed, holds, requirement_table
 from provisioning.model import fences
 from provisioning.model.tenancy import Placement, Plan, Quota, Role, TenancyModel, role_group
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix
 
 PLAN_OBJECTS = "exactly the onboarding objects its plan implies"
 POD_SECURITY = "enforces its plan's pod-security level"

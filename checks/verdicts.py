@@ -2,7 +2,7 @@
 
 Every check takes one road: its model says what must hold (an expected matrix of cells, or a requirement
 table of the same shape), its probes observe and never assert (cells ALLOWED, DENIED, ERROR or
-UNOBSERVED, with evidence), `reports.matrix.compare` compares after the positive controls, and `require`
+UNOBSERVED, with evidence), `checks.matrix.compare` compares after the positive controls, and `require`
 (the one verdict rule) ends the check.
 
 A requirement table is a matrix whose rows are subjects (a tenant, a claim, a cluster) and whose columns
@@ -20,7 +20,7 @@ from typing import Protocol
 
 from checks import decided
 from checks.evidence import attach_text
-from reports.matrix import (
+from checks.matrix import (
     REQUIREMENT_TERMS,
     Cell,
     Comparison,
@@ -55,7 +55,7 @@ def require(judged: Comparison | Judged, report: str = "") -> None:
     expectation; otherwise ERROR (Inconclusive) when cells could not be observed. An ERROR cell is never
     a failure of the product. The message is `report`, else the judged's own report (a Comparison's
     rendering). Before it ends the check it records who decided the observed cells
-    (`reports.matrix.decided_by`) as the scenario's deciding layers (`checks.decided`)."""
+    (`checks.matrix.decided_by`) as the scenario's deciding layers (`checks.decided`)."""
     comparison = judged if isinstance(judged, Comparison) else judged.comparison
     text = report or (judged.render() if isinstance(judged, Comparison) else judged.report())
     decided.record(decided_by(comparison))
@@ -109,7 +109,7 @@ def stacked(tables: Iterable[Matrix]) -> Matrix:
 
 def requirement_comparison(observed: Matrix, controls: Sequence[tuple[str, str]] = ()) -> Comparison:
     """Every cell of `observed`'s rows and columns expected ALLOWED (it holds), compared after the
-    positive controls by the one rule (`reports.matrix.apply_positive_control` with the named
+    positive controls by the one rule (`checks.matrix.apply_positive_control` with the named
     `controls`): when a control cell (row, column) is not ALLOWED, every DENIED cell becomes ERROR, its
     evidence naming the control. Raises KeyError for a control outside the table."""
     expected = Matrix.build(

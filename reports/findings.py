@@ -53,7 +53,7 @@ class RunContext:
 def observed_reason(message: str) -> tuple[str, str]:
     """(reason, evidence cell) read from a scenario's failure message.
 
-    The reason is the first mismatch of the check's matrix comparison (`reports.matrix.Mismatch.describe`)
+    The reason is the first mismatch of the check's matrix comparison (`checks.matrix.Mismatch.describe`)
     or else the first line of the assertion; the cell is "row → column observed", e.g.
     "green/a → blue/b:8080/tcp allowed" ("" when the message names no cell). The "XFAIL <reason>" prefix
     of an expected failure is skipped (the targets file's reason is shown apart).

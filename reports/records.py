@@ -189,7 +189,7 @@ class RunRecords:
 
 def _clip(message: str) -> str:
     """A failure message of at most MESSAGE_CHARS: its head and its tail, where a matrix comparison lists
-    its mismatched cells (`reports.matrix.Comparison.render`)."""
+    its mismatched cells (`checks.matrix.Comparison.render`)."""
     if len(message) <= MESSAGE_CHARS:
         return message
     head = MESSAGE_CHARS // 4

@@ -10,6 +10,7 @@ import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from checks.evidence import record_figure
+from checks.matrix import Matrix
 from checks.network.changes import ChangeVerdict, enforcement_figure
 from checks.network.claimed import Claim, claimed_targets, judge_answers, make_claim
 from checks.network.dns import as_resolution, name_targets
@@ -55,7 +56,6 @@ from harness.settings import Settings
 from provisioning.model.needs import applicable
 from provisioning.model.tenancy import SERVICE_TYPES
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Matrix
 
 scenarios("network")
 

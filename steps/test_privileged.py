@@ -7,6 +7,7 @@ import json
 import allure
 from pytest_bdd import parsers, scenarios, then, when
 
+from checks.matrix import Cell, Matrix
 from checks.network.reachability import to_html_table
 from checks.privileged.cases import observe_plan, require_plan_verdicts
 from checks.privileged.limits import LimitsObservation, observe_limits, require_limits
@@ -41,7 +42,6 @@ from provisioning.model.needs import applicable, promises_limits
 from provisioning.model.privileges import PlanVerdicts, control_cells, forbidden_case, render_table
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell, Matrix
 from reports.plan_tables import ATTACHMENT as PLAN_CONTROL_CELLS
 
 scenarios("privileged")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
+from checks.matrix import Matrix
 from checks.network.probe import ProbePod
 from checks.rbac.agreement import judge_agreement
 from checks.rbac.attempts import observe_attempts, table_rows
@@ -29,7 +30,6 @@ from checks.verdicts import Observed, require
 from harness.settings import Settings
 from provisioning.model.needs import applicable
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Matrix
 
 scenarios("rbac")
 

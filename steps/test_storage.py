@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
+from checks.matrix import Cell, Matrix
 from checks.storage.block_remnants import WrittenDevice, claim_and_mark, controls, delete_device, remnant_row
 from checks.storage.dynamic import Claim, binding_table, claim_on_every_tenant, default_class_table
 from checks.storage.persistence import reread_after_the_writer_is_gone
@@ -23,7 +24,6 @@ from harness.settings import Settings
 from provisioning.model.needs import applicable
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell, Matrix
 
 scenarios("storage")
 

@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checks.matrix import Matrix
 from checks.network.policies_in_force import partner_policy
 from checks.network.reachability import Verdict, attach, observe_until_converged
 from provisioning.kube import client as kube
 from provisioning.model.tenancy import Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Matrix
 
 CONVERGE_ATTEMPTS = 1000  # bounded by the deadline, never by a count
 

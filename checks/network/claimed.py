@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import allure
 
+from checks.matrix import Cell, Matrix, apply_positive_control, compare
 from checks.network.claims import (
     ADMIT_ANYONE,
     CLAIM,
@@ -28,7 +29,6 @@ from checks.network.reachability import Verdict
 from checks.network.runs import Owned
 from checks.network.tenant_objects import Finalize, create_as_tenant_admin, delete_as_tenant_admin
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix, apply_positive_control, compare
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from typing import Any
 
 from checks import answered
 from checks.answered import Answered
+from checks.matrix import Cell
 from provisioning.kube import client as kube
 from provisioning.model.answers import Layer
 from provisioning.model.onboarding import labels as run_labels
-from reports.matrix import Cell
 
 CLAIMED_EXTERNAL_IP = "203.0.113.53"  # TEST-NET-3 (RFC 5737): nobody's real address
 OUTSIDE_CANDIDATES = (CLAIMED_EXTERNAL_IP, "198.51.100.53", "192.0.2.53")  # TEST-NET-2 and -1 where a plan has it

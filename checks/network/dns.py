@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from checks.matrix import Cell, Matrix
 from checks.network.probe import TCP_PORTS, ProbePod, Target
 from checks.network.services import TenantService
-from reports.matrix import Cell, Matrix
 
 NOT_FOUND = "no such host"  # Go's resolver on NXDOMAIN
 CLUSTER_DOMAIN = "cluster.local"  # as TenantService.dns_name

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from checks.matrix import Cell, Matrix
 from checks.network.probe import ProbePod, Target
-from reports.matrix import Cell, Matrix
 
 Relation = Callable[[ProbePod, ProbePod], str]
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import allure
 
+from checks.matrix import Cell, Matrix
 from checks.network.changes import ChangeVerdict, PartnerChanges, enforce_one_at_a_time
 from checks.network.dns import ABSENT
 from checks.network.expectations import AS_PLAN_SAYS, Pair, Resolver, expected_matrix, requirement_rules
@@ -21,7 +22,6 @@ from checks.network.tenant_objects import Finalize, OpenedFlow
 from checks.verdicts import Observed, holds, require_rows
 from harness.targets import DataplaneSpec
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix
 
 
 def as_plan_says(tenancy: ProvisionedTenancy) -> Resolver:

@@ -9,8 +9,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from checks.matrix import Cell, Matrix
 from checks.network.probe import Target, connect_command, parse_results
-from reports.matrix import Cell, Matrix
 
 OUTSIDE = "outside"
 # The negative control: an address of RFC 5737's TEST-NET-2, routed nowhere. When it "connects", something on

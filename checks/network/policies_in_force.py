@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from checks.matrix import Cell, Matrix
 from checks.network.expectations import Pair
 from checks.network.policy import Endpoint, Port, allowed
 from checks.network.probe import PROBE_APPS, ProbePod
 from provisioning.kube import client as kube
 from provisioning.model.onboarding import TENANT
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix
 
 
 def partner_policy(

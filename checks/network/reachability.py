@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import allure
 
+from checks.matrix import Comparison, Matrix, apply_positive_control, compare
 from checks.verdicts import require
 from harness.wait import WaitTimeout, wait_until
-from reports.matrix import Comparison, Matrix, apply_positive_control, compare
 
 __all__ = ["Verdict", "attach", "observe_until_converged", "require", "to_html_table"]  # require: the one verdict rule
 

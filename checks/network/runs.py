@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from checks.matrix import Matrix
 from checks.network.expectations import Pair, Relation
 from checks.network.outside import observe_from_outside
 from checks.network.probe import ProbePod, Prober, Target, pod_targets
 from provisioning.model.tenancy import Placement
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Matrix
 
 Observe = Callable[["ProbeRun"], tuple[Matrix, int]]
 Owned = tuple[ProbePod, Target]  # a target and its owner (a pod, service, node or the control plane)

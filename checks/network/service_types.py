@@ -10,11 +10,11 @@ from typing import Any
 
 from checks import answered
 from checks.answered import Answered
+from checks.matrix import Cell, Matrix
 from provisioning.kube import client as kube
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.tenancy import SERVICE_TYPES, Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell, Matrix
 
 NAME = "caas-service-type"
 

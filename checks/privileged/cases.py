@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks import decided
+from checks.matrix import Cell, Comparison
 from checks.verdicts import require, requirement_comparison, requirement_row, stacked
 from harness.wait import WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
@@ -43,7 +44,6 @@ from provisioning.model.privileges import (
 )
 from provisioning.model.tenancy import Plan, Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell, Comparison
 
 CHECK_LABEL = "caas-conformance.io/check"
 # admission decides these: their effect does not show on the lab's nodes, or no node runs them

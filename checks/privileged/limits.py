@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.matrix import Cell
 from checks.verdicts import Observed, require_rows
 from provisioning.kube import client as kube
 from provisioning.kube.pods import delete_selected
@@ -18,7 +19,6 @@ from provisioning.model.privileges import compliant_pod
 from provisioning.model.quantity import parse_quantity, same_quantity
 from provisioning.model.tenancy import Plan, Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell
 
 NOWHERE = {"caas-conformance.io/nowhere": "true"}  # pods that count against quota and never schedule
 

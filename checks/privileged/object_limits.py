@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 
 from checks.answered import Answered, classified, failed, succeeded
+from checks.matrix import REQUIREMENT_TERMS, Cell, term
 from checks.verdicts import Observed, require_rows
 from harness.wait import wait_until
 from provisioning.kube import client as kube
@@ -29,7 +30,6 @@ from provisioning.model.privileges import compliant_pod
 from provisioning.model.quantity import parse_quantity
 from provisioning.model.tenancy import Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import REQUIREMENT_TERMS, Cell, term
 
 CHECK_LABEL = "caas-conformance.io/check"
 COUNTS = "object-counts"

@@ -24,6 +24,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from checks.matrix import Cell, Comparison
 from checks.verdicts import Observed, holds, requirement_comparison, requirement_row, stacked
 from harness.errors import InfrastructureError
 from harness.settings import Settings
@@ -41,7 +42,6 @@ from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import compliant_pod
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell, Comparison
 
 CHECK_LABEL = "caas-conformance.io/check"
 CHECK = "private-images"

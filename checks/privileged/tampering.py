@@ -9,12 +9,12 @@ from typing import Any
 
 from checks import answered
 from checks.answered import Answered
+from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 from provisioning.kube import client as kube
 from provisioning.model.fences import ENFORCE
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.tenancy import Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 
 CONTROL = "create a configmap in its namespace"
 RELABEL = "relabel its namespace to privileged"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checks.matrix import Cell
 from checks.verdicts import Observed, require_rows
 from harness.wait import StopTrying, WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
@@ -24,7 +25,6 @@ from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import ADMISSION_LAYERS, Case, case_pod, compliant_pod, refusal_layer
 from provisioning.model.tenancy import Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell
 
 
 @dataclass(frozen=True)

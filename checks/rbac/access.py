@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from checks.matrix import Cell, Matrix
 from checks.rbac import rules
 from checks.rbac.discovery import ApiResource, ApiSubresource
 from checks.rbac.reviews import not_an_answer
@@ -29,7 +30,6 @@ from provisioning.model.access import ANONYMOUS, UNAUTHENTICATED
 from provisioning.model.onboarding import PROTECTION
 from provisioning.model.rbac import AUTHENTICATED
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix
 
 ABSENT = "caas-absent-object"
 NEVER = {"labelSelector": "caas-conformance.io/never=never"}

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from checks.matrix import Cell
 from checks.rbac.access import Observation
 from checks.rbac.matrix import attach_ways
 from checks.verdicts import Observed, decide, requirement_comparison, requirement_table
-from reports.matrix import Cell
 
 AGREE = "the ways that can answer agree"
 SHOWN = 10  # disagreements or unanswered cells named per identity; the attachment of the ways has them all

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from checks.matrix import Cell
 from checks.rbac.access import Probe
 from checks.rbac.discovery import ApiResource, discover
 from checks.rbac.escalation import ESCALATIONS, Context, change_provider_object, provider_object_names
@@ -14,7 +15,6 @@ from checks.rbac.matrix import AccessRun, Question, own_namespace_controls
 from checks.rbac.reach import observe
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from provisioning.tenancy_existing import read_fences
-from reports.matrix import Cell
 
 
 def table_rows(datatable: Sequence[Sequence[str]]) -> list[dict[str, str]]:

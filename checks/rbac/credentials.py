@@ -13,6 +13,7 @@ import allure
 import pytest
 
 from checks.evidence import attach_html
+from checks.matrix import Cell, Comparison, Matrix, Mismatch, apply_positive_control, compare
 from checks.network.reachability import to_html_table
 from checks.verdicts import decide
 from provisioning.backends.protocol import Credential
@@ -21,7 +22,6 @@ from provisioning.model import answers
 from provisioning.model.tenancy import Identity
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from reports.findings import impersonation_reasons
-from reports.matrix import Cell, Comparison, Matrix, Mismatch, apply_positive_control, compare
 
 CREDENTIAL_LABEL = "credential"  # the Allure label: "real" or "impersonated"
 FALLBACK_LABEL = "credential_fallback"  # the Allure label, once per reason: "users: why they are impersonated"

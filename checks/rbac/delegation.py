@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.matrix import Cell, Comparison, Matrix, compare
 from checks.rbac.access import Probe, real_request, resource_probe
 from checks.rbac.credentials import mark_impersonated
 from checks.rbac.discovery import discover
@@ -36,7 +37,6 @@ from provisioning.model import answers
 from provisioning.model.onboarding import labels
 from provisioning.model.tenancy import Role
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Comparison, Matrix, compare
 
 RBAC = "rbac.authorization.k8s.io"
 Finalize = Callable[[Callable[[], object]], None]  # registers an undo step, e.g. request.addfinalizer

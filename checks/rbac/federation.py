@@ -16,13 +16,13 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from checks.evidence import attach_text
+from checks.matrix import Cell
 from checks.rbac.federation_setup import CRAFTED_LOGIN, Federated, federate_product, reviewer
 from checks.verdicts import Observed, require_rows
 from harness.settings import Settings
 from harness.targets_broker import DEFAULT_GROUPS, BrokerSpec
 from provisioning.model.tenancy import Authenticator
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell
 
 AUTHENTICATED = "system:authenticated"  # every authenticated user's group, added by the API server
 GROUP_NAME_LIMIT = 255  # the longest group name Keycloak stores (KEYCLOAK_GROUP.NAME is VARCHAR(255))

@@ -13,11 +13,11 @@ import functools
 from collections.abc import Callable, Mapping
 
 from checks.evidence import attach_text
+from checks.matrix import Cell
 from checks.rbac.credentials import authenticated
 from checks.rbac.federation_setup import DEVELOPER_LOGIN, Federated, brokered_client, reviewer
 from checks.verdicts import Observed, require_rows
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell
 
 OWN_ONLY = "accepted on its own cluster only"
 

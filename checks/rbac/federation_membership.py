@@ -16,12 +16,12 @@ from typing import Any
 from checks import decided
 from checks.answered import classified
 from checks.evidence import attach_text
+from checks.matrix import Cell
 from checks.rbac.federation_setup import JOINER_LOGIN, Federated, brokered_client, developer_groups, reviewer
 from checks.verdicts import Observed, require_rows
 from provisioning.kube import client as kube
 from provisioning.model import answers
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell
 
 GIVEN = "access from the next token after the group is given"
 TAKEN = "no access from the next token after the group is taken"

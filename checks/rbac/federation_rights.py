@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from checks.evidence import attach_text
+from checks.matrix import Cell
 from checks.rbac.federation_setup import DEVELOPER_LOGIN, Federated, brokered_client, developer, reviewer
 from checks.verdicts import Observed, require_rows
 from provisioning.kube import client as kube
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell
 
 RULES_REVIEW = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 EXACT = "exactly its group's rights"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import allure
 
+from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 from checks.network.reachability import to_html_table
 from checks.rbac.access import AccessObserver, Observation, Probe, resource_probe, subresource_probe
 from checks.rbac.credentials import mark_impersonated
@@ -29,7 +30,6 @@ from provisioning.model.access import (
 from provisioning.model.rbac import AUTHENTICATED, RbacPolicy, Request
 from provisioning.model.tenancy import Identity, Placement
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 
 # The introspection APIs every authenticated user may call about itself: not part of the boundary.
 SELF_REVIEWS = ("selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews")

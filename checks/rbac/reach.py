@@ -8,6 +8,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 
 from checks.answered import classified
+from checks.matrix import Cell, Comparison, Matrix, Mismatch
 from checks.rbac.access import AccessObserver, real_request
 from checks.rbac.discovery import ApiResource, discover
 from checks.rbac.matrix import (
@@ -30,7 +31,6 @@ from provisioning.kube import client as kube
 from provisioning.model import answers
 from provisioning.model.tenancy import AuthorizationMode
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Comparison, Matrix, Mismatch
 
 
 def observe(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, questions: Sequence[Question]) -> AccessRun:

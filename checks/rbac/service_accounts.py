@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checks.matrix import Cell
 from checks.rbac.access import Probe, resource_probe
 from checks.rbac.discovery import ApiResource
 from provisioning.kube import client as kube
@@ -21,7 +22,6 @@ from provisioning.model.onboarding import labels
 from provisioning.model.rbac import RbacPolicy
 from provisioning.model.tenancy import Tenant
 from provisioning.tenancy import ProvisionedCluster
-from reports.matrix import Cell
 
 BUILDER = "caas-builder"  # the service account a tenant creates for its workloads
 TOKEN_SECONDS = 600  # the shortest a TokenRequest may ask for is 600 s

@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from checks.matrix import Cell, Matrix
 from checks.storage.reclaim import reclaim_goal, reclaimed
 from checks.storage.volumes import (
     Workspace,
@@ -30,7 +31,6 @@ from checks.verdicts import Observed, holds, requirement_row
 from harness.wait import WaitTimeout, wait_until
 from provisioning.kube import client as kube
 from provisioning.kube.pods import PodFailed
-from reports.matrix import Cell, Matrix
 
 DEVICE = "/dev/caas-block"
 READ_BYTES = 64  # the marker is 45 bytes at offset 0

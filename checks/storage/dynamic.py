@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from checks.matrix import Cell, Matrix
 from checks.storage.volumes import Workspace, claim_manifest, default_storage_classes, read_volume, unique
 from checks.verdicts import Observed, holds, requirement_table
 from harness.wait import WaitTimeout
 from provisioning.kube import client as kube
 from provisioning.model.tenancy import Tenant
-from reports.matrix import Cell, Matrix
 
 ONE_DEFAULT = "exactly one default storage class"
 BOUND = "bound in time to a new volume of the default class"

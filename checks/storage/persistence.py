@@ -5,12 +5,12 @@ ran and read something else, ERROR when it could not run or read."""
 
 from __future__ import annotations
 
+from checks.matrix import Cell, Matrix
 from checks.storage.volumes import TOKEN_FILE, Workspace, WrittenVolume, mount_and_list
 from checks.verdicts import holds, requirement_table
 from harness.wait import WaitTimeout
 from provisioning.kube import client as kube
 from provisioning.kube.pods import PodFailed
-from reports.matrix import Cell, Matrix
 
 READ_BACK = "a new pod reads the token written"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 from checks.storage.volumes import Workspace, claim_manifest, unique
 from checks.verdicts import stacked
 from provisioning.kube import client as kube
 from provisioning.model import answers
 from provisioning.model.needs import STORAGE_QUOTA_KEYS, sets_storage_quotas
 from provisioning.model.tenancy import Tenant
-from reports.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 
 STORAGE, COUNT = STORAGE_QUOTA_KEYS  # bytes of claims, number of claims
 _UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from checks.matrix import Cell, Matrix
 from checks.storage.volumes import (
     MOUNT,
     Workspace,
@@ -22,7 +23,6 @@ from checks.verdicts import Observed, holds, requirement_row, requirement_table
 from harness.wait import WaitTimeout, wait_until
 from provisioning.kube import client as kube
 from provisioning.kube.pods import PodFailed
-from reports.matrix import Cell, Matrix
 
 DELETE = "Delete"
 RELEASED_PHASES = ("Released", "Failed")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 from checks.storage.volumes import (
     TOKEN_FILE,
     Workspace,
@@ -27,7 +28,6 @@ from provisioning.kube import client as kube
 from provisioning.kube.pod_start import StartWatch
 from provisioning.kube.pods import PodFailed, pod_state, start_watch
 from provisioning.model import answers, privileges
-from reports.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 
 Outcome = tuple[Cell, str]
 DRY_RUN = "All"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from checks.matrix import Cell
 from checks.storage import block_remnants
 from checks.storage.volumes import Workspace, workspace
 from checks.verdicts import requirement_comparison
@@ -25,7 +26,6 @@ from provisioning.lab import cluster, configs
 from provisioning.lab.addons import LAB_LABEL, STORAGE_CLASS
 from provisioning.lab.cluster import LabCluster
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
-from reports.matrix import Cell
 from tests.lab.conftest import existing_cluster_targets
 
 pytestmark = pytest.mark.lab

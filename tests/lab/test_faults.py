@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from checks.matrix import Cell, Matrix, apply_positive_control, compare
 from checks.network.probe import ProbePod, Prober, deploy_probe_pods, pod_targets
 from checks.network.reachability import Verdict, require
 from checks.verdicts import Inconclusive
@@ -27,7 +28,6 @@ from provisioning.lab.state import DaemonRecord
 from provisioning.model.onboarding import labels
 from provisioning.model.pods import restricted_container_security, restricted_pod_security
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
-from reports.matrix import Cell, Matrix, apply_positive_control, compare
 from tests.lab.conftest import existing_cluster_targets
 from tests.lab.flaky_proxy import FlakyProxy
 from tests.support import CAAS, ROOT

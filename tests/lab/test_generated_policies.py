@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 
+from checks.matrix import Cell, Matrix
 from checks.network.expectations import Pair
 from checks.network.generated import (
     CLUSTER,
@@ -33,7 +34,6 @@ from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster
 from provisioning.model.onboarding import TENANT
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
-from reports.matrix import Cell, Matrix
 from tests.lab.conftest import existing_cluster_targets
 
 pytestmark = pytest.mark.lab

@@ -37,6 +37,7 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell
 from checks.rbac.federation import collisions, crafted_group_names, crafted_row, membership_differences
 from harness.settings import Timeouts, lab_home
 from harness.targets_broker import DEFAULT_GROUPS
@@ -55,7 +56,6 @@ from provisioning.lab.keycloak_realms import (
     jwt_authenticator,
     realm_url,
 )
-from reports.matrix import Cell
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Matrix
 from checks.network.changes import Change, ChangeVerdict, PartnerChanges, enforce, summary
 from checks.network.expectations import Pair
 from checks.network.policies_in_force import expected_by_policies, read_endpoints, read_policies
@@ -29,7 +30,6 @@ from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabCluster
 from provisioning.lab.state import DaemonRecord
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
-from reports.matrix import Matrix
 from tests.lab.conftest import existing_cluster_targets
 
 pytestmark = pytest.mark.lab

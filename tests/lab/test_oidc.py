@@ -23,6 +23,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from checks.matrix import Cell
 from checks.rbac.access import Probe, real_request
 from harness.settings import Timeouts, lab_home
 from provisioning.backends.oidc import GrantRefused, password_grant
@@ -32,7 +33,6 @@ from provisioning.lab import build, cluster, host, oidc
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import collection_path, tenant_manifests
 from provisioning.model.tenancy import Authenticator, Plan, Tenant
-from reports.matrix import Cell
 
 pytestmark = pytest.mark.lab
 

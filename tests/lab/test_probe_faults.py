@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell, Matrix, apply_positive_control, compare
 from checks.network.probe import Observation, ProbePod, Prober, Target, probe_pod_manifest
 from harness.settings import Timeouts
 from harness.wait import wait_until
@@ -24,7 +25,6 @@ from provisioning.lab.layout import BRIDGE_ADDRESS
 from provisioning.model.onboarding import labels
 from provisioning.model.tenancy import Plan, Product, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix, apply_positive_control, compare
 
 pytestmark = pytest.mark.lab
 TENANT = "fault"

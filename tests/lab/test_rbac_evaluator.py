@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from checks.matrix import Cell
 from checks.rbac.reviews import read_policy, review_all
 from harness.settings import Timeouts
 from harness.wait import wait_until
@@ -32,7 +33,6 @@ from provisioning.lab.cluster import LabPaths
 from provisioning.model.onboarding import collection_path, tenant_manifests
 from provisioning.model.rbac import RbacPolicy, Request
 from provisioning.model.tenancy import Authenticator, Plan, Tenant
-from reports.matrix import Cell
 
 pytestmark = pytest.mark.lab
 

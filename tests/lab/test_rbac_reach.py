@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell
 from checks.network.probe import deploy_probe_pods
 from checks.rbac.discovery import discover, discover_subresources
 from checks.rbac.matrix import (
@@ -40,7 +41,6 @@ from provisioning.lab.cluster import LabPaths
 from provisioning.model.onboarding import collection_path, object_path
 from provisioning.model.rbac import AUTHENTICATED, Request
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy, Provisioner
-from reports.matrix import Cell
 from tests.lab.conftest import existing_cluster_targets
 
 pytestmark = pytest.mark.lab

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell
 from checks.rbac import access
 from checks.rbac.discovery import ApiResource
 from checks.rbac.non_resource import path_probe
 from provisioning.kube import client as kube
 from provisioning.kube.client import ApiFailure
 from provisioning.model.access import ANONYMOUS
-from reports.matrix import Cell
 
 PODS = ApiResource("", "v1", "pods", "Pod", True, ("get", "list", "create"))
 LIST_GREEN_PODS = access.resource_probe("blue-viewer", "blue-viewer", PODS, "list", "tenant-green")

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell
 from checks.storage import block_remnants as br
 from checks.verdicts import requirement_comparison
 from provisioning.kube import client as kube
-from reports.matrix import Cell
 
 
 def _on(path: Path, command: list[str]) -> str:

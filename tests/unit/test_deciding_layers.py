@@ -9,11 +9,11 @@ import pytest
 
 from checks import decided
 from checks.answered import Answered, failed
+from checks.matrix import Cell, Matrix, compare
 from checks.privileged.workloads import DeploymentObservation
 from checks.verdicts import Inconclusive, require, require_rows
 from provisioning.kube.client import ApiFailure
 from provisioning.model.privileges import Case
-from reports.matrix import Cell, Matrix, compare
 
 AREA = ("admission (PodSecurity, API validation)",)
 PLANS = {"blue": "small", "green": "medium", "red": "large"}

@@ -16,6 +16,7 @@ from typing import cast
 
 import pytest
 
+from checks.matrix import Cell, Matrix
 from checks.network.expectations import same_tenant
 from checks.network.outside import probe_binary
 from checks.network.probe import Observation, ProbePod, Prober, Target, pod_targets
@@ -23,7 +24,6 @@ from checks.network.runs import ProbeRun, cluster_named, from_pods, other_than_s
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.tenancy import AuthorizationMode, Placement, Plan, Product, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix
 
 BLUE, GREEN, RED = Tenant("blue", "small"), Tenant("green", "small"), Tenant("red", "small", Placement.DEDICATED)
 PRODUCT = Product("pks", "lab", (Plan("small"),))

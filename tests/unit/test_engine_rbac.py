@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from checks.matrix import Cell
 from checks.rbac import matrix as rbac
 from checks.rbac.access import ABSENT, Probe, is_watch, resource_probe
 from checks.rbac.attempts import attempt_probe
@@ -32,7 +33,6 @@ from provisioning.backends.protocol import ClusterHandle, Credential
 from provisioning.model.access import ANONYMOUS
 from provisioning.model.tenancy import AuthorizationMode
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell
 
 PODS = ApiResource("", "v1", "pods", "Pod", True, ("get", "list", "watch", "create", "delete"))
 SECRETS = ApiResource("", "v1", "secrets", "Secret", True, ("get", "list", "watch"))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from checks import tenancy as tenancy_checks
+from checks.matrix import Cell
 from checks.readback import TenantObjects
 from checks.storage import quota
 from checks.storage.reclaim import RECLAIMED, Deleted, reclaim_table
@@ -28,7 +29,6 @@ from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.onboarding import onboarding_objects
 from provisioning.model.tenancy import AuthorizationMode, Plan, Product, Quota, TenancyModel, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell
 
 HANDLE = ClusterHandle("pks-shared", "pks", "https://10.0.0.1:6443", b"CA", Path("/x"), AuthorizationMode.RBAC, "lab")
 MODEL = load_targets(DEFAULT_TARGETS).model

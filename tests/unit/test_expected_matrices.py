@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from checks.matrix import Cell
 from checks.network.expectations import (
     AS_PLAN_SAYS,
     expected_matrix,
@@ -32,7 +33,6 @@ from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.access import ANONYMOUS, PublicRead
 from provisioning.model.tenancy import AuthorizationMode
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell
 from tests.support import ROOT
 
 FEATURES = ROOT / "features"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from checks.matrix import Cell
 from checks.network.claims import (
     CLAIMED_EXTERNAL_IP,
     EXTERNAL_ADDRESS,
@@ -17,7 +18,6 @@ from checks.network.claims import (
     outside_address,
 )
 from harness.targets import PlanSpec
-from reports.matrix import Cell
 
 
 def test_without_a_range_every_external_address_is_refused_and_none_is_asked_inside() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from checks.matrix import Cell
 from checks.rbac.credentials import authentication_cell
 from checks.rbac.federation import (
     AUTHENTICATED,
@@ -28,7 +29,6 @@ from checks.verdicts import Inconclusive, require_rows
 from harness.targets_broker import DEFAULT_GROUPS
 from provisioning.lab.keycloak_login import LoginFailed
 from provisioning.lab.keycloak_realms import jwt_authenticator
-from reports.matrix import Cell
 
 
 def test_crafted_names_try_other_tenants_the_provider_and_system_in_every_disguise() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell, Matrix, compare
 from checks.rbac.credentials import credential_origin, impersonated_users, mark_impersonated
 from harness.settings import DEFAULT_TARGETS
 from harness.targets import load_targets
@@ -19,7 +20,6 @@ from provisioning.backends.protocol import ClusterHandle, Credential
 from provisioning.kube import client as kube
 from provisioning.model.tenancy import AuthorizationMode
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix, compare
 
 SEEN: list[dict[str, list[str]]] = []
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reports.matrix import Cell, Matrix, apply_positive_control, compare, decided_by
+from checks.matrix import Cell, Matrix, apply_positive_control, compare, decided_by
 
 ROWS, COLS = ("blue/a", "green/a"), ("blue/b:8080/tcp", "green/b:8080/tcp")
 EXPECTED = Matrix.build(

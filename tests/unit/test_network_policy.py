@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from checks.matrix import Cell, Matrix
 from checks.network.dns import as_resolution
 from checks.network.expectations import same_tenant
 from checks.network.generated import policy_sets, resolve
@@ -14,7 +15,6 @@ from checks.network.policies_in_force import endpoint_of, expected_by_policies
 from checks.network.policy import Endpoint, Port, allowed, selector_matches
 from checks.network.probe import ProbePod, Target, port_names, probe_pod_manifest
 from provisioning.model.onboarding import TENANT
-from reports.matrix import Cell, Matrix
 
 NS_LABELS = {"blue": {"tenant": "blue"}, "green": {"tenant": "green"}}
 A = Endpoint("blue/a", "10.1.0.1", "blue", {"app": "a"}, (Port(8080, "TCP", "http"), Port(8082, "UDP")))

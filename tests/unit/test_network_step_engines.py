@@ -8,6 +8,7 @@ from typing import cast
 
 import pytest
 
+from checks.matrix import Cell, Matrix
 from checks.network.claimed import Claim, claimed_targets, judge_answers
 from checks.network.claims import CLAIMED_LOAD_BALANCER_IP, EXTERNAL_ADDRESS, IN_RANGE, LOAD_BALANCER_STATUS, SERVICE
 from checks.network.dns import ABSENT
@@ -37,7 +38,6 @@ from checks.network.tenant_objects import OpenedFlow
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.tenancy import SERVICE_TYPES, AuthorizationMode, Placement, Plan, Product, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix
 
 BLUE, GREEN, RED = Tenant("blue", "small"), Tenant("green", "medium"), Tenant("red", "large", Placement.DEDICATED)
 PRODUCT = Product(

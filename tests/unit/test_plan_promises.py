@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import types
 
+from checks.matrix import Cell
 from checks.storage.separation import PLAN_RULE, Parties, expected_cell
 from provisioning.model.needs import promises_limits
 from provisioning.model.onboarding import onboarding_objects
 from provisioning.model.tenancy import Plan, PodSecurityLevel, Product, Quota, Tenant
-from reports.matrix import Cell
 
 SMALLEST = Plan("smallest", pod_security=PodSecurityLevel.BASELINE)
 RICHEST = Plan(

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell, Matrix, compare
 from checks.network import outside
 from checks.network import probe as network_probe
 from checks.network.probe import Target
@@ -41,7 +42,6 @@ from provisioning.kube.client import ApiFailure
 from provisioning.model.privileges import Case, render_table
 from provisioning.model.tenancy import Plan, PodSecurityLevel, Product, Quota, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell, Matrix, compare
 from tests.support import ROOT
 from tests.unit.pod_states import NEVER_PULL, model, pod
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from checks.matrix import Cell
 from checks.privileged.private_images import (
     OTHER_POLICIES,
     PrivateImageObservation,
@@ -23,7 +24,6 @@ from provisioning.model import image_pulls
 from provisioning.model.image_pulls import Observation, Start
 from provisioning.model.tenancy import AuthorizationMode, Placement, Plan, Product, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell
 
 BLUE, GREEN, YELLOW = Tenant("blue", "small"), Tenant("green", "small"), Tenant("yellow", "small")
 RED = Tenant("red", "large", Placement.DEDICATED)

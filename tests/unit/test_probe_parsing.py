@@ -14,13 +14,13 @@ from typing import Any, cast
 
 import pytest
 
+from checks.matrix import Cell, Matrix, compare
 from checks.network import probe as network_probe
 from checks.network.probe import OUTCOME_CELLS, ProbePod, Prober, Target, parse_results
 from checks.verdicts import Inconclusive, require
 from provisioning.kube.client import ApiFailure
 from provisioning.kube.pods import ExecResult
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell, Matrix, compare
 from tests.support import ROOT
 
 PROBE_SOURCE = ROOT / "provisioning/lab/go/images/cmd/probe/main.go"

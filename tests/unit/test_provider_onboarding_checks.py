@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from checks.matrix import Cell
 from checks.rbac.access import classify_failure
 from checks.rbac.attempts import attempt_questions
 from checks.rbac.delegation import delegated_role
@@ -27,7 +28,6 @@ from provisioning.model.onboarding import RUN_ID, ServiceEndpoints
 from provisioning.model.tenancy import AuthorizationMode, PodSecurityLevel, Quota, Role, Tenant
 from provisioning.model.tenancy import Plan as PlanModel
 from provisioning.tenancy import ProvisionedCluster
-from reports.matrix import Cell
 
 API = ServiceEndpoints(addresses=("10.0.0.1",), ports=(("TCP", 6443),))
 SMALL = PlanModel(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell, Matrix
 from checks.rbac.access import Observation, resource_probe
 from checks.rbac.agreement import AGREE, agreement_rows
 from checks.rbac.credentials import authentication_cell, portable
@@ -31,7 +32,6 @@ from checks.verdicts import Inconclusive, Observed, require, requirement_compari
 from harness.settings import DEFAULT_TARGETS, Settings
 from harness.targets import load_targets
 from provisioning.backends.protocol import Credential
-from reports.matrix import Cell, Matrix
 
 BINDINGS = ApiResource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, ("list", "create"))
 FORBIDDEN = '403: rolebindings is forbidden: User "blue-developer" cannot list resource "rolebindings"'

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from checks.matrix import Cell
 from checks.rbac.access import AccessObserver, Said, classify_failure, resource_probe
 from checks.rbac.discovery import ApiResource
 from provisioning.kube.client import ApiFailure
-from reports.matrix import Cell
 
 RBAC_DENIAL = '{"message": "pods is forbidden: User \\"blue-viewer\\" cannot create resource \\"pods\\""}'
 ESCALATION = (

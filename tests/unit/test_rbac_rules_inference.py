@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell, Comparison, Matrix, compare
 from checks.rbac import access, rules
 from checks.rbac.access import AccessObserver, Observation, Probe, guarded, resource_probe
 from checks.rbac.discovery import ApiResource
 from checks.rbac.matrix import WIDE, AccessRun, Question, render_comparison, render_matrix
 from checks.rbac.reach import judge
 from checks.verdicts import Inconclusive
-from reports.matrix import Cell, Comparison, Matrix, compare
 
 PODS = ApiResource("", "v1", "pods", "Pod", True, ("get", "list", "delete"))
 NODES = ApiResource("", "v1", "nodes", "Node", False, ("get",))

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from checks.matrix import Cell
 from checks.rbac.attempts import attempt_questions, table_rows
 from checks.rbac.delegation import delegated_role
 from checks.rbac.discovery import ApiResource
 from provisioning.backends.protocol import ClusterHandle
 from provisioning.model.tenancy import AuthorizationMode, Tenant
 from provisioning.tenancy import ProvisionedCluster
-from reports.matrix import Cell
 
 PODS = ApiResource("", "v1", "pods", "Pod", True, ("get", "list", "watch", "create", "delete"))
 BINDINGS = ApiResource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, ("list", "create"))

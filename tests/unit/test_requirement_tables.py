@@ -16,12 +16,12 @@ from typing import Any, cast
 import pytest
 
 from checks.answered import Answered
+from checks.matrix import Cell, Matrix
 from checks.privileged import tampering
 from checks.storage import quota, separation
 from checks.storage.volumes import Workspace
 from checks.verdicts import Inconclusive, require
 from provisioning.kube.client import ApiFailure
-from reports.matrix import Cell, Matrix
 from tests.support import ROOT
 
 FEATURES = ROOT / "features"

@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 
 from checks import tenancy as tenancy_checks
+from checks.matrix import Cell, Comparison
 from checks.network.reachability import Verdict
 from checks.network.reachability import require as network_require
 from checks.readback import TenantObjects
@@ -30,7 +31,6 @@ from harness.wait import WaitTimeout
 from provisioning.kube.client import ApiFailure
 from provisioning.model.tenancy import Placement, Plan, PodSecurityLevel, Tenant
 from provisioning.tenancy import ProvisionedTenancy
-from reports.matrix import Cell, Comparison
 from tests.unit.test_requirement_tables import verdict
 
 A, D, E = Cell.ALLOWED, Cell.DENIED, Cell.ERROR

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell
 from checks.rbac import reviews
 from checks.rbac.access import STREAMING
 from checks.rbac.streaming import TRANSPORTS, stream_subjects
 from provisioning.kube import client as kube
 from provisioning.kube.client import ApiFailure
 from provisioning.model.rbac import Request
-from reports.matrix import Cell
 
 LIST_PODS = Request(
     "blue-viewer", ("blue:viewers", "blue:members", "system:authenticated"), "list", "pods", "tenant-green"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from checks.matrix import Cell
 from checks.rbac import matrix as rbac
 from checks.rbac import service_accounts as sa
 from checks.rbac.discovery import ApiResource
@@ -20,7 +21,6 @@ from provisioning.backends.protocol import ClusterHandle
 from provisioning.kube import client as kube
 from provisioning.model.tenancy import AuthorizationMode, Placement, Tenant
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
-from reports.matrix import Cell
 
 BLUE = Tenant("blue", "small", Placement.SHARED)
 GREEN = Tenant("green", "medium", Placement.SHARED)

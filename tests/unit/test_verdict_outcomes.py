@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from checks.matrix import Cell, Matrix, compare
 from checks.verdicts import Inconclusive, require
-from reports.matrix import Cell, Matrix, compare
 
 ROWS, COLS = ("blue-admin",), ("(cluster): list nodes", "(cluster): create namespaces")
 EXPECTED = Matrix.build(ROWS, COLS, {("blue-admin", c): Cell.DENIED for c in COLS})
