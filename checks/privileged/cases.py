@@ -19,10 +19,10 @@ from checks.matrix import Cell, Comparison
 from checks.verdicts import require, requirement_comparison, requirement_row, stacked
 from harness.wait import WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
+from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
 from provisioning.kube.pod_start import StartWatch
 from provisioning.kube.pods import PodFailed, create_pod, delete_pod, exec_in_pod, pod_state, start_watch, wait_running
-from provisioning.lab.images import PROBE
 from provisioning.model import answers
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import (
@@ -125,7 +125,7 @@ def observe_plan(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str, pod_t
 
     try:
         try:
-            pod = suite_pod(tenancy.product.name, api, namespace, compliant_pod(control_name, labels, PROBE.reference))
+            pod = suite_pod(tenancy.product.name, api, namespace, compliant_pod(control_name, labels, PROBE_IMAGE))
             create_pod(api, namespace, pod)
             created.append(control_name)
             control = wait_running(api, namespace, control_name, pod_timeout)
@@ -145,7 +145,7 @@ def observe_plan(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str, pod_t
             name = f"{case.slug}-{suffix}"
             try:
                 pod = suite_pod(
-                    tenancy.product.name, api, namespace, case_pod(case, name, labels, PROBE.reference, node=node)
+                    tenancy.product.name, api, namespace, case_pod(case, name, labels, PROBE_IMAGE, node=node)
                 )
                 create_pod(api, namespace, pod)
             except kube.ApiFailure as exc:

@@ -10,9 +10,9 @@ from typing import Any
 
 from checks.matrix import Cell
 from checks.verdicts import Observed, require_rows
+from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
 from provisioning.kube.pods import delete_selected
-from provisioning.lab.images import PROBE
 from provisioning.model import answers
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import compliant_pod
@@ -70,7 +70,7 @@ def _quota_and_defaults(api: Any, tenant: Tenant, plan: Plan, labels: dict[str, 
             seen.problems.append(f"quota {resource}: plan {quantity}, namespace {hard.get(resource, 'none')}")
     if hard and not seen.problems:
         seen.facts.append(f"ResourceQuota hard = plan ({', '.join(f'{k}={v}' for k, v in sorted(hard.items()))})")
-    probe = compliant_pod(f"defaults-{secrets.token_hex(3)}", labels, PROBE.reference)
+    probe = compliant_pod(f"defaults-{secrets.token_hex(3)}", labels, PROBE_IMAGE)
     admitted = kube.request(api, "POST", _pods_path(namespace), body=probe, query={"dryRun": "All"})
     resources = admitted["spec"]["containers"][0].get("resources", {})
     for kind, planned in (("requests", plan.quota.default_requests), ("limits", plan.quota.default_limits)):
@@ -86,7 +86,7 @@ def _quota_and_defaults(api: Any, tenant: Tenant, plan: Plan, labels: dict[str, 
     if cpu is None:
         return
     above = str(math.floor(parse_quantity(cpu)) + 1)
-    greedy = compliant_pod(f"greedy-{secrets.token_hex(3)}", labels, PROBE.reference)
+    greedy = compliant_pod(f"greedy-{secrets.token_hex(3)}", labels, PROBE_IMAGE)
     greedy["spec"]["containers"][0]["resources"] = {"requests": {"cpu": above}, "limits": {"cpu": above}}
     try:
         kube.request(api, "POST", _pods_path(namespace), body=greedy, query={"dryRun": "All"})
@@ -113,12 +113,12 @@ def _fill_pod_quota(
     used = int(parse_quantity((quota.status.used or {}).get("pods", "0")))
     admitted = 0
     for index in range(hard - used):
-        pod = compliant_pod(f"count-{index}-{secrets.token_hex(2)}", labels, PROBE.reference)
+        pod = compliant_pod(f"count-{index}-{secrets.token_hex(2)}", labels, PROBE_IMAGE)
         pod["spec"]["nodeSelector"] = NOWHERE
         kube.request(api, "POST", _pods_path(namespace), body=pod)
         admitted += 1
     seen.facts.append(f"{admitted} pods admitted up to the pod quota ({used} already counted, hard {hard})")
-    extra = compliant_pod(f"count-over-{secrets.token_hex(2)}", labels, PROBE.reference)
+    extra = compliant_pod(f"count-over-{secrets.token_hex(2)}", labels, PROBE_IMAGE)
     extra["spec"]["nodeSelector"] = NOWHERE
     try:
         kube.request(api, "POST", _pods_path(namespace), body=extra)

@@ -14,8 +14,8 @@ from checks.answered import Answered, classified, failed, succeeded
 from checks.matrix import REQUIREMENT_TERMS, Cell, term
 from checks.verdicts import Observed, require_rows
 from harness.wait import wait_until
+from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
-from provisioning.lab.images import PROBE
 from provisioning.model import answers
 from provisioning.model.object_limits import (
     SYSTEM_PRIORITY_CLASSES,
@@ -154,7 +154,7 @@ def observe_system_priorities(tenancy: ProvisionedTenancy, tenant: Tenant, run_i
     not admitted. Dry runs: nothing is left to remove."""
     api = tenancy.client_for(f"{tenant.name}-admin")
     labels = {**run_labels(run_id, tenant.name), CHECK_LABEL: "system-priorities"}
-    pod = compliant_pod(f"priority-{secrets.token_hex(3)}", labels, PROBE.reference)
+    pod = compliant_pod(f"priority-{secrets.token_hex(3)}", labels, PROBE_IMAGE)
     pod["spec"]["nodeSelector"] = NOWHERE
     path = f"/api/v1/namespaces/{tenant.namespace}/pods"
     try:

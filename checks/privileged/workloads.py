@@ -17,9 +17,9 @@ from checks.matrix import Cell
 from checks.verdicts import Observed, require_rows
 from harness.wait import StopTrying, WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
+from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
 from provisioning.kube.pods import running_and_ready, selected_may_start, start_watch
-from provisioning.lab.images import PROBE
 from provisioning.model import answers
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import ADMISSION_LAYERS, Case, case_pod, compliant_pod, refusal_layer
@@ -139,7 +139,7 @@ def observe_forbidden_deployment(
     try:
         try:
             kube.request(
-                api, "POST", path, body=manifest(control_app, lambda n, marks: compliant_pod(n, marks, PROBE.reference))
+                api, "POST", path, body=manifest(control_app, lambda n, marks: compliant_pod(n, marks, PROBE_IMAGE))
             )
         except kube.ApiFailure as exc:
             return failed_control(f"creating the compliant Deployment {namespace}/{control_app}: {exc}")
@@ -148,7 +148,7 @@ def observe_forbidden_deployment(
         if seen:
             return failed_control(seen)
         control = f"the compliant Deployment's pod runs ({control_app})"
-        forbidden = manifest(app, lambda n, marks: case_pod(case, n, marks, PROBE.reference))
+        forbidden = manifest(app, lambda n, marks: case_pod(case, n, marks, PROBE_IMAGE))
         try:
             _, warnings = kube.create_with_warnings(api, path, forbidden)
         except kube.ApiFailure as exc:

@@ -22,6 +22,9 @@ from provisioning.lab.images import BUSYBOX_IMAGE, PROBE, LabImage
 
 # The images the suite's checks start pods from, by repository name under the user's registry path.
 SUITE_IMAGES: dict[str, LabImage] = {"probe": PROBE, "busybox": BUSYBOX_IMAGE}
+# The name a check engine gives its probe pods' container: the lab's name, which
+# provisioning.images.products.suite_pod turns into the product's reference (registry, digest, pull secret).
+PROBE_IMAGE: str = PROBE.reference
 PULL_SECRET = "caas-images"  # noqa: S105 (a name): the pull Secret of each tenant namespace, deleted with it
 LAB_PULL_POLICY = "Never"
 
