@@ -3,7 +3,6 @@ pushes them into theirs (`caas images push`), and a plan's `authorization` state
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from provisioning.backends.kubeconfig import KubeconfigBackend
@@ -11,22 +10,15 @@ from provisioning.backends.kubeconfig_spec import KubeconfigSpec
 from provisioning.backends.protocol import ClusterHandle, ClusterRequest
 from provisioning.lab import registry
 from provisioning.model.tenancy import AuthorizationMode, ClusterPlacement, Placement, Plan, Tenant
-from tests.support import CAAS, ROOT
+from tests.support import run_caas
 
 
 def push_images(served: registry.LabRegistry) -> None:
     """`caas images push` into the lab registry with its login and CA; asserts it exits 0."""
-    pushed = subprocess.run(
-        [
-            *CAAS,
-            *("images", "push", "--registry", registry.LOCATION),
-            *("--authfile", str(served.login_file), "--ca-file", str(served.ca_file)),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    pushed = run_caas(
+        *("images", "push", "--registry", registry.LOCATION),
+        *("--authfile", str(served.login_file), "--ca-file", str(served.ca_file)),
         timeout=300,
-        check=False,
     )
     assert pushed.returncode == 0, pushed.stdout[-2000:] + pushed.stderr[-2000:]
 

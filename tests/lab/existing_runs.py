@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import textwrap
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 from harness.settings import Timeouts, lab_home
 from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
-from tests.support import CAAS, ROOT
+from tests.support import run_caas
 
 PRODUCT = "existing"
 SMALLEST = "{name: smallest, pod_security: baseline}"  # no quota, no limits, no control-plane egress
@@ -108,14 +107,10 @@ def caas_run(
     Allure results."""
     selection = ["-k", " or ".join(checks)] if checks else []
     started = time.monotonic()
-    command = [*inside, *CAAS, "run", "--targets", str(targets_path)]
-    done = subprocess.run(
-        [*command, "--output", str(output), "--run-id", run_id, *selection],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    done = run_caas(
+        *("run", "--targets", str(targets_path), "--output", str(output), "--run-id", run_id, *selection),
         timeout=timeout,
-        check=False,
+        inside=inside,
     )
     seconds = time.monotonic() - started
     run_dir = output / run_id

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from provisioning.images.pull_secret import docker_config
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
-from tests.support import CAAS, ROOT
+from tests.support import run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(3600)]
 PLANS = """\
@@ -72,22 +71,8 @@ class Run:
 
 def caas_run(targets: Path, output: Path, run_id: str, *options: str) -> Run:
     started = time.monotonic()
-    done = subprocess.run(
-        [
-            *CAAS,
-            "run",
-            "--targets",
-            str(targets),
-            "--output",
-            str(output),
-            *("--run-id", run_id),
-            *options,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
+    done = run_caas(
+        *("run", "--targets", str(targets), "--output", str(output), "--run-id", run_id, *options), timeout=3600
     )
     seconds = time.monotonic() - started
     comparison = output / run_id / "comparison.json"
@@ -153,21 +138,10 @@ def _namespaces(lab: LabCluster, run_id: str) -> list[str]:
 def runs(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     served = registry.up(lab_paths.home)
     started = time.monotonic()
-    pushed = subprocess.run(
-        [
-            *CAAS,
-            "images",
-            "push",
-            "--registry",
-            registry.LOCATION,
-            *("--authfile", str(served.login_file)),
-            *("--ca-file", str(served.ca_file)),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    pushed = run_caas(
+        *("images", "push", "--registry", registry.LOCATION),
+        *("--authfile", str(served.login_file), "--ca-file", str(served.ca_file)),
         timeout=300,
-        check=False,
     )
     push_seconds = time.monotonic() - started
     assert pushed.returncode == 0, pushed.stderr

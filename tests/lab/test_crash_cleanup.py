@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from tests.lab.inventory import cluster_prefix, leaked_since, run_cluster_indices
-from tests.support import CAAS, ROOT
+from tests.support import run_caas, spawn_caas
 
 pytestmark = pytest.mark.lab
 
@@ -25,22 +24,8 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
     run_id = f"{cluster_prefix()}killed"  # another suite on the same lab runs this test under its own run id
     before = host.inventory(lab_paths.home)
     indices: set[int] = set()
-    run = subprocess.Popen(  # a whole `caas run`, in its own process group so the kill reaches pytest too
-        [
-            *CAAS,
-            "run",
-            "--run-id",
-            run_id,
-            "--output",
-            str(tmp_path),
-            "-k",
-            "provisioning",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    # a whole `caas run`, in its own process group so the kill reaches pytest too
+    run = spawn_caas("run", "--run-id", run_id, "--output", str(tmp_path), "-k", "provisioning", new_session=True)
 
     def ready_clusters() -> list[str]:
         indices.update(run_cluster_indices(lab_paths, run_id))
@@ -53,14 +38,7 @@ def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths,
         run.wait(timeout=30)
     assert [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id], "the kill left clusters"
     indices.update(run_cluster_indices(lab_paths, run_id))
-    clean = subprocess.run(
-        [*CAAS, "clean", "--run-id", run_id],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    clean = run_caas("clean", "--run-id", run_id, timeout=300)
     assert clean.returncode == 0, clean.stderr
     assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id]
     leaked = leaked_since(lab_paths, before, indices)
@@ -119,23 +97,9 @@ def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
         indices.update(run_cluster_indices(lab_paths, run_id))
         return _kill_point_reached(point, lab_paths, run_id, log, after_tests) or run.poll() is not None
 
-    run = subprocess.Popen(
-        [
-            *CAAS,
-            "run",
-            "--run-id",
-            run_id,
-            "--output",
-            str(tmp_path),
-            "--product",
-            "pks",
-            "-k",
-            "provisioning or network",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    run = spawn_caas(
+        *("run", "--run-id", run_id, "--output", str(tmp_path), "--product", "pks", "-k", "provisioning or network"),
+        new_session=True,
     )
     log = tmp_path / run_id / "pytest.log"
     after_tests = random.Random(seed).randrange(1, 6)  # noqa: S311 - a kill point, not a secret
@@ -150,14 +114,7 @@ def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
         os.killpg(run.pid, signal.SIGKILL)
         run.wait(timeout=30)
     indices.update(run_cluster_indices(lab_paths, run_id))
-    clean = subprocess.run(
-        [*CAAS, "clean", "--run-id", run_id],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    clean = run_caas("clean", "--run-id", run_id, timeout=300)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == run_id]
     leaked = leaked_since(lab_paths, before, indices)

@@ -8,7 +8,6 @@ the run output, the records and the Allure labels say why."""
 from __future__ import annotations
 
 import json
-import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ from provisioning.kube import client as kube
 from provisioning.kube import csr
 from provisioning.lab import cluster
 from provisioning.tenancy import Provisioner
-from tests.lab.existing_runs import PRODUCT, ROOT, caas_run, pks_cluster
-from tests.support import CAAS
+from tests.lab.existing_runs import PRODUCT, caas_run, pks_cluster
+from tests.support import run_caas
 
 # 6-11 min (a cluster, onboarding with CSR certificates, three RBAC checks): nightly; CI covers the CSR path
 # with tests/contract/test_csr_identities_contract.py and tests/lab/test_kubeconfig_backend.py
@@ -165,14 +164,7 @@ def test_refused_csr_approvals_are_the_reason_shown_for_impersonation(tmp_path: 
         run_dir, "credential_fallback"
     )
     assert _labels(run_dir, "credential") == {"impersonated"}
-    results = subprocess.run(
-        [*CAAS, "results", str(run_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    results = run_caas("results", str(run_dir), timeout=120, check=True).stdout
     assert note in results, results
     assert why in results, results
     assert why in (run_dir / "decision.md").read_text()

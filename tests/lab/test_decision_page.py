@@ -25,7 +25,7 @@ from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
 from reports.catalog import load_checks
 from tests import browser
-from tests.support import CAAS, ROOT
+from tests.support import run_caas
 
 pytestmark = pytest.mark.lab
 SELECTION = "podtopod"  # check_network_001's scenario
@@ -46,9 +46,11 @@ def _run(output: Path, targets: Path, run_id: str, mutation: str = "") -> subpro
     env = {k: v for k, v in os.environ.items() if k != "CAAS_MUTATION"}
     if mutation:
         env["CAAS_MUTATION"] = mutation
-    command = [*CAAS, "run", "--targets", str(targets)]
-    command += ["--output", str(output), "--run-id", run_id, "-k", SELECTION]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False)
+    done = run_caas(
+        *("run", "--targets", str(targets), "--output", str(output), "--run-id", run_id, "-k", SELECTION),
+        env=env,
+        timeout=1200,
+    )
     (output / run_id / "caas-run.stdout").write_text(done.stdout + done.stderr)
     return done
 

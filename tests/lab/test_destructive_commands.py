@@ -36,7 +36,7 @@ from provisioning.lab import cluster, home, host
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.layout import NETNS_PREFIX
 from tests.lab.inventory import cluster_prefix
-from tests.support import CAAS, ROOT
+from tests.support import run_caas
 
 OURS, THEIRS = "tq-", "tz-"  # two suites' prefixes; no real cluster of the machine carries them
 MINE, OTHER = f"{OURS}fake", f"{THEIRS}fake"
@@ -60,15 +60,7 @@ class FakeLab:
         return env | ({"CAAS_CLUSTER_PREFIX": prefix} if prefix is not None else {})
 
     def caas(self, *argv: str, prefix: str | None = OURS) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*CAAS, *argv],
-            cwd=ROOT,
-            env=self.environment(prefix),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_caas(*argv, env=self.environment(prefix), timeout=120)
 
     def alive(self, name: str) -> bool:
         return self.daemons[name].poll() is None
@@ -419,14 +411,7 @@ def test_a_real_lab_down_removes_exactly_its_namespaces_and_processes(lab_paths:
         before = namespaces()
         assert set(ours) <= before
         others_before = {n: before & _netns_of(lab_paths, n) for n in cluster.cluster_names(lab_paths) if n != name}
-        result = subprocess.run(
-            [*CAAS, "lab", "down", name],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        result = run_caas("lab", "down", name, timeout=300)
         assert result.returncode == 0, result.stderr
         assert f"network namespaces {', '.join(ours)}" in result.stdout
         assert f"directory {lab.layout.directory}" in result.stdout

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import RUN_ID
 from tests.lab.existing_runs import PRODUCT_FAILS, Run, caas_run
-from tests.support import CAAS, ROOT
+from tests.support import run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600)]
 PRODUCT = "acme"
@@ -301,14 +300,7 @@ class Judged:
 def _judge(lab_paths: LabPaths, directory: Path, checks: tuple[str, ...], name: str) -> Iterator[Judged]:
     served = registry.up(lab_paths.home)
     login = ("--authfile", str(served.login_file), "--ca-file", str(served.ca_file))
-    pushed = subprocess.run(
-        [*CAAS, "images", "push", "--registry", registry.LOCATION, *login],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    pushed = run_caas("images", "push", "--registry", registry.LOCATION, *login, timeout=600)
     assert pushed.returncode == 0, pushed.stderr
     full = f"{prefix()}{name}"
     if lab_paths.cluster_dir(full).exists():

@@ -6,7 +6,6 @@ same observation earns its verdict again once the fault is gone."""
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from provisioning.model.pods import restricted_container_security, restricted_po
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
 from tests.lab.conftest import existing_cluster_targets
 from tests.lab.flaky_proxy import FlakyProxy
-from tests.support import CAAS, ROOT
+from tests.support import run_caas
 
 pytestmark = pytest.mark.lab
 NAME = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '')}t-fault"
@@ -200,21 +199,7 @@ def test_clean_releases_a_namespace_stuck_terminating(lab: LabCluster, tmp_path:
         held = {"metadata": {"name": "held", "finalizers": ["caas-conformance.io/hold"]}, "data": {"k": "v"}}
         kube.call(api, "CoreV1Api", "create_namespaced_config_map", "tenant-stuck", held)
         started = time.monotonic()
-        clean = subprocess.run(
-            [
-                *CAAS,
-                "clean",
-                "--run-id",
-                "faults-stuck",
-                "--targets",
-                str(targets),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        clean = run_caas("clean", "--run-id", "faults-stuck", "--targets", str(targets), timeout=300)
         assert clean.returncode == 0, clean.stdout + clean.stderr
         assert "released finalizers of configmaps/held in tenant-stuck" in clean.stdout
         assert time.monotonic() - started < 120

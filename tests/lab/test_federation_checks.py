@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pytest
 from harness.settings import lab_home
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from tests.support import CAAS, ROOT
+from tests.support import ROOT, run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(1800)]
 TARGETS = ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"
@@ -30,14 +29,9 @@ RUN_ID = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '').rstrip('-')}federation"
 
 def test_the_federation_checks_pass_on_the_lab_pks_with_its_broker(tmp_path: Path) -> None:
     started = time.monotonic()
-    command = [*CAAS, "run", "--targets", str(TARGETS), "-k", "federation"]
-    result = subprocess.run(
-        [*command, "--output", str(tmp_path), "--run-id", RUN_ID],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    result = run_caas(
+        *("run", "--targets", str(TARGETS), "-k", "federation", "--output", str(tmp_path), "--run-id", RUN_ID),
         timeout=1500,
-        check=False,
     )
     print(f"caas run -k federation: {time.monotonic() - started:.0f}s")
     comparison = tmp_path / RUN_ID / "comparison.json"

@@ -30,7 +30,7 @@ from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import ClusterState, LabPaths
 from tests.lab.inventory import cluster_prefix, leaked_since, run_cluster_indices
-from tests.support import CAAS, ROOT
+from tests.support import run_caas, spawn_caas
 
 pytestmark = pytest.mark.lab
 PRODUCT = "pks"
@@ -106,16 +106,12 @@ class Run:
 def _start(run_id: str, targets: Path, lab_paths: LabPaths, tmp_path: Path) -> Run:
     output = tmp_path / "caas-run.out"
     with output.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                *CAAS,
-                *("run", "--targets", str(targets)),
-                *("--run-id", run_id, "--output", str(tmp_path / "out"), "--product", PRODUCT, "-k", SCENARIOS),
-            ],
-            cwd=ROOT,
+        process = spawn_caas(
+            *("run", "--targets", str(targets)),
+            *("--run-id", run_id, "--output", str(tmp_path / "out"), "--product", PRODUCT, "-k", SCENARIOS),
             stdout=out,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # as a shell starts a foreground job: a process group of its own
+            new_session=True,  # as a shell starts a foreground job: a process group of its own
         )
     return Run(process, run_id, output, tmp_path / "out" / run_id / "pytest.log", lab_paths, targets, set(), set())
 
@@ -176,14 +172,7 @@ def _processes_of(run_id: str) -> list[str]:
 def _caas_clean(command: str) -> subprocess.CompletedProcess[str]:
     words = shlex.split(command)
     assert words[:2] == ["caas", "clean"], command
-    return subprocess.run(
-        [*CAAS, *words[1:]],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=CLEAN_BUDGET,
-        check=False,
-    )
+    return run_caas(*words[1:], timeout=CLEAN_BUDGET)
 
 
 def _kill_and_clean(run: Run) -> None:
@@ -285,13 +274,8 @@ def test_sigterm_to_lab_up_removes_its_half_started_cluster(lab_paths: LabPaths)
     """`timeout` or a cancelled CI job sends SIGTERM to `caas lab up`: the cluster it was starting goes."""
     name = f"{cluster_prefix()}lab-term"
     env = {**os.environ, "CAAS_LAB_HOME": str(lab_paths.home)}
-    up = subprocess.Popen(
-        [*CAAS, "lab", "up", "--name", name, "--nodes", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    up = spawn_caas(
+        "lab", "up", "--name", name, "--nodes", "1", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         wait_until(  # its node hosts exist: the cluster is half-started
@@ -301,7 +285,7 @@ def test_sigterm_to_lab_up_removes_its_half_started_cluster(lab_paths: LabPaths)
             what=f"`caas lab up` to create the network namespaces of {name}",
         )
         up.send_signal(signal.SIGTERM)
-        output, _ = up.communicate(timeout=60)
+        output = up.communicate(timeout=60)[0].decode()
     finally:
         if up.poll() is None:
             up.kill()

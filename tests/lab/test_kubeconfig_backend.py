@@ -17,7 +17,7 @@ from provisioning.lab.cluster import LabCluster
 from provisioning.model.onboarding import PROTECTION, labels
 from provisioning.tenancy import Provisioner
 from tests.lab.conftest import existing_cluster_targets
-from tests.support import CAAS, ROOT
+from tests.support import run_caas
 
 pytestmark = pytest.mark.lab
 
@@ -104,14 +104,7 @@ def test_clean_sweeps_what_a_crashed_run_left_on_an_existing_cluster(
         return [n.metadata.name for n in kube.call(admin, "CoreV1Api", "list_namespace", label_selector=selector).items]
 
     def clean(run_id: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*CAAS, "clean", "--run-id", run_id, "--targets", str(targets)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_caas("clean", "--run-id", run_id, "--targets", str(targets), timeout=120)
 
     try:
         assert sorted(labelled("kcfg-crashed")) == ["tenant-blue", "tenant-green"]

@@ -19,7 +19,7 @@ from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.lab.layout import NETNS_PREFIX
 from tests.lab.inventory import cluster_prefix
-from tests.support import CAAS
+from tests.support import spawn_caas
 
 TEARDOWN = f"{cluster_prefix()}t-teardown"  # other suites on the same lab use other prefixes
 BROKEN = f"{cluster_prefix()}t-broken"
@@ -169,15 +169,10 @@ def test_down_works_after_the_starting_process_is_killed(
 ) -> None:
     """SIGKILL `caas lab up` half-way, then `caas lab down` from the state on disk: nothing is left."""
     import signal
-    import subprocess
 
     name = f"{cluster_prefix()}t-crash"  # `caas lab up` refuses a name without CAAS_CLUSTER_PREFIX
     before = host.inventory(lab_paths.home)
-    process = subprocess.Popen(
-        [*CAAS, "lab", "up", "--name", name, "--profile", "pks"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = spawn_caas("lab", "up", "--name", name, "--profile", "pks")
     try:
         wait_until(
             lambda: len(state.daemons) if (state := cluster.read_state(lab_paths.cluster_dir(name))) else 0,

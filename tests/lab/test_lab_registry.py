@@ -23,21 +23,13 @@ from provisioning.kube import client as kube
 from provisioning.kube.pods import PodFailed, create_pod, wait_running
 from provisioning.lab import cluster, host, images, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
-from tests.support import CAAS, ROOT
+from tests.support import run_caas
 
 pytestmark = pytest.mark.lab
 
 
 def caas(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CAAS, *argv],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_caas(*argv, env={**os.environ, **(env or {})}, timeout=300)
 
 
 @pytest.fixture(scope="module")

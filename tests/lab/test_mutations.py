@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.mutations import MUST_FAIL, RED_CONTROLS, Mutation
-from tests.support import CAAS, ROOT
+from tests.support import ROOT, run_caas
 
 pytestmark = pytest.mark.lab
 BROKER_TARGETS = ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"
@@ -38,9 +37,8 @@ def test_removing_a_fence_turns_every_check_that_depends_on_it_red(
     run_id = f"mutation-{mutation.value}"
     # the federation mutation needs a product that names its broker; the others run the example's pks
     targets = ["--targets", str(BROKER_TARGETS)] if mutation is Mutation.BROKER_UNPREFIXED else []
-    done = subprocess.run(
-        [
-            *CAAS,
+    done = run_caas(
+        *(
             "run",
             *targets,
             "--product",
@@ -51,13 +49,9 @@ def test_removing_a_fence_turns_every_check_that_depends_on_it_red(
             run_id,
             "--output",
             str(tmp_path),
-        ],
-        cwd=ROOT,
+        ),
         env={**os.environ, "CAAS_MUTATION": mutation.value},
-        capture_output=True,
-        text=True,
         timeout=1500,
-        check=False,
     )
     comparison = tmp_path / run_id / "comparison.json"
     assert comparison.exists(), done.stdout[-3000:] + done.stderr[-3000:]

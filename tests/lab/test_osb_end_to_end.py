@@ -21,7 +21,7 @@ import pytest
 
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from tests.support import CAAS, ROOT
+from tests.support import ROOT, spawn_caas
 
 pytestmark = pytest.mark.lab
 
@@ -97,11 +97,11 @@ def _environment() -> dict[str, str]:
 def broker(tmp_path: Path, lab_paths: LabPaths) -> Iterator[Broker]:
     log = tmp_path / "broker.log"
     env = {**_environment(), "CAAS_BROKER_USERNAME": BROKER_USER, "CAAS_BROKER_PASSWORD": BROKER_PASSWORD}
-    process = subprocess.Popen(
-        [*CAAS, "broker", "serve", "--targets", str(_broker_targets(tmp_path)), "--port", "0"],
+    process = spawn_caas(
+        *("broker", "serve", "--targets", str(_broker_targets(tmp_path)), "--port", "0"),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=log.open("wb"),
-        env=env,
     )
     assert process.stdout is not None
     line = process.stdout.readline().decode()

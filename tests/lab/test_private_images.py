@@ -17,7 +17,6 @@ scenario.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
@@ -31,8 +30,8 @@ from provisioning.lab.cluster import LabPaths
 from provisioning.lab.profiles import PROFILES
 from provisioning.model import image_pulls
 from provisioning.model.image_pulls import Start
-from tests.lab.existing_runs import ROOT, Run, caas_run, pks_cluster, prefix
-from tests.support import CAAS
+from tests.lab.existing_runs import Run, caas_run, pks_cluster, prefix
+from tests.support import run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(2400)]
 
@@ -77,8 +76,7 @@ def runs(served: registry.LabRegistry, tmp_path_factory: pytest.TempPathFactory)
     """The check's run on the cluster as pks, then as pks-always-pull: profile -> the Run and the check's
     report attachment."""
     login = ("--authfile", str(served.login_file), "--ca-file", str(served.ca_file))
-    command = [*CAAS, "images", "push", "--registry", registry.LOCATION]
-    pushed = subprocess.run([*command, *login], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    pushed = run_caas("images", "push", "--registry", registry.LOCATION, *login, timeout=300)
     assert pushed.returncode == 0, pushed.stderr
     directory = tmp_path_factory.mktemp("private-images")
     started = time.monotonic()

@@ -29,7 +29,7 @@ import yaml
 from harness.settings import DEFAULT_TARGETS
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from tests.support import CAAS, ROOT
+from tests.support import ROOT, run_caas
 
 pytestmark = pytest.mark.lab
 CHECK, PRODUCT = "check_network_001", "cfcr"
@@ -52,19 +52,16 @@ def _without_the_expectation(directory: Path) -> Path:
 
 
 def _run(command: list[str], run_id: str, lab_paths: LabPaths) -> subprocess.CompletedProcess[str]:
-    """One run with its own run id; whatever it leaves (it should leave nothing) is cleaned after."""
+    """One run with its own run id (`command` pytest's argv, or ["caas", <caas args>]); whatever it leaves
+    (it should leave nothing) is cleaned after."""
     try:
+        if command[0] == "caas":
+            return run_caas(*command[1:], "--run-id", run_id, timeout=RUN_BUDGET)
         return subprocess.run(
             [*command, "--run-id", run_id], cwd=ROOT, capture_output=True, text=True, timeout=RUN_BUDGET, check=False
         )
     finally:
-        subprocess.run(
-            [*CAAS, "clean", "--run-id", run_id],
-            cwd=ROOT,
-            capture_output=True,
-            timeout=300,
-            check=False,
-        )
+        run_caas("clean", "--run-id", run_id, timeout=300)
         assert not [c for c in cluster.list_clusters(lab_paths) if c.run_id == run_id], "nothing is left"
 
 
@@ -98,7 +95,7 @@ def test_without_the_expectation_plain_pytest_fails_naming_the_check(lab_paths: 
 
 @pytest.mark.nightly  # on every CI run, test_verdicts.py's caas run asserts every verdict of both products and exit 0
 def test_caas_run_gives_the_same_verdict_and_exit_code(lab_paths: LabPaths, tmp_path: Path) -> None:
-    command = [*CAAS, "run", *SELECTION, "--output", str(tmp_path)]
+    command = ["caas", "run", *SELECTION, "--output", str(tmp_path)]
     done = _run(command, "xfail-caas-run", lab_paths)
     output = done.stdout + done.stderr
 

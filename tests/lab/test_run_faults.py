@@ -31,7 +31,7 @@ from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from tests.lab.expected_verdicts import EXPECTED
 from tests.lab.inventory import leaked_since, run_cluster_indices
-from tests.support import CAAS, ROOT
+from tests.support import run_caas, spawn_caas
 
 pytestmark = pytest.mark.lab
 PRODUCT = "pks"
@@ -80,14 +80,7 @@ def _statuses(comparison: Path) -> dict[str, str]:
 
 
 def _caas(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CAAS, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_caas(*args, timeout=timeout)
 
 
 def _run_with_fault(fault: str, check: str, lab_paths: LabPaths, tmp_path: Path) -> FaultyRun:
@@ -101,17 +94,13 @@ def _run_with_fault(fault: str, check: str, lab_paths: LabPaths, tmp_path: Path)
     env = {**os.environ, "PYTEST_ADDOPTS": addopts}
     started = time.monotonic()
     with (tmp_path / "caas-run.out").open("w") as out:
-        run = subprocess.Popen(
-            [
-                *CAAS,
-                *("run", "--product", PRODUCT),
-                *("-k", " or ".join(CHECKS), "--run-id", run_id, "--output", str(tmp_path)),
-            ],
-            cwd=ROOT,
+        run = spawn_caas(
+            *("run", "--product", PRODUCT),
+            *("-k", " or ".join(CHECKS), "--run-id", run_id, "--output", str(tmp_path)),
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: a run over budget is killed whole
+            new_session=True,  # its own process group: a run over budget is killed whole
         )
     indices: set[int] = set()
 

@@ -12,7 +12,7 @@ import pytest
 
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
-from tests.support import CAAS, ROOT
+from tests.support import ROOT, run_caas
 
 pytestmark = pytest.mark.lab
 
@@ -50,11 +50,5 @@ def test_two_workers_share_one_provisioned_tenancy(lab_paths: LabPaths) -> None:
         prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")
         assert clusters == [f"{prefix}pks-red", f"{prefix}pks-shared"], "exactly the model's clusters, created once"
     finally:
-        subprocess.run(
-            [*CAAS, "clean", "--run-id", "xdist-once"],
-            cwd=ROOT,
-            capture_output=True,
-            timeout=300,
-            check=False,
-        )
+        run_caas("clean", "--run-id", "xdist-once", timeout=300)
     assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == "xdist-once"]

@@ -23,8 +23,9 @@ from bench.scale import (
     work_of,
 )
 from harness.targets import load_targets
+from tests.support import ROOT
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "targets.example.yaml"
+EXAMPLE = ROOT / "targets.example.yaml"
 
 
 def test_generated_targets_cycle_the_plans_on_one_shared_cluster_and_load(tmp_path: Path) -> None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
 from reports.comparison import to_html, to_json, to_markdown
 from reports.records import RunRecords, ScenarioResult, Status, aggregate
+from tests.support import ROOT
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = ROOT / "tests" / "golden"
 UPDATE = os.environ.get("CAAS_UPDATE_GOLDEN") == "1"
 
 

@@ -21,7 +21,7 @@ from harness.cli.run_command import pytest_command
 from harness.errors import ExitCode
 from harness.settings import build_settings
 from harness.wait import wait_until
-from tests.support import CAAS, ROOT
+from tests.support import ROOT, run_caas
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -57,14 +57,7 @@ def targets(tmp_path: Path) -> Path:
 
 
 def _caas(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CAAS, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_caas(*args, timeout=120)
 
 
 def _errors(stderr: str) -> list[str]:
