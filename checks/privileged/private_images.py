@@ -8,36 +8,35 @@ on A's pod's node (spec.nodeName), asking for pull policy IfNotPresent and Never
 (its pull gets 401, or an admission policy refuses the pod) where the product forces pulls, and runs
 A's image from the node's cache where it does not: the check fails.
 
-The private registry is the product's own (its `images` section with a pull secret: the registry the
-nodes pull the suite's images from), else on the embedded lab the lab registry
-(provisioning.lab.registry), else there is none and the check is not applicable. The cells and the
-rule are provisioning.model.image_pulls'; a pull error of A's pod is ERROR, never a pass nor a failure.
+The private registry is a RegistrySource (provisioning.backends.services) that the product's backend
+offers (provisioning.backends.product_services.registry_source): the product's own (its `images` section
+with a pull secret: the registry the nodes pull the suite's images from), else on the embedded lab the lab
+registry, else there is none and the check is not applicable. The engine never names the lab. The cells
+and the rule are provisioning.model.image_pulls'; a pull error of A's pod is ERROR, never a pass nor a
+failure.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from filelock import FileLock
 
 from checks.matrix import Cell, Comparison
 from checks.verdicts import Observed, holds, requirement_comparison, requirement_row, stacked
 from harness.errors import InfrastructureError
 from harness.settings import Settings
 from harness.wait import WaitTimeout
+from provisioning.backends import product_services
+from provisioning.backends.services import PrivateRegistry
 from provisioning.images import products, refs, skopeo
-from provisioning.images.pull_secret import DockerConfig, secret_manifest
+from provisioning.images.pull_secret import secret_manifest
 from provisioning.kube import client as kube
 from provisioning.kube.pods import PodFailed, create_pod, delete_selected, wait_running
-from provisioning.lab import registry
-from provisioning.lab.profiles import PROFILES, profile_under
 from provisioning.model import image_pulls
 from provisioning.model.image_pulls import Observation, Start
-from provisioning.model.needs import serves_private_registry
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import compliant_pod
 from provisioning.model.tenancy import Placement, Tenant
@@ -48,51 +47,28 @@ CHECK = "private-images"
 SECRET = "caas-private-image"  # noqa: S105 (a name): the owner's pull Secret for its private repository
 IMAGE = "probe"  # the suite image pushed as the owner's private image
 OTHER_POLICIES = ("IfNotPresent", "Never")
-REGISTRY_UP = 60.0  # seconds for the lab registry to serve once started
-
-
-@dataclass(frozen=True)
-class PrivateRegistry:
-    """Where tenants' private repositories go: `location` (HOST[:PORT][/PATH]), the login that may push
-    and pull there, the registry's CA file (None: the system's) and what it is, for the evidence."""
-
-    location: str
-    login: DockerConfig = field(repr=False)
-    ca_file: Path | None
-    what: str
-
-    def repository(self, run_id: str, owner: str) -> str:
-        """The owner's private repository of this run: <location>/<run id>/<owner>-private (`owner`: a
-        tenant's name, with its product's where products share the registry)."""
-        return f"{self.location}/{run_id.lower()}/{owner}-private"
 
 
 def private_registry(tenancy: ProvisionedTenancy, settings: Settings) -> PrivateRegistry | None:
-    """The product's private registry, where provisioning.model.needs.serves_private_registry says it has
-    one (else None): its `images` registry when that needs a login, else the lab registry of the embedded
-    lab (started if it is not serving, under a lock of the lab home). InfrastructureError when the lab
-    registry does not serve; filelock.Timeout when another process holds the lock longer than the
-    registry's start may take."""
+    """The product's private registry, serving, where its backend offers one (product_services.registry_source;
+    else None): its `images` registry when that needs a login, else on the embedded lab the lab registry
+    (started if it is not serving). InfrastructureError when the registry does not serve;
+    filelock.Timeout when another process holds the lab registry's lock longer than its start may take."""
     spec = settings.targets.product_spec(tenancy.product.name)
     login = products.of(spec.name).login  # None without a pull_secret (and for the lab's images)
-    if not serves_private_registry(spec.backend, spec.images is not None, login is not None):
-        return None
-    if spec.images is not None and login is not None:
-        ca = (settings.targets.source.parent / Path(spec.images.ca_file).expanduser()) if spec.images.ca_file else None
-        return PrivateRegistry(spec.images.registry, login, ca, f"the product's registry {spec.images.registry}")
-    # xdist workers of one run may both find it stopped: one starts it, the other finds it serving
-    with FileLock(str(settings.lab_home / "registry.lock"), timeout=REGISTRY_UP + 30):
-        served = registry.up(settings.lab_home, timeout=REGISTRY_UP)
-    return PrivateRegistry(registry.LOCATION, served.login(), served.ca_file, f"the lab registry {registry.HOST}")
+    source = product_services.registry_source(
+        spec.backend, spec.images, login, settings.targets.source.parent, settings.lab_home
+    )
+    return None if source is None else source.serve()
 
 
 def forced_pulls(settings: Settings, product: str) -> bool | None:
-    """Whether the product's API server forces pulls (image_pulls.forces_pulls): known from the lab
-    profile the cluster started with on the embedded lab, None (unknown) elsewhere."""
+    """Whether the product's API server forces pulls (image_pulls.forces_pulls): known where its backend
+    knows the admission plugins its clusters start with (on the embedded lab: the lab profile), None
+    (unknown) elsewhere (product_services.admission_plugins)."""
     spec = settings.targets.product_spec(product)
-    if spec.backend != "lab" or spec.lab is None:
-        return None
-    return image_pulls.forces_pulls(PROFILES[profile_under(spec.lab.profile, settings.mutation)].admission_plugins)
+    plugins = product_services.admission_plugins(spec.backend, spec.lab, settings.mutation)
+    return None if plugins is None else image_pulls.forces_pulls(plugins)
 
 
 def shared_pairs(tenancy: ProvisionedTenancy, placement: Placement = Placement.SHARED) -> list[tuple[Tenant, Tenant]]:

@@ -1,12 +1,15 @@
-"""The lab's broker set up once for a product's federation checks (check_rbac_012, check_rbac_013): each
+"""The product's broker set up once for its federation checks (check_rbac_012, check_rbac_013): each
 tenant's IdP with the users the checks log in, and the API server's view of a brokered token.
 
-`federate_product` makes, at each tenant's IdP (a realm of the lab's Keycloak), CRAFTED_LOGIN in every crafted
-group (checks.rbac.federation.crafted_per_tenant) and DEVELOPER_LOGIN in the IdP's groups named like the
+`federate_product` makes, at each tenant's IdP, CRAFTED_LOGIN in every crafted group
+(checks.rbac.federation.crafted_per_tenant) and DEVELOPER_LOGIN in the IdP's groups named like the
 tenant's developer identity's own (`developers`, `members`: the API server names them
 `oidc:<tenant>:developers`, as provisioning.model.tenancy.role_group does), and makes the product's clusters
-trust the broker, each for the users of the tenants it serves only. A setup that fails is kept as its message:
-every check's cells are then ERROR, never a denial."""
+trust the broker, each for the users of the tenants it serves only. It does so through the IdentityBroker
+(provisioning.backends.services) that the product's `broker.issuer` names
+(provisioning.backends.product_services.identity_broker: the lab's Keycloak for `issuer: lab`); the engine
+never names the lab. A setup that fails is kept as its message: every check's cells are then ERROR, never a
+denial."""
 
 from __future__ import annotations
 
@@ -18,9 +21,9 @@ from harness.errors import InfrastructureError
 from harness.settings import Settings
 from harness.targets_broker import BrokerSpec
 from harness.wait import wait_until
+from provisioning.backends import product_services
+from provisioning.backends.services import BrokeredIdps
 from provisioning.kube import client as kube
-from provisioning.lab import cluster, keycloak_tenants
-from provisioning.lab.cluster import LabPaths
 from provisioning.model.mutations import Mutation
 from provisioning.model.tenancy import CERTIFICATE_ONLY, Identity, Role
 from provisioning.tenancy import ProvisionedTenancy
@@ -37,42 +40,41 @@ class Federated:
 
     spec: BrokerSpec
     crafted: Mapping[str, tuple[str, ...]]
-    federation: keycloak_tenants.Federation | None = field(default=None, repr=False)
+    federation: BrokeredIdps | None = field(default=None, repr=False)
     error: str = ""
 
     def id_token(self, tenant: str, login: str) -> str:
         """A brokered ID token of `login` at `tenant`'s IdP; InfrastructureError when there is no
         federation (its setup's message) or the login fails."""
         if self.federation is None:
-            raise InfrastructureError(f"the lab's broker was not set up: {self.error}")
+            raise InfrastructureError(f"the broker was not set up: {self.error}")
         return self.federation.id_token(tenant, login)
 
     def membership(self, tenant: str, login: str, groups: Iterable[str], *, add: bool) -> None:
-        """Give (add) or take `groups` to `login` at `tenant`'s IdP (keycloak_tenants.Federation.membership);
+        """Give (add) or take `groups` to `login` at `tenant`'s IdP (BrokeredIdps.membership);
         InfrastructureError when there is no federation."""
         if self.federation is None:
-            raise InfrastructureError(f"the lab's broker was not set up: {self.error}")
+            raise InfrastructureError(f"the broker was not set up: {self.error}")
         self.federation.membership(tenant, login, groups, add=add)
 
 
 def federate_product(
     tenancy: ProvisionedTenancy, settings: Settings, crafted: Mapping[str, tuple[str, ...]]
 ) -> Federated:
-    """Set up the lab's broker for the product (see the module); `crafted`: tenant -> its crafted names."""
+    """Set up the product's broker for it (see the module); `crafted`: tenant -> its crafted names."""
     spec = settings.targets.product_spec(tenancy.product.name).broker
     assert spec is not None, "federate_product needs a product with a broker (@needs_identity_broker)"
     users = {
         tenant: {CRAFTED_LOGIN: names, DEVELOPER_LOGIN: developer_groups(tenancy, tenant), JOINER_LOGIN: ()}
         for tenant, names in crafted.items()
     }
-    made = keycloak_tenants.customers(((idp.tenant, idp.protocol) for idp in spec.idps), users)
-    paths = LabPaths(settings.lab_home)
+    broker = product_services.identity_broker(spec.issuer, settings.lab_home)
+    clusters = [(c.handle.name, [t.name for t in c.tenants]) for c in tenancy.clusters]
+    unprefixed = settings.mutation is Mutation.BROKER_UNPREFIXED
     try:
-        clusters = [
-            (cluster.attach(paths, c.handle.name).layout, [t.name for t in c.tenants]) for c in tenancy.clusters
-        ]
-        unprefixed = settings.mutation is Mutation.BROKER_UNPREFIXED
-        federation = keycloak_tenants.federate(settings.lab_home, made, clusters, tenant_prefix=not unprefixed)
+        federation = broker.federate(
+            ((idp.tenant, idp.protocol) for idp in spec.idps), users, clusters, tenant_prefix=not unprefixed
+        )
         return Federated(spec, crafted, federation)
     except Exception as exc:  # any failure to set it up is ERROR for every cell, with its message
         return Federated(spec, crafted, error=f"{type(exc).__name__}: {exc}")

@@ -12,7 +12,6 @@ from checks.matrix import Cell
 from checks.privileged.private_images import (
     OTHER_POLICIES,
     PrivateImageObservation,
-    PrivateRegistry,
     comparison,
     heading,
     private_registry,
@@ -20,6 +19,7 @@ from checks.privileged.private_images import (
 )
 from checks.verdicts import Inconclusive, require
 from provisioning.backends.protocol import ClusterHandle
+from provisioning.backends.services import PrivateRegistry
 from provisioning.model import image_pulls
 from provisioning.model.image_pulls import Observation, Start
 from provisioning.model.tenancy import AuthorizationMode, Placement, Plan, Product, Tenant
@@ -105,5 +105,6 @@ def test_no_private_registry_where_the_model_says_the_product_has_none() -> None
         (None, "kubeconfig"),
     ):
         spec = SimpleNamespace(name="pks", backend=backend, images=images)
-        settings = SimpleNamespace(targets=SimpleNamespace(product_spec=lambda _name, spec=spec: spec))
+        targets = SimpleNamespace(product_spec=lambda _name, spec=spec: spec, source=Path("/none/targets.yaml"))
+        settings = SimpleNamespace(targets=targets, lab_home=Path("/none"))
         assert private_registry(tenancy, settings) is None  # type: ignore[arg-type]
