@@ -3,7 +3,9 @@
 Lab clusters are chosen by the run id recorded in their state (clusters started by hand with
 `caas lab up` have none and stay) and, with CAAS_CLUSTER_PREFIX set, only among the clusters whose
 names start with it: another suite's clusters on the same machine are never removed, whichever of
---run-id, --expired or --all is given. Every removal is printed with what it removed.
+--run-id, --expired or --all is given. Every clean also removes the client key folders
+(provisioning.kube.client.key_folder) of processes that are gone, e.g. a SIGKILLed run's: private keys
+never outlive a crash. Every removal is printed with what it removed (a folder's path, never its contents).
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"removed lab cluster {state.name} of run {run_id}: {removal}")
     for name in host.remove_orphan_outside_clients():
         print(f"removed outside client {name} (its run was killed)")
+    for folder in kube.remove_orphan_key_folders():
+        print(f"removed client key folder {folder} (its process was killed)")
     selection = Selection(run_id=args.run_id, older_than=EXPIRY_SECONDS if args.expired else None)
     failed = 0
     for product, path, context in kubeconfig_contexts(targets):

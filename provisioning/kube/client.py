@@ -92,21 +92,64 @@ def api_client(
     return api
 
 
+KEY_FOLDER_PREFIX = "caas-keys-"
 _MATERIAL_DIR: Path | None = None
+_MATERIAL_PID = 0
 _MATERIAL_LOCK = threading.Lock()
+
+
+def key_folder() -> Path:
+    """This process's private folder of key material, `<temp dir>/caas-keys-<pid>-<random>` (mode 0700),
+    made at first use and removed when the process exits normally; after a crash `caas clean` removes it
+    (`remove_orphan_key_folders`). A forked child makes its own: its parent's may go first."""
+    global _MATERIAL_DIR, _MATERIAL_PID  # noqa: PLW0603 - one private directory per process
+    with _MATERIAL_LOCK:
+        pid = os.getpid()
+        if _MATERIAL_DIR is None or pid != _MATERIAL_PID:
+            _MATERIAL_DIR = Path(tempfile.mkdtemp(prefix=f"{KEY_FOLDER_PREFIX}{pid}-"))  # mode 0700
+            _MATERIAL_PID = pid
+            atexit.register(_remove_key_folder, _MATERIAL_DIR, pid)
+        return _MATERIAL_DIR
+
+
+def _remove_key_folder(folder: Path, pid: int) -> None:
+    if os.getpid() == pid:  # not in a forked child that inherited the exit handler
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_orphan_key_folders() -> list[Path]:
+    """Remove this user's key folders (`key_folder`) in the temp dir whose process is gone, e.g. killed
+    by SIGKILL before it could remove them; returns them. A folder of a running process stays, as does
+    one whose name carries no process id (made before key folders were named so)."""
+    removed = []
+    for folder in sorted(Path(tempfile.gettempdir()).glob(f"{KEY_FOLDER_PREFIX}*")):
+        pid = folder.name.removeprefix(KEY_FOLDER_PREFIX).split("-", 1)[0]
+        mine = folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.geteuid()
+        if mine and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _load_kubeconfig(path: Path, context: str | None, configuration: k8s.Configuration) -> None:
+    """The client library's loading of a kubeconfig context into `configuration`; the files it writes for
+    inline data (client-key-data among them) go into this process's key folder."""
+    kube_config.load_kube_config(
+        config_file=str(path),
+        context=context,
+        client_configuration=configuration,
+        persist_config=False,
+        temp_file_path=str(key_folder()),
+    )
 
 
 def _material(data: bytes, suffix: str) -> str:
     """Key material as a private file (the client library wants paths), written once per content.
     Clients are made from many threads at once: a file appears complete or not at all (written
     aside, then renamed), so no thread ever loads a half-written certificate or key."""
-    global _MATERIAL_DIR  # noqa: PLW0603 - one private directory per process
+    folder = key_folder()
     with _MATERIAL_LOCK:
-        if _MATERIAL_DIR is None:
-            _MATERIAL_DIR = Path(tempfile.mkdtemp(prefix="caas-keys-"))
-            _MATERIAL_DIR.chmod(0o700)
-            atexit.register(shutil.rmtree, _MATERIAL_DIR, True)
-        path = _MATERIAL_DIR / f"{hashlib.sha256(data).hexdigest()}.{suffix}"
+        path = folder / f"{hashlib.sha256(data).hexdigest()}.{suffix}"
         if not path.exists():
             aside = path.with_name(f".{path.name}.{threading.get_ident()}")
             fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -122,9 +165,7 @@ def from_kubeconfig(
     """An ApiClient from a kubeconfig file (client certificate or token users), without retries;
     `pool_size` keeps that many connections open for concurrent requests."""
     configuration = k8s.Configuration()
-    kube_config.load_kube_config(
-        config_file=str(path), context=context, client_configuration=configuration, persist_config=False
-    )
+    _load_kubeconfig(path, context, configuration)
     _register_secrets(configuration)
     configuration.retries = False
     if pool_size is not None:
@@ -157,9 +198,7 @@ def _register_secrets(configuration: k8s.Configuration) -> None:
 def cluster_of_context(path: Path, context: str | None = None) -> Cluster:
     """Server and CA of a kubeconfig context (any form: inline data or files)."""
     configuration = k8s.Configuration()
-    kube_config.load_kube_config(
-        config_file=str(path), context=context, client_configuration=configuration, persist_config=False
-    )
+    _load_kubeconfig(path, context, configuration)
     ca = Path(configuration.ssl_ca_cert).read_bytes() if configuration.ssl_ca_cert else b""
     return Cluster(str(configuration.host), ca)
 
