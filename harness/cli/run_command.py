@@ -33,6 +33,7 @@ from harness.cli.progress import Progress
 from harness.errors import CaasError, ConfigError, ConfigErrors, ExitCode, InfrastructureError, SecretLeakError
 from harness.run_targets import save_run_targets
 from harness.settings import DEFAULT_TARGETS, Settings, build_settings
+from provisioning.backends import kubeconfig_authorization
 from provisioning.lab import build, cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.tenancy_existing import missing_namespaces_problems
@@ -117,11 +118,11 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     )
     run_dir = settings.output_dir / settings.run_id
     check_new_run(settings, run_dir)
-    targets = settings.targets  # onboarding: existing: the provider's namespaces exist before anything starts
-    if missing := missing_namespaces_problems(
-        targets.spec, str(targets.source), targets.source.parent, settings.selected_products
-    ):
-        raise ConfigErrors(missing)
+    targets = settings.targets  # pre-flight on existing clusters, before anything is provisioned:
+    preflight = (targets.spec, str(targets.source), targets.source.parent, settings.selected_products)
+    # every plan's stated authorization not refuted by its cluster, and (onboarding: existing) the namespaces there
+    if problems := kubeconfig_authorization.refuted_plans(*preflight) + missing_namespaces_problems(*preflight):
+        raise ConfigErrors(problems)
     progress = Progress()
     backends = {settings.targets.product_spec(p).backend for p in settings.selected_products}
     if "lab" in backends:

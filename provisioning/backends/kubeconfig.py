@@ -87,15 +87,7 @@ class KubeconfigBackend:
         product = self.where.rpartition(".")[0]
         index = self.plan_indices.get(plan)
         where = f"{product}.plans[{index}].authorization" if index is not None else f"{product}.plans"
-        other = AuthorizationMode.ABAC if mode is AuthorizationMode.RBAC else AuthorizationMode.RBAC
-        cluster = f"the cluster of context {context or '(current)'}"
-        return ConfigError(
-            self.source,
-            where,
-            f'plan "{plan}" says authorization: {mode.value}, but on {cluster} {why} '
-            f"(fix: set authorization: {other.value} if the cluster authorizes that way, or reach the cluster "
-            "the plan describes)",
-        )
+        return ConfigError(self.source, where, kubeconfig_authorization.refusal(plan, mode, why=why, context=context))
 
     def release(self, handle: ClusterHandle) -> None:
         """Existing clusters stay; the Provisioner removes what onboarding created on them."""
