@@ -181,6 +181,11 @@ def developers_can_now(delegation: Delegation, settings: Settings) -> None:
     target_fixture="credentials_per_cluster",
 )
 def present_credentials(tenancy: ProvisionedTenancy) -> tuple[Matrix, Matrix]:
+    # The one exception to provisioning.model.needs' rule (a scenario's applicability comes from its
+    # @needs_* tags, before its first step): whether the backend's tenant credentials can be carried to
+    # another cluster (a certificate or token, not a kubeconfig nor the admin impersonating) only the
+    # provisioned tenancy shows, since a backend may fall back to impersonation per identity. The skip
+    # comes before any verdict of the scenario, so it hides no PASS of it.
     reason = not_applicable(tenancy)
     if reason:
         pytest.skip(reason)

@@ -15,7 +15,7 @@ from checks.storage.block_remnants import WrittenDevice, claim_and_mark, control
 from checks.storage.dynamic import Claim, binding_table, claim_on_every_tenant, default_class_table
 from checks.storage.persistence import reread_after_the_writer_is_gone
 from checks.storage.quota import observe_quotas, quota_comparison
-from checks.storage.reclaim import CONTROL, Deleted, delete_claim, reclaim_table, reuse_table
+from checks.storage.reclaim import CONTROL, Deleted, delete_claim, delete_reclaimed, reclaim_table, reuse_table
 from checks.storage.separation import Parties, observe_separation, separation_comparison
 from checks.storage.volumes import Workspace, WrittenVolume, claim_and_write
 from checks.storage.volumes import workspace as scenario_workspace
@@ -103,14 +103,16 @@ def volume_reclaimed(workspace: Workspace, settings: Settings, deleted: Deleted)
     decide(requirement_comparison(reclaim_table(workspace, deleted, settings.timeouts.volume_bound)), "reclaim")
 
 
+@when("the tenant deletes its pods and its claim and its volume is reclaimed")
+def delete_and_reclaim(workspace: Workspace, settings: Settings, written: WrittenVolume) -> None:
+    delete_reclaimed(workspace, written, settings.timeouts.volume_bound)
+
+
 @then("a new claim of another tenant on that cluster gets a different, empty volume")
 def new_claim_empty(
     tenancy: ProvisionedTenancy, workspace: Workspace, settings: Settings, written: WrittenVolume
 ) -> None:
-    other = _other_tenant(tenancy, written.tenant)
-    if other is None:  # after the reclaim was judged, which applies to one tenant: its failure stands
-        pytest.skip("not applicable: fewer than two tenants share a cluster")
-    table = reuse_table(workspace, written, other, settings.timeouts.volume_bound)
+    table = reuse_table(workspace, written, _another(tenancy, written.tenant), settings.timeouts.volume_bound)
     decide(requirement_comparison(table, [(table.rows[0], CONTROL)]), "a new claim after the deletion")
 
 

@@ -62,6 +62,23 @@ def delete_claim(ws: Workspace, written: WrittenVolume) -> Deleted:
     return Deleted(written, volume)
 
 
+def delete_reclaimed(ws: Workspace, written: WrittenVolume, timeout: float) -> Deleted:
+    """`delete_claim`, then wait up to `timeout` seconds until the volume is reclaimed as its policy says
+    (`reclaimed`), so that a next claim comes after it (check_storage_007's precondition; check_storage_004
+    judges the reclaim itself). Raises ApiFailure or WaitTimeout (the check is then ERROR)."""
+    deleted = delete_claim(ws, written)
+    if deleted.volume is not None:
+        policy = deleted.volume.spec.persistent_volume_reclaim_policy
+        wait_until(
+            lambda: read_volume(ws.tenancy, written.tenant, written.volume),
+            reclaimed(policy),
+            timeout=timeout,
+            what=reclaim_goal(policy, written.volume),
+            retry_on=(kube.ApiFailure,),
+        )
+    return deleted
+
+
 def _reclaimed(ws: Workspace, deleted: Deleted, timeout: float) -> Observed:
     written = deleted.written
     if deleted.volume is None:

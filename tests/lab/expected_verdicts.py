@@ -60,12 +60,14 @@ EXPECTED = {
     ("check_storage_002", "pks"): "pass",
     ("check_storage_003", "cfcr"): "pass",  # ABAC lines are per namespace: no cluster-scoped volume rights
     ("check_storage_003", "pks"): "pass",
-    ("check_storage_004", "cfcr"): "pass",
+    ("check_storage_004", "cfcr"): "pass",  # the reclaim alone, on the one shared cluster
     ("check_storage_004", "pks"): "pass",
     ("check_storage_005", "cfcr"): "pass",
     ("check_storage_005", "pks"): "pass",
     ("check_storage_006", "cfcr"): "pass",  # the lab's provisioner gives every Block claim a fresh sparse file
     ("check_storage_006", "pks"): "pass",
+    ("check_storage_007", "cfcr"): "pass",  # blue and green share the cluster: green's new claim is a new, empty volume
+    ("check_storage_007", "pks"): "pass",
     ("check_rbac_001", "cfcr"): "fail",  # ABAC: tenants relabel and delete their own namespace
     ("check_rbac_001", "pks"): "pass",
     ("check_rbac_002", "cfcr"): "fail",  # ABAC knows no roles: developers act as admins, viewers read secrets
