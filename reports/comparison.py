@@ -66,6 +66,7 @@ def _record_json(record: CheckRecord) -> dict[str, object]:
         "tenancy": list(record.tenancy),
         "plans": list(record.plans),
         "decided_by": list(record.layers),
+        "decided_by_source": record.layers_source,
         "identity": record.identity,
         "duration_ms": record.duration_ms,
         "evidence": list(record.evidence),

@@ -19,6 +19,8 @@ from typing import Any
 
 import jsonschema
 
+from reports.records import decided_by_text
+
 SCHEMA = Path(__file__).resolve().parent / "schema" / "decision.schema.json"
 _SYMBOL = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "skipped": "n/a", "unknown": "unknown"}
 _TREND_SYMBOL = {"pass": "✓", "fail": "✗", "error": "E", "skipped": "–", "unknown": "?"}
@@ -146,7 +148,7 @@ def _finding_lines(finding: Mapping[str, Any]) -> list[str]:
     if finding["expectation_reason"]:
         lines.append(f"- known gap (targets file): {finding['expectation_reason']}")
     lines += [
-        f"- decided by: {', '.join(finding['decided_by']) or 'not recorded'}",
+        f"- decided by: {decided_by_text(finding['decided_by'], finding['decided_by_source'])}",
         f"- plans: {', '.join(finding['plans']) or '-'}",
         f"- identities: {finding['identity'] or 'not recorded'}",
         f"- to fix: {finding['remediation']}",
@@ -301,7 +303,7 @@ def _finding_html(finding: Mapping[str, Any], allure: str) -> str:
     if finding["expectation_reason"]:
         rows.append(("known gap", _e(finding["expectation_reason"]) + " (targets file)"))
     rows += [
-        ("decided by", _e(", ".join(finding["decided_by"]) or "not recorded")),
+        ("decided by", _e(decided_by_text(finding["decided_by"], finding["decided_by_source"]))),
         ("plans", _e(", ".join(finding["plans"]) or "-")),
         ("identities", _e(finding["identity"] or "not recorded")),
         ("to fix", _e(finding["remediation"])),

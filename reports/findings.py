@@ -138,6 +138,7 @@ def _cell(record: CheckRecord) -> dict[str, Any]:
         "evidence_cell": cell,
         "plans": list(record.plans),
         "decided_by": list(record.layers),
+        "decided_by_source": record.layers_source,
         "identity": record.identity,
         "report_test_id": record.report_link(),
         "evidence": list(record.evidence),

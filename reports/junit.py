@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from reports.records import decided_by_text
+
 JUNIT_FILE = "checks.junit.xml"
 
 
@@ -25,7 +27,7 @@ def _detail(cell: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     if cell["expected"]:
         lines.append(f"expected by the targets file: {cell['expected']} ({cell['expectation_reason']})")
     lines += [
-        f"decided by: {', '.join(cell['decided_by']) or 'not recorded'}",
+        f"decided by: {decided_by_text(cell['decided_by'], cell['decided_by_source'])}",
         f"plans: {', '.join(cell['plans']) or '-'}; identities: {cell['identity'] or 'not recorded'}",
         f"to fix: {row['remediation']}",
         f"severity: {row['severity']}" + (f"; answers: {', '.join(row['anchors'])}" if row["anchors"] else ""),

@@ -54,6 +54,11 @@ def scenario_status(allure_status: str, message: str) -> Status:
 
 
 _TENANCY_TAGS = ("shared_cluster", "dedicated_cluster")
+# where a record's `decided_by` comes from (`CheckRecord.layers_source`): read in the observed cells its
+# verdict compared (evidence), attributed from its area because they named none (a default), or nothing
+# because no verdict was reached (ERROR, n/a, unknown) or none names a layer (checks.decided)
+OBSERVED, AREA = "observed", "area"
+DECIDED_BY_SOURCES = (OBSERVED, AREA, "")
 IDENTITY_LABEL = "credential"  # checks.rbac.credentials.CREDENTIAL_LABEL: "real" or "impersonated"
 MIXED = "mixed"  # a check some of whose scenarios observed with real credentials, some impersonated
 IDENTITY_KINDS = ("real", "impersonated", MIXED)
@@ -72,14 +77,15 @@ class ScenarioResult:
     uuid: str = ""
     duration_ms: int = 0
     area: str = ""  # the epic label: network, rbac, privileged, storage...
-    tenancy: tuple[str, ...] = ()  # shared_cluster and/or dedicated_cluster
+    tenancy: tuple[str, ...] = ()  # shared_cluster and/or dedicated_cluster: of the tenants it judged
     plan: str = ""  # the `plan` label, where a scenario sets one
     layer: str = ""  # which layer decided (the `layer` label), e.g. "NetworkPolicy", "RBAC", "admission"
     start_ms: int = 0
     evidence: tuple[str, ...] = ()  # attachment files of the result, relative to the results directory
     history_id: str = ""
     plans: tuple[str, ...] = ()  # every `plan` label (a scenario may judge several plans)
-    layers: tuple[str, ...] = ()  # every `layer` label
+    layers: tuple[str, ...] = ()  # every `layer` label: read in the observed cells a verdict compared
+    area_layers: tuple[str, ...] = ()  # every `area_layer` label: the area's, for verdicts whose cells named none
     figures: tuple[str, ...] = ()  # every `figure` label: a measurement the verdict rests on, with its unit
     identity: str = ""  # the `credential` label: "real" or "impersonated" ("" when it observed nothing)
 
@@ -106,8 +112,31 @@ class CheckRecord:
         return tuple(sorted({p for s in self.scenarios for p in (s.plan, *s.plans) if p}))
 
     @property
+    def deciding(self) -> tuple[ScenarioResult, ...]:
+        """The scenarios that reached the record's verdict: those whose status is the record's, when it
+        is PASS or FAIL (an ERROR, n/a or unknown record was decided by no layer)."""
+        if self.status not in (Status.PASS, Status.FAIL):
+            return ()
+        return tuple(s for s in self.scenarios if s.status is self.status)
+
+    @property
+    def observed_layers(self) -> tuple[str, ...]:
+        """The layers read in the observed cells of the verdicts that decided the record (sorted)."""
+        return tuple(sorted({x for s in self.deciding for x in (s.layer, *s.layers) if x}))
+
+    @property
     def layers(self) -> tuple[str, ...]:
-        return tuple(sorted({x for s in self.scenarios for x in (s.layer, *s.layers) if x}))
+        """The report's `decided_by`: the observed layers (`observed_layers`) if any, else the area's layers
+        attributed to the deciding verdicts, whose cells named none; () for a record no verdict decided."""
+        return self.observed_layers or tuple(sorted({x for s in self.deciding for x in s.area_layers}))
+
+    @property
+    def layers_source(self) -> str:
+        """The report's `decided_by_source` (DECIDED_BY_SOURCES): "observed" when `layers` were read in
+        observed cells (evidence), "area" when they are the area's default, "" when there are none."""
+        if self.observed_layers:
+            return OBSERVED
+        return AREA if self.layers else ""
 
     @property
     def identity(self) -> str:
@@ -185,6 +214,18 @@ class RunRecords:
             for key, r in self.records.items()
         }
         return replace(self, records=records)
+
+
+def decided_by_text(layers: Iterable[str], source: str) -> str:
+    """One line for the renderers: the deciding layers and where they come from, e.g. "authorizer
+    (observed in the compared cells)", "NetworkPolicy dataplane (the area's: no compared cell named a
+    layer)", or "none recorded (no verdict reached, or none names a layer)"."""
+    text = ", ".join(layers)
+    if not text:
+        return "none recorded (no verdict reached, or none names a layer)"
+    if source == OBSERVED:
+        return f"{text} (observed in the compared cells)"
+    return f"{text} (the area's: no compared cell named a layer)"
 
 
 def _clip(message: str) -> str:
@@ -270,7 +311,7 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
         data = _read_result(path)
         labels: dict[str, str] = {}
         tags: set[str] = set()
-        every: dict[str, list[str]] = {"plan": [], "layer": [], "figure": []}
+        every: dict[str, list[str]] = {"plan": [], "layer": [], "area_layer": [], "figure": [], "tenancy": []}
         for label in data.get("labels", []):
             labels.setdefault(label["name"], label["value"])
             if label["name"] == "tag":
@@ -291,7 +332,8 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 # a scenario skipped before its first step has a start and no stop: it took no time
                 duration_ms=int(data["stop"]) - int(data["start"]) if "stop" in data and "start" in data else 0,
                 area=labels.get("epic", ""),
-                tenancy=tuple(t for t in _TENANCY_TAGS if t in tags),
+                # the placements of the tenants it judged (checks.decided), else its feature's placement tags
+                tenancy=tuple(sorted(set(every["tenancy"]))) or tuple(t for t in _TENANCY_TAGS if t in tags),
                 plan=labels.get("plan", ""),
                 layer=labels.get("layer", ""),
                 start_ms=int(data.get("start", 0)),
@@ -299,6 +341,7 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 history_id=str(data.get("historyId", "")),
                 plans=tuple(dict.fromkeys(every["plan"])),
                 layers=tuple(dict.fromkeys(every["layer"])),
+                area_layers=tuple(dict.fromkeys(every["area_layer"])),
                 figures=tuple(dict.fromkeys(every["figure"])),
                 identity=labels.get(IDENTITY_LABEL, ""),
             )

@@ -55,6 +55,7 @@ def block(
     """The lines of one check x product (reports.findings' grid row and cell); `names` are the attachments'
     names by file (reports.run_folder.attachment_names)."""
     from reports.decision import cell_text
+    from reports.records import decided_by_text
 
     head = f"{row['check']} on {product}: {cell_text(cell)} [{row['severity']}] {row['title']}"
     measured = [f"  measured: {figure}" for figure in cell["figures"]]
@@ -66,7 +67,7 @@ def block(
     if cell["expectation_reason"]:
         lines.append(f"  expected by the targets file: {cell['expected']} ({cell['expectation_reason']})")
     lines += [
-        f"  decided by: {', '.join(cell['decided_by']) or 'not recorded'}",
+        f"  decided by: {decided_by_text(cell['decided_by'], cell.get('decided_by_source', ''))}",
         f"  plans: {', '.join(cell['plans']) or '-'}",
         f"  to fix: {row['remediation'] or '-'}",
     ]

@@ -198,19 +198,50 @@ def test_every_scenario_says_which_credentials_observed_it(main_run: tuple[int, 
     assert {credential for _, credential in labels} == {"real"}, sorted(labels)
 
 
-def test_every_verdict_names_its_plans_and_deciding_layer(main_run: tuple[int, dict[str, Any], Path]) -> None:
-    """The report's `plans` and `decided_by` are filled from the scenarios' labels in a real run (the smoke
-    check judges the suite's wiring, no plan's fence: no layer decides it)."""
+def test_every_verdict_names_its_plans_tenancy_and_deciding_layer(main_run: tuple[int, dict[str, Any], Path]) -> None:
+    """The report's `plans`, `tenancy` and `decided_by` are filled from the scenarios' labels in a real run,
+    also for the features without a placement tag (smoke, federation): their tenancy is that of the tenants
+    they judged (the smoke check judges the suite's wiring, no plan's fence: no layer decides it)."""
     _, comparison, _ = main_run
     empty = [
         (row["check"], product, field)
         for row in comparison["checks"]
         for product, cell in row["products"].items()
-        for field in ("plans", "decided_by")
+        for field in ("plans", "tenancy", "decided_by")
         if cell["status"] in ("pass", "fail") and not cell[field]
         if (row["check"], field) != ("check_smoke_001", "decided_by")
     ]
     assert not empty, empty
+    assert comparison_field(comparison, "check_smoke_001", "pks", "tenancy") == ["dedicated_cluster", "shared_cluster"]
+
+
+def comparison_field(comparison: dict[str, Any], check: str, product: str, field: str) -> Any:
+    rows = {row["check"]: row for row in comparison["checks"]}
+    return rows[check]["products"][product][field]
+
+
+def test_a_deciding_layer_is_evidence_only_where_a_verdict_observed_it(
+    main_run: tuple[int, dict[str, Any], Path],
+) -> None:
+    """`decided_by_source` tells an observed layer from the area's default: every PASS or FAIL record of a
+    check whose cells name their layer (DECIDED_ON_PKS, on pks) has an observed one; a record no verdict
+    decided (ERROR, n/a, unknown) claims no layer at all; every other verdict's layer says where it is from."""
+    _, comparison, _ = main_run
+    cells = {(row["check"], p): cell for row in comparison["checks"] for p, cell in row["products"].items()}
+    matrix = {
+        check: (cells[(check, "pks")]["status"], cells[(check, "pks")]["decided_by_source"]) for check in DECIDED_ON_PKS
+    }
+    assert all(status in ("pass", "fail") and source == "observed" for status, source in matrix.values()), matrix
+    undecided = {
+        key: (cell["status"], cell["decided_by"], cell["decided_by_source"])
+        for key, cell in cells.items()
+        if cell["status"] not in ("pass", "fail") and (cell["decided_by"] or cell["decided_by_source"])
+    }
+    assert not undecided, undecided
+    sources = {cell["decided_by_source"] for key, cell in cells.items() if cell["status"] in ("pass", "fail")}
+    assert sources <= {"observed", "area", ""}, sources
+    unsourced = [key for key, cell in cells.items() if cell["decided_by"] and not cell["decided_by_source"]]
+    assert not unsourced, unsourced
 
 
 PLACEMENTS = {"shared_cluster": "shared", "dedicated_cluster": "dedicated"}
