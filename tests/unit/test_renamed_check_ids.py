@@ -1,0 +1,34 @@
+"""`pytest -k` with an old check id (reports.catalog.RENAMED_PREFIXES) selects nothing: the plugin refuses it
+with one line naming the new id (fixtures/plugin.py, issue 18), before collection and provisioning."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from fixtures.plugin import renamed_check_ids
+from tests.support import ROOT
+
+
+def test_old_ids_in_a_keyword_expression_are_found_with_their_new_names() -> None:
+    assert renamed_check_ids("check_net_001") == [("check_net_001", "check_network_001")]
+    assert renamed_check_ids("pks and (check_priv_004 or check_storage_002)") == [
+        ("check_priv_004", "check_privileged_004")
+    ]
+    assert renamed_check_ids("check_network_001 or storage or check_sto") == []
+
+
+def test_pytest_k_with_an_old_id_fails_with_one_line_naming_the_new_one() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-k", "check_net_001", "tests/unit/test_reclaim.py"],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 4, done.stdout + done.stderr  # pytest's ExitCode.USAGE_ERROR
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if "caas: error" in line]
+    assert errors == [
+        "ERROR: caas: error: -k check_net_001: an old check id, now check_network_001 (fix: -k check_network_001)"
+    ]
