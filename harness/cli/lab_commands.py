@@ -23,7 +23,7 @@ from harness.names import InvalidName, check_cluster_name, shown
 from harness.settings import Timeouts, cluster_prefix, lab_home
 from provisioning.lab import build, cluster, host, registry
 from provisioning.lab.cluster import LabPaths
-from provisioning.lab.layout import BRIDGE
+from provisioning.lab.layout import BRIDGE, MAX_WORKERS
 from provisioning.lab.profiles import PROFILES
 from provisioning.model.tenancy import AuthorizationMode
 
@@ -45,7 +45,7 @@ def register(commands: Any) -> None:
         help="cluster name: 1 to 20 of a-z, 0-9 and '-', starting with CAAS_CLUSTER_PREFIX if set "
         "(default: the prefix and the profile, e.g. ci-pks)",
     )
-    p.add_argument("--nodes", type=int, default=1, help="worker nodes, 1 to 3 (default: 1)")
+    p.add_argument("--nodes", type=int, default=1, help=f"worker nodes, 1 to {MAX_WORKERS} (default: 1)")
     p.add_argument(
         "--authorization",
         choices=[m.value for m in AuthorizationMode],

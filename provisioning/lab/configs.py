@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from provisioning.lab import images
+from provisioning.lab import images, sizing
 from provisioning.lab.layout import CLUSTER_DOMAIN, DNS_SERVICE_IP, ClusterLayout, NodeLayout
 from provisioning.lab.pki import KeyPair
 
@@ -153,7 +153,7 @@ def kubelet(cluster: ClusterLayout, node: NodeLayout) -> str:
             "fileCheckFrequency": "10s",
             "shutdownGracePeriod": "0s",
             "localStorageCapacityIsolation": True,
-            "maxPods": 110,
+            "maxPods": sizing.MAX_PODS_PER_NODE,
             "podPidsLimit": 1024,
             "protectKernelDefaults": False,
             "makeIPTablesUtilChains": True,

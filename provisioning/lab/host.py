@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.errors import InfrastructureError
 from harness.wait import wait_until
+from provisioning.lab import tuning
 from provisioning.lab.layout import BRIDGE, BRIDGE_ADDRESS, BRIDGE_PREFIX, CGROUP_PREFIX, NETNS_PREFIX, NodeLayout
 
 REQUIRED_CGROUPS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "devices", "freezer")
@@ -56,14 +57,10 @@ def check_kernel() -> None:
         raise InfrastructureError("the lab needs root (network namespaces, cgroups, mounts): run as root")
 
 
-def set_sysctl(name: str, value: str) -> None:
-    Path("/proc/sys", *name.split(".")).write_text(value)
-
-
 def ensure_bridge() -> None:
-    """The host side of the lab network: one bridge that all node hosts attach to."""
-    for name, value in (("fs.inotify.max_user_instances", "8192"), ("fs.inotify.max_user_watches", "524288")):
-        set_sysctl(name, value)
+    """The host side of the lab network: one bridge that all node hosts attach to, on a host sized for
+    the lab (tuning.size_host)."""
+    tuning.size_host()
     if not Path(f"/sys/class/net/{BRIDGE}").exists():
         run(["ip", "link", "add", BRIDGE, "type", "bridge"])
     run(["ip", "addr", "replace", f"{BRIDGE_ADDRESS}/{BRIDGE_PREFIX}", "dev", BRIDGE])

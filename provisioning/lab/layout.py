@@ -4,6 +4,11 @@ Cluster `index` i (1..50) gets the node-host addresses 10.213.i.10 (control
 plane) and 10.213.i.11.. (workers) on the lab bridge, pod networks
 10.(100+i).j.0/24 per worker j, and its own cgroup roots. Node hosts have no
 default route: they reach each other over the bridge and nothing else.
+
+The addresses hold 245 workers a cluster (10.213.i.11 to 10.213.i.255);
+MAX_WORKERS is what the machine holds: every node advertises the machine's
+CPU (sizing.py), so the CPU the scheduler hands out grows with the workers,
+and each worker costs its daemons' memory and idle CPU.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ KUBERNETES_SERVICE_IP = "10.96.0.1"
 DNS_SERVICE_IP = "10.96.0.10"
 CLUSTER_DOMAIN = "cluster.local"
 MAX_CLUSTERS = 50
-MAX_WORKERS = 3
+MAX_WORKERS = 12  # 12 x 2 cores / 50m (the plans' default request) = 480 pods; measured in #23
 NETNS_PREFIX = "caas-"
 CGROUP_PREFIX = "caas-"
 
@@ -73,7 +78,7 @@ class NodeLayout:
 
 @dataclass(frozen=True)
 class ClusterLayout:
-    """A whole lab cluster: control plane plus 1..3 workers under one directory."""
+    """A whole lab cluster: control plane plus 1..MAX_WORKERS workers under one directory."""
 
     name: str
     index: int
