@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks import decided
+from checks.answered import classified
 from checks.matrix import Cell, Comparison
 from checks.verdicts import require, requirement_comparison, requirement_row, stacked
 from harness.wait import WaitTimeout, wait_until
@@ -23,7 +24,6 @@ from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
 from provisioning.kube.pod_start import StartWatch
 from provisioning.kube.pods import PodFailed, create_pod, delete_pod, exec_in_pod, pod_state, start_watch, wait_running
-from provisioning.model import answers
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import (
     ADMISSION_LAYERS,
@@ -149,7 +149,7 @@ def observe_plan(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str, pod_t
                 )
                 create_pod(api, namespace, pod)
             except kube.ApiFailure as exc:
-                layer = refusal_layer(answers.classify(exc.status, exc.message))
+                layer = refusal_layer(classified(exc))
                 outcome = Outcome.REJECTED if layer in ADMISSION_LAYERS else Outcome.ERROR
                 results[case] = CaseResult(case, expected_outcome(plan, case), outcome, layer, exc.message)
                 continue

@@ -3,7 +3,7 @@ priorities (observation only; the rules are provisioning/model/object_limits.py'
 
 Each observation is a requirement table's row per (tenant, quota key) or (tenant, priority class): an
 `Answered` cell (`checks.answered`) whose layer is who decided it; the verdict is the one rule
-(`checks.verdicts.require_rows`)."""
+(`checks.verdicts.requirement_comparison`, the positive-control rows its named controls)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from checks.answered import Answered, classified, failed, succeeded
 from checks.matrix import REQUIREMENT_TERMS, Cell, term
-from checks.verdicts import Observed, require_rows
+from checks.verdicts import Observed, require, requirement_comparison, requirement_table
 from harness.wait import wait_until
 from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
@@ -147,26 +147,30 @@ def _remove(api: Any, namespace: str, resources: set[str], timeout: float) -> st
     return ""
 
 
+def control_row(tenant: Tenant) -> str:
+    """The row of a tenant's positive control in the system priorities' table."""
+    return f"{tenant.name}: {CONTROL}"
+
+
+CONTROL = "no priority class (the positive control: admitted)"
+
+
 def observe_system_priorities(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str) -> Rows:
     """One row per system-critical priority class: a dry-run create of the tenant's plan-compliant pod
     asking for it. ALLOWED when some layer refused it (the layer recorded), DENIED when it was admitted,
-    ERROR when the answer decided nothing or the same pod without a class (the positive control) was
-    not admitted. Dry runs: nothing is left to remove."""
+    ERROR when the answer decided nothing; and the row of the positive control (`control_row`): the same
+    pod without a class, ALLOWED when admitted, observed as any other row (`require_held` judges it, by
+    the one rule). Observes only. Dry runs: nothing is left to remove."""
     api = tenancy.client_for(f"{tenant.name}-admin")
     labels = {**run_labels(run_id, tenant.name), CHECK_LABEL: "system-priorities"}
     pod = compliant_pod(f"priority-{secrets.token_hex(3)}", labels, PROBE_IMAGE)
     pod["spec"]["nodeSelector"] = NOWHERE
     path = f"/api/v1/namespaces/{tenant.namespace}/pods"
     try:
-        control = _dry_run(api, path, pod)
-        rows: Rows = {}
+        rows: Rows = {control_row(tenant): _dry_run(api, path, pod)}
         for priority_class in SYSTEM_PRIORITY_CLASSES:
-            row = f"{tenant.name}: {priority_class}"
-            if control.cell is not Cell.ALLOWED:
-                rows[row] = _error(f"positive control failed: the pod without a class got {control.evidence}")
-                continue
             seen = _dry_run(api, path, priority_pod(pod, priority_class))
-            rows[row] = _refusal_holds(seen, priority_class, tenant.namespace)
+            rows[f"{tenant.name}: {priority_class}"] = _refusal_holds(seen, priority_class, tenant.namespace)
         return rows
     finally:
         api.close()
@@ -192,11 +196,22 @@ def _refusal_holds(seen: Answered, priority_class: str, namespace: str) -> Answe
 
 
 def require_held(rows: Rows, requirement: str) -> None:
-    """Fail when a row's requirement was contradicted; else ERROR when one was not observed; else pass
-    (`checks.verdicts.require_rows`, the deciding layers recorded)."""
-    report = describe_rows(rows)
-    observed: dict[str, Observed] = {row: (a.cell, a.evidence) for row, a in rows.items()}
-    require_rows(observed, report, requirement, {row: a.layer for row, a in rows.items()})
+    """Fail when a row's requirement was contradicted; else ERROR when one was not observed; else pass:
+    the one rule (`checks.verdicts.requirement_comparison` and `require`, the deciding layers recorded),
+    the positive-control rows (`control_row`) the table's named controls: when one is not ALLOWED, no
+    DENIED row is evidence (ERROR)."""
+    observed: dict[str, Observed] = {row: a.observed for row, a in rows.items()}
+    table = requirement_table(requirement, observed, {row: a.layer for row, a in rows.items()})
+    controls = [(row, requirement) for row in rows if row.endswith(f": {CONTROL}")]
+    judged = requirement_comparison(table, controls)
+    seen = judged.observed
+    cells = {
+        r: Answered(
+            seen[r, requirement], seen.evidence.get((r, requirement), ""), seen.layers.get((r, requirement), "-")
+        )
+        for r in rows
+    }
+    require(judged, describe_rows(cells))
 
 
 def describe_rows(rows: Rows) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checks.answered import classified
 from checks.matrix import Cell
 from checks.verdicts import Observed, require_rows
 from harness.wait import StopTrying, WaitTimeout, wait_until
@@ -152,7 +153,7 @@ def observe_forbidden_deployment(
         try:
             _, warnings = kube.create_with_warnings(api, path, forbidden)
         except kube.ApiFailure as exc:
-            if refusal_layer(answers.classify(exc.status, exc.message)) in ADMISSION_LAYERS:
+            if refusal_layer(classified(exc)) in ADMISSION_LAYERS:
                 return DeploymentObservation(tenant.name, case, False, (), "", 0, "", control, exc.message)
             return DeploymentObservation(tenant.name, case, False, (), "", -1, f"{exc.status}: {exc.message}", control)
         created.append(app)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from checks.answered import classified, observed
 from checks.matrix import Cell, Matrix
 from checks.rbac import rules
 from checks.rbac.discovery import ApiResource, ApiSubresource
@@ -39,6 +40,7 @@ T = TypeVar("T")
 # The provider's admission policy refused the request after the authorizer let it through: the object
 # stays out of the tenant's reach, which access reviews (they ask only the authorizer) cannot see.
 FENCED_BY_ADMISSION = "refused by the provider's admission policy: "
+NOBODY = answers.Layer.NONE.value  # the deciding layer of a cell nobody refused
 ANSWER_BYTES = 8192  # the most of a refused stream's or watch's answer read (a Status is a few hundred bytes)
 
 
@@ -46,16 +48,26 @@ class Said(tuple[Cell, str]):
     """One way's answer to a probe: (cell, evidence) like every observed cell, and what the classifier
     read that the matrices do not show: `fenced`, the provider's admission policy refused the real
     request (access reviews, which ask only the authorizer, cannot see it); `refused`, the API server
-    refused the access review itself (the way cannot answer, e.g. ABAC grants no review)."""
+    refused the access review itself (the way cannot answer, e.g. ABAC grants no review); `layer`, who
+    decided the cell (an `answers.Layer` value, "-" when nobody refused or it is unknown)."""
 
     fenced: bool
     refused: bool
+    layer: str
 
-    def __new__(cls, cell: Cell, evidence: str, *, fenced: bool = False, refused: bool = False) -> Said:
+    def __new__(
+        cls, cell: Cell, evidence: str, *, fenced: bool = False, refused: bool = False, layer: str = "-"
+    ) -> Said:
         said = super().__new__(cls, (cell, evidence))
         said.fenced = fenced
         said.refused = refused
+        said.layer = layer
         return said
+
+
+def layer_of(answer: tuple[Cell, str]) -> str:
+    """Who decided a way's answer (`Said.layer`), "-" when it does not say."""
+    return answer.layer if isinstance(answer, Said) else NOBODY
 
 
 def _fenced(answer: tuple[Cell, str]) -> bool:
@@ -190,37 +202,38 @@ def subresource_probe(user: str, row: str, sub: ApiSubresource, verb: str, names
     return Probe(user, row, column, attributes, method, path, body if verb != "delete" else None, query)
 
 
-def classify_failure(
-    failure: kube.ApiFailure, admission_fences: bool = False, anonymous: bool = False
-) -> tuple[Cell, str]:
-    """What an API error says about authorization, read from `answers.classify` (the one classifier):
-    DENIED when the authorizer or RBAC's escalation check refused, or when the provider's onboarding
-    protection (a ValidatingAdmissionPolicy named PROTECTION...) refused, or, with `admission_fences` (a
-    probe on the provider's own object), any admission layer refused: that keeps the object out of the
-    tenant's reach; DENIED too when the authenticator refused a probe sent without credentials
-    (`anonymous`: the refusal asked for); ERROR when nothing was decided (transport, 401 of an identity's
-    credentials, 405, 429, 5xx); ALLOWED otherwise (authorized, then refused by admission, found invalid or
-    not found). A 404 is ALLOWED because the API server authorizes a request before its storage looks the
-    object up (`answers.Answer.absent`): it proves the authorizer's yes, and nothing of admission, which
-    never saw the request; the evidence says so."""
+def classify_failure(failure: kube.ApiFailure, admission_fences: bool = False, anonymous: bool = False) -> Said:
+    """What an API error says about authorization: the one mapping of an answer to a cell
+    (`checks.answered.observed`) with the authorizer as the fence probed (`answers.AUTHORIZATION_FENCE`):
+    DENIED when the authorizer or RBAC's escalation check refused; with `anonymous` (a probe sent without
+    credentials) the authenticator is part of the fence, so its 401 is DENIED (the refusal asked for);
+    with `admission_fences` (a probe on the provider's own object), or when the provider's onboarding
+    protection (a ValidatingAdmissionPolicy named PROTECTION...) refused, the admission layers are part
+    of the fence too: that keeps the object out of the tenant's reach, which access reviews cannot see
+    (`fenced`); ERROR when nothing was decided (transport, 401 of an identity's credentials, 405, 429,
+    5xx); ALLOWED otherwise (authorized, then refused by admission, found invalid or not found). A 404 is
+    ALLOWED because the API server authorizes a request before its storage looks the object up
+    (`answers.Answer.absent`): it proves the authorizer's yes, and nothing of admission, which never saw
+    the request; the evidence says so. The cell's deciding layer is the Said's `layer`."""
     message = failure.message
-    answer = answers.classify(failure.status, failure.body or message, failure.reason)
-    if anonymous and answer.unauthenticated:
-        return Cell.DENIED, f"{failure.status}: a request without credentials is refused ({message})"
-    if answer.kind is answers.Kind.ERROR:
-        return Cell.ERROR, f"{failure.status}: {message}"
-    if answer.authorized is False:
-        return Cell.DENIED, f"{failure.status}: {message}"
-    if answer.kind is answers.Kind.DENIED:
-        if admission_fences or (
-            answer.layer is answers.Layer.ADMISSION_POLICY and answer.policy.startswith(PROTECTION)
-        ):
-            return Said(Cell.DENIED, f"{FENCED_BY_ADMISSION}{failure.status}: {message}", fenced=True)
-        return Cell.ALLOWED, f"authorized, then refused by admission: {message}"
-    if answer.absent:
+    answer = classified(failure)
+    fence = answers.AUTHORIZATION_FENCE | ({answers.Layer.AUTHENTICATION} if anonymous else set())
+    if admission_fences or (answer.layer is answers.Layer.ADMISSION_POLICY and answer.policy.startswith(PROTECTION)):
+        fence |= answers.ADMISSION_LAYERS
+    seen = observed(answer, "", fence)
+    said = f"{failure.status}: {message}"
+    if seen.cell is Cell.DENIED and answer.unauthenticated:
+        said = f"{failure.status}: a request without credentials is refused ({message})"
+    elif seen.cell is Cell.DENIED and answer.layer in answers.ADMISSION_LAYERS:
+        return Said(Cell.DENIED, f"{FENCED_BY_ADMISSION}{said}", fenced=True, layer=seen.layer)
+    elif seen.cell is Cell.ALLOWED and answer.kind is answers.Kind.DENIED:
+        said = f"authorized, then refused by admission: {message}"
+    elif seen.cell is Cell.ALLOWED and answer.absent:
         absent = "the authorizer allowed it; the object does not exist, so admission never saw it"
-        return Cell.ALLOWED, f"authorized ({failure.status}: {message}; {absent})"
-    return Cell.ALLOWED, f"authorized ({failure.status}: {message})"
+        said = f"authorized ({said}; {absent})"
+    elif seen.cell is Cell.ALLOWED:
+        said = f"authorized ({said})"
+    return Said(seen.cell, said, layer=seen.layer)
 
 
 def is_watch(probe: Probe) -> bool:
@@ -250,9 +263,10 @@ def handshake(api: Any, probe: Probe) -> tuple[Cell, str]:
         return Cell.ERROR, f"0: {exc.__class__.__name__}: {exc}"[:300]
     whole = False
     try:
-        if response.status == 101:
-            return Cell.ALLOWED, f"101: upgraded to {response.headers.get('Upgrade', '?')} (the stream opened)"
-        if 200 <= response.status < 300:
+        if answers.classify(response.status, str(response.reason)).accepted:
+            if probe.upgrade:
+                upgraded = response.headers.get("Upgrade", "?")
+                return Cell.ALLOWED, f"{response.status}: upgraded to {upgraded} (the stream opened)"
             return Cell.ALLOWED, f"authorized ({response.status}: the watch started)"
         data = response.read(ANSWER_BYTES)
         whole = len(data) < ANSWER_BYTES and not response.read(1)  # the refusal's whole body, nothing after
@@ -280,7 +294,7 @@ def real_request(api: Any, probe: Probe) -> tuple[Cell, str]:
         status, reason, data = kube.send(
             api, probe.method, f"{probe.path}?{query}" if query else probe.path, body, headers
         )
-        if 200 <= status < 300:
+        if answers.classify(status, reason).accepted:
             return Cell.ALLOWED, "authorized (2xx)"
         raise kube.ApiFailure(status, reason, data.decode(errors="replace"))
     except kube.ApiFailure as failure:
@@ -293,10 +307,10 @@ def _review_cell(api: Any, kind: str, spec: Mapping[str, Any]) -> tuple[Cell, st
         status, reason, data = kube.send(
             api, "POST", f"/apis/authorization.k8s.io/v1/{kind.lower()}s", body, {"Content-Type": "application/json"}
         )
-        if not 200 <= status < 300:
+        if not answers.classify(status, reason).accepted:
             raise kube.ApiFailure(status, reason, data.decode(errors="replace"))
     except kube.ApiFailure as failure:
-        refused = answers.classify(failure.status, failure.body or failure.message, failure.reason)
+        refused = classified(failure)
         evidence = f"{kind} itself failed: {failure.status}: {failure.message}"
         return Said(Cell.ERROR, evidence, refused=refused.kind is answers.Kind.DENIED)
     try:
@@ -493,7 +507,9 @@ class AccessObserver:
             results = answers[way]
             cells = {(p.row, p.column): cell for p, (cell, _) in zip(probes, results, strict=True)}
             evidence = {(p.row, p.column): text for p, (_, text) in zip(probes, results, strict=True)}
-            matrices[way] = Matrix.build(rows, columns, cells, evidence)
+            layers = {(p.row, p.column): layer_of(said) for p, said in zip(probes, results, strict=True)}
+            decided = {key: layer for key, layer in layers.items() if layer != NOBODY}
+            matrices[way] = Matrix.build(rows, columns, cells, evidence, decided)
             refused = [said[1] for said in results if _refused(said)]
             if way != "request" and refused and len(refused) == len(results):
                 unavailable[way] = refused[0]

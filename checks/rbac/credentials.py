@@ -12,6 +12,7 @@ from typing import Any
 import allure
 import pytest
 
+from checks.answered import observed
 from checks.evidence import attach_html
 from checks.matrix import Cell, Comparison, Matrix, Mismatch, apply_positive_control, compare
 from checks.network.reachability import to_html_table
@@ -90,6 +91,7 @@ def _marked_matrix(matrix: Matrix, users: Collection[str]) -> Matrix:
         matrix.columns,
         {(_mark(r, users), c): v for (r, c), v in matrix.cells.items()},
         {(_mark(r, users), c): v for (r, c), v in matrix.evidence.items()},
+        {(_mark(r, users), c): v for (r, c), v in matrix.layers.items()},
     )
 
 
@@ -99,7 +101,8 @@ def _marked_mismatch(mismatch: Mismatch, users: Collection[str]) -> Mismatch:
 
 def mark_impersonated(comparison: Comparison, users: Collection[str] | None = None) -> Comparison:
     """The comparison for display, each row observed through impersonation named `user (impersonated)`:
-    `users`, or the current scenario's (see `mark_scenario`). Verdicts do not change."""
+    `users`, or the current scenario's (see `mark_scenario`). Verdicts, deciding layers and terms do not
+    change."""
     marked = _IMPERSONATED.get() if users is None else users
     if not marked:
         return comparison
@@ -108,20 +111,24 @@ def mark_impersonated(comparison: Comparison, users: Collection[str] | None = No
         _marked_matrix(comparison.observed, marked),
         tuple(_marked_mismatch(m, marked) for m in comparison.mismatches),
         tuple(_marked_mismatch(m, marked) for m in comparison.incomplete),
+        comparison.terms,
     )
 
 
 def authentication_cell(status: int, message: str, reason: str = "") -> tuple[Cell, str]:
-    """A SelfSubjectReview that did not succeed, read by `answers.classify` (the one classifier): DENIED
-    when the authenticator refused the credentials (401); ALLOWED when a layer after authentication
-    refused the review (e.g. ABAC: 403), so the cluster knew who asked; ERROR otherwise (transport,
-    429, 5xx, any other answer). The evidence names the deciding layer (pure)."""
+    """A SelfSubjectReview that did not succeed, as the one mapping of an answer to a cell
+    (`checks.answered.observed`) with the authenticator as the fence probed (`answers.AUTHENTICATION_FENCE`):
+    DENIED when the authenticator refused the credentials (401); ALLOWED for any answer from a stage
+    after authentication (a layer that refused the review, e.g. ABAC's 403; a 404 or 422 of the review
+    itself), so the cluster knew who asked; ERROR when nothing was decided (transport, 429, 5xx). The
+    evidence names the deciding layer (pure)."""
     answer = answers.classify(status, message, reason)
-    if answer.layer is answers.Layer.AUTHENTICATION:
-        return Cell.DENIED, f"the credentials are not accepted: {answer}"
-    if answer.kind is answers.Kind.DENIED:
-        return Cell.ALLOWED, f"authenticated, then {answer}"
-    return Cell.ERROR, f"no answer about the credentials: {answer}"
+    cell = observed(answer, "", answers.AUTHENTICATION_FENCE).cell
+    if cell is Cell.DENIED:
+        return cell, f"the credentials are not accepted: {answer}"
+    if cell is Cell.ALLOWED:
+        return cell, f"authenticated, then {answer}"
+    return cell, f"no answer about the credentials: {answer}"
 
 
 def authentication(tenancy: ProvisionedTenancy, identity: Identity, cluster: ProvisionedCluster) -> tuple[Cell, str]:

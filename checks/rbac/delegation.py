@@ -6,8 +6,10 @@ requests), the model says what must hold (`expected_matrix`), and the one verdic
 
     developer's request before the grant      DENIED   (observed ALLOWED: the fence is missing, FAIL)
     the tenant admin's own request            ALLOWED  (the positive control: when it is not ALLOWED, no
-                                                        developer's denial is evidence, ERROR)
-    creating the Role, then its RoleBinding   ALLOWED  (refused: FAIL; unanswered: ERROR)
+                                                        denial is evidence, its own included, ERROR:
+                                                        checks.matrix.apply_positive_control)
+    creating the Role, then its RoleBinding   ALLOWED  (refused: FAIL; unanswered, invalid or already
+                                                        there: ERROR, checks.answered.made)
     developer's request after the grant       ALLOWED within the deadline (took effect: pass; still denied
                                                         at the deadline, the product did not honour the
                                                         grant: FAIL; an API error: ERROR)
@@ -26,8 +28,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.matrix import Cell, Comparison, Matrix, compare
-from checks.rbac.access import Probe, real_request, resource_probe
+from checks.answered import made
+from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
+from checks.rbac.access import Probe, Said, layer_of, real_request, resource_probe
 from checks.rbac.credentials import mark_impersonated
 from checks.rbac.discovery import discover
 from checks.verdicts import Observed, decide
@@ -129,17 +132,6 @@ def delegated_role(
     return role, binding
 
 
-def grant_cell(status: int, message: str, reason: str = "") -> Observed:
-    """A create of the grant that did not succeed, read by `answers.classify` (the one classifier): DENIED
-    when a layer refused it or found the suite's standard object invalid (the tenant admin cannot
-    delegate), ERROR when nothing was decided (transport, 401, 429, 5xx) or the answer is about an object
-    already there (409: not this run's grant). The evidence names the deciding layer."""
-    answer = answers.classify(status, message, reason)
-    if answer.kind in (answers.Kind.DENIED, answers.Kind.INVALID):
-        return Cell.DENIED, f"refused: {answer}"
-    return Cell.ERROR, f"neither made nor refused: {answer}"
-
-
 def delegate(
     tenancy: ProvisionedTenancy,
     cluster: ProvisionedCluster,
@@ -193,9 +185,10 @@ def delegate(
             kube.request(tenant_admin, "POST", f"{base}/{kind}", body=body)
             finalize(functools.partial(_delete, tenancy, cluster, f"{base}/{kind}/{name}"))
             grant[column] = Cell.ALLOWED, f"{kind}/{name} created by {admin_user}"
-        except kube.ApiFailure as failure:
-            cell, said = grant_cell(failure.status, failure.body or failure.message, failure.reason)
-            grant[column] = cell, f"creating {kind}/{name} as {admin_user}: {said}"
+        except kube.ApiFailure as failure:  # the one mapping: an invalid grant is ERROR, never a refusal
+            seen = made(failure)
+            said = f"creating {kind}/{name} as {admin_user}: {seen.evidence}"
+            grant[column] = Said(seen.cell, said, layer=seen.layer)
     return Delegation(verb, resource, admin_user, tuple(checks), own_answer, grant, unbound)
 
 
@@ -221,14 +214,15 @@ def after_cell(last: Observed | None, elapsed: float, timeout: float, error: str
     """A developer's request after the grant, from its last answer when the wait ended (`elapsed`
     seconds after it began, `timeout` the deadline): ALLOWED, the grant took effect; DENIED, it never
     did within the deadline (the product did not honour it); ERROR when the request was not answered
-    (`error`: the wait's last error, if any) (pure)."""
+    (`error`: the wait's last error, if any). Who decided the last answer is kept (`access.layer_of`) (pure)."""
     if last is None:
         return Cell.ERROR, f"no answer within {timeout:g}s of the grant" + (f": {error}" if error else "")
     cell, evidence = last
     if cell is Cell.ALLOWED:
-        return cell, f"allowed {elapsed:.1f}s after the grant: {evidence}"
+        return Said(cell, f"allowed {elapsed:.1f}s after the grant: {evidence}", layer=layer_of(last))
     if cell is Cell.DENIED:
-        return cell, f"still denied {timeout:g}s after the grant (the delegated role never took effect): {evidence}"
+        still = f"still denied {timeout:g}s after the grant (the delegated role never took effect): {evidence}"
+        return Said(cell, still, layer=layer_of(last))
     return Cell.ERROR, f"not observed within {timeout:g}s of the grant: {evidence}"
 
 
@@ -276,7 +270,8 @@ def expected_matrix(delegation: Delegation, timeout: float) -> Matrix:
 
 def observedmatrix(delegation: Delegation, later: Mapping[str, Observed], timeout: float) -> Matrix:
     """What was observed (pure): `delegation`'s cells and `later`, each developer's request after the
-    grant (developer -> cell and evidence), in the rows and columns of `expected_matrix`."""
+    grant (developer -> cell and evidence), in the rows and columns of `expected_matrix`; who decided each
+    cell (`access.layer_of`: the authorizer, an admission plugin, ...) in the matrix's layers."""
     verb, resource, admin = delegation.verb, delegation.resource, delegation.admin
     shape = expected_matrix(delegation, timeout)
     seen: dict[tuple[str, str], Observed] = {(c.user, before(verb, resource)): c.before for c in delegation.checks}
@@ -284,33 +279,20 @@ def observedmatrix(delegation: Delegation, later: Mapping[str, Observed], timeou
     seen.update({(admin, column): answer for column, answer in delegation.grant.items()})
     seen[admin, own(verb, resource)] = delegation.own
     cells = {key: cell for key, (cell, _) in seen.items()}
-    return Matrix.build(shape.rows, shape.columns, cells, {key: e for key, (_, e) in seen.items()})
-
-
-def controlled(expected: Matrix, observed: Matrix, controls: Sequence[tuple[str, str]]) -> Comparison:
-    """`compare` after the positive controls (pure): when a control cell (row, column) is not ALLOWED,
-    every other DENIED cell becomes ERROR, its evidence naming the control, so a denial counts only where
-    the same request was seen to be allowed at all; the control cells themselves stay as observed (a
-    control observed DENIED where the model requires ALLOWED is a mismatch of its own). The rule of
-    `checks.verdicts.requirement_comparison`, for an expected matrix that also requires denials."""
-    failed = [(r, c) for r, c in controls if observed[r, c] is not Cell.ALLOWED]
-    if not failed:
-        return compare(expected, observed)
-    row, column = failed[0]
-    detail = observed.evidence.get((row, column), "")
-    seen = f"{observed[row, column].value}: {detail}" if detail else observed[row, column].value
-    note = f"positive control failed ({row} -> {column} is {seen}), so this proves nothing"
-    turned = {k for k, v in observed.cells.items() if v is Cell.DENIED and k not in set(controls)}
-    cells = {k: (Cell.ERROR if k in turned else v) for k, v in observed.cells.items()}
-    evidence = {**observed.evidence, **{k: note for k in turned}}
-    return compare(expected, Matrix(observed.rows, observed.columns, cells, evidence))
+    layers = {key: layer_of(answer) for key, answer in seen.items()}
+    decided = {key: layer for key, layer in layers.items() if layer != answers.Layer.NONE.value}
+    return Matrix.build(shape.rows, shape.columns, cells, {key: e for key, (_, e) in seen.items()}, decided)
 
 
 def comparison(delegation: Delegation, later: Mapping[str, Observed], timeout: float) -> Comparison:
-    """The delegation's comparison (pure): `observedmatrix` against `expected_matrix`, the tenant admin's own request
-    the positive control."""
+    """The delegation's comparison (pure): `observedmatrix` against `expected_matrix` by the one rule,
+    `checks.matrix.compare` after `checks.matrix.apply_positive_control` with the tenant admin's own
+    request as the named control: when it is not ALLOWED, every DENIED cell (the control's own
+    included: a cell is never its own control) becomes ERROR, its evidence naming the control, its
+    deciding layer dropped; a denial counts only where the same request was seen to be allowed at all."""
     control = (delegation.admin, own(delegation.verb, delegation.resource))
-    return controlled(expected_matrix(delegation, timeout), observedmatrix(delegation, later, timeout), [control])
+    expected = expected_matrix(delegation, timeout)
+    return compare(expected, apply_positive_control(expected, observedmatrix(delegation, later, timeout), [control]))
 
 
 def decide_delegation(delegation: Delegation, timeout: float) -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-from checks.answered import classified
-from checks.matrix import Cell, Comparison, Matrix, Mismatch
+from checks.answered import Answered, failed, succeeded
+from checks.matrix import Cell, Comparison, Matrix, Mismatch, apply_positive_control, compare
 from checks.rbac.access import AccessObserver, real_request
 from checks.rbac.discovery import ApiResource, discover
 from checks.rbac.matrix import (
@@ -31,6 +33,8 @@ from provisioning.kube import client as kube
 from provisioning.model import answers
 from provisioning.model.tenancy import AuthorizationMode
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
+
+T = TypeVar("T")
 
 
 def observe(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, questions: Sequence[Question]) -> AccessRun:
@@ -83,15 +87,7 @@ def observe_service_accounts(
     questions = service_account_questions(tenancy, cluster, resources, namespaces, accounts, scope)
     observer = AccessObserver(tenancy, cluster, extra=extra_identities(makers, accounts))
     try:
-        for account in accounts:  # the positive control: each token is the service account it was asked for
-            try:
-                user = kube.who_am_i(observer.client(account.user)).get("username")
-            except kube.ApiFailure as failure:
-                if classified(failure).kind is answers.Kind.DENIED:  # authenticated, then refused (ABAC grants none)
-                    continue
-                raise Inconclusive(f"the token of {account.user} is not accepted: {failure}") from None
-            if user != account.user:
-                raise Inconclusive(f"the token of {account.user} authenticates as {user}")
+        tokens = {account.user: token_control(observer.client(account.user), account.user) for account in accounts}
         if cluster.handle.authorization is AuthorizationMode.RBAC:
             for probe in [q.probe for q in questions if q.expected is Cell.ALLOWED][:1]:
                 wait_until(
@@ -101,9 +97,55 @@ def observe_service_accounts(
                     what=f"{probe.reproduce()} to be allowed by its tenant's binding",
                 )
         observed = observer.observe([q.probe for q in questions])
-        return AccessRun(tuple(questions), observed, positive_control=False)
+        return TokenRun(tuple(questions), observed, positive_control=False, tokens=tokens)
     finally:
         observer.close()
+
+
+IDENTITY_CONTROL = "authenticates as itself (the positive control)"
+
+
+def token_control(api: Any, user: str) -> Answered:
+    """The positive control of a service account's row: a SelfSubjectReview with its token. ALLOWED when
+    the token authenticates as `user` (or the review was refused by a layer after authentication: ABAC
+    grants none, so the cluster knew who asked), DENIED when it authenticates as another user or the
+    authenticator refused it (401), ERROR when nothing was decided (`checks.answered.failed` with the
+    authenticator as the fence). Observes only; never raises."""
+    try:
+        said = kube.who_am_i(api).get("username")
+    except kube.ApiFailure as failure:
+        seen = failed(failure, answers.AUTHENTICATION_FENCE)
+        return Answered(seen.cell, f"the SelfSubjectReview of {user}'s token: {seen.evidence}", seen.layer)
+    if said != user:
+        return Answered(Cell.DENIED, f"the token of {user} authenticates as {said}", answers.Layer.AUTHENTICATION.value)
+    return succeeded(f"the token authenticates as {user}")
+
+
+@dataclass(frozen=True)
+class TokenRun(AccessRun):
+    """A run of service accounts' tokens: the access run and, per service account (row), its token's
+    positive control (`token_control`), a column of its own (IDENTITY_CONTROL)."""
+
+    tokens: Mapping[str, Answered] = field(default_factory=dict)
+
+    def compare(self, keep: Callable[[Question], bool] = lambda _q: True) -> Comparison:
+        """The access run's comparison with the IDENTITY_CONTROL column: every token expected to be its account's,
+        compared by the one rule with those cells as the named positive controls
+        (`checks.matrix.apply_positive_control`): when a token is not its service account's, no denial of
+        the table is evidence (ERROR)."""
+        plain = super().compare(keep)
+        rows = tuple(dict.fromkeys([*plain.expected.rows, *self.tokens]))
+        columns = (*plain.expected.columns, IDENTITY_CONTROL)
+        token_keys = {(row, IDENTITY_CONTROL): seen for row, seen in self.tokens.items()}
+        expected = Matrix.build(rows, columns, {**plain.expected.cells, **dict.fromkeys(token_keys, Cell.ALLOWED)})
+        observed = Matrix.build(
+            rows,
+            columns,
+            {**plain.observed.cells, **{k: seen.cell for k, seen in token_keys.items()}},
+            {**plain.observed.evidence, **{k: seen.evidence for k, seen in token_keys.items()}},
+            {**plain.observed.layers, **{k: seen.layer for k, seen in token_keys.items()}},
+        )
+        return compare(expected, apply_positive_control(expected, observed, list(token_keys)))
 
 
 def observe_paths(
@@ -129,18 +171,40 @@ def observe_paths(
 def judge(runs: Sequence[tuple[str, AccessRun]]) -> list[str]:
     """Reports of each named run, judged together by the one verdict rule (checks.verdicts.require):
     AssertionError on a contradiction (a cell, or a disagreement of the ways, which counts as one),
-    Inconclusive when cells could not be observed, else the reports (for attaching)."""
+    Inconclusive when cells could not be observed, else the reports (for attaching). The runs'
+    comparisons are judged as one (`joined`), so every cell's deciding layer reaches the verdict."""
     reports: list[str] = []
     mismatches: list[Mismatch] = []
     incomplete: list[Mismatch] = []
+    compared: list[tuple[str, Comparison]] = []
     for name, run in runs:
         comparison = run.compare()
+        compared.append((name, comparison))
         reports.append(f"{name}:\n{render_comparison(comparison)}\n{run.observation.report()}")
         mismatches += [*comparison.mismatches, *(disagreement(name, d) for d in run.observation.disagreements)]
         incomplete += comparison.incomplete
-    nothing = Matrix.build((), (), {})
-    require(Comparison(nothing, nothing, tuple(mismatches), tuple(incomplete)), "\n".join(reports))
+    expected = joined([(name, c.expected) for name, c in compared])
+    observed = joined([(name, c.observed) for name, c in compared])
+    require(Comparison(expected, observed, tuple(mismatches), tuple(incomplete)), "\n".join(reports))
     return reports
+
+
+def joined(matrices: Sequence[tuple[str, Matrix]]) -> Matrix:
+    """Named matrices as one (pure): each one's rows named `<name>: <row>`, one under the other, over the
+    union of their columns (in order); cells, evidence and deciding layers kept."""
+
+    def rekeyed(name: str, cells: Mapping[tuple[str, str], T]) -> dict[tuple[str, str], T]:
+        return {(f"{name}: {row}", column): value for (row, column), value in cells.items()}
+
+    rows = [f"{name}: {row}" for name, m in matrices for row in m.rows]
+    columns = list(dict.fromkeys(c for _, m in matrices for c in m.columns))
+    return Matrix.build(
+        rows,
+        columns,
+        {k: v for name, m in matrices for k, v in rekeyed(name, m.cells).items()},
+        {k: v for name, m in matrices for k, v in rekeyed(name, m.evidence).items()},
+        {k: v for name, m in matrices for k, v in rekeyed(name, m.layers).items()},
+    )
 
 
 def disagreement(name: str, text: str) -> Mismatch:

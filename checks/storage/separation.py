@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from checks.answered import Answered, failed
 from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 from checks.storage.volumes import (
     TOKEN_FILE,
@@ -27,9 +28,9 @@ from harness.wait import WaitTimeout, wait_until
 from provisioning.kube import client as kube
 from provisioning.kube.pod_start import StartWatch
 from provisioning.kube.pods import PodFailed, pod_state, start_watch
-from provisioning.model import answers, privileges
+from provisioning.model import privileges
 
-Outcome = tuple[Cell, str]
+Outcome = tuple[Cell, str] | Answered  # an attempt's cell and evidence (and, from an API answer, who decided)
 DRY_RUN = "All"
 
 
@@ -39,12 +40,12 @@ class Parties:
     other: str  # the tenant trying to use it
 
 
-def _refused(exc: kube.ApiFailure) -> Outcome:
-    """A refusal the API server names (the authorizer or an admission layer: `answers.classify` says
-    DENIED) is a denial; anything else (an error, an invalid object, not found) did not observe one."""
-    if answers.classify(exc.status, exc.body or exc.message, exc.reason).kind is answers.Kind.DENIED:
-        return Cell.DENIED, f"{exc.status}: {exc.message}"
-    return Cell.ERROR, str(exc)
+def _refused(exc: kube.ApiFailure) -> Answered:
+    """The attempt's answer as a cell by the one mapping (`checks.answered.failed`, the request as a
+    whole): a refusal the API server names (the authorizer or an admission layer) is DENIED, its layer
+    kept; an answer about the object after authorization and admission (404, 409) ALLOWED: the request
+    went through every fence; an invalid object or an error ERROR: it observed no refusal."""
+    return failed(exc)
 
 
 def owner_mounts_own_claim(ws: Workspace, written: WrittenVolume, _parties: Parties) -> Outcome:
@@ -306,16 +307,23 @@ def expected_cell(ws: Workspace, parties: Parties, subject: str, action: str, wr
 
 
 def observe_separation(ws: Workspace, written: WrittenVolume, parties: Parties, rows: list[tuple[str, str]]) -> Matrix:
-    """Run each (subject, action) attempt once; rows name the subject as in the feature ("the owner", ...)."""
+    """Run each (subject, action) attempt once; rows name the subject as in the feature ("the owner", ...);
+    an attempt the API server answered keeps who decided it (the matrix's layers)."""
     cells: dict[tuple[str, str], Cell] = {}
     evidence: dict[tuple[str, str], str] = {}
+    layers: dict[tuple[str, str], str] = {}
     for subject, action in rows:
         role, attempt = ACTIONS[action]
         if ROLES[subject] != role:
             raise KeyError(f'"{action}" is an attempt of {role}, not of "{subject}"')
         key = (row_name(subject, action), "access")
-        cells[key], evidence[key] = attempt(ws, written, parties)
-    return Matrix.build([row_name(s, a) for s, a in rows], ["access"], cells, evidence)
+        seen = attempt(ws, written, parties)
+        if isinstance(seen, Answered):
+            cells[key], evidence[key] = seen.observed
+            layers[key] = seen.layer
+        else:
+            cells[key], evidence[key] = seen
+    return Matrix.build([row_name(s, a) for s, a in rows], ["access"], cells, evidence, layers)
 
 
 def row_name(subject: str, action: str) -> str:

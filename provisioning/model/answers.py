@@ -4,8 +4,9 @@ API answers every check reads.
 `classify(status, message, reason)` turns an HTTP status and the API server's message (or the raw
 body, a `Status` object in JSON) into an `Answer`:
 
-- GRANTED: every layer that could refuse let the request through (2xx, or an answer about the object
-  itself after authorization and admission: 404 Not Found, 409 Conflict, 410 Gone, 412);
+- GRANTED: every layer that could refuse let the request through (2xx, 101 Switching Protocols: a stream
+  the API server upgraded after authorizing it, or an answer about the object itself after authorization
+  and admission: 404 Not Found, 409 Conflict, 410 Gone, 412);
 - DENIED: a layer refused it; `layer` names which: the authorizer (`User "u" cannot <verb> ...`),
   RBAC's escalation check, or an admission plugin by name (PodSecurity, ResourceQuota, LimitRanger,
   NamespaceLifecycle, a ValidatingAdmissionPolicy, an admission webhook, any other admission);
@@ -26,6 +27,10 @@ content in namespace <ns> because it is being terminated` (plugin/namespace/life
 422 when the policy's reason is Invalid) and `admission webhook "<name>" denied the request: ...`;
 RBAC's escalation check (registry/rbac) answers `... is attempting to grant RBAC permissions not
 currently held`.
+
+What an answer says about the fence a probe asks about is `decide(answer, fence)` (a `Decision`: the fence
+let the request through, refused it, or nothing was decided): the one rule every observed cell is made
+with (`checks.answered` names its decisions as cells).
 
 Node refusals are not API answers but pod status or event reasons: `node_refusal(reason)` names the
 kubelet or the container runtime.
@@ -108,6 +113,17 @@ class Answer:
         return self.layer not in AUTHORIZATION_LAYERS
 
     @property
+    def accepted(self) -> bool:
+        """Whether the API server did what was asked: a 2xx, or 101 Switching Protocols (a stream opened)."""
+        return self.kind is Kind.GRANTED and (200 <= self.status < 300 or self.status == 101)
+
+    @property
+    def created(self) -> bool:
+        """Whether the API server created what was posted (201 Created): e.g. an access review, whose
+        answer is the created object."""
+        return self.kind is Kind.GRANTED and self.status == 201
+
+    @property
     def absent(self) -> bool:
         """Whether the answer is that the object does not exist (404 Not Found): the authorizer let the
         request through (an unauthorized one is 403 whether the object exists or not) and admission never
@@ -186,7 +202,7 @@ def classify(status: int, message: str, reason: str = "") -> Answer:
     the HTTP reason or the Status reason (Forbidden, Invalid, ...), used only when there is no message."""
     message, status_reason = _status_object(message)
     message = message or status_reason or reason
-    if 200 <= status < 300:
+    if 200 <= status < 300 or status == 101:
         return Answer(Kind.GRANTED, Layer.NONE, status, message)
     if status in _ERROR_STATUSES or status >= 500 or status < 400:
         layer = Layer.AUTHENTICATION if status == 401 else Layer.NONE
@@ -201,6 +217,45 @@ def classify(status: int, message: str, reason: str = "") -> Answer:
     if status in _GRANTED_STATUSES:
         return Answer(Kind.GRANTED, Layer.NONE, status, message)
     return Answer(Kind.INVALID, Layer.API_VALIDATION, status, message)
+
+
+class Decision(enum.StrEnum):
+    """What an answer says about the fence a probe asks about."""
+
+    PASSED = "passed"  # the fence let the request through
+    REFUSED = "refused"  # a layer of the fence refused it
+    UNDECIDED = "undecided"  # nothing was decided about the fence
+
+
+Fence = frozenset[Layer] | None  # the layers a probe asks about; None: the request as a whole
+AUTHENTICATION_FENCE: frozenset[Layer] = frozenset({Layer.AUTHENTICATION})
+AUTHORIZATION_FENCE: frozenset[Layer] = AUTHORIZATION_LAYERS
+
+
+def decide(answer: Answer, fence: Fence = None) -> Decision:
+    """What `answer` says about `fence`, the layers a probe asks about (pure): the one rule.
+
+    - a refusal by a layer of the fence is REFUSED: a DENIED answer (any layer when `fence` is None), or a
+      401 when the fence holds the authenticator (credentials refused, or a request without any);
+    - an ERROR answer (transport, 401 otherwise, 405, 429, 5xx) is UNDECIDED: nobody decided anything;
+    - `fence` None (the request as a whole: was it done?): GRANTED is PASSED, INVALID is UNDECIDED (the
+      object sent was not valid, so the request was neither done nor refused by any fence: validation
+      runs before validating admission, apiserver's handlers/create.go);
+    - `fence` a set of layers at the front of the API server's chain (authentication, then authorization,
+      then admission: https://kubernetes.io/docs/concepts/security/controlling-access/): any other answer
+      (GRANTED, INVALID, or a refusal by a layer outside the fence) came from a later stage, so the fence
+      let the request through: PASSED. E.g. AUTHORIZATION_FENCE (an access matrix asks the authorizer):
+      a PodSecurity refusal or a 422 is PASSED; AUTHENTICATION_FENCE (do the credentials work?): a 403 of
+      the authorizer is PASSED. A fence's layers must be those a probe's request meets before the ones
+      it leaves out (the callers' fences: authentication, authorization, and admission layers with them)."""
+    refusal = answer.kind is Kind.DENIED or answer.unauthenticated
+    if refusal and (answer.layer in fence if fence is not None else answer.kind is Kind.DENIED):
+        return Decision.REFUSED
+    if answer.kind is Kind.ERROR:
+        return Decision.UNDECIDED
+    if fence is None and answer.kind is Kind.INVALID:
+        return Decision.UNDECIDED
+    return Decision.PASSED
 
 
 _INVALID = re.compile(r'^\S+ "[^"]*" is invalid: ')

@@ -75,13 +75,16 @@ def start_of(failure: str) -> Start:
 _POLICY_LAYERS = frozenset({answers.Layer.ADMISSION_POLICY, answers.Layer.WEBHOOK, answers.Layer.ADMISSION})
 
 
-def start_of_refusal(status: int, message: str) -> Start:
-    """The Start of a pod the API server did not create (`status`, `message`: its answer):
-    ADMISSION_REFUSED when an admission policy, webhook or unnamed admission plugin denied it (a product
-    refusing pulls from the cache at admission), FAILED otherwise (PodSecurity, quota, authorization,
-    validation or an error prove nothing about the cache)."""
-    answer = answers.classify(status, message)
-    refused = answer.kind in (answers.Kind.DENIED, answers.Kind.INVALID) and answer.layer in _POLICY_LAYERS
+def start_of_refusal(status: int, message: str, reason: str = "") -> Start:
+    """The Start of a pod the API server did not create (`status`, `message`: its answer, the message or
+    the raw Status body; `reason`: the HTTP reason), read by the one rule of an answer about the request
+    as a whole (`answers.decide`, which `checks.answered` maps to cells): ADMISSION_REFUSED when it is
+    REFUSED by an admission policy, webhook or unnamed admission plugin (a product refusing pulls from
+    the cache at admission; a ValidatingAdmissionPolicy whose reason is Invalid answers 422 and is still
+    the policy's refusal: the classifier reads its message, `answers.classify`), FAILED otherwise
+    (PodSecurity, quota, authorization, an invalid pod or an error prove nothing about the cache)."""
+    answer = answers.classify(status, message, reason)
+    refused = answers.decide(answer) is answers.Decision.REFUSED and answer.layer in _POLICY_LAYERS
     return Start.ADMISSION_REFUSED if refused else Start.FAILED
 
 

@@ -4,13 +4,15 @@ what the RBAC steps read of a product from the targets file."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from checks.answered import made
 from checks.matrix import Cell, Matrix
-from checks.rbac.access import Observation, resource_probe
+from checks.rbac.access import Observation, Said, resource_probe
 from checks.rbac.agreement import AGREE, agreement_rows
 from checks.rbac.credentials import authentication_cell, portable
 from checks.rbac.delegation import (
@@ -22,7 +24,6 @@ from checks.rbac.delegation import (
     after_cell,
     before,
     comparison,
-    grant_cell,
     observe_after,
     own,
 )
@@ -32,6 +33,7 @@ from checks.verdicts import Inconclusive, Observed, require, requirement_compari
 from harness.settings import DEFAULT_TARGETS, Settings
 from harness.targets import load_targets
 from provisioning.backends.protocol import Credential
+from provisioning.kube.client import ApiFailure
 
 BINDINGS = ApiResource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, ("list", "create"))
 FORBIDDEN = '403: rolebindings is forbidden: User "blue-developer" cannot list resource "rolebindings"'
@@ -114,12 +116,12 @@ OUTCOMES = [  # (what was observed, the delegation, the developer's last answer 
         "error",
         "positive control failed (blue-admin -> list rolebindings (the tenant admin's own) is error: 503",
     ),
-    (
-        "the tenant admin denied what its role holds",
+    (  # the one rule (checks.matrix.apply_positive_control): a control is never its own control
+        "the tenant admin denied what its role holds: its control failed, no denial proves anything",
         _delegation(own_=(Cell.DENIED, "403: cannot list")),
         _after((Cell.ALLOWED, "authorized (2xx)")),
-        "fail",
-        "expected ALLOWED, observed DENIED: blue-admin -> list rolebindings (the tenant admin's own)",
+        "error",
+        "positive control failed (blue-admin -> list rolebindings (the tenant admin's own) is denied: 403",
     ),
 ]
 
@@ -176,7 +178,7 @@ def test_the_matrix_rows_are_the_developers_and_the_admin() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "cell", "said"),
+    ("status", "body", "cell", "layer"),
     [
         (
             403,
@@ -184,19 +186,30 @@ def test_the_matrix_rows_are_the_developers_and_the_admin() -> None:
             Cell.DENIED,
             "authorizer",
         ),
-        (403, "... is attempting to grant RBAC permissions not currently held", Cell.DENIED, "RBAC escalation"),
-        (422, 'Role.rbac.authorization.k8s.io "r" is invalid', Cell.DENIED, "invalid"),
-        (503, "unavailable", Cell.ERROR, "error"),
-        (0, "connection refused", Cell.ERROR, "error"),
-        (409, "already exists", Cell.ERROR, "granted"),
+        (403, "... is attempting to grant RBAC permissions not currently held", Cell.DENIED, "RBAC escalation check"),
+        (422, 'Role.rbac.authorization.k8s.io "r" is invalid', Cell.ERROR, "API validation"),  # was DENIED
+        (503, "unavailable", Cell.ERROR, "-"),
+        (0, "connection refused", Cell.ERROR, "-"),
+        (409, "already exists", Cell.ERROR, "-"),
     ],
 )
-def test_a_grant_that_did_not_succeed_is_read_by_the_one_classifier(
-    status: int, body: str, cell: Cell, said: str
+def test_a_grant_that_did_not_succeed_is_read_by_the_one_mapping(
+    status: int, body: str, cell: Cell, layer: str
 ) -> None:
-    got, evidence = grant_cell(status, body)
-    assert got is cell
-    assert said in evidence
+    seen = made(ApiFailure(status, "reason", body))
+    assert (seen.cell, seen.layer) == (cell, layer)
+    assert str(status) in seen.evidence
+
+
+def test_an_invalid_grant_is_error_in_the_delegation_matrix_and_layers_survive() -> None:
+    invalid = made(ApiFailure(422, "Unprocessable Entity", 'Role.rbac.authorization.k8s.io "r" is invalid'))
+    delegation = _delegation(grant={ROLE: Said(invalid.cell, invalid.evidence, layer=invalid.layer)})
+    before_ = Said(Cell.DENIED, FORBIDDEN, layer="authorizer")
+    delegation = replace(delegation, checks=(replace(delegation.checks[0], before=before_),))
+    judged = comparison(delegation, {DEV: (Cell.UNOBSERVED, "not asked")}, TIMEOUT)
+    assert judged.observed["blue-admin", ROLE] is Cell.ERROR
+    assert judged.observed.layers[DEV, before("list", "rolebindings")] == "authorizer"
+    assert _verdict(delegation, {DEV: (Cell.UNOBSERVED, "not asked")})[0] == "error"
 
 
 @pytest.mark.parametrize(
@@ -207,7 +220,8 @@ def test_a_grant_that_did_not_succeed_is_read_by_the_one_classifier(
         (429, Cell.ERROR, "no answer"),
         (503, Cell.ERROR, "no answer"),
         (0, Cell.ERROR, "no answer"),
-        (404, Cell.ERROR, "no answer"),
+        (404, Cell.ALLOWED, "authenticated, then granted"),  # after authentication: the authenticator let it through
+        (422, Cell.ALLOWED, "authenticated, then invalid"),
     ],
 )
 def test_a_self_review_answer_says_whether_the_credentials_are_known(status: int, cell: Cell, said: str) -> None:

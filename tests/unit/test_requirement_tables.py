@@ -201,24 +201,29 @@ def test_every_row_of_the_separation_table_is_an_attempt_of_its_subject() -> Non
 
 
 @pytest.mark.parametrize(
-    ("failure", "cell", "evidence"),
+    ("failure", "cell", "evidence", "layer"),
     [
         (
             ApiFailure(403, "Forbidden", '{"message": "pods is forbidden: violates PodSecurity"}'),
             D,
             "403: pods is forbidden: violates PodSecurity",
+            "PodSecurity admission",
         ),
         (
             ApiFailure(422, "Unprocessable Entity", '{"message": "spec.volumeName: Invalid"}'),
             E,
-            "422 Unprocessable Entity: spec.volumeName: Invalid",
+            "422: spec.volumeName: Invalid",
+            "API validation",
         ),
-        (ApiFailure(404, "Not Found"), E, "404 Not Found"),
-        (ApiFailure(0, "timed out"), E, "0 timed out"),
+        # the one mapping (checks.answered): an answer about the object after every fence went through
+        (ApiFailure(404, "Not Found"), Cell.ALLOWED, "404: Not Found", "-"),
+        (ApiFailure(0, "timed out"), E, "0: timed out", "-"),
     ],
 )
-def test_a_storage_attempt_is_denied_only_on_a_403(failure: ApiFailure, cell: Cell, evidence: str) -> None:
-    assert separation._refused(failure) == (cell, evidence)
+def test_a_storage_attempt_is_read_by_the_one_mapping(
+    failure: ApiFailure, cell: Cell, evidence: str, layer: str
+) -> None:
+    assert separation._refused(failure) == Answered(cell, evidence, layer)
 
 
 def test_a_row_is_named_by_its_subject_and_action() -> None:
