@@ -142,7 +142,7 @@ def _start(api: Any, namespace: str, manifest: dict[str, Any], timeout: float) -
     try:
         created = create_pod(api, namespace, manifest)
     except kube.ApiFailure as exc:
-        start = image_pulls.start_of_refusal(exc.status, exc.message)
+        start = image_pulls.start_of_refusal(exc.status, exc.body or exc.message, exc.reason)
         return Observation(start, f"{where} not created: {exc.status}: {exc.message}"), ""
     admitted = created.spec.containers[0].image_pull_policy
     policy = f"admitted with pull policy {admitted}" if admitted != asked else "admitted as asked"
