@@ -9,7 +9,7 @@ from pytest_bdd import parsers, scenarios, then, when
 
 from checks.matrix import Cell, Matrix
 from checks.network.reachability import to_html_table
-from checks.privileged.cases import observe_plan, require_plan_verdicts
+from checks.privileged.cases import PlansObserved, observe_plans, require_plan_verdicts
 from checks.privileged.limits import LimitsObservation, observe_limits, require_limits
 from checks.privileged.object_limits import (
     Rows,
@@ -39,7 +39,7 @@ from checks.privileged.workloads import (
 from checks.verdicts import decide, require
 from harness.settings import Settings
 from provisioning.model.needs import applicable, promises_limits
-from provisioning.model.privileges import PlanVerdicts, control_cells, forbidden_case, render_table
+from provisioning.model.privileges import control_cells, forbidden_case, render_table
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.tenancy import ProvisionedTenancy
 from reports.plan_tables import ATTACHMENT as PLAN_CONTROL_CELLS
@@ -60,19 +60,21 @@ def _text(body: str, name: str) -> None:
     parsers.parse("each tenant admin on a {placement} cluster asks for every privilege"),
     target_fixture="plan_verdicts",
 )
-def ask_for_every_privilege(tenancy: ProvisionedTenancy, settings: Settings, placement: str) -> list[PlanVerdicts]:
+def ask_for_every_privilege(tenancy: ProvisionedTenancy, settings: Settings, placement: str) -> PlansObserved:
     tenants = _tenants(tenancy, Placement(placement))
-    return [observe_plan(tenancy, t, settings.run_id, settings.timeouts.pod_ready) for t in tenants]
+    return observe_plans(tenancy, tenants, settings.run_id, settings.timeouts.pod_ready)
 
 
 @then("every privilege gets the verdict its plan implies, with the layer that decided")
-def verdicts_as_plans_imply(plan_verdicts: list[PlanVerdicts]) -> None:
-    table = render_table(plan_verdicts)
+def verdicts_as_plans_imply(plan_verdicts: PlansObserved) -> None:
+    verdicts = plan_verdicts.verdicts
+    table = render_table(verdicts)
+    _text(plan_verdicts.describe(), "tenants observed, and the others' fences read back")
     _text(table, "privileges per plan: control, case, expected, observed, layer, API message")
     allure.attach(
-        json.dumps(control_cells(plan_verdicts)), name=PLAN_CONTROL_CELLS, attachment_type=allure.attachment_type.JSON
+        json.dumps(control_cells(verdicts)), name=PLAN_CONTROL_CELLS, attachment_type=allure.attachment_type.JSON
     )
-    require_plan_verdicts(plan_verdicts, table)
+    require_plan_verdicts(verdicts, f"{plan_verdicts.describe()}\n\n{table}", plan_verdicts.covered)
 
 
 @when(

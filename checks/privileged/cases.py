@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from checks import decided
 from checks.answered import classified
 from checks.matrix import Cell, Comparison
+from checks.privileged.representatives import Group, ReadBack, fence, groups, read_backs
 from checks.verdicts import require, requirement_comparison, requirement_row, stacked
 from harness.wait import WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
@@ -168,6 +169,47 @@ def observe_plan(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str, pod_t
         api.close()
 
 
+@dataclass(frozen=True)
+class PlansObserved:
+    """The case matrix of each (plan, cluster)'s representative, and every other tenant's read-back."""
+
+    verdicts: tuple[PlanVerdicts, ...]
+    covered: tuple[ReadBack, ...] = ()
+
+    def describe(self) -> str:
+        """One line per tenant: which was observed, and what each covered tenant's read-back found."""
+        observed = [f"{v.tenant} (plan {v.plan}): case matrix observed" for v in self.verdicts]
+        return "\n".join([*observed, *(r.describe() for r in self.covered)])
+
+
+def observe_plans(
+    tenancy: ProvisionedTenancy, tenants: Sequence[Tenant], run_id: str, pod_timeout: float
+) -> PlansObserved:
+    """The case matrix (`observe_plan`) of one representative per (plan, cluster) of `tenants` (the first
+    by name: checks/privileged/representatives.py), then every other tenant's fence read back as the
+    cluster's admin and compared with its representative's."""
+    found = groups(tenants, lambda t: tenancy.cluster_of(t.name).handle.name)
+    verdicts = tuple(observe_plan(tenancy, group.representative, run_id, pod_timeout) for group in found)
+    return PlansObserved(verdicts, tuple(read_backs(found, _fences(tenancy, [g for g in found if g.covered]))))
+
+
+def _fences(tenancy: ProvisionedTenancy, found: Sequence[Group]) -> dict[str, Mapping[str, str] | str]:
+    """Tenant name -> its namespace's enforcing Pod Security labels, or why they could not be read."""
+    fences: dict[str, Mapping[str, str] | str] = {}
+    for group in found:
+        api = tenancy.admin_client(tenancy.cluster_of(group.representative.name))
+        try:
+            for tenant in (group.representative, *group.covered):
+                try:
+                    namespace = kube.call(api, "CoreV1Api", "read_namespace", tenant.namespace)
+                    fences[tenant.name] = fence(namespace.metadata.labels)
+                except kube.ApiFailure as exc:
+                    fences[tenant.name] = f"reading namespace {tenant.namespace}: {exc}"
+        finally:
+            api.close()
+    return fences
+
+
 def _error(plan: Plan, case: Case, message: str) -> CaseResult:
     return CaseResult(case, expected_outcome(plan, case), Outcome.ERROR, None, message)
 
@@ -208,22 +250,55 @@ def _follow(scene: _Scene, case: Case, name: str, held_before: bool) -> CaseResu
 
 
 POSITIVE_CONTROL = "compliant pod runs"
+FENCE = "fence as its representative's"
 
 
-def plan_comparison(plan_verdicts: Sequence[PlanVerdicts]) -> Comparison:
+def plan_comparison(plan_verdicts: Sequence[PlanVerdicts], covered: Sequence[ReadBack] = ()) -> Comparison:
     """The check's requirement table (checks/verdicts.py): a row per tenant's plan, a column per case
     (it met the verdict its plan implies, with the layer that decided it) and the positive control (the
     tenant's compliant pod ran: `PlanVerdicts.control_ran`); when the control did not run, no case of its
-    row is evidence."""
+    row is evidence. With `covered` read-backs (checks/privileged/representatives.py) a column `FENCE`
+    and a row per covered tenant: its fence as its representative's holds (ALLOWED) and the
+    representative's cells are its own, or it differs (DENIED) or was not read (ERROR), and its cases
+    are not observed."""
     rows = []
+    by_tenant = {verdict.tenant: verdict for verdict in plan_verdicts}
     for verdict in plan_verdicts:
-        results = {r.case: r for r in verdict.results}
-        control = Cell.ALLOWED if verdict.control_ran else Cell.ERROR
-        cells = {POSITIVE_CONTROL: (control, f"compliant pod {verdict.control}")}
-        cells.update({case.value: _requirement(results.get(case)) for case in Case})
-        layers = {case.value: r.layer.value for case, r in results.items() if r.layer is not None}
+        cells, layers = _cells(verdict)
+        if covered:
+            cells[FENCE] = (Cell.ALLOWED, "the representative of its plan on its cluster: observed itself")
         rows.append(requirement_row(verdict.row, cells, layers))
+    for read in covered:
+        verdict = by_tenant[read.representative]
+        rows.append(requirement_row(f"{verdict.product}/{read.plan} ({read.tenant})", *_as_covered(read, verdict)))
     return requirement_comparison(stacked(rows), [(v.row, POSITIVE_CONTROL) for v in plan_verdicts])
+
+
+def _cells(verdict: PlanVerdicts) -> tuple[dict[str, tuple[Cell, str]], dict[str, str]]:
+    results = {r.case: r for r in verdict.results}
+    control = Cell.ALLOWED if verdict.control_ran else Cell.ERROR
+    cells = {POSITIVE_CONTROL: (control, f"compliant pod {verdict.control}")}
+    cells.update({case.value: _requirement(results.get(case)) for case in Case})
+    layers = {case.value: r.layer.value for case, r in results.items() if r.layer is not None}
+    return cells, layers
+
+
+def _as_covered(read: ReadBack, verdict: PlanVerdicts) -> tuple[dict[str, tuple[Cell, str]], dict[str, str]]:
+    """A covered tenant's cells: its representative's (a contradiction without the representative's
+    positive control is no evidence: ERROR), or none observed where the fence is not the same."""
+    cells, layers = _cells(verdict)
+    if not read.covered:
+        why = f"not covered by {read.representative}'s verdict: {read.error or '; '.join(read.differences)}"
+        observed = {column: (Cell.UNOBSERVED, why) for column in cells}
+        observed[FENCE] = (Cell.ERROR if read.error else Cell.DENIED, read.describe())
+        return observed, {}
+    rep = read.representative
+    covered = {
+        column: (Cell.ERROR if cell is Cell.DENIED and not verdict.control_ran else cell, f"as {rep}: {said}")
+        for column, (cell, said) in cells.items()
+    }
+    covered[FENCE] = (Cell.ALLOWED, read.describe())
+    return covered, layers
 
 
 def _requirement(result: CaseResult | None) -> tuple[Cell, str]:
@@ -238,8 +313,10 @@ def _requirement(result: CaseResult | None) -> tuple[Cell, str]:
     return Cell.DENIED, said
 
 
-def require_plan_verdicts(plan_verdicts: Sequence[PlanVerdicts], report: str) -> None:
-    """The one verdict rule on the plans' requirement table: fail (AssertionError) when an observed case
-    contradicts its plan; otherwise ERROR (Inconclusive) when a case was not observed, as every case is
-    when the positive control failed; otherwise pass. `report` is the message."""
-    require(plan_comparison(plan_verdicts), report)
+def require_plan_verdicts(plan_verdicts: Sequence[PlanVerdicts], report: str, covered: Sequence[ReadBack] = ()) -> None:
+    """The one verdict rule on the plans' requirement table (`plan_comparison`, with the `covered`
+    tenants' read-backs): fail (AssertionError) when an observed case contradicts its plan or a covered
+    tenant's fence differs from its representative's; otherwise ERROR (Inconclusive) when a case or a
+    fence was not observed, as every case is when the positive control failed; otherwise pass. `report`
+    is the message."""
+    require(plan_comparison(plan_verdicts, covered), report)
