@@ -148,16 +148,53 @@ func probe(t target, timeout time.Duration) result {
 	return r
 }
 
+// lookup asks A and AAAA apart and says "no such host" only when both did: Go's LookupHost reports the
+// first error of its parallel A and AAAA queries for a rooted name, so an A query the server never
+// answered, next to the AAAA NODATA of an IPv4 name ("no such host" too), read as a name that does
+// not exist (net/dnsclient_unix.go goLookupIPCNAMEOrder).
+func lookup(ctx context.Context, host string) (string, error) {
+	type answer struct {
+		ips []net.IP
+		err error
+	}
+	answers := make(chan answer, 2)
+	for _, network := range []string{"ip4", "ip6"} {
+		go func() {
+			ips, err := net.DefaultResolver.LookupIP(ctx, network, host)
+			answers <- answer{ips, err}
+		}()
+	}
+	first, second := <-answers, <-answers
+	for _, a := range []answer{first, second} {
+		if a.err == nil && len(a.ips) > 0 {
+			return a.ips[0].String(), nil
+		}
+	}
+	for _, a := range []answer{first, second} {
+		var dnsErr *net.DNSError
+		if a.err != nil && !(errors.As(a.err, &dnsErr) && dnsErr.IsNotFound) {
+			return "", a.err // not answered: no verdict on the name
+		}
+	}
+	if first.err != nil {
+		return "", first.err // both not found
+	}
+	if second.err != nil {
+		return "", second.err
+	}
+	return "", &net.DNSError{Err: "no address in the answers", Name: host}
+}
+
 func attempt(t target, timeout time.Duration) (string, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	host := t.Host
 	if net.ParseIP(host) == nil {
-		addrs, err := net.DefaultResolver.LookupHost(ctx, host)
-		if err != nil || len(addrs) == 0 {
+		address, err := lookup(ctx, host)
+		if err != nil {
 			return "dns-failure", fmt.Sprint(err)
 		}
-		host = addrs[0]
+		host = address
 	}
 	address := net.JoinHostPort(host, strconv.Itoa(t.Port))
 	var dialer net.Dialer
