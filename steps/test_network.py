@@ -13,7 +13,7 @@ from checks.evidence import record_figure
 from checks.matrix import Matrix
 from checks.network.changes import ChangeVerdict, enforcement_figure
 from checks.network.claimed import Claim, claimed_targets, judge_answers, make_claim
-from checks.network.dns import as_resolution, name_targets
+from checks.network.dns import name_targets, observe_names
 from checks.network.expectations import kind_of_target, other_cluster, same_tenant
 from checks.network.judging import (
     as_plan_says,
@@ -34,7 +34,6 @@ from checks.network.runs import (
     cluster_named,
     every_pair,
     from_outside,
-    from_pods,
     own_tenant_only,
     partner_pods,
     pods_on,
@@ -292,12 +291,7 @@ def look_up_every_name(
     pods = pods_on(probe_pods, cluster)
     services = [s for s in tenant_services if s.cluster == cluster.handle.name]
     targets = tuple(name_targets(pods, services))
-    return ProbeRun(prober, tuple(pods), targets, same_tenant, observer=_resolved)
-
-
-def _resolved(run: ProbeRun) -> tuple[Matrix, int]:
-    matrix, probes = from_pods(run)
-    return as_resolution(matrix), probes
+    return ProbeRun(prober, tuple(pods), targets, same_tenant, observer=observe_names)
 
 
 @then("every tenant resolves its own names, and other tenants' names as its plan says")

@@ -107,30 +107,30 @@ def test_a_pods_dns_name_is_its_dashed_address_in_its_namespace() -> None:
     assert pod_dns_name(BLUE_A, "example.org") == "10-244-1-7.tenant-blue.pod.example.org"
 
 
-def test_name_targets_are_every_service_every_pod_and_one_name_nobody_made() -> None:
+def test_name_targets_are_every_service_every_pod_and_one_name_nobody_made_asked_fully_qualified() -> None:
     pairs = name_targets([BLUE_A, GREEN_B, NODE], [BLUE_SERVICE])
     assert [(owner.label, t.column, t.host, t.port, t.protocol) for owner, t in pairs] == [
         (
             "blue/svc",
             "caas-probe.tenant-blue.svc.cluster.local (name)",
-            "caas-probe.tenant-blue.svc.cluster.local",
+            "caas-probe.tenant-blue.svc.cluster.local.",
             8080,
             "tcp",
         ),
-        ("blue/a", "blue/a pod (name)", "10-244-1-7.tenant-blue.pod.cluster.local", 8080, "tcp"),
-        ("green/b", "green/b pod (name)", "10-244-2-9.tenant-green.pod.cluster.local", 8080, "tcp"),
+        ("blue/a", "blue/a pod (name)", "10-244-1-7.tenant-blue.pod.cluster.local.", 8080, "tcp"),
+        ("green/b", "green/b pod (name)", "10-244-2-9.tenant-green.pod.cluster.local.", 8080, "tcp"),
         (
             f"blue/{ABSENT}",
             f"{ABSENT}.tenant-blue.svc.cluster.local (name)",
-            f"{ABSENT}.tenant-blue.svc.cluster.local",
+            f"{ABSENT}.tenant-blue.svc.cluster.local.",
             8080,
             "tcp",
         ),
-    ], "a node (no namespace) has no pod name"
+    ], "a node (no namespace) has no pod name; every host ends with the root's dot, no column does"
 
 
 def test_without_services_there_is_no_negative_control_name() -> None:
-    assert [t.host for _owner, t in name_targets([BLUE_A], [])] == ["10-244-1-7.tenant-blue.pod.cluster.local"]
+    assert [t.host for _owner, t in name_targets([BLUE_A], [])] == ["10-244-1-7.tenant-blue.pod.cluster.local."]
 
 
 def test_a_service_is_probed_on_its_address_over_tcp_and_udp_and_owned_by_its_tenant() -> None:
