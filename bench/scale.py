@@ -295,6 +295,12 @@ def windows(results: Sequence[tuple[str, str, float, float]], run_start: float) 
 _PROBES = re.compile(r"observed in \d+ attempt\(s\), [\d.]+s, (\d+) probes")  # checks.network.reachability
 _CELLS = re.compile(r"^cells: (.*)$", re.MULTILINE)  # checks.rbac.access.Observation.counts
 _WAY = re.compile(r"(\S+) (\d+) asked(?:, (\d+) inferred from (\d+) SelfSubjectRulesReviews)?")
+# checks.rbac.design.coverage: the access matrix's covering design (or every cell) and the model's agreement
+_DESIGN = re.compile(
+    r"^covering design \(seed (\d+)\): (\d+) of (\d+) cells asked .*; (\d+) inferred from the model", re.M
+)
+_EVERY = re.compile(r"^every cell asked \(([\d,]+), within the budget\)", re.M)
+_AGREE = re.compile(r"^model vs (\S+): ([\d,]+) of ([\d,]+) answered cells agree", re.M)
 
 
 _PROVISIONING = re.compile(r"<th>total</th><th>([\d.]+) s</th>")  # the run's "provisioning timings (PRODUCT)"
@@ -308,19 +314,35 @@ def provisioning_seconds(html: str) -> float:
 
 def evidence_work(texts: Sequence[str]) -> dict[str, int]:
     """Work the engines' text evidence of one area states: network probes (each verdict's "observed in K
-    attempt(s), S s, P probes") and access-matrix cells asked and inferred (the observer's "cells: WAY N
-    asked[, M inferred from R SelfSubjectRulesReviews]; ..."). The same observation attached by several
-    scenarios (one observation, several scopes judged) counts once: identical "cells:" lines are one."""
+    attempt(s), S s, P probes"), access-matrix cells asked and inferred (the observer's "cells: WAY N
+    asked[, M inferred from R SelfSubjectRulesReviews]; ...") and the access matrix's covering split
+    (checks.rbac.design.coverage): its cells, those asked and those only the model answered ("model-only
+    cells"), and over the ways the cells answered and those where the model and the API server disagree.
+    The same observation attached by several scenarios (one observation, several scopes judged) counts
+    once: identical lines are one."""
     work: dict[str, int] = {}
 
     def add(name: str, value: int) -> None:
         work[name] = work.get(name, 0) + value
 
     lines: set[str] = set()
+    designs: set[tuple[str, ...]] = set()
     for text in texts:
         for matched in _PROBES.finditer(text):
             add("probes", int(matched[1]))
         lines.update(_CELLS.findall(text))
+        agreed = tuple(x for m in _AGREE.finditer(text) for x in m.groups())
+        designs.update((*d.groups(), *agreed) for d in _DESIGN.finditer(text))
+        designs.update(("", e[1], e[1], "0", *agreed) for e in _EVERY.finditer(text))
+    for found in designs:
+        figures = [int(x.replace(",", "")) for x in found[1:4]]
+        add("matrix cells asked", figures[0])
+        add("matrix cells", figures[1])
+        add("model-only cells", figures[2])
+        for way in range(4, len(found), 3):
+            agree, answered = int(found[way + 1].replace(",", "")), int(found[way + 2].replace(",", ""))
+            add("answered (model vs API)", answered)
+            add("model-API disagreements", answered - agree)
     for line in lines:
         for way in _WAY.finditer(line):
             add("cells asked", int(way[2]))

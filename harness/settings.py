@@ -26,6 +26,33 @@ ENV_PREFIX = "CAAS_"
 
 
 @dataclass(frozen=True)
+class Covering:
+    """When and how the RBAC access matrix is asked as a covering design (issue 23; checks.rbac.covering):
+    an observation of more than `budget` cells (CAAS_RBAC_CELL_BUDGET) asks the design's cells and `sample`
+    random ones (CAAS_RBAC_SAMPLE) drawn from `seed` (CAAS_RBAC_SEED; None: a fresh seed per run, printed
+    in the report). The default budget asks every cell of the lab's runs of 2-5 tenants."""
+
+    budget: int = 100_000
+    sample: int = 2_000
+    seed: int | None = None
+
+
+def covering_of(environment: Mapping[str, str]) -> Covering:
+    """The Covering of CAAS_RBAC_CELL_BUDGET, CAAS_RBAC_SAMPLE and CAAS_RBAC_SEED (whole numbers, each
+    unset for its default); ConfigError naming the variable otherwise."""
+    found: dict[str, int] = {}
+    for name, field_name in (("RBAC_CELL_BUDGET", "budget"), ("RBAC_SAMPLE", "sample"), ("RBAC_SEED", "seed")):
+        text = environment.get(f"{ENV_PREFIX}{name}", "")
+        if text and not text.isdigit():
+            raise ConfigError(
+                f"{ENV_PREFIX}{name}", "", f"{text!r} is not a whole number (fix: e.g. 100000, or unset it)"
+            )
+        if text:
+            found[field_name] = int(text)
+    return Covering(**found)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs to know, validated up front."""
 
@@ -39,6 +66,7 @@ class Settings:
     hypothesis_examples: int = 10
     cluster_prefix: str = ""  # keeps cluster names of concurrent suites on one lab apart
     mutation: Mutation | None = None  # onboarding with one fence removed (mutation testing)
+    covering: Covering = field(default_factory=Covering)  # when the access matrix is asked as a covering design
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -92,6 +120,7 @@ def build_settings(
         hypothesis_examples=int(examples_text),
         cluster_prefix=prefix,
         mutation=Mutation(mutation_text) if mutation_text else None,
+        covering=covering_of(environment),
         environment=dict(environment),
     )
 

@@ -18,14 +18,13 @@ from checks.rbac.federation_rights import judge_rights, observe_rights
 from checks.rbac.federation_setup import Federated
 from checks.rbac.matrix import (
     AccessRun,
-    attach_comparison,
-    attach_ways,
     judge_scope,
     observe_cluster,
     shared_cluster,
 )
 from checks.rbac.product_scope import provider_onboarding, provider_scope
 from checks.rbac.reach import attach_and_judge, observe_paths, observe_service_accounts, observe_streams
+from checks.rbac.rendering import attach_comparison, attach_ways
 from checks.verdicts import Observed, require
 from harness.settings import Settings
 from provisioning.model.needs import applicable
@@ -42,7 +41,11 @@ def _shared(tenancy: ProvisionedTenancy) -> ProvisionedCluster:
 def access_run(tenancy: ProvisionedTenancy, settings: Settings) -> AccessRun:
     """The whole matrix of a product's shared cluster, observed once per product."""
     cluster = _shared(tenancy)
-    run, _ = observe_cluster(tenancy, cluster, scope=provider_scope(settings, tenancy.product.name))
+    covering = settings.covering
+    scope = provider_scope(settings, tenancy.product.name)
+    run, _ = observe_cluster(
+        tenancy, cluster, scope=scope, budget=covering.budget, sample=covering.sample, seed=covering.seed
+    )
     return run
 
 

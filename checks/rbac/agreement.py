@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from checks.matrix import Cell
 from checks.rbac.access import Observation
-from checks.rbac.matrix import attach_ways
+from checks.rbac.rendering import attach_ways
 from checks.verdicts import Observed, decide, requirement_comparison, requirement_table
 
 AGREE = "the ways that can answer agree"

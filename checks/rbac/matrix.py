@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-import allure
-
 from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
-from checks.network.reachability import to_html_table
+from checks.rbac import covering
 from checks.rbac.access import AccessObserver, Observation, Probe, resource_probe, subresource_probe
-from checks.rbac.credentials import mark_impersonated
+from checks.rbac.design import CELL_BUDGET, SAMPLE, Family, chosen, coverage, family, namespaces_of
 from checks.rbac.discovery import ApiResource, ApiSubresource, discover, discover_subresources
 from checks.rbac.non_resource import PATHS, anonymous_probes, path_probe
+from checks.rbac.rendering import attach_comparison, render_comparison
 from checks.rbac.service_accounts import ServiceAccount, account_probes, tenant_grants
 from checks.rbac.service_accounts import expected as account_expected
 from checks.rbac.streaming import stream_probe, stream_subjects
@@ -74,34 +73,90 @@ def _expected(policy: RbacPolicy, identity: Identity, probe: Probe) -> Cell:
     return Cell.ALLOWED if policy.allows(request) else Cell.DENIED
 
 
+def _items(resources: Sequence[ApiResource], verbs: Sequence[str] = ()) -> list[tuple[str, tuple[ApiResource, str]]]:
+    """(label, (resource, verb)) of every verb of `resources` (only `verbs` when given)."""
+    return [(f"{v} {r.label}", (r, v)) for r in resources for v in r.verbs if not verbs or v in verbs]
+
+
+def _asker(policy: RbacPolicy, scope: str) -> Callable[[Identity, str, tuple[ApiResource, str]], Question]:
+    def ask(identity: Identity, namespace: str, item: tuple[ApiResource, str]) -> Question:
+        probe = resource_probe(identity.user, row_of(identity), item[0], item[1], namespace)
+        return Question(probe, identity, _expected(policy, identity, probe), scope)
+
+    return ask
+
+
+def namespaced_family(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    resources: Sequence[ApiResource],
+    scope: ProviderScope = ProviderScope(),
+) -> Family[Question]:
+    """Every identity (each authenticator's) x every tenant namespace of the cluster x every namespaced
+    resource x its verbs."""
+    tenants = cluster.tenants
+    policy = required_policy(tenancy.product, tenants, cluster.authenticators, scope.public_reads)
+    namespaces = namespaces_of([t.namespace for t in tenants], tenants)
+    items = _items([r for r in resources if r.namespaced])
+    return family("namespaced", cluster.identities, namespaces, items, _asker(policy, "namespaced"))
+
+
 def namespaced_questions(
     tenancy: ProvisionedTenancy,
     cluster: ProvisionedCluster,
     resources: Sequence[ApiResource],
     scope: ProviderScope = ProviderScope(),
 ) -> list[Question]:
-    """Every identity (each authenticator's) x every tenant namespace of the cluster x every namespaced
-    resource x its verbs."""
-    tenants = cluster.tenants
-    policy = required_policy(tenancy.product, tenants, cluster.authenticators, scope.public_reads)
-    questions = []
-    for identity in cluster.identities:
-        for other in tenants:
-            for resource in (r for r in resources if r.namespaced):
-                for verb in resource.verbs:
-                    probe = resource_probe(identity.user, row_of(identity), resource, verb, other.namespace)
-                    questions.append(Question(probe, identity, _expected(policy, identity, probe)))
-    return questions
+    """Every question of `namespaced_family`."""
+    return namespaced_family(tenancy, cluster, resources, scope).every()
+
+
+def cluster_scoped_family(cluster: ProvisionedCluster, resources: Sequence[ApiResource]) -> Family[Question]:
+    """Every identity x every cluster-scoped resource x its verbs: all denied (self-reviews aside)."""
+    items = _items([r for r in resources if not r.namespaced and r.name not in SELF_REVIEWS])
+
+    def ask(identity: Identity, namespace: str, item: tuple[ApiResource, str]) -> Question:
+        return Question(
+            resource_probe(identity.user, row_of(identity), *item, namespace), identity, Cell.DENIED, "cluster"
+        )
+
+    return family("cluster", cluster.identities, namespaces_of([""], ()), items, ask)
 
 
 def cluster_scoped_questions(cluster: ProvisionedCluster, resources: Sequence[ApiResource]) -> list[Question]:
-    """Every identity x every cluster-scoped resource x its verbs: all denied (self-reviews aside)."""
+    """Every question of `cluster_scoped_family`."""
+    return cluster_scoped_family(cluster, resources).every()
+
+
+def provider_families(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    resources: Sequence[ApiResource],
+    namespaces: Sequence[str],
+    scope: ProviderScope = ProviderScope(),
+) -> list[Family[Question]]:
+    """Every identity x every namespace of no tenant (`namespaces`) x every namespaced resource x its
+    verbs, then every identity x every all-namespaces list and watch (secrets first). Expected from the
+    model: denied, except the public reads the targets file documents."""
+    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads)
+    namespaced = [r for r in resources if r.namespaced]
+    secrets_first = sorted(namespaced, key=lambda r: (r.group, r.name) != ("", "secrets"))
+    ask = _asker(policy, "provider")
+
+    def everywhere(identity: Identity, namespace: str, item: tuple[ApiResource, str]) -> Question:
+        question = ask(identity, ALL_NAMESPACES, item)
+        probe = replace(question.probe, column=f"(all namespaces): {item[1]} {item[0].label}")
+        return replace(question, probe=probe)
+
     return [
-        Question(resource_probe(i.user, row_of(i), r, verb, ""), i, Cell.DENIED, "cluster")
-        for i in cluster.identities
-        for r in resources
-        if not r.namespaced and r.name not in SELF_REVIEWS
-        for verb in r.verbs
+        family("provider", cluster.identities, namespaces_of(namespaces, ()), _items(namespaced), ask),
+        family(
+            "provider",
+            cluster.identities,
+            namespaces_of([""], ()),
+            _items(secrets_first, ("list", "watch")),
+            everywhere,
+        ),
     ]
 
 
@@ -112,26 +167,40 @@ def provider_questions(
     namespaces: Sequence[str],
     scope: ProviderScope = ProviderScope(),
 ) -> list[Question]:
-    """Every identity x every namespace of no tenant (`namespaces`) x every namespaced resource x its
-    verbs, then every identity x every all-namespaces list and watch (secrets first). Expected from the
-    model: denied, except the public reads the targets file documents."""
+    """Every question of `provider_families`."""
+    return [q for f in provider_families(tenancy, cluster, resources, namespaces, scope) for q in f.every()]
+
+
+def subresource_families(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    subresources: Sequence[ApiSubresource],
+    namespaces: Sequence[str],
+    scope: ProviderScope = ProviderScope(),
+) -> list[Family[Question]]:
+    """Every identity x every subresource discovery lists x every verb it serves, in every tenant
+    namespace of the cluster (its own and the others'), every namespace of no tenant (`namespaces`) and,
+    for cluster-scoped parents, cluster-wide; a namespace's status and finalize are asked of each of
+    those namespaces. Expected from the model (the default roles' subresource rules)."""
     policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads)
-    namespaced = [r for r in resources if r.namespaced]
-    questions = []
-    for identity in cluster.identities:
-        for namespace in namespaces:
-            for resource in namespaced:
-                for verb in resource.verbs:
-                    probe = resource_probe(identity.user, row_of(identity), resource, verb, namespace)
-                    questions.append(Question(probe, identity, _expected(policy, identity, probe), "provider"))
-    secrets_first = sorted(namespaced, key=lambda r: (r.group, r.name) != ("", "secrets"))
-    for identity in cluster.identities:
-        for resource in secrets_first:
-            for verb in (v for v in ("list", "watch") if v in resource.verbs):
-                probe = resource_probe(identity.user, row_of(identity), resource, verb, ALL_NAMESPACES)
-                probe = replace(probe, column=f"(all namespaces): {verb} {resource.label}")
-                questions.append(Question(probe, identity, _expected(policy, identity, probe), "provider"))
-    return questions
+    every = namespaces_of([t.namespace for t in cluster.tenants] + list(namespaces), cluster.tenants)
+
+    def of_namespaces(sub: ApiSubresource) -> bool:
+        return sub.parent.namespaced or (sub.parent.group, sub.parent.name) == ("", "namespaces")
+
+    def ask(identity: Identity, namespace: str, item: tuple[ApiSubresource, str]) -> Question:
+        probe = subresource_probe(identity.user, row_of(identity), item[0], item[1], namespace)
+        return Question(probe, identity, _expected(policy, identity, probe), "subresource")
+
+    def items(where: bool) -> list[tuple[str, tuple[ApiSubresource, str]]]:
+        return [
+            (f"{v} {sub.label}", (sub, v)) for sub in subresources if of_namespaces(sub) is where for v in sub.verbs
+        ]
+
+    return [
+        family("subresource", cluster.identities, every, items(True), ask),
+        family("subresource", cluster.identities, namespaces_of([""], ()), items(False), ask),
+    ]
 
 
 def subresource_questions(
@@ -141,21 +210,8 @@ def subresource_questions(
     namespaces: Sequence[str],
     scope: ProviderScope = ProviderScope(),
 ) -> list[Question]:
-    """Every identity x every subresource discovery lists x every verb it serves, in every tenant
-    namespace of the cluster (its own and the others'), every namespace of no tenant (`namespaces`) and,
-    for cluster-scoped parents, cluster-wide; a namespace's status and finalize are asked of each of
-    those namespaces. Expected from the model (the default roles' subresource rules)."""
-    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads)
-    every = [t.namespace for t in cluster.tenants] + list(namespaces)
-    questions = []
-    for identity in cluster.identities:
-        for sub in subresources:
-            of_namespaces = sub.parent.namespaced or (sub.parent.group, sub.parent.name) == ("", "namespaces")
-            for namespace in every if of_namespaces else [""]:
-                for verb in sub.verbs:
-                    probe = subresource_probe(identity.user, row_of(identity), sub, verb, namespace)
-                    questions.append(Question(probe, identity, _expected(policy, identity, probe), "subresource"))
-    return questions
+    """Every question of `subresource_families`."""
+    return [q for f in subresource_families(tenancy, cluster, subresources, namespaces, scope) for q in f.every()]
 
 
 def stream_questions(
@@ -279,6 +335,12 @@ class AccessRun:
     # False: the credentials were proven otherwise (e.g. a SelfSubjectReview), an allowed cell observed
     # denied is a contradiction like any other
     positive_control: bool = True
+    # the covering design the questions are (None: every cell of the matrix was asked)
+    design: covering.Design | None = None
+
+    def report(self) -> str:
+        """The ways' report, then what was asked and inferred from the model, and the model's agreement."""
+        return f"{self.observation.report()}\n{coverage(self.design, self.questions, self.observation)}"
 
     def compare(self, keep: Callable[[Question], bool] = lambda _q: True) -> Comparison:
         """The real requests of the questions `keep` selects against what the model expects of them; the
@@ -306,8 +368,13 @@ def observe_cluster(
     cluster: ProvisionedCluster,
     extra: Sequence[Question] = (),
     scope: ProviderScope = ProviderScope(),
+    budget: int = CELL_BUDGET,
+    sample: int = SAMPLE,
+    seed: int | None = None,
 ) -> tuple[AccessRun, list[ApiResource]]:
-    """Discover the API and the namespaces of no tenant, ask every question three ways."""
+    """Discover the API and the namespaces of no tenant, ask the questions three ways: every cell of the
+    matrix when it has at most `budget`, else its covering design (checks.rbac.covering: `sample` random
+    cells, from `seed` or a fresh seed); the positive controls and `extra` are always asked."""
     admin = tenancy.admin_client(cluster)
     try:
         resources = discover(admin)
@@ -315,81 +382,20 @@ def observe_cluster(
         namespaces = namespaces_of_no_tenant(admin, tenancy, scope.named)
     finally:
         admin.close()
-    questions = (
-        own_namespace_controls(cluster, resources)
-        + namespaced_questions(tenancy, cluster, resources, scope)
-        + cluster_scoped_questions(cluster, resources)
-        + provider_questions(tenancy, cluster, resources, namespaces, scope)
-        + subresource_questions(tenancy, cluster, subresources, namespaces, scope)
-        + list(extra)
-    )
+    families = [
+        namespaced_family(tenancy, cluster, resources, scope),
+        cluster_scoped_family(cluster, resources),
+        *provider_families(tenancy, cluster, resources, namespaces, scope),
+        *subresource_families(tenancy, cluster, subresources, namespaces, scope),
+    ]
+    design, asked = chosen(families, budget, sample, seed)
+    questions = own_namespace_controls(cluster, resources) + asked + list(extra)
     observer = AccessObserver(tenancy, cluster)
     try:
         observation = observer.observe([q.probe for q in questions])
     finally:
         observer.close()
-    return AccessRun(tuple(questions), observation), resources
-
-
-WIDE = 40  # columns past which a matrix is written one line per column (its text grows with its cells,
-# not with the square of its columns: the whole access matrix, 2,300 columns, made 8 MB per way)
-
-
-def render_matrix(matrix: Matrix, title: str = "") -> str:
-    """`matrix` as text: Matrix.render up to WIDE columns, else one line per column, the rows' symbols
-    (. allowed, X denied, E error, ? unobserved) in the order of a legend line (pure)."""
-    if len(matrix.columns) <= WIDE:
-        return matrix.render(title)
-    legend = ", ".join(f"{i + 1} {row}" for i, row in enumerate(matrix.rows))
-    lines = [title] if title else []
-    lines.append(f"one line per column, one symbol per row: {legend}")
-    lines += [f"{''.join(matrix[r, c].symbol for r in matrix.rows)}  {c}" for c in matrix.columns]
-    return "\n".join(lines)
-
-
-def render_comparison(comparison: Comparison) -> str:
-    """`comparison` as text: Comparison.render up to WIDE columns, else the verdict, every mismatch and
-    cell not observed properly, then one line per column: expected, observed and differences (blank where
-    observed = expected), one symbol per row (pure; the same verdict line and findings as Comparison.render)."""
-    if len(comparison.expected.columns) <= WIDE:
-        return comparison.render()
-    expected, observed = comparison.expected, comparison.observed
-    wrong = {(m.row, m.column) for m in comparison.mismatches + comparison.incomplete}
-    legend = ", ".join(f"{i + 1} {row}" for i, row in enumerate(expected.rows))
-    summary = [m.describe() for m in comparison.mismatches] + [
-        f"not observed properly ({m.observed.value.upper()}): {m.row} -> {m.column}"
-        + (f" ({m.evidence})" if m.evidence else "")
-        for m in comparison.incomplete
-    ]
-    cells = len(expected.rows) * len(expected.columns)
-    verdict = (
-        "PASS"
-        if comparison.passed
-        else f"{'FAIL' if comparison.mismatches else 'ERROR'}: {len(comparison.mismatches)} mismatched, "
-        f"{len(comparison.incomplete)} not observed of {cells} cells"
-    )
-    lines = [
-        f"expected (. allowed, X denied), observed (E error, ? unobserved), differences; one symbol per row: {legend}"
-    ]
-    for c in expected.columns:
-        want = "".join(expected[r, c].symbol for r in expected.rows)
-        got = "".join(observed[r, c].symbol for r in expected.rows)
-        diff = "".join(observed[r, c].symbol if (r, c) in wrong else " " for r in expected.rows)
-        lines.append(f"{want}  {got}  {diff}  {c}")
-    return "\n\n".join(p for p in [verdict, "\n".join(summary), "\n".join(lines)] if p).rstrip() + "\n"
-
-
-def attach_comparison(comparison: Comparison, name: str, notes: str = "") -> None:
-    comparison = mark_impersonated(comparison)  # rows observed through impersonation say so
-    text = render_comparison(comparison) + (f"\n{notes}\n" if notes else "")
-    allure.attach(text, name=f"{name} (text)", attachment_type=allure.attachment_type.TEXT)
-    allure.attach(to_html_table(comparison), name=f"{name} (table)", attachment_type=allure.attachment_type.HTML)
-
-
-def attach_ways(observation: Observation, name: str) -> None:
-    allure.attach(observation.report(), name=f"{name}: three ways", attachment_type=allure.attachment_type.TEXT)
-    for way, matrix in observation.ways.items():
-        allure.attach(render_matrix(matrix, way), name=f"{name}: {way}", attachment_type=allure.attachment_type.TEXT)
+    return AccessRun(tuple(questions), observation, design=design), resources
 
 
 def by_column(questions: Sequence[Question]) -> Mapping[str, Question]:
@@ -400,5 +406,6 @@ def judge_scope(run: AccessRun, scope: str, name: str) -> None:
     """The run's questions of one `scope` (Question.scope) and the positive controls, compared and attached
     as `name`; passes, fails (AssertionError) or is ERROR (Inconclusive) as checks.verdicts.require."""
     comparison = run.compare(lambda q: q.scope in (scope, "control"))
-    attach_comparison(comparison, name, run.observation.report())
-    require(comparison, render_comparison(comparison))
+    report = run.report()
+    attach_comparison(comparison, name, report)
+    require(comparison, f"{render_comparison(comparison)}\n{report}" if run.design else render_comparison(comparison))

@@ -18,14 +18,12 @@ from checks.rbac.matrix import (
     ProviderScope,
     Question,
     anonymous_questions,
-    attach_comparison,
-    attach_ways,
     namespaces_of_no_tenant,
     non_resource_questions,
-    render_comparison,
     service_account_questions,
     stream_questions,
 )
+from checks.rbac.rendering import attach_comparison, attach_ways, render_comparison
 from checks.rbac.service_accounts import client_maker, extra_identities, grant, request_token, service_accounts
 from checks.verdicts import Inconclusive, require
 from harness.wait import wait_until

@@ -144,3 +144,32 @@ def test_provisioning_seconds_read_the_timings_total() -> None:
     html = "<table><tr><td>cluster x</td><td>13.5 s</td></tr><tr><th>total</th><th>13.5 s</th></tr></table>"
     assert provisioning_seconds(html) == 13.5
     assert provisioning_seconds("<table></table>") == 0.0
+
+
+def test_evidence_work_reads_the_covering_split_and_the_models_agreement_once_per_observation() -> None:
+    from checks.matrix import Cell, Matrix
+    from checks.rbac.access import Observation
+    from checks.rbac.covering import Design
+    from checks.rbac.design import coverage
+
+    class Asked:
+        def __init__(self, column: str, expected: Cell) -> None:
+            self.probe = type("P", (), {"row": "a", "column": column})()
+            self.expected = expected
+
+    questions = [Asked("c1", Cell.ALLOWED), Asked("c2", Cell.DENIED), Asked("c3", Cell.DENIED)]
+    cells = {("a", "c1"): Cell.ALLOWED, ("a", "c2"): Cell.ALLOWED, ("a", "c3"): Cell.ERROR}
+    ways = {w: Matrix.build(["a"], ["c1", "c2", "c3"], cells) for w in ("request", "subjectaccessreview")}
+    observation = Observation(ways, (), {})
+    design = Design(77, 1, 1234567, ((0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 0, 2)), {"tenant x tenant": 2})
+    text = coverage(design, questions, observation)  # type: ignore[arg-type]
+    work = evidence_work([text, f"PASS\n{text}"])
+    assert work == {
+        "matrix cells asked": 3,
+        "matrix cells": 1234567,
+        "model-only cells": 1234564,
+        "answered (model vs API)": 4,
+        "model-API disagreements": 2,
+    }
+    every = evidence_work([coverage(None, questions, observation)])  # type: ignore[arg-type]
+    assert (every["matrix cells asked"], every["matrix cells"], every["model-only cells"]) == (3, 3, 0)

@@ -18,8 +18,9 @@ from checks.matrix import Cell, Comparison, Matrix, compare
 from checks.rbac import access, rules
 from checks.rbac.access import AccessObserver, Observation, Probe, guarded, resource_probe
 from checks.rbac.discovery import ApiResource
-from checks.rbac.matrix import WIDE, AccessRun, Question, render_comparison, render_matrix
+from checks.rbac.matrix import AccessRun, Question
 from checks.rbac.reach import judge
+from checks.rbac.rendering import WIDE, render_comparison, render_matrix
 from checks.verdicts import Inconclusive
 
 PODS = ApiResource("", "v1", "pods", "Pod", True, ("get", "list", "delete"))
@@ -208,10 +209,12 @@ def test_a_wide_comparison_is_written_one_line_per_column_findings_first() -> No
 
 def test_a_wide_matrix_is_written_one_line_per_column() -> None:
     columns = [f"c{i}" for i in range(WIDE + 1)]
-    matrix = Matrix.build(["a", "b"], columns, {("a", "c0"): Cell.ALLOWED, ("b", "c0"): Cell.DENIED})
+    cells = {(r, c): Cell.DENIED for r in ("a", "b") for c in columns[2:]}
+    matrix = Matrix.build(["a", "b"], columns, {**cells, ("a", "c0"): Cell.ALLOWED, ("b", "c0"): Cell.DENIED})
     lines = render_matrix(matrix, "request").splitlines()
     assert lines[:3] == ["request", "one line per column, one symbol per row: 1 a, 2 b", ".X  c0"]
     assert lines[3] == "??  c1"
+    assert lines[4] == "XX  c2"
     small = Matrix.build(["a"], ["c0"], {("a", "c0"): Cell.ALLOWED})
     assert render_matrix(small) == small.render()
 
@@ -292,3 +295,19 @@ def test_a_refused_watch_read_to_its_end_returns_its_connection_to_the_pool() ->
     access.real_request(_Pool(endless), watch)
     assert endless.closed
     assert not endless.released
+
+
+def test_a_sparse_matrix_a_covering_design_asked_is_written_one_line_per_cell_asked() -> None:
+    columns = [f"c{i}" for i in range(WIDE + 1)]
+    asked = Matrix.build(["a", "b"], columns, {("a", "c0"): Cell.ALLOWED, ("b", "c3"): Cell.DENIED})
+    assert render_matrix(asked, "request").splitlines()[1:] == [
+        "one line per cell asked: symbol, row -> column (cells not asked are not listed)",
+        ".  a -> c0",
+        "X  b -> c3",
+    ]
+    text = render_comparison(compare(asked, Matrix.build(["a", "b"], columns, {("a", "c0"): Cell.DENIED})))
+    lines = text.splitlines()
+    assert lines[0] == "FAIL: 1 mismatched, 1 not observed of 2 cells"  # the cells judged, not rows x columns
+    assert ".  X  X  a -> c0" in lines
+    assert "X  ?  ?  b -> c3" in lines
+    assert not [line for line in lines if line.endswith("c1")]

@@ -1,0 +1,124 @@
+"""The access matrix as products of questions (`Family`: a covering.Space and the question at each of its
+cells), which cells of them the cluster is asked (all within the budget, else the covering design), and
+the model's agreement with the API server on what was asked (pure)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from checks.matrix import Cell
+from checks.rbac import covering
+from checks.rbac.access import Observation, Probe
+from harness.settings import Covering
+from provisioning.model.tenancy import Identity, Tenant
+
+# More cells than this in one observation and the cluster is asked the covering design (CAAS_RBAC_CELL_BUDGET):
+# the lab's runs of 2-3 tenants and the bench's 5 ask every cell, 10 tenants no longer.
+CELL_BUDGET = Covering().budget
+SAMPLE = Covering().sample  # the covering design's random cells (CAAS_RBAC_SAMPLE)
+
+T = TypeVar("T")
+Who = TypeVar("Who")
+
+
+class Asked(Protocol):
+    """What a family's question is to the design: its probe, the model's answer, its scope."""
+
+    @property
+    def probe(self) -> Probe: ...
+
+    @property
+    def expected(self) -> Cell: ...
+
+
+Q = TypeVar("Q", bound=Asked)
+
+
+def subject_of(identity: object) -> covering.Subject:
+    """A tenant identity as the design sees it: kind "<authenticator> <role>" (e.g. "oidc viewer") and its
+    tenant; anything else (a service account) by its `name` and `tenant` attributes."""
+    if isinstance(identity, Identity):
+        return covering.Subject(f"{identity.authenticator.value} {identity.role.value}", identity.tenant)
+    return covering.Subject(str(getattr(identity, "name", "")), str(getattr(identity, "tenant", "")))
+
+
+def namespaces_of(names: Iterable[str], tenants: Sequence[Tenant]) -> tuple[covering.Namespace, ...]:
+    """`names` with the tenant owning each ("" for none; "" is cluster-wide or all namespaces)."""
+    owners = {t.namespace: t.name for t in tenants}
+    return tuple(covering.Namespace(n, owners.get(n, "")) for n in names)
+
+
+@dataclass(frozen=True)
+class Family(Generic[Q]):
+    """Every question identities x namespaces x items of one scope: `space` names them for the design,
+    `question(s, n, i)` builds the one at a cell (probe and the model's answer) only when it is asked."""
+
+    space: covering.Space
+    question: Callable[[int, int, int], Q]
+
+    def every(self) -> list[Q]:
+        """Every question of the family, identity-major (the order the matrix shows)."""
+        space = self.space
+        return [
+            self.question(s, n, i)
+            for s in range(len(space.subjects))
+            for n in range(len(space.namespaces))
+            for i in range(len(space.items))
+        ]
+
+
+def family(
+    scope: str,
+    identities: Sequence[Who],
+    namespaces: Sequence[covering.Namespace],
+    items: Sequence[tuple[str, T]],
+    ask: Callable[[Who, str, T], Q],
+) -> Family[Q]:
+    """The family of `ask(identity, namespace name, item)` over identities x namespaces x items, each item
+    (label, what `ask` needs) labelled for the design (e.g. "get pods")."""
+    space = covering.Space(
+        scope, tuple(subject_of(i) for i in identities), tuple(namespaces), tuple(label for label, _ in items)
+    )
+    return Family(space, lambda s, n, i: ask(identities[s], namespaces[n].name, items[i][1]))
+
+
+def chosen(
+    families: Sequence[Family[Q]], budget: int = CELL_BUDGET, sample: int = SAMPLE, seed: int | None = None
+) -> tuple[covering.Design | None, list[Q]]:
+    """(the design, the questions asked): every question when the families hold at most `budget` cells
+    (design None), else the covering design's (covering.cover with `seed`, a fresh one when None, and
+    `sample`), in the families' order."""
+    spaces = [f.space for f in families]
+    if sum(s.cells for s in spaces) <= budget:
+        return None, [q for f in families for q in f.every()]
+    design = covering.cover(spaces, secrets.randbelow(2**31) if seed is None else seed, sample)
+    return design, [families[k].question(s, n, i) for k, s, n, i in design.asked]
+
+
+def agreement(questions: Sequence[Asked], observation: Observation) -> str:
+    """One line per way: on how many of the asked cells it answered (ALLOWED or DENIED) the way agrees with
+    the model, e.g. "model vs request: 12,340 of 12,345 answered cells agree (99.96%)"."""
+    lines = []
+    for way, matrix in observation.ways.items():
+        answered = agree = 0
+        for q in questions:
+            got = matrix[q.probe.row, q.probe.column]
+            if got in (Cell.ALLOWED, Cell.DENIED):
+                answered += 1
+                agree += got is q.expected
+        share = f" ({100 * agree / answered:.2f}%)" if answered else ""
+        lines.append(f"model vs {way}: {agree:,} of {answered:,} answered cells agree{share}")
+    return "\n".join(lines)
+
+
+def coverage(design: covering.Design | None, questions: Sequence[Asked], observation: Observation) -> str:
+    """What was asked and what was inferred from the model, then the model's agreement per way."""
+    asked = (
+        design.describe()
+        if design
+        else f"every cell asked ({len(questions):,}, within the budget): none inferred from the model"
+    )
+    return f"{asked}\n{agreement(questions, observation)}"
