@@ -114,7 +114,8 @@ def streams_as_modelled(streams: AccessRun) -> None:
 def ask_as_service_accounts(tenancy: ProvisionedTenancy, settings: Settings) -> AccessRun:
     cluster = _shared(tenancy)
     scope = provider_scope(settings, tenancy.product.name)
-    return observe_service_accounts(tenancy, cluster, scope, settings.run_id, settings.timeouts.enforce)
+    enforce = settings.timeouts.enforce
+    return observe_service_accounts(tenancy, cluster, scope, settings.run_id, enforce, covering=settings.covering)
 
 
 @then(

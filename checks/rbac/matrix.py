@@ -10,23 +10,20 @@ from checks.rbac import covering
 from checks.rbac.access import AccessObserver, Observation, Probe, resource_probe, subresource_probe
 from checks.rbac.design import CELL_BUDGET, SAMPLE, Family, chosen, coverage, family, namespaces_of
 from checks.rbac.discovery import ApiResource, ApiSubresource, discover, discover_subresources
-from checks.rbac.non_resource import PATHS, anonymous_probes, path_probe
 from checks.rbac.rendering import attach_comparison, render_comparison
-from checks.rbac.service_accounts import ServiceAccount, account_probes, tenant_grants
+from checks.rbac.service_accounts import ServiceAccount, relabel_namespace, tenant_grants
 from checks.rbac.service_accounts import expected as account_expected
 from checks.rbac.streaming import stream_probe, stream_subjects
 from checks.verdicts import require
 from provisioning.kube import client as kube
 from provisioning.model.access import (
     ALL_NAMESPACES,
-    ANONYMOUS,
     PublicRead,
-    non_resource_request,
     provider_namespaces,
     request_of,
     required_policy,
 )
-from provisioning.model.rbac import AUTHENTICATED, RbacPolicy, Request
+from provisioning.model.rbac import RbacPolicy
 from provisioning.model.tenancy import Identity, Placement
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
@@ -241,65 +238,39 @@ def service_account_questions(
     tenant namespace of the cluster and every namespace of no tenant, every cluster-scoped resource and
     the relabel of its own namespace; expected from the model plus the tenants' own grants (the builder
     bound to view in its namespace). What view gives the builders at home is the positive control."""
-    grants = [m for t in cluster.tenants for m in tenant_grants(t, "model") if m["kind"] == "RoleBinding"]
-    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads, grants)
-    every = [t.namespace for t in cluster.tenants] + list(namespaces)
-    questions = []
-    for account in accounts:
-        for probe in account_probes(account, resources, every):
-            questions.append(Question(probe, account, account_expected(policy, account, probe), "serviceaccount"))
-    return questions
+    families, relabels = service_account_families(tenancy, cluster, resources, namespaces, accounts, scope)
+    return [q for f in families for q in f.every()] + relabels
 
 
-def _path_expected(
-    policy: RbacPolicy, documented: tuple[str, ...] | None, user: str, groups: tuple[str, ...], probe: Probe
-) -> Cell:
-    """A documented list of paths decides where the targets file gives one; else the default roles do."""
-    a = probe.attributes
-    if "path" not in a:
-        request = request_of_groups(user, groups, a)
-    elif documented is not None:
-        return Cell.ALLOWED if a["path"] in documented else Cell.DENIED
-    else:
-        request = non_resource_request(user, groups, a["path"], a["verb"])
-    return Cell.ALLOWED if policy.allows(request) else Cell.DENIED
-
-
-def non_resource_questions(
-    tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, scope: ProviderScope = ProviderScope()
-) -> list[Question]:
-    """Every identity x GET of every path of `PATHS` (metrics, logs, debug, configz, version, health,
-    discovery): allowed where the targets file's non_resource_reads (or Kubernetes' default discovery
-    roles) say so."""
-    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads)
-    return [
-        Question(probe, i, _path_expected(policy, scope.non_resource_reads, i.user, i.groups, probe), "nonresource")
-        for i in cluster.identities
-        for probe in [path_probe(i.user, row_of(i), p) for p in PATHS]
-    ]
-
-
-def anonymous_questions(
+def service_account_families(
     tenancy: ProvisionedTenancy,
     cluster: ProvisionedCluster,
     resources: Sequence[ApiResource],
+    namespaces: Sequence[str],
+    accounts: Sequence[ServiceAccount],
     scope: ProviderScope = ProviderScope(),
-) -> list[Question]:
-    """Requests without credentials: every path of `PATHS` (allowed where the targets file's anonymous_reads,
-    or Kubernetes' system:public-info-viewer, say so) and lists of secrets, namespaces and pods (denied)."""
-    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads)
-    nobody = cluster.identities[0]  # a placeholder: the row is the anonymous user
-    return [
-        Question(probe, nobody, _path_expected(policy, scope.anonymous_reads, ANONYMOUS, (), probe), "anonymous")
-        for probe in anonymous_probes(resources)
+) -> tuple[list[Family[Question]], list[Question]]:
+    """(the families of `service_account_questions`: namespaced and cluster-scoped, the relabels of their
+    own namespaces: one per account, always asked)."""
+    grants = [m for t in cluster.tenants for m in tenant_grants(t, "model") if m["kind"] == "RoleBinding"]
+    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators, scope.public_reads, grants)
+    every = namespaces_of([t.namespace for t in cluster.tenants] + list(namespaces), cluster.tenants)
+
+    def ask(account: ServiceAccount, namespace: str, item: tuple[ApiResource, str]) -> Question:
+        probe = resource_probe(account.user, account.user, *item, namespace)
+        return Question(probe, account, account_expected(policy, account, probe), "serviceaccount")
+
+    cluster_wide = [r for r in resources if not r.namespaced and r.name not in SELF_REVIEWS]
+    families = [
+        family("serviceaccount", accounts, every, _items([r for r in resources if r.namespaced]), ask),
+        family("serviceaccount", accounts, namespaces_of([""], ()), _items(cluster_wide), ask),
     ]
-
-
-def request_of_groups(user: str, groups: tuple[str, ...], a: Mapping[str, str]) -> Request:
-    every = ("system:unauthenticated",) if user == ANONYMOUS else (*groups, AUTHENTICATED)
-    return Request(
-        user, every, a["verb"], a["resource"], a["namespace"], a["group"], a.get("subresource", ""), a.get("name", "")
-    )
+    relabels = [
+        Question(p, a, account_expected(policy, a, p), "serviceaccount")
+        for a in accounts
+        for p in [relabel_namespace(a)]
+    ]
+    return families, relabels
 
 
 def namespaces_of_no_tenant(admin: object, tenancy: ProvisionedTenancy, named: Sequence[str]) -> list[str]:

@@ -12,20 +12,21 @@ from typing import Any, TypeVar
 from checks.answered import Answered, failed, succeeded
 from checks.matrix import Cell, Comparison, Matrix, Mismatch, apply_positive_control, compare
 from checks.rbac.access import AccessObserver, real_request
+from checks.rbac.design import chosen
 from checks.rbac.discovery import ApiResource, discover
 from checks.rbac.matrix import (
     AccessRun,
     ProviderScope,
     Question,
-    anonymous_questions,
     namespaces_of_no_tenant,
-    non_resource_questions,
-    service_account_questions,
+    service_account_families,
     stream_questions,
 )
+from checks.rbac.path_questions import anonymous_questions, non_resource_questions
 from checks.rbac.rendering import attach_comparison, attach_ways, render_comparison
 from checks.rbac.service_accounts import client_maker, extra_identities, grant, request_token, service_accounts
 from checks.verdicts import Inconclusive, require
+from harness.settings import Covering
 from harness.wait import wait_until
 from provisioning.kube import client as kube
 from provisioning.model import answers
@@ -33,6 +34,7 @@ from provisioning.model.tenancy import AuthorizationMode
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
 T = TypeVar("T")
+EVERY_DEFAULT = Covering()  # the settings' defaults: a budget the lab's runs stay within
 
 
 def observe(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, questions: Sequence[Question]) -> AccessRun:
@@ -56,9 +58,11 @@ def observe_service_accounts(
     run_id: str,
     enforce: float,
     keep: Callable[[ApiResource], bool] = lambda _r: True,
+    covering: Covering = EVERY_DEFAULT,
 ) -> AccessRun:
     """Each tenant admin creates its builder service account bound to view and requests tokens for it
-    and for `default`; those tokens ask every question of `service_account_questions` (on the resources
+    and for `default`; those tokens ask the questions of `service_account_families` (every cell within
+    `covering`'s budget, else its covering design; and every relabel) (on the resources
     `keep` selects: all, in the check). On RBAC clusters
     the first allowed cell is awaited (up to `enforce` seconds) before the matrix: bindings reach the
     authorizer's cache asynchronously. Inconclusive if a tenant admin cannot make its grant or tokens."""
@@ -82,7 +86,9 @@ def observe_service_accounts(
             ) from None
         finally:
             tenant_admin.close()
-    questions = service_account_questions(tenancy, cluster, resources, namespaces, accounts, scope)
+    families, relabels = service_account_families(tenancy, cluster, resources, namespaces, accounts, scope)
+    design, asked = chosen(families, covering.budget, covering.sample, covering.seed)
+    questions = asked + relabels
     observer = AccessObserver(tenancy, cluster, extra=extra_identities(makers, accounts))
     try:
         tokens = {account.user: token_control(observer.client(account.user), account.user) for account in accounts}
@@ -95,7 +101,7 @@ def observe_service_accounts(
                     what=f"{probe.reproduce()} to be allowed by its tenant's binding",
                 )
         observed = observer.observe([q.probe for q in questions])
-        return TokenRun(tuple(questions), observed, positive_control=False, tokens=tokens)
+        return TokenRun(tuple(questions), observed, positive_control=False, design=design, tokens=tokens)
     finally:
         observer.close()
 
@@ -178,7 +184,7 @@ def judge(runs: Sequence[tuple[str, AccessRun]]) -> list[str]:
     for name, run in runs:
         comparison = run.compare()
         compared.append((name, comparison))
-        reports.append(f"{name}:\n{render_comparison(comparison)}\n{run.observation.report()}")
+        reports.append(f"{name}:\n{render_comparison(comparison)}\n{run.report()}")
         mismatches += [*comparison.mismatches, *(disagreement(name, d) for d in run.observation.disagreements)]
         incomplete += comparison.incomplete
     expected = joined([(name, c.expected) for name, c in compared])
@@ -215,6 +221,6 @@ def disagreement(name: str, text: str) -> Mismatch:
 def attach_and_judge(runs: Sequence[tuple[str, AccessRun]]) -> None:
     """Attach each named run's comparison and its three ways, then `judge` them all together."""
     for name, run in runs:
-        attach_comparison(run.compare(), name, run.observation.report())
+        attach_comparison(run.compare(), name, run.report())
         attach_ways(run.observation, name)
     judge(runs)

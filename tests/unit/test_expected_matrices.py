@@ -26,6 +26,7 @@ from checks.network.expectations import (
 )
 from checks.network.probe import ProbePod, Target, pod_targets
 from checks.rbac import matrix as rbac
+from checks.rbac import path_questions
 from checks.rbac.discovery import ApiResource
 from harness.settings import DEFAULT_TARGETS
 from harness.targets import load_targets
@@ -260,17 +261,19 @@ def test_non_resource_paths_follow_the_default_discovery_roles_unless_the_target
     shared: tuple[ProvisionedTenancy, ProvisionedCluster],
 ) -> None:
     tenancy, cluster = shared
-    default = cells(rbac.non_resource_questions(tenancy, cluster))
+    default = cells(path_questions.non_resource_questions(tenancy, cluster))
     allowed = {c for (row, c), cell in default.items() if row == "blue-viewer" and cell is Cell.ALLOWED}
     assert allowed == {"get /version", "get /healthz", "get /livez", "get /readyz", "get /api", "get /apis"}
     assert default["blue-admin", "get /metrics"] is Cell.DENIED
-    documented = cells(rbac.non_resource_questions(tenancy, cluster, rbac.ProviderScope(non_resource_reads=("/api",))))
+    documented = cells(
+        path_questions.non_resource_questions(tenancy, cluster, rbac.ProviderScope(non_resource_reads=("/api",)))
+    )
     assert {c for (row, c), cell in documented.items() if row == "blue-viewer" and cell is Cell.ALLOWED} == {"get /api"}
 
 
 def test_without_credentials_only_public_info_is_open(shared: tuple[ProvisionedTenancy, ProvisionedCluster]) -> None:
     tenancy, cluster = shared
-    questions = rbac.anonymous_questions(tenancy, cluster, RESOURCES)
+    questions = path_questions.anonymous_questions(tenancy, cluster, RESOURCES)
     assert {q.probe.row for q in questions} == {ANONYMOUS}
     assert all(q.probe.anonymous for q in questions)
     got = {column: cell for (_row, column), cell in cells(questions).items()}
@@ -282,15 +285,17 @@ def test_without_credentials_only_public_info_is_open(shared: tuple[ProvisionedT
     }, "system:public-info-viewer; discovery (/api, /apis) needs credentials"
     assert got["kube-system: list secrets"] is Cell.DENIED
     assert got["(cluster): list pods"] is Cell.DENIED
-    none = cells(rbac.anonymous_questions(tenancy, cluster, RESOURCES, rbac.ProviderScope(anonymous_reads=())))
+    none = cells(
+        path_questions.anonymous_questions(tenancy, cluster, RESOURCES, rbac.ProviderScope(anonymous_reads=()))
+    )
     assert set(none.values()) == {Cell.DENIED}
 
 
 def test_request_of_groups_gives_the_anonymous_user_no_authenticated_group() -> None:
     attributes = {"verb": "list", "group": "", "resource": "pods", "namespace": "tenant-blue"}
-    anonymous = rbac.request_of_groups(ANONYMOUS, ("blue:members",), attributes)
+    anonymous = path_questions.request_of_groups(ANONYMOUS, ("blue:members",), attributes)
     assert anonymous.groups == ("system:unauthenticated",)
-    viewer = rbac.request_of_groups("blue-viewer", ("blue:viewers", "blue:members"), attributes)
+    viewer = path_questions.request_of_groups("blue-viewer", ("blue:viewers", "blue:members"), attributes)
     assert viewer.groups == ("blue:viewers", "blue:members", "system:authenticated")
     assert (viewer.user, viewer.verb, viewer.resource, viewer.namespace) == (
         "blue-viewer",

@@ -134,3 +134,20 @@ def test_the_covering_settings_come_from_the_environment() -> None:
     )
     with pytest.raises(ConfigError, match="CAAS_RBAC_SEED"):
         covering_of({"CAAS_RBAC_SEED": "-1"})
+
+
+def test_service_accounts_are_a_family_of_their_own_kinds_and_their_relabels_always_asked() -> None:
+    from checks.rbac.service_accounts import service_accounts
+
+    tenancy, cluster = shared(8)
+    accounts = service_accounts(cluster.tenants)
+    found, relabels = rbac.service_account_families(tenancy, cluster, RESOURCES, PROVIDER, accounts)
+    assert {s.kind for s in found[0].space.subjects} == {"default", "caas-builder"}
+    assert len(relabels) == len(accounts)
+    every = rbac.service_account_questions(tenancy, cluster, RESOURCES, PROVIDER, accounts)
+    assert len(every) == sum(f.space.cells for f in found) + len(relabels)
+    design, asked = chosen(found, budget=10, sample=0, seed=1)
+    assert design is not None
+    pairs = {(q.identity.tenant, q.probe.attributes["namespace"]) for q in asked}
+    tenants = [t.name for t in cluster.tenants]
+    assert {(a, f"tenant-{b}") for a in tenants for b in tenants if a != b} <= pairs
