@@ -72,8 +72,11 @@ def test_only_resource_cells_of_a_named_namespace_are_grouped() -> None:
         resource_probe("u", "u", NODES, "get", ""),  # cluster-scoped
         Probe("u", "u", "/metrics", {"path": "/metrics", "verb": "get"}, "GET", "/metrics"),
         resource_probe("u", "u", PODS, "list", "tenant-blue"),
+        resource_probe("u", "u", PODS, "watch", "tenant-blue"),
+        resource_probe("u", "u", PODS, "get", "tenant-green"),  # alone in its namespace: asked, not reviewed
+        resource_probe("u", "u", PODS, "list", "tenant-green"),
     ]
-    assert rules.groups(probes) == {("u", "tenant-blue"): [0, 4]}
+    assert rules.groups(probes) == {("u", "tenant-blue"): [0, 4, 5]}
 
 
 class FakeObserver(AccessObserver):
