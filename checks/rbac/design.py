@@ -100,15 +100,17 @@ def chosen(
 
 def agreement(questions: Sequence[Asked], observation: Observation) -> str:
     """One line per way: on how many of the asked cells it answered (ALLOWED or DENIED) the way agrees with
-    the model, e.g. "model vs request: 12,340 of 12,345 answered cells agree (99.96%)"."""
+    the model, e.g. "model vs request: 12,340 of 12,345 answered cells agree (99.96%)"; a cell asked twice
+    (a positive control the design asked too) counts once."""
     lines = []
+    expected = {(q.probe.row, q.probe.column): q.expected for q in questions}
     for way, matrix in observation.ways.items():
         answered = agree = 0
-        for q in questions:
-            got = matrix[q.probe.row, q.probe.column]
+        for key, want in expected.items():
+            got = matrix[key]
             if got in (Cell.ALLOWED, Cell.DENIED):
                 answered += 1
-                agree += got is q.expected
+                agree += got is want
         share = f" ({100 * agree / answered:.2f}%)" if answered else ""
         lines.append(f"model vs {way}: {agree:,} of {answered:,} answered cells agree{share}")
     return "\n".join(lines)
