@@ -2,10 +2,10 @@
 a SubjectAccessReview; checks.rbac.access) agree wherever they can answer.
 
 A requirement table (checks.verdicts) with one row per identity and one requirement, `AGREE`: ALLOWED
-when every cell of the identity is answered alike by the ways that can answer, DENIED when two of them
-answer a cell differently (a disagreement is an observation: FAIL), ERROR when a way that can answer did
-not answer a cell (never a disagreement). A way that cannot answer at all (e.g. ABAC refuses self
-reviews: `Observation.unavailable`) is left out."""
+when every cell asked of the identity (all, or a covering design's: checks.rbac.covering) is answered
+alike by the ways that can answer, DENIED when two of them answer a cell differently (a disagreement is
+an observation: FAIL), ERROR when a way that can answer did not answer a cell (never a disagreement). A
+way that cannot answer at all (e.g. ABAC refuses self reviews: `Observation.unavailable`) is left out."""
 
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ def agreement_rows(observation: Observation) -> dict[str, Observed]:
     available = {w: m for w, m in observation.ways.items() if w not in observation.unavailable}
     rows = next(iter(observation.ways.values())).rows if observation.ways else ()
     unanswered: dict[str, list[str]] = defaultdict(list)
-    for way, matrix in available.items():
-        for row, column, _ in matrix.incomplete():
-            unanswered[row].append(f"{way}: {row} -> {column} ({matrix.evidence.get((row, column), '')})")
+    for way, matrix in available.items():  # the cells asked: a covering design's matrices leave the others unset
+        for (row, column), cell in matrix.cells.items():
+            if cell in (Cell.ERROR, Cell.UNOBSERVED):
+                unanswered[row].append(f"{way}: {row} -> {column} ({matrix.evidence.get((row, column), '')})")
     cells: dict[str, Observed] = {}
     for row in rows:
         disagreements = [d for d in observation.disagreements if d.startswith(f"{row} -> ")]

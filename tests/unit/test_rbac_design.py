@@ -151,3 +151,19 @@ def test_service_accounts_are_a_family_of_their_own_kinds_and_their_relabels_alw
     pairs = {(q.identity.tenant, q.probe.attributes["namespace"]) for q in asked}
     tenants = [t.name for t in cluster.tenants]
     assert {(a, f"tenant-{b}") for a in tenants for b in tenants if a != b} <= pairs
+
+
+def test_the_ways_agreement_judges_the_asked_cells_only() -> None:
+    from checks.rbac.agreement import agreement_rows
+
+    run = run_of(6)  # a covering design: most cells of the ways' matrices are not asked, so not set
+    ways = {w: run.observation.request for w in ("request", "subjectaccessreview")}
+    rows = agreement_rows(Observation(ways, (), {}))
+    assert {cell for cell, _ in rows.values()} == {Cell.ALLOWED}
+    asked = next(iter(run.observation.request.cells))
+    erred = Matrix.build(
+        run.observation.request.rows,
+        run.observation.request.columns,
+        {**run.observation.request.cells, asked: Cell.ERROR},
+    )
+    assert agreement_rows(Observation({**ways, "request": erred}, (), {}))[asked[0]][0] is Cell.ERROR
