@@ -177,9 +177,11 @@ class PlansObserved:
     covered: tuple[ReadBack, ...] = ()
 
     def describe(self) -> str:
-        """One line per tenant: which was observed, and what each covered tenant's read-back found."""
+        """One line per tenant, those its representative's verdict does not cover first (`NOT COVERED`):
+        which tenants were observed, and what each other tenant's read-back found."""
+        uncovered = [f"NOT COVERED: {r.describe()}" for r in self.covered if not r.covered]
         observed = [f"{v.tenant} (plan {v.plan}): case matrix observed" for v in self.verdicts]
-        return "\n".join([*observed, *(r.describe() for r in self.covered)])
+        return "\n".join([*uncovered, *observed, *(r.describe() for r in self.covered if r.covered)])
 
 
 def observe_plans(

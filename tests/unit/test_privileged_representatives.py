@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks.privileged.cases import FENCE, plan_comparison, require_plan_verdicts
+from checks.privileged.cases import FENCE, PlansObserved, plan_comparison, require_plan_verdicts
 from checks.privileged.representatives import ABSENT, ReadBack, fence, fence_differences, groups, read_backs
 from checks.verdicts import Inconclusive
 from provisioning.model.fences import ENFORCE
@@ -103,3 +103,10 @@ def test_a_representatives_contradiction_fails_its_covered_tenants_too_unless_it
 
 def test_without_covered_tenants_the_table_is_as_before() -> None:
     assert FENCE not in plan_comparison([_verdict(_as_planned())]).observed.columns
+
+
+def test_the_report_names_the_tenants_not_covered_first() -> None:
+    differs = _read(differences=(f"{ENFORCE}: representative restricted, tenant {ABSENT}",))
+    text = PlansObserved((_verdict(_as_planned()),), (ReadBack("amber", "small", "c1", "blue"), differs)).describe()
+    assert text.splitlines()[0] == f"NOT COVERED: {differs.describe()}"
+    assert "blue (plan small): case matrix observed" in text
