@@ -43,6 +43,12 @@ def register(commands: Any) -> None:
     p.set_defaults(handler=cmd_save)
     p = sub.add_parser("list", help="print every suite image's name and digest")
     p.set_defaults(handler=cmd_list)
+    p = sub.add_parser(
+        "build-runner",
+        help="write the runner image `caas run --on-cluster` runs (Debian packages, the suite, its dependencies)",
+    )
+    p.add_argument("--output", help="the OCI archive to write (default: the lab home's images/runner.tar)")
+    p.set_defaults(handler=cmd_build_runner)
 
 
 def _access(args: argparse.Namespace) -> skopeo.Access:
@@ -103,4 +109,30 @@ def cmd_save(args: argparse.Namespace) -> int:
 def cmd_list(_args: argparse.Namespace) -> int:
     for name, digest in refs.digests(lab_home(environment()) / "images").items():
         print(f"{name}@{digest}")
+    return int(ExitCode.OK)
+
+
+def cmd_build_runner(args: argparse.Namespace) -> int:
+    """`caas images build-runner`: provisioning/oncluster/runner_image.py from this checkout."""
+    from harness.cli.on_cluster import default_archive
+    from provisioning.oncluster import runner_image
+
+    source = Path(__file__).resolve().parents[2]
+    missing = [n for n in runner_image.SOURCE_FOLDERS if not (source / n).is_dir()]
+    if missing:
+        raise ConfigError(
+            "caas images build-runner",
+            "",
+            f"{source} has no {', '.join(missing)} (fix: run it from a checkout of the suite, not an installed wheel)",
+        )
+    home = lab_home(environment())
+    archive = Path(args.output).expanduser() if args.output else default_archive(home)
+    started = time.monotonic()
+    built = runner_image.build(source, home, archive, print)
+    print(
+        f"wrote {built.archive}: {built.reference} (layer {built.layer_bytes / 2**20:.0f} MiB, "
+        f"{time.monotonic() - started:.0f}s)\n"
+        f"load it into a cluster's nodes (`ctr -n k8s.io images import {built.archive}`) or push it: "
+        f"skopeo copy oci-archive:{built.archive} docker://REGISTRY/caas/runner:{built.reference.rsplit(':', 1)[1]}"
+    )
     return int(ExitCode.OK)

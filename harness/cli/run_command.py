@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import redaction
+from harness.cli import on_cluster
 from harness.cli.interrupts import (
     Interrupted,
     SignalGuard,
@@ -70,6 +71,7 @@ def register(commands: Any) -> None:
     p.add_argument("--keep", action="store_true", help="keep everything provisioned, for debugging")
     p.add_argument("--output", help="the folder runs are written to, one folder per run id (default: ./out)")
     p.add_argument("--run-id", help="run id, new for every run (default: random)")
+    on_cluster.register_options(p)
     p.set_defaults(handler=run, takes_pytest_options=True)
 
 
@@ -123,9 +125,10 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     # every plan's stated authorization not refuted by its cluster, and (onboarding: existing) the namespaces there
     if problems := kubeconfig_authorization.refuted_plans(*preflight) + missing_namespaces_problems(*preflight):
         raise ConfigErrors(problems)
+    plan = on_cluster.prepare(args, settings) if args.on_cluster else None  # its input checked before anything starts
     progress = Progress()
     backends = {settings.targets.product_spec(p).backend for p in settings.selected_products}
-    if "lab" in backends:
+    if "lab" in backends and plan is None:
         with progress.live("building the embedded lab"):
             result = build.build_all(settings.lab_home, env, progress)
         progress(f"lab build: {len(result.built)} built, {len(result.up_to_date)} up to date")
@@ -135,9 +138,13 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     allure_dir = run_dir / "allure-results"
     command = pytest_command(settings, run_dir, args.keyword, pytest_options)
     progress(f"run {settings.run_id}: running the checks on {', '.join(settings.selected_products)}")
-    with (run_dir / "pytest.log").open("wb") as log:
-        state.checks = start_checks(guard, command, ROOT, log)
-        returncode = state.checks.wait()
+    if plan is not None:
+        pod_command = pytest_command(settings, on_cluster.POD_RUN_DIR, args.keyword, pytest_options)
+        returncode = on_cluster.run_jobs(plan, settings, run_dir, pod_command, progress)
+    else:
+        with (run_dir / "pytest.log").open("wb") as log:
+            state.checks = start_checks(guard, command, ROOT, log)
+            returncode = state.checks.wait()
     if returncode in (PYTEST_NO_TESTS, PYTEST_USAGE):
         raise _selection_error(returncode, run_dir, state.targets_option() + _keyword(args.keyword), pytest_options)
     records = read_records(settings, allure_dir)
