@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 from harness.cli.main import environment
@@ -56,6 +57,11 @@ def register(commands: Any) -> None:
         action="store_true",
         help="every run's clusters (only CAAS_CLUSTER_PREFIX's if set; clusters from `caas lab up` stay)",
     )
+    p.add_argument(
+        "--on-cluster",
+        metavar="KUBECONFIG",
+        help="also sweep the management cluster `caas run --on-cluster` ran the Jobs in (their namespaces)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -88,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"removed client key folder {folder} (its process was killed)")
     selection = Selection(run_id=args.run_id, older_than=EXPIRY_SECONDS if args.expired else None)
     failed = 0
-    for product, path, context in kubeconfig_contexts(targets):
+    management = [("the management cluster", Path(args.on_cluster), None)] if args.on_cluster else []
+    for product, path, context in [*kubeconfig_contexts(targets), *management]:
         where = f"{product} ({path.name}, context {context or '(current)'})"
         api = kube.from_kubeconfig(path, context)
         try:
