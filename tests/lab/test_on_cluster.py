@@ -1,12 +1,14 @@
 """`caas run --on-cluster` gives the verdicts a local run gives on the same lab products (issue 23).
 
-Three bare one-node pks lab clusters: a management cluster, whose nodes get the runner image
-(`caas images build-runner`, imported into their containerd as the lab imports its own images), and
+Three bare one-node lab clusters: a cfcr management cluster (pks isolates its pods from other lab
+clusters' networks, as NSX-T's T1 routers do; cfcr's pods reach them, as a management cluster's must),
+whose nodes get the runner image (`caas images build-runner`, imported into their containerd as the
+lab imports its own images), and
 two product clusters reached only through the kubeconfig backend (`onboarding: suite`, the suite's
 images pulled from the lab registry with a pull secret), each product the example's pks product with its
 shared tenants (its dedicated ones left out: two clusters, not four). The same targets file is run
-three times on a representative subset of checks (CHECKS: one per area, the outside probe and the
-private-image check among them):
+three times on a representative subset of checks (CHECKS: the smoke check, an RBAC check, the probe
+from outside the clusters and the private-image check, which pushes with skopeo from the Job's pod):
 
 - locally, both products, in a lab outside client as tests/lab/test_bare_parity.py runs it;
 - `--on-cluster`, both products at once (a Job each in the management cluster);
@@ -36,18 +38,10 @@ from provisioning.oncluster import runner_image
 from tests.lab.bare_clusters import images_section, push_images
 from tests.support import CAAS, ROOT
 
-pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(3600)]
+pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(5400)]
 EXAMPLE = ROOT / "targets.example.yaml"
 PRODUCTS = ("bare-a", "bare-b")
-CHECKS = (
-    "check_smoke_001",
-    "check_rbac_001",
-    "check_network_001",
-    "check_network_006",
-    "check_privileged_001",
-    "check_privileged_006",
-    "check_storage_001",
-)
+CHECKS = ("check_smoke_001", "check_rbac_001", "check_network_006", "check_privileged_006")
 
 
 def prefix() -> str:
@@ -137,14 +131,15 @@ def runs(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Itera
     push_images(served)
     archive = directory / "runner.tar"
     built = runner_image.build(ROOT, lab_paths.home, archive)
-    seconds["caas images build-runner"] = time.monotonic() - started
+    seconds["caas images push and build-runner"] = time.monotonic() - started
     names = {"management": f"{prefix()}oc-mgmt", PRODUCTS[0]: f"{prefix()}oc-a", PRODUCTS[1]: f"{prefix()}oc-b"}
     try:
         labs: dict[str, Any] = {}
         for role, name in names.items():
             if lab_paths.cluster_dir(name).exists():
                 cluster.down(lab_paths, name)
-            labs[role] = cluster.up(lab_paths, name, "pks", 1, 600, bare=True)
+            profile = "cfcr" if role == "management" else "pks"
+            labs[role] = cluster.up(lab_paths, name, profile, 1, 600, bare=True)
         for node in labs["management"].layout.worker_nodes:
             host.run(
                 ["ctr", "--address", str(node.containerd_socket), "-n", "k8s.io", "images", "import", str(archive)],
