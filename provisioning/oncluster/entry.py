@@ -2,7 +2,8 @@
 
 `python3 -m provisioning.oncluster.entry RUN_DIR -- PYTEST_OPTION ...` runs `python3 -m pytest
 PYTEST_OPTION ...` in the suite's source folder (the current one) with its output in RUN_DIR/pytest.log,
-then prints results.pack(RUN_DIR, pytest's exit code) and exits 0 when it printed them (the verdicts
+then prints results.pack(RUN_DIR, pytest's exit code) and exits 0 when it printed them. The
+checks have no timeout of their own here: the Job's activeDeadlineSeconds ends the pod (the verdicts
 are decided where the results are gathered, from the records, as a local `caas run` decides them).
 """
 
