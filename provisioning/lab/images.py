@@ -9,14 +9,13 @@ probe) too unless the cluster is bare. A bare cluster's nodes pull the suite's i
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import subprocess
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from provisioning.images import oci_layout
 from provisioning.model.pods import NONROOT_UID
 
 BUSYBOX = Path("/bin/busybox")
@@ -100,63 +99,18 @@ def layer_bytes(image: LabImage, bin_dir: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _blob(tar: tarfile.TarFile, data: bytes) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    _add(tar, f"blobs/sha256/{digest}", data=data)
-    return f"sha256:{digest}"
-
-
 def oci_archive(image: LabImage, layer: bytes) -> bytes:
-    """An OCI image layout (oci-layout, index.json, blobs) holding one image, as a tar."""
+    """An OCI image layout (oci-layout, index.json, blobs) holding one image, as a tar
+    (provisioning.images.oci_layout: the same image and layer always give the same bytes)."""
     config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {
-            "Entrypoint": list(image.entrypoint) or None,
-            "Cmd": list(image.cmd) or None,
-            "Env": ["PATH=/usr/local/bin:/bin"],
-            "User": image.user,
-            "WorkingDir": "/",
-        },
-        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]},
+        "Entrypoint": list(image.entrypoint) or None,
+        "Cmd": list(image.cmd) or None,
+        "Env": ["PATH=/usr/local/bin:/bin"],
+        "User": image.user,
+        "WorkingDir": "/",
     }
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        _add(tar, "blobs", mode=0o755, kind=tarfile.DIRTYPE)
-        _add(tar, "blobs/sha256", mode=0o755, kind=tarfile.DIRTYPE)
-        layer_digest = _blob(tar, layer)
-        config_bytes = json.dumps(config, sort_keys=True).encode()
-        config_digest = _blob(tar, config_bytes)
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": config_digest,
-                "size": len(config_bytes),
-            },
-            "layers": [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": len(layer)}
-            ],
-        }
-        manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
-        manifest_digest = _blob(tar, manifest_bytes)
-        index = {
-            "schemaVersion": 2,
-            "manifests": [
-                {
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": manifest_digest,
-                    "size": len(manifest_bytes),
-                    "annotations": {
-                        "io.containerd.image.name": image.reference,
-                        "org.opencontainers.image.ref.name": image.reference.rsplit(":", 1)[-1],
-                    },
-                }
-            ],
-        }
-        _add(tar, "oci-layout", data=b'{"imageLayoutVersion":"1.0.0"}')
-        _add(tar, "index.json", data=json.dumps(index, sort_keys=True).encode())
+    oci_layout.write(buffer, layer, config, image.reference)
     return buffer.getvalue()
 
 

@@ -22,8 +22,6 @@ reference and `imagePullPolicy: IfNotPresent` never runs a stale one.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import shutil
 import subprocess
@@ -36,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InfrastructureError
+from provisioning.images import oci_layout
 
 REPOSITORY = "caas.local/caas/runner"
 SOURCE_ROOT = "opt/caas"
@@ -175,74 +174,21 @@ def write_layer(root: Path, layer: Path) -> str:
     with tarfile.open(layer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(root.rglob("*"), key=lambda p: str(p.relative_to(root))):
             tar.add(path, arcname=str(path.relative_to(root)), recursive=False, filter=_normalized)
-    digest = hashlib.sha256()
-    with layer.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
-
-
-def _blob(tar: tarfile.TarFile, data: bytes) -> str:
-    digest = hashlib.sha256(data).hexdigest()
-    info = tarfile.TarInfo(f"blobs/sha256/{digest}")
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
-    return f"sha256:{digest}"
+    return oci_layout.layer_digest(layer)
 
 
 def write_archive(layer: Path, diff_id: str, archive: Path) -> str:
-    """An OCI image layout holding one image of `layer` (diff id `diff_id`) at `archive`; its reference."""
+    """An OCI image layout holding one image of `layer` (diff id `diff_id`) at `archive`
+    (provisioning.images.oci_layout); its reference."""
     reference = f"{REPOSITORY}:{diff_id.removeprefix('sha256:')[:12]}"
     config = {
-        "architecture": "amd64",
-        "os": "linux",
-        "config": {
-            "Entrypoint": [PYTHON, "-m", "provisioning.oncluster.entry"],
-            "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", f"PYTHONPATH={PYTHONPATH}", "HOME=/tmp", "TMPDIR=/tmp"],
-            "User": "65532:65532",
-            "WorkingDir": f"/{SOURCE_ROOT}",
-        },
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "Entrypoint": [PYTHON, "-m", "provisioning.oncluster.entry"],
+        "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", f"PYTHONPATH={PYTHONPATH}", "HOME=/tmp", "TMPDIR=/tmp"],
+        "User": "65532:65532",
+        "WorkingDir": f"/{SOURCE_ROOT}",
     }
-    with tarfile.open(archive, mode="w") as tar:
-        tar.add(layer, arcname=f"blobs/sha256/{diff_id.removeprefix('sha256:')}")
-        config_bytes = json.dumps(config, sort_keys=True).encode()
-        config_digest = _blob(tar, config_bytes)
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": config_digest,
-                "size": len(config_bytes),
-            },
-            "layers": [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": diff_id, "size": layer.stat().st_size}
-            ],
-        }
-        manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
-        manifest_digest = _blob(tar, manifest_bytes)
-        index = {
-            "schemaVersion": 2,
-            "manifests": [
-                {
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": manifest_digest,
-                    "size": len(manifest_bytes),
-                    "annotations": {
-                        "io.containerd.image.name": reference,
-                        "org.opencontainers.image.ref.name": reference.rsplit(":", 1)[-1],
-                    },
-                }
-            ],
-        }
-        for name, data in (
-            ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
-            ("index.json", json.dumps(index).encode()),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    with archive.open("wb") as handle:
+        oci_layout.write(handle, layer, config, reference)
     return reference
 
 
