@@ -7,13 +7,12 @@ the lab home (xdist workers of one run that both find one stopped start it once)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
 
-from provisioning.backends.services import BrokeredIdps, PrivateRegistry
+from provisioning.backends.services import BrokeredIdps, ClusterTenants, IdpUsers, PrivateRegistry, TenantIdps
 from provisioning.lab import cluster, keycloak_tenants, registry
 from provisioning.lab.cluster import LabPaths
 from provisioning.lab.profiles import PROFILES, profile_under
@@ -44,12 +43,7 @@ class LabBroker:
     home: Path
 
     def federate(
-        self,
-        idps: Iterable[tuple[str, str]],
-        users: Mapping[str, Mapping[str, Sequence[str]]],
-        clusters: Iterable[tuple[str, Sequence[str]]],
-        *,
-        tenant_prefix: bool = True,
+        self, idps: TenantIdps, users: IdpUsers, clusters: ClusterTenants, *, tenant_prefix: bool = True
     ) -> BrokeredIdps:
         """keycloak_tenants.federate for the lab clusters named in `clusters` (ConfigError for a name of
         no lab cluster), with the IdPs keycloak_tenants.customers makes (KeyError for a protocol other

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from harness.errors import InfrastructureError
 from provisioning.images.pull_secret import DockerConfig
@@ -69,16 +69,17 @@ class BrokeredIdps(Protocol):
         ...
 
 
+# What IdentityBroker.federate takes, named once for the interface and its implementations:
+TenantIdps: TypeAlias = Iterable[tuple[str, str]]  # each tenant's IdP: (tenant, protocol `oidc` or `saml`)
+IdpUsers: TypeAlias = Mapping[str, Mapping[str, Sequence[str]]]  # tenant -> login -> its groups at the IdP
+ClusterTenants: TypeAlias = Iterable[tuple[str, Sequence[str]]]  # (a cluster handle's name, the tenants it serves)
+
+
 class IdentityBroker(Protocol):
     """The administration of an identity broker and of the product's trust in it."""
 
     def federate(
-        self,
-        idps: Iterable[tuple[str, str]],
-        users: Mapping[str, Mapping[str, Sequence[str]]],
-        clusters: Iterable[tuple[str, Sequence[str]]],
-        *,
-        tenant_prefix: bool = True,
+        self, idps: TenantIdps, users: IdpUsers, clusters: ClusterTenants, *, tenant_prefix: bool = True
     ) -> BrokeredIdps:
         """Make each tenant's IdP of `idps` ((tenant, protocol), protocol `oidc` or `saml`) anew with
         `users[tenant]` (login -> its groups at the IdP; passwords are made here), and make the API
@@ -95,11 +96,6 @@ class NoBroker:
     why: str
 
     def federate(
-        self,
-        idps: Iterable[tuple[str, str]],
-        users: Mapping[str, Mapping[str, Sequence[str]]],
-        clusters: Iterable[tuple[str, Sequence[str]]],
-        *,
-        tenant_prefix: bool = True,
+        self, idps: TenantIdps, users: IdpUsers, clusters: ClusterTenants, *, tenant_prefix: bool = True
     ) -> BrokeredIdps:
         raise InfrastructureError(self.why)
