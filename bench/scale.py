@@ -473,7 +473,12 @@ def measure(tenants: int, nodes: int, output: Path, prefix: str, checkout: Path 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", default="5,10", help="sizes, comma-separated; the first is the baseline")
-    parser.add_argument("--nodes", type=int, default=2, help="workers of the shared lab cluster (1..3)")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=2,
+        help="workers of the shared lab cluster (1..12, provisioning.lab.layout.MAX_WORKERS)",
+    )
     parser.add_argument("--keep-runs", help="write the run folders here (default: a temporary folder)")
     parser.add_argument("--runs", nargs="+", help="only tabulate these run folders of earlier measurements")
     parser.add_argument("--checkout", default=str(ROOT), help="the suite checkout whose caas run is measured")
