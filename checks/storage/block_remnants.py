@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.matrix import Cell, Matrix
-from checks.storage.reclaim import reclaim_goal, reclaimed
+from checks.storage.reclaim import wait_reclaimed
 from checks.storage.volumes import (
     Workspace,
     claim_manifest,
@@ -28,7 +28,7 @@ from checks.storage.volumes import (
     volume_pod_manifest,
 )
 from checks.verdicts import Observed, holds, requirement_row
-from harness.wait import WaitTimeout, wait_until
+from harness.wait import WaitTimeout
 from provisioning.kube import client as kube
 from provisioning.kube.pods import PodFailed
 
@@ -120,21 +120,14 @@ def claim_and_mark(ws: Workspace, tenant: str, storage_class: str, timeout: floa
 
 def delete_device(ws: Workspace, written: WrittenDevice, timeout: float) -> None:
     """As the operator: delete the writer pod, then the claim, and wait up to `timeout` seconds until its
-    volume is reclaimed as its policy says (reclaim.reclaimed), so that the next claim comes after it.
+    volume is reclaimed as its policy says (reclaim.wait_reclaimed), so that the next claim comes after it.
     Raises ApiFailure or WaitTimeout (the check is then ERROR)."""
     volume = read_volume(ws.tenancy, written.tenant, written.volume)
     ws.delete_pod(written.tenant, written.pod)
     ws.delete_claim(written.tenant, written.claim)
-    if volume is None:
-        return
-    policy = volume.spec.persistent_volume_reclaim_policy
-    wait_until(
-        lambda: read_volume(ws.tenancy, written.tenant, written.volume),
-        reclaimed(policy),
-        timeout=timeout,
-        what=reclaim_goal(policy, written.volume),
-        retry_on=(kube.ApiFailure,),
-    )
+    if volume is not None:
+        policy = volume.spec.persistent_volume_reclaim_policy
+        wait_reclaimed(ws, written.tenant, written.volume, policy, timeout)
 
 
 def remnant_row(ws: Workspace, written: WrittenDevice, other: str, timeout: float) -> Matrix:

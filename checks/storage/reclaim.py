@@ -44,6 +44,28 @@ def reclaim_goal(policy: str, volume: str) -> str:
     return f"volume {volume} (reclaim policy {policy}) to be released"
 
 
+def wait_reclaimed(
+    ws: Workspace,
+    tenant: str,
+    name: str,
+    policy: str,
+    timeout: float,
+    *,
+    retry_on: tuple[type[BaseException], ...] = (kube.ApiFailure,),
+) -> Any | None:
+    """Wait up to `timeout` seconds until the PersistentVolume `name` (of a deleted claim of `tenant`, read
+    as the operator) is reclaimed as its reclaim `policy` says (`reclaimed`); the volume as last read
+    (None: deleted). Errors of `retry_on` types count as "not yet"; raises WaitTimeout, or an error of
+    another type."""
+    return wait_until(
+        lambda: read_volume(ws.tenancy, tenant, name),
+        reclaimed(policy),
+        timeout=timeout,
+        what=reclaim_goal(policy, name),
+        retry_on=retry_on,
+    )
+
+
 @dataclass(frozen=True)
 class Deleted:
     """A tenant's claim deleted with its pods, and its volume as the operator read it just before (None:
@@ -69,13 +91,7 @@ def delete_reclaimed(ws: Workspace, written: WrittenVolume, timeout: float) -> D
     deleted = delete_claim(ws, written)
     if deleted.volume is not None:
         policy = deleted.volume.spec.persistent_volume_reclaim_policy
-        wait_until(
-            lambda: read_volume(ws.tenancy, written.tenant, written.volume),
-            reclaimed(policy),
-            timeout=timeout,
-            what=reclaim_goal(policy, written.volume),
-            retry_on=(kube.ApiFailure,),
-        )
+        wait_reclaimed(ws, written.tenant, written.volume, policy, timeout)
     return deleted
 
 
@@ -85,12 +101,7 @@ def _reclaimed(ws: Workspace, deleted: Deleted, timeout: float) -> Observed:
         return Cell.DENIED, f"volume {written.volume} of {written.tenant}/{written.claim} was gone before the claim"
     policy = deleted.volume.spec.persistent_volume_reclaim_policy
     try:
-        volume = wait_until(
-            lambda: read_volume(ws.tenancy, written.tenant, written.volume),
-            reclaimed(policy),
-            timeout=timeout,
-            what=reclaim_goal(policy, written.volume),
-        )
+        volume = wait_reclaimed(ws, written.tenant, written.volume, policy, timeout, retry_on=(Exception,))
     except (WaitTimeout, kube.ApiFailure) as exc:
         return Cell.ERROR, str(exc)[:300]
     if volume is None:
