@@ -4,7 +4,6 @@ folder (provisioning/backends/kubeconfig_authorization.py; the answers are those
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,8 @@ from harness.cli.main import main
 from harness.targets import load_targets
 from provisioning.backends import kubeconfig_authorization as authz
 from provisioning.kube import client as kube
+from tests.support import offline_kubeconfig, write_targets
 
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: not-a-secret}}]
-contexts: [{name: c, context: {cluster: c, user: u}}, {name: d, context: {cluster: c, user: u}}]
-current-context: c
-"""
 RBAC_GRANT = {"allowed": True, "reason": 'RBAC: allowed by ClusterRoleBinding "system:basic-user"'}  # lab pks
 RBAC_REFUSAL = {"allowed": False}  # lab pks (Node,RBAC), the ABAC question: no authorizer gives a reason
 ABAC_REFUSAL = {"allowed": False, "reason": "No policy matched."}  # lab cfcr, either question
@@ -35,11 +27,10 @@ DEDICATED_RED = "{name: red, plan: small, placement: dedicated, namespaces: [acm
 
 
 def _targets(tmp_path: Path, authorization: str, red: str = DEDICATED_RED) -> Path:
-    kubeconfig = tmp_path / "acme.kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
-    path = tmp_path / "targets.yaml"
-    path.write_text(
-        textwrap.dedent(f"""\
+    kubeconfig = offline_kubeconfig(tmp_path / "acme.kubeconfig", contexts=("c", "d"))
+    return write_targets(
+        tmp_path,
+        f"""\
         version: 1
         products:
           - name: acme
@@ -53,9 +44,8 @@ def _targets(tmp_path: Path, authorization: str, red: str = DEDICATED_RED) -> Pa
               - {{name: blue, plan: small, namespaces: [acme-blue]}}
               - {{name: green, plan: small, namespaces: [acme-green]}}
               - {red}
-        """)
+        """,
     )
-    return path
 
 
 class Cluster:

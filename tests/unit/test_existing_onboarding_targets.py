@@ -4,7 +4,6 @@ created (the cluster's answers faked here)."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,8 @@ from harness.cli.main import main
 from harness.targets import load_targets
 from provisioning.backends import kubeconfig_authorization as authz
 from provisioning.kube import client as kube
+from tests.support import offline_kubeconfig, write_targets
 
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: not-a-secret}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-"""
 IDENTITIES = ", ".join(
     f"{t}-{r}: {{token_env: {t.upper()}_{r.upper()}}}"
     for t in ("blue", "green")
@@ -38,17 +30,16 @@ def _targets(
     blue: str = "[acme-blue, acme-blue-dev]",
     identities: str = IDENTITIES,
 ) -> Path:
-    kubeconfig = tmp_path / "acme.kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
+    kubeconfig = offline_kubeconfig(tmp_path / "acme.kubeconfig")
     section = (
         f"kubeconfig: {{path: {kubeconfig}, identities: {{{identities}}}}}"
         if backend == "kubeconfig"
         else 'pks: {api_url: "https://api.pks.example.com:9021", username_env: U, password_env: P}'
     )
     blue_namespaces = f", namespaces: {blue}" if blue else ""
-    path = tmp_path / "targets.yaml"
-    path.write_text(
-        textwrap.dedent(f"""\
+    return write_targets(
+        tmp_path,
+        f"""\
         version: 1
         products:
           - name: acme
@@ -61,9 +52,8 @@ def _targets(
             tenants:
               - {{name: blue, plan: small{blue_namespaces}}}
               - {{name: green, plan: small, namespaces: [acme-green]}}
-        """)
+        """,
     )
-    return path
 
 
 def _one_error(capsys: pytest.CaptureFixture[str], code: int) -> str:

@@ -21,27 +21,17 @@ from harness.cli.run_command import pytest_command
 from harness.errors import ExitCode
 from harness.settings import build_settings
 from harness.wait import wait_until
-from tests.support import ROOT, run_caas
-
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
-users: [{name: u, user: {token: not-a-secret}}]
-contexts: [{name: c, context: {cluster: c, user: u}}]
-current-context: c
-"""
+from tests.support import ROOT, offline_kubeconfig, run_caas, write_targets
 
 
 @pytest.fixture
 def targets(tmp_path: Path) -> Path:
     """A targets file with one existing cluster (kubeconfig backend): no lab build, nothing provisioned
     before pytest starts."""
-    kubeconfig = tmp_path / "existing.kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
-    path = tmp_path / "targets.yaml"
-    path.write_text(
-        textwrap.dedent(f"""\
+    kubeconfig = offline_kubeconfig(tmp_path / "existing.kubeconfig", server="https://127.0.0.1:9")
+    return write_targets(
+        tmp_path,
+        f"""\
         version: 1
         products:
           - name: existing
@@ -51,9 +41,8 @@ def targets(tmp_path: Path) -> Path:
         tenancy:
           - product: existing
             tenants: [{{name: blue, plan: default}}]
-        """)
+        """,
     )
-    return path
 
 
 def _caas(*args: str) -> subprocess.CompletedProcess[str]:
