@@ -21,7 +21,7 @@ from provisioning.backends.registry import BuildContext
 from provisioning.http import Proxy
 from provisioning.lab.profiles import profile_under
 from provisioning.model.mutations import Mutation
-from tests.unit.test_run_command import KUBECONFIG
+from tests.support import offline_kubeconfig
 
 
 def test_every_section_of_a_product_has_a_backend_of_its_name_built_from_its_spec() -> None:
@@ -67,8 +67,7 @@ def test_a_lab_backend_gets_the_runs_lab_home_deadlines_and_mutation(tmp_path: P
 
 
 def test_a_kubeconfig_backend_gets_its_section_and_the_products_fields(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "existing.kubeconfig"
-    kubeconfig.write_text(KUBECONFIG)
+    kubeconfig = offline_kubeconfig(tmp_path / "existing.kubeconfig", server="https://127.0.0.1:9")
     settings = _settings(
         tmp_path,
         f"""\
