@@ -36,6 +36,7 @@ from provisioning.backends.proxy_spec import ProxySpec
 from provisioning.backends.specs import BACKENDS, SECTION_SPECS, BackendSections
 from provisioning.fields import DnsName, Spec, one_of
 from provisioning.images.spec import ImagesSections, ImagesSpec
+from provisioning.lab.layout import MAX_WORKERS
 from provisioning.model.tenancy import (
     SERVICE_TYPES,
     AuthorizationMode,
@@ -105,7 +106,7 @@ class QuotaSpec(Spec):
 
 class PlanSpec(Spec):
     name: DnsName
-    workers: int = Field(1, ge=1, le=3)
+    workers: int = Field(1, ge=1, le=MAX_WORKERS)  # a dedicated cluster's worker nodes
     allow_privileged: bool = False
     pod_security: PodSecurity = "restricted"
     authorization: Authorization = "rbac"

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field
 from harness import names
 from provisioning.backends.section import SectionSpec
 from provisioning.fields import one_of
+from provisioning.lab.layout import MAX_WORKERS
 
 LAB_PROFILES = ("cfcr", "pks")
 
@@ -26,4 +27,4 @@ class LabSpec(SectionSpec):
     cluster_name_limit: ClassVar[tuple[int, str] | None] = (names.CLUSTER_NAME_MAX, "the lab allows")
 
     profile: LabProfile = "pks"
-    nodes: int = Field(1, ge=1, le=3)
+    nodes: int = Field(1, ge=1, le=MAX_WORKERS)  # the lab's worker nodes per shared cluster

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.backends import backend_for
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ConfigErrors
 from harness.settings import Settings, build_settings
 from harness.targets import BACKENDS, ProductSpec, Targets, parse_targets
 from harness.wait import Timeouts
@@ -141,3 +141,22 @@ def test_a_product_without_its_backends_section_is_one_line() -> None:
     )
     with pytest.raises(ConfigError, match=r'products\[0\]\.backend: backend "pks" needs a "pks:" section'):
         backend_for(broken, "p")
+
+
+@pytest.mark.parametrize(("nodes", "workers"), [(12, 12), (13, 1), (1, 13)])
+def test_a_lab_product_may_have_as_many_workers_as_the_lab_holds(tmp_path: Path, nodes: int, workers: int) -> None:
+    """The targets file allows up to provisioning.lab.layout.MAX_WORKERS worker nodes per shared cluster
+    (`lab.nodes`) and per dedicated cluster (`plans[].workers`): the figure `caas lab up --nodes` takes."""
+    from provisioning.lab.layout import MAX_WORKERS
+
+    product = f"""\
+        - name: p
+          backend: lab
+          lab: {{profile: pks, nodes: {nodes}}}
+          plans: [{{name: a}}, {{name: b, workers: {workers}}}]
+        """
+    if max(nodes, workers) <= MAX_WORKERS:
+        assert backend_for(_settings(tmp_path, product), "p").shared_workers == nodes
+    else:
+        with pytest.raises(ConfigErrors, match=f"less than or equal to {MAX_WORKERS}"):
+            _settings(tmp_path, product)
