@@ -52,7 +52,7 @@ MALFORMED = [
     ),
     (
         "workers-out-of-range",
-        VALID.replace("{name: small,", "{name: small, workers: 9,"),
+        VALID.replace("{name: small,", "{name: small, workers: 13,"),
         "products[0].plans[0].workers",
         "out of range",
     ),
