@@ -17,14 +17,33 @@ from typing import Any
 from checks import decided
 from checks.answered import classified
 from checks.matrix import Cell, Comparison
-from checks.privileged.representatives import Group, ReadBack, fence, groups, read_backs
+from checks.privileged.representatives import (
+    Fences,
+    Group,
+    Probe,
+    ReadBack,
+    admission,
+    fence,
+    groups,
+    probe_case,
+    read_backs,
+)
 from checks.verdicts import require, requirement_comparison, requirement_row, stacked
 from harness.wait import WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
 from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
 from provisioning.kube.pod_start import StartWatch
-from provisioning.kube.pods import PodFailed, create_pod, delete_pod, exec_in_pod, pod_state, start_watch, wait_running
+from provisioning.kube.pods import (
+    PodFailed,
+    create_pod,
+    delete_pod,
+    exec_in_pod,
+    pod_state,
+    retry_quota_conflicts,
+    start_watch,
+    wait_running,
+)
 from provisioning.model.onboarding import labels as run_labels
 from provisioning.model.privileges import (
     ADMISSION_LAYERS,
@@ -188,15 +207,18 @@ def observe_plans(
     tenancy: ProvisionedTenancy, tenants: Sequence[Tenant], run_id: str, pod_timeout: float
 ) -> PlansObserved:
     """The case matrix (`observe_plan`) of one representative per (plan, cluster) of `tenants` (the first
-    by name: checks/privileged/representatives.py), then every other tenant's fence read back as the
-    cluster's admin and compared with its representative's."""
+    by name: checks/privileged/representatives.py), then every other tenant's namespace labels read back
+    as the cluster's admin and one dry-run create as its own admin (`_probe`), each compared with its
+    representative's."""
     found = groups(tenants, lambda t: tenancy.cluster_of(t.name).handle.name)
     verdicts = tuple(observe_plan(tenancy, group.representative, run_id, pod_timeout) for group in found)
-    return PlansObserved(verdicts, tuple(read_backs(found, _fences(tenancy, [g for g in found if g.covered]))))
+    compared = [g for g in found if g.covered]
+    probes = {t.name: _probe(tenancy, t, run_id) for g in compared for t in g.covered}
+    return PlansObserved(verdicts, tuple(read_backs(found, _fences(tenancy, compared), probes, verdicts)))
 
 
-def _fences(tenancy: ProvisionedTenancy, found: Sequence[Group]) -> dict[str, Mapping[str, str] | str]:
-    """Tenant name -> its namespace's enforcing Pod Security labels, or why they could not be read."""
+def _fences(tenancy: ProvisionedTenancy, found: Sequence[Group]) -> Fences:
+    """Tenant name -> its namespace's labels but the ignored ones (`fence`), or why they could not be read."""
     fences: dict[str, Mapping[str, str] | str] = {}
     for group in found:
         api = tenancy.admin_client(tenancy.cluster_of(group.representative.name))
@@ -210,6 +232,26 @@ def _fences(tenancy: ProvisionedTenancy, found: Sequence[Group]) -> dict[str, Ma
         finally:
             api.close()
     return fences
+
+
+def _probe(tenancy: ProvisionedTenancy, tenant: Tenant, run_id: str) -> Probe | str:
+    """A server-side dry-run create (nothing is stored), as `<tenant>-admin`, of the pod for its plan's
+    `probe_case` (none: the compliant pod) in its namespace, and admission's answer to it (classified by
+    `checks.answered.classified`); the error text when the pod could not even be prepared."""
+    case = probe_case(tenancy.product.plan(tenant.plan))
+    labels = {**run_labels(run_id, tenant.name), CHECK_LABEL: "privileged"}
+    name = f"{case.slug if case else 'compliant'}-{secrets.token_hex(3)}"
+    manifest = case_pod(case, name, labels, PROBE_IMAGE) if case else compliant_pod(name, labels, PROBE_IMAGE)
+    api = tenancy.client_for(f"{tenant.name}-admin")
+    path = f"/api/v1/namespaces/{tenant.namespace}/pods"
+    try:
+        pod = suite_pod(tenancy.product.name, api, tenant.namespace, manifest)
+        retry_quota_conflicts(lambda: kube.request(api, "POST", path, body=pod, query={"dryRun": "All"}))
+    except kube.ApiFailure as exc:
+        return Probe(case, admission(classified(exc), f"{exc.status}: {exc.message}"[:300]))
+    finally:
+        api.close()
+    return Probe(case, admission(None))
 
 
 def _error(plan: Plan, case: Case, message: str) -> CaseResult:
@@ -252,7 +294,7 @@ def _follow(scene: _Scene, case: Case, name: str, held_before: bool) -> CaseResu
 
 
 POSITIVE_CONTROL = "compliant pod runs"
-FENCE = "fence as its representative's"
+FENCE = "namespace and dry run as its representative's"
 
 
 def plan_comparison(plan_verdicts: Sequence[PlanVerdicts], covered: Sequence[ReadBack] = ()) -> Comparison:
@@ -260,9 +302,9 @@ def plan_comparison(plan_verdicts: Sequence[PlanVerdicts], covered: Sequence[Rea
     (it met the verdict its plan implies, with the layer that decided it) and the positive control (the
     tenant's compliant pod ran: `PlanVerdicts.control_ran`); when the control did not run, no case of its
     row is evidence. With `covered` read-backs (checks/privileged/representatives.py) a column `FENCE`
-    and a row per covered tenant: its fence as its representative's holds (ALLOWED) and the
-    representative's cells are its own, or it differs (DENIED) or was not read (ERROR), and its cases
-    are not observed."""
+    and a row per covered tenant: its namespace labels and its dry run's answer are its
+    representative's (ALLOWED) and the representative's cells are its own, or one differs (DENIED) or
+    was not compared (ERROR), and its cases are not observed."""
     rows = []
     by_tenant = {verdict.tenant: verdict for verdict in plan_verdicts}
     for verdict in plan_verdicts:

@@ -1,14 +1,23 @@
-"""One tenant observed per plan and cluster; the others' fences read back and compared with its (pure).
+"""One tenant observed per plan and cluster; the others' namespaces read back and probed once (pure).
 
 The Pod Security case matrix (checks/privileged/cases.py) creates about 50 pods per observed tenant. Its
-verdict depends on the tenant's plan and on what enforces it on the tenant's cluster, not on the tenant: the
-namespace's Pod Security Admission labels (`pod-security.kubernetes.io/enforce` and `enforce-version`, set
-by onboarding from the plan: provisioning/model/onboarding.py) and cluster-wide settings shared by every
-tenant of the cluster (the API server's `--allow-privileged`, its admission configuration, the nodes). So the
-matrix is asked once per (plan, cluster), of a `representative` (the first tenant of the group by name), and
-every other tenant of the group is covered by its verdict only where its fence reads back the same:
-`fence_differences` names each field that differs (a FAIL: that tenant is not covered), a read that errors
-is ERROR.
+verdict depends on the tenant's plan and on what enforces it on the tenant's cluster: the namespace's Pod
+Security Admission labels (set by onboarding from the plan: provisioning/model/onboarding.py), cluster-wide
+settings shared by every tenant of the cluster (the API server's `--allow-privileged`, its admission
+configuration, the nodes), and admission policies or webhooks, which select namespaces by their labels
+(a refusal by one counts as the plan's: provisioning/model/privileges.py `refusal_layer`) or, as Pod
+Security's exemptions do, by name. So the matrix is asked once per (plan, cluster), of a `representative`
+(the first tenant of the group by name), and every other tenant of the group is covered by its verdict
+only where both hold:
+
+- its namespace's whole label set reads back as the representative's, but for the labels that name the
+  namespace or the tenant (`IGNORED_LABELS`): `fence_differences` names each label that differs;
+- a server-side dry-run create of one pod its plan forbids (`probe_case`; none forbidden: the compliant
+  pod), as its own admin, gets the answer the representative's cell for that case got, from the same
+  layer (`admission_difference`): this is what reaches a policy that names namespaces one by one.
+
+Either differing is a FAIL (that tenant is not covered); a read or dry run that errors, or a representative's
+cell that was not observed, is ERROR.
 """
 
 from __future__ import annotations
@@ -16,12 +25,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from provisioning.model.fences import ENFORCE
-from provisioning.model.tenancy import Tenant
+from provisioning.model import answers
+from provisioning.model.onboarding import NAMESPACE_NAME, RUN_ID, TENANT
+from provisioning.model.privileges import (
+    ADMISSION_LAYERS,
+    INVALID_EVERYWHERE,
+    Case,
+    Layer,
+    Outcome,
+    PlanVerdicts,
+    expected_outcome,
+    refusal_layer,
+)
+from provisioning.model.tenancy import Plan, Tenant
 
-# the labels by which Pod Security Admission enforces a namespace's level (warn and audit only report)
-FENCE_LABELS = (ENFORCE, f"{ENFORCE}-version")
+# the labels that differ between two tenants' namespaces by construction: the name the API server sets on
+# every namespace, and the suite's per-tenant labels (provisioning/model/onboarding.py `labels`)
+IGNORED_LABELS = (NAMESPACE_NAME, TENANT, RUN_ID)
 ABSENT = "(absent)"
+COMPLIANT = "compliant pod"  # what a covered tenant's dry run creates when its plan forbids no case
 
 
 @dataclass(frozen=True)
@@ -45,10 +67,9 @@ def groups(tenants: Iterable[Tenant], cluster_of: Callable[[Tenant], str]) -> li
 
 
 def fence(labels: Mapping[str, str] | None) -> dict[str, str]:
-    """The enforcing Pod Security labels of a namespace's `labels` (None: a namespace without labels), each
-    of `FENCE_LABELS` present or `ABSENT`."""
-    labels = labels or {}
-    return {key: labels.get(key, ABSENT) for key in FENCE_LABELS}
+    """A namespace's `labels` (None: a namespace without labels) but `IGNORED_LABELS`: what an admission
+    policy's namespace selector or Pod Security Admission can tell two tenants' namespaces apart by."""
+    return {key: value for key, value in (labels or {}).items() if key not in IGNORED_LABELS}
 
 
 def fence_differences(representative: Mapping[str, str], tenant: Mapping[str, str]) -> list[str]:
@@ -61,10 +82,79 @@ def fence_differences(representative: Mapping[str, str], tenant: Mapping[str, st
     ]
 
 
+def probe_case(plan: Plan) -> Case | None:
+    """The case a covered tenant's dry run asks for: the first (in `Case` order) that `plan` forbids at
+    admission (`expected_outcome` REJECTED, not by API validation, which refuses it on every plan), or None
+    when it forbids none (then the compliant pod is created, and must be admitted)."""
+    return next(
+        (c for c in Case if c not in INVALID_EVERYWHERE and expected_outcome(plan, c) is Outcome.REJECTED), None
+    )
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What admission did with a pod: `outcome` ADMITTED (layer NONE), REJECTED (by an admission `layer`)
+    or ERROR (nothing decided: no verdict), with the API's words."""
+
+    outcome: Outcome
+    layer: Layer | None
+    message: str = ""
+
+    def describe(self) -> str:
+        return f"{self.outcome.value} ({self.layer or '?'})"
+
+
+def admission(answer: answers.Answer | None, message: str = "") -> Admission:
+    """A dry-run create's `answer` (classified by `provisioning.model.answers.classify`; None: it
+    succeeded) as an admission outcome, read as observe_plan reads a create (`refusal_layer`)."""
+    if answer is None:
+        return Admission(Outcome.ADMITTED, Layer.NONE, message or "admitted (dry run)")
+    layer = refusal_layer(answer)
+    return Admission(Outcome.REJECTED if layer in ADMISSION_LAYERS else Outcome.ERROR, layer, message)
+
+
+def representatives_admission(verdict: PlanVerdicts, case: Case | None) -> Admission:
+    """What admission did with the representative's pod for `case` (None: its compliant pod), from its
+    observed cell: any outcome past admission (runs, node refused, ...) is ADMITTED; an unobserved cell,
+    or a compliant pod that did not run, is ERROR."""
+    if case is None:
+        if verdict.control_ran:
+            return Admission(Outcome.ADMITTED, Layer.NONE, f"compliant pod {verdict.control}")
+        return Admission(Outcome.ERROR, None, f"compliant pod {verdict.control}")
+    result = next((r for r in verdict.results if r.case is case), None)
+    if result is None or result.observed in (Outcome.ERROR, Outcome.UNOBSERVED):
+        return Admission(Outcome.ERROR, None, result.message if result else "not observed")
+    if result.observed is Outcome.REJECTED:
+        return Admission(Outcome.REJECTED, result.layer, result.message)
+    return Admission(Outcome.ADMITTED, Layer.NONE, result.message)
+
+
+def admission_difference(what: str, representative: Admission, tenant: Admission) -> str:
+    """The line naming the dry run `what`, both outcomes and both layers when the tenant's differs from its
+    representative's, e.g. `dry-run host network: representative rejected (PodSecurity admission), tenant
+    admitted (-)`; empty when the same outcome from the same layer."""
+    if (representative.outcome, representative.layer) == (tenant.outcome, tenant.layer):
+        return ""
+    return f"dry-run {what}: representative {representative.describe()}, tenant {tenant.describe()}"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A covered tenant's dry run: the `case` it asked for (None: the compliant pod) and its `answer`."""
+
+    case: Case | None
+    answer: Admission
+
+    @property
+    def what(self) -> str:
+        return self.case.value if self.case else COMPLIANT
+
+
 @dataclass(frozen=True)
 class ReadBack:
-    """A covered tenant's fence compared with its representative's: the `differences` (none: covered by
-    the representative's verdict) or the `error` that kept it from being read (then it is not covered)."""
+    """A covered tenant's namespace and dry run compared with its representative's: the `differences`
+    (none: covered by the representative's verdict) or the `error` that kept it from being compared (then
+    it is not covered); `probed` says what the dry run asked and got."""
 
     tenant: str
     plan: str
@@ -72,33 +162,53 @@ class ReadBack:
     representative: str
     differences: tuple[str, ...] = ()
     error: str = ""
+    probed: str = ""
 
     @property
     def covered(self) -> bool:
         return not self.error and not self.differences
 
     def describe(self) -> str:
-        """One line: the tenant, its representative and what the read-back found."""
+        """One line: the tenant, its representative and what the read-back and the dry run found."""
         head = f"{self.tenant} (plan {self.plan} on {self.cluster}), represented by {self.representative}"
         if self.error:
-            return f"{head}: fence not read ({self.error})"
+            return f"{head}: not compared ({self.error})"
         if self.differences:
-            return f"{head}: fence differs: {'; '.join(self.differences)}"
-        return f"{head}: same fence ({', '.join(FENCE_LABELS)})"
+            return f"{head}: differs: {'; '.join(self.differences)}"
+        return f"{head}: same namespace labels (but {', '.join(IGNORED_LABELS)}); {self.probed}"
 
 
-def read_back(group: Group, tenant: Tenant, fences: Mapping[str, Mapping[str, str] | str]) -> ReadBack:
-    """`tenant`'s read-back from `fences` (tenant name -> its fence, or the error text of its read); an
-    error on either side is the read-back's error."""
+Fences = Mapping[str, Mapping[str, str] | str]  # tenant name -> its fence, or the error text of its read
+
+
+def read_back(group: Group, tenant: Tenant, fences: Fences, probe: Probe | str, verdict: PlanVerdicts) -> ReadBack:
+    """`tenant`'s read-back from `fences`, its dry run `probe` (or the error text of its request) and its
+    representative's `verdict`; an error on either side is the read-back's error."""
     mine, theirs = fences[tenant.name], fences[group.representative.name]
     where = (tenant.name, group.plan, group.cluster, group.representative.name)
     if isinstance(theirs, str):
-        return ReadBack(*where, error=f"representative's fence not read: {theirs}")
+        return ReadBack(*where, error=f"representative's namespace not read: {theirs}")
     if isinstance(mine, str):
         return ReadBack(*where, error=mine)
-    return ReadBack(*where, differences=tuple(fence_differences(theirs, mine)))
+    if isinstance(probe, str):
+        return ReadBack(*where, error=f"dry run: {probe}")
+    rep = representatives_admission(verdict, probe.case)
+    probed = f"dry-run {probe.what}: {probe.answer.describe()}, as the representative's"
+    if rep.outcome is Outcome.ERROR:
+        return ReadBack(*where, error=f"representative's {probe.what} not observed: {rep.message}")
+    if probe.answer.outcome is Outcome.ERROR:
+        return ReadBack(*where, error=f"dry-run {probe.what}: {probe.answer.message}")
+    differs = admission_difference(probe.what, rep, probe.answer)
+    return ReadBack(*where, (*fence_differences(theirs, mine), *([differs] if differs else [])), probed=probed)
 
 
-def read_backs(found: Sequence[Group], fences: Mapping[str, Mapping[str, str] | str]) -> list[ReadBack]:
-    """Every covered tenant's read-back, group by group."""
-    return [read_back(group, tenant, fences) for group in found for tenant in group.covered]
+def read_backs(
+    found: Sequence[Group], fences: Fences, probes: Mapping[str, Probe | str], verdicts: Sequence[PlanVerdicts]
+) -> list[ReadBack]:
+    """Every covered tenant's read-back, group by group (`verdicts`: the representatives', by tenant)."""
+    by_tenant = {v.tenant: v for v in verdicts}
+    return [
+        read_back(group, tenant, fences, probes[tenant.name], by_tenant[group.representative.name])
+        for group in found
+        for tenant in group.covered
+    ]
