@@ -211,7 +211,9 @@ def classify_failure(failure: kube.ApiFailure, admission_fences: bool = False, a
     protection (a ValidatingAdmissionPolicy named PROTECTION...) refused, the admission layers are part
     of the fence too: that keeps the object out of the tenant's reach, which access reviews cannot see
     (`fenced`); ERROR when nothing was decided (transport, 401 of an identity's credentials, 405, 429,
-    5xx); ALLOWED otherwise (authorized, then refused by admission, found invalid or not found). A 404 is
+    5xx) or nothing is known of who refused (a 403 in no wording of the API server's, e.g. a proxy's
+    "Forbidden": `answers.Layer.UNKNOWN`); ALLOWED otherwise (authorized, then refused by admission, found
+    invalid or not found). A 404 is
     ALLOWED because the API server authorizes a request before its storage looks the object up
     (`answers.Answer.absent`): it proves the authorizer's yes, and nothing of admission, which never saw
     the request; the evidence says so. The cell's deciding layer is the Said's `layer`."""
@@ -226,6 +228,9 @@ def classify_failure(failure: kube.ApiFailure, admission_fences: bool = False, a
         said = f"{failure.status}: a request without credentials is refused ({message})"
     elif seen.cell is Cell.DENIED and answer.layer in answers.ADMISSION_LAYERS:
         return Said(Cell.DENIED, f"{FENCED_BY_ADMISSION}{said}", fenced=True, layer=seen.layer)
+    elif seen.cell is Cell.ERROR and answer.layer is answers.Layer.UNKNOWN:
+        unknown = "refused by a layer the answer does not name (not the API server's words)"
+        said = f"{unknown}, nothing known of the authorizer: {said}"
     elif seen.cell is Cell.ALLOWED and answer.kind is answers.Kind.DENIED:
         said = f"authorized, then refused by admission: {message}"
     elif seen.cell is Cell.ALLOWED and answer.absent:

@@ -9,7 +9,9 @@ body, a `Status` object in JSON) into an `Answer`:
   and admission: 404 Not Found, 409 Conflict, 410 Gone, 412);
 - DENIED: a layer refused it; `layer` names which: the authorizer (`User "u" cannot <verb> ...`),
   RBAC's escalation check, or an admission plugin by name (PodSecurity, ResourceQuota, LimitRanger,
-  NamespaceLifecycle, a ValidatingAdmissionPolicy, an admission webhook, any other admission);
+  NamespaceLifecycle, a ValidatingAdmissionPolicy, an admission webhook, any other admission plugin:
+  `<kind> "<name>" is forbidden: <why>`); a 403 in none of these wordings (a proxy's plain "Forbidden",
+  ...) is refused by an UNKNOWN layer: nothing says whether it came before or after the authorizer;
 - INVALID: the request was authorized and admitted but its object or its form is not valid (400, 406,
   413, 415, 422 and any other 4xx that names no refusal);
 - ERROR: nothing was decided about the request: a transport error or timeout (status 0), 401 (the
@@ -66,7 +68,8 @@ class Layer(enum.StrEnum):
     NAMESPACE_LIFECYCLE = "NamespaceLifecycle admission"
     ADMISSION_POLICY = "ValidatingAdmissionPolicy"
     WEBHOOK = "admission webhook"
-    ADMISSION = "admission"  # an admission plugin the message does not name
+    ADMISSION = "admission"  # an admission plugin the message does not name (`<kind> "<name>" is forbidden: ...`)
+    UNKNOWN = "unknown layer"  # a 403 in no wording of the API server's: a proxy in front of it, ...
     API_VALIDATION = "API validation"
     KUBELET = "kubelet"
     RUNTIME = "container runtime"
@@ -106,9 +109,10 @@ class Answer:
     @property
     def authorized(self) -> bool | None:
         """Whether the authorizer let the request through: False when the authorizer or RBAC's
-        escalation check refused, None when nothing was decided (ERROR), True otherwise (granted,
+        escalation check refused, None when nothing was decided (ERROR) or the refusing layer is unknown
+        (Layer.UNKNOWN: it may have been before the authorizer), True otherwise (granted,
         invalid, or refused by a layer after authorization)."""
-        if self.kind is Kind.ERROR:
+        if self.kind is Kind.ERROR or self.layer is Layer.UNKNOWN:
             return None
         return self.layer not in AUTHORIZATION_LAYERS
 
@@ -145,6 +149,9 @@ _ERROR_STATUSES = frozenset({0, 401, 405, 429})
 _GRANTED_STATUSES = frozenset({404, 409, 410, 412})
 _POLICY = re.compile(r"ValidatingAdmissionPolicy(?: '([^']*)')?")
 _WEBHOOK = re.compile(r'admission webhook "([^"]*)" denied the request')
+_FORBIDDEN = re.compile(r'^\S+ "[^"]*" is forbidden: ')  # admission.NewForbidden
+# apimachinery errors.NewForbidden with a resource, the object's name or none (a collection): admission.NewForbidden
+_API_FORBIDDEN = re.compile(r'^\S+ (?:"[^"]*" )?is forbidden: ')
 _LIMIT_RANGER = re.compile(r"(?:maximum|minimum) \S+ usage per \S+ is |max limit to request ratio per ")
 
 
@@ -212,8 +219,10 @@ def classify(status: int, message: str, reason: str = "") -> Answer:
         layer, policy = refusal
         exceeded = exceeded_resources(message) if layer is Layer.QUOTA else frozenset[str]()
         return Answer(Kind.DENIED, layer, status, message, policy, exceeded)
-    if status == 403:  # a refusal after authorization whose plugin the message does not name
+    if status == 403 and _API_FORBIDDEN.match(message):  # admission.NewForbidden of a plugin the message does not name
         return Answer(Kind.DENIED, Layer.ADMISSION, status, message)
+    if status == 403:  # no wording of the API server's (e.g. a proxy's plain "Forbidden"): nobody known refused
+        return Answer(Kind.DENIED, Layer.UNKNOWN, status, message)
     if status in _GRANTED_STATUSES:
         return Answer(Kind.GRANTED, Layer.NONE, status, message)
     return Answer(Kind.INVALID, Layer.API_VALIDATION, status, message)
@@ -238,6 +247,9 @@ def decide(answer: Answer, fence: Fence = None) -> Decision:
     - a refusal by a layer of the fence is REFUSED: a DENIED answer (any layer when `fence` is None), or a
       401 when the fence holds the authenticator (credentials refused, or a request without any);
     - an ERROR answer (transport, 401 otherwise, 405, 429, 5xx) is UNDECIDED: nobody decided anything;
+    - a refusal by an UNKNOWN layer (a 403 in no wording of the API server's) is UNDECIDED about a `fence`:
+      nothing says whether the fence or a layer in front of it or after it refused (REFUSED when `fence`
+      is None: the request was not done);
     - `fence` None (the request as a whole: was it done?): GRANTED is PASSED, INVALID is UNDECIDED (the
       object sent was not valid, so the request was neither done nor refused by any fence: validation
       runs before validating admission, apiserver's handlers/create.go);
@@ -251,7 +263,7 @@ def decide(answer: Answer, fence: Fence = None) -> Decision:
     refusal = answer.kind is Kind.DENIED or answer.unauthenticated
     if refusal and (answer.layer in fence if fence is not None else answer.kind is Kind.DENIED):
         return Decision.REFUSED
-    if answer.kind is Kind.ERROR:
+    if answer.kind is Kind.ERROR or answer.layer is Layer.UNKNOWN:
         return Decision.UNDECIDED
     if fence is None and answer.kind is Kind.INVALID:
         return Decision.UNDECIDED
@@ -259,7 +271,6 @@ def decide(answer: Answer, fence: Fence = None) -> Decision:
 
 
 _INVALID = re.compile(r'^\S+ "[^"]*" is invalid: ')
-_FORBIDDEN = re.compile(r'^\S+ "[^"]*" is forbidden: ')  # admission.NewForbidden
 _WOULD_VIOLATE = 'would violate PodSecurity "'
 
 

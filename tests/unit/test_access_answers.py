@@ -92,6 +92,14 @@ def test_a_refused_request_is_classified_by_what_the_api_server_said(
     assert access.real_request(object(), LIST_GREEN_PODS)[0] is cell
 
 
+def test_a_403_in_no_wording_of_the_api_servers_is_error_never_access_granted(monkeypatch: pytest.MonkeyPatch) -> None:
+    api_answers(monkeypatch, ApiFailure(403, "Forbidden", "Forbidden"))  # e.g. a proxy in front of the API server
+    cell, evidence = access.real_request(object(), LIST_GREEN_PODS)
+    assert cell is Cell.ERROR
+    assert "a layer the answer does not name" in evidence
+    assert "authorized" not in evidence
+
+
 def test_a_401_is_the_refusal_only_of_a_request_sent_without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     api_answers(monkeypatch, ApiFailure(401, "Unauthorized"))
     cell, evidence = access.real_request(object(), ANONYMOUS_LIST)

@@ -9,11 +9,16 @@ import json
 import pytest
 
 from provisioning.model.answers import (
+    ADMISSION_LAYERS,
+    AUTHENTICATION_FENCE,
+    AUTHORIZATION_FENCE,
     Answer,
+    Decision,
     Kind,
     Layer,
     classify,
     classify_recorded,
+    decide,
     exceeded_resources,
     node_refusal,
     warned_by,
@@ -222,3 +227,47 @@ def test_an_answer_says_whether_the_object_is_absent_or_the_credentials_refused(
     answer = classify(status, message)
     assert answer.absent is absent
     assert answer.unauthenticated is unauthenticated
+
+
+PROXY_FORBIDDEN = "Forbidden"  # e.g. an authenticating proxy in front of the API server: no wording of the API server's
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        AUTHORIZER,
+        ABAC,
+        ABAC + ": No policy matched.",
+        NON_RESOURCE,
+        ESCALATION,
+        POD_SECURITY,
+        QUOTA,
+        QUOTA_UNSPECIFIED,
+        LIMIT_RANGE,
+        LIMIT_RANGE_PVC,
+        POLICY,
+        WEBHOOK,
+        TERMINATING,
+        'services "s" is forbidden: something else refused it',  # admission.NewForbidden, no plugin named
+        "pods is forbidden: no deletecollection here",  # admission.NewForbidden of a collection (no name)
+    ],
+)
+def test_every_refusal_in_the_api_servers_words_names_a_known_layer(message: str) -> None:
+    answer = classify(403, json.dumps({"kind": "Status", "message": message, "reason": "Forbidden"}))
+    assert answer.kind is Kind.DENIED
+    assert answer.layer is not Layer.UNKNOWN
+
+
+@pytest.mark.parametrize("message", [PROXY_FORBIDDEN, "", "access denied by the gateway"])
+def test_a_403_in_no_wording_of_the_api_servers_is_refused_by_an_unknown_layer(message: str) -> None:
+    answer = classify(403, message, "Forbidden")
+    assert (answer.kind, answer.layer) == (Kind.DENIED, Layer.UNKNOWN)
+    assert answer.authorized is None  # it may have come before the authorizer
+
+
+@pytest.mark.parametrize("fence", [AUTHORIZATION_FENCE, AUTHENTICATION_FENCE, AUTHORIZATION_FENCE | ADMISSION_LAYERS])
+def test_a_refusal_by_an_unknown_layer_decides_nothing_about_a_fence(fence: frozenset[Layer]) -> None:
+    assert decide(classify(403, PROXY_FORBIDDEN), fence) is Decision.UNDECIDED
+    assert decide(classify(403, PROXY_FORBIDDEN)) is Decision.REFUSED  # the request as a whole was not done
+    assert decide(classify(403, POD_SECURITY), AUTHORIZATION_FENCE) is Decision.PASSED  # a named later layer
+    assert decide(classify(403, AUTHORIZER), AUTHORIZATION_FENCE) is Decision.REFUSED

@@ -4,6 +4,7 @@ what the RBAC steps read of a product from the targets file."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -216,7 +217,7 @@ def test_an_invalid_grant_is_error_in_the_delegation_matrix_and_layers_survive()
     ("status", "cell", "said"),
     [
         (401, Cell.DENIED, "the credentials are not accepted"),
-        (403, Cell.ALLOWED, "authenticated, then denied"),
+        (403, Cell.ERROR, "no answer"),  # a 403 in no wording of the API server's: nobody known refused
         (429, Cell.ERROR, "no answer"),
         (503, Cell.ERROR, "no answer"),
         (0, Cell.ERROR, "no answer"),
@@ -228,6 +229,16 @@ def test_a_self_review_answer_says_whether_the_credentials_are_known(status: int
     got, evidence = authentication_cell(status, '{"message": "m", "reason": "r"}')
     assert got is cell
     assert said in evidence
+
+
+def test_a_self_review_the_authorizer_refuses_was_authenticated() -> None:
+    abac = (
+        'selfsubjectreviews.authentication.k8s.io is forbidden: User "blue-viewer" cannot create resource '
+        '"selfsubjectreviews" in API group "authentication.k8s.io" at the cluster scope: No policy matched.'
+    )
+    got, evidence = authentication_cell(403, json.dumps({"message": abac, "reason": "Forbidden"}))
+    assert got is Cell.ALLOWED
+    assert "authenticated, then denied by authorizer" in evidence
 
 
 def test_only_a_token_or_a_certificate_with_its_key_travels_to_another_cluster(tmp_path: Any) -> None:

@@ -86,7 +86,8 @@ def test_a_fence_action_the_table_does_not_name_is_refused() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "cell", "layer"),
     [
-        (403, "Forbidden", Cell.DENIED, "admission"),  # a refusal after authorization the message names not
+        (403, "Forbidden", Cell.DENIED, "unknown layer"),  # refused (the request as a whole), by a layer unnamed
+        (403, 'namespaces "x" is forbidden: no namespaces here', Cell.DENIED, "admission"),  # an unnamed plugin
         (403, 'namespaces "x" is forbidden: User "blue-admin" cannot patch resource', Cell.DENIED, "authorizer"),
         (401, "other", Cell.ERROR, "authentication"),
         (422, "other", Cell.ERROR, "API validation"),  # the request's form, not the fence
