@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import ConfigError, InfrastructureError
+from harness.errors import ConfigError, InfrastructureError, SecretLeakError
 from harness.run_targets import save_run_targets
 from harness.settings import Settings
 from provisioning.kube import jobs
@@ -109,12 +109,14 @@ class Outcome:
     exit_code: int  # the checks' pytest exit code, 3 when the Job gave no results
     problem: str  # "" or why the Job gave no results
     seconds: float
+    leaked: bool = False  # the Job's scan found secrets in its run folder (problem says where)
 
 
 def run_jobs(plan: Plan, settings: Settings, run_dir: Path, command: list[str], say: Any) -> int:
     """Run every product's Job at once, join their results into `run_dir`; the highest pytest exit code
     of the products (3 for a product whose Job gave no results, said with its reason). Removes the
-    run's namespaces afterwards unless settings.keep, also when interrupted."""
+    run's namespaces afterwards unless settings.keep, also when interrupted. SecretLeakError (exit code 4)
+    when a Job's scan found secrets in its run folder (it printed their count and places, no results)."""
     api = from_kubeconfig(plan.kubeconfig, timeout=API_TIMEOUT)
     try:
         request(api, "GET", "/version")
@@ -140,10 +142,12 @@ def run_jobs(plan: Plan, settings: Settings, run_dir: Path, command: list[str], 
             say(f"  {product}: Job {manifests.JOB_NAME} started in namespace {namespace} of the management cluster")
             state = jobs.wait_done(api, namespace, manifests.JOB_NAME, JOB_DEADLINE + START_SLACK)
             log = jobs.pod_log(api, namespace, state.pod, manifests.CONTAINER)
-            found = results.unpack(log)
+            found = results.unpack(log, product)
             with tempfile.TemporaryDirectory(prefix="caas-job-") as scratch:
                 files = results.extract(found.archive, Path(scratch))
                 results.merge(run_dir, product, Path(scratch), files)
+        except results.LeaksReported as exc:
+            return Outcome(product, 3, str(exc), time.monotonic() - started, leaked=True)
         except (InfrastructureError, ApiFailure, results.ResultsError) as exc:
             return Outcome(product, 3, str(exc), time.monotonic() - started)
         return Outcome(product, found.exit_code, "", time.monotonic() - started)
@@ -159,6 +163,11 @@ def run_jobs(plan: Plan, settings: Settings, run_dir: Path, command: list[str], 
     for outcome in outcomes:
         said = f"pytest exit code {outcome.exit_code}" if not outcome.problem else f"no results: {outcome.problem}"
         say(f"  {outcome.product}: its Job ended after {outcome.seconds:.0f}s ({said})")
+    if leaked := [o for o in outcomes if o.leaked]:
+        raise SecretLeakError(
+            "\n".join(o.problem for o in leaked)
+            + "\n(fix: find what printed the secret in the product's checks; its Job's log holds no results)"
+        )
     return max(o.exit_code for o in outcomes)
 
 

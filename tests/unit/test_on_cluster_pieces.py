@@ -4,6 +4,7 @@ Job prints to its log and how they join the local run folder (provisioning/onclu
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
+from fixtures import run_facts
+from harness import redaction
 from harness.errors import ConfigError
 from provisioning.model.onboarding import RUN_ID
-from provisioning.oncluster import bundle, manifests, results
+from provisioning.oncluster import bundle, entry, manifests, results
 
 CA = b"-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n"
 
@@ -142,7 +145,7 @@ def _run_folder(directory: Path, product: str) -> Path:
     (directory / "allure-results" / f"{product}-result.json").write_text("{}")
     (directory / "pytest.log").write_text(f"log of {product}\n")
     (directory / "junit.xml").write_text("<testsuites/>")
-    (directory / results.DIGESTS_FILE).write_text(f"digest-{product}\nshared\n")
+    (directory / redaction.DIGESTS_FILE).write_text(f"digest-{product}\nshared\n")
     (directory / results.ENVIRONMENT_FILE).write_text(json.dumps({"products": {product: {"v": 1}}}))
     (directory / "other.txt").write_text("other")
     return directory
@@ -151,24 +154,92 @@ def _run_folder(directory: Path, product: str) -> Path:
 def test_a_packed_run_folder_unpacks_from_a_log_among_other_lines(tmp_path: Path) -> None:
     folder = _run_folder(tmp_path / "pod", "a")
     log = "caas on-cluster: running\n" + results.pack(folder, 1) + "trailing\n"
-    unpacked = results.unpack(log)
+    unpacked = results.unpack(log, "a")
     assert unpacked.exit_code == 1
     written = results.extract(unpacked.archive, tmp_path / "out")
-    assert sorted(map(str, written)) == sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    sent = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert sorted(map(str, written)) == [name for name in sent if name != redaction.DIGESTS_FILE]
     assert (tmp_path / "out" / "pytest.log").read_text() == "log of a\n"
 
 
 @pytest.mark.parametrize(
     ("log", "problem"),
     [
-        ("nothing\n", "has no results"),
-        (f"{results.BEGIN} exit=0\nAAAA\n", "ends inside"),
+        ("nothing\n", "holds no results block (likely: the pod ended before the checks did"),
+        (f"{results.BEGIN} exit=0\nAAAA\n", "ends inside its results (likely: "),
         (f"{results.BEGIN} exit=0\n!!!!\n{results.END}\n", "do not decode"),
     ],
 )
-def test_a_log_without_complete_results_says_what_is_missing(log: str, problem: str) -> None:
-    with pytest.raises(results.ResultsError, match=problem):
-        results.unpack(log)
+def test_a_log_without_complete_results_is_one_line_naming_the_product_and_the_likely_cause(
+    log: str, problem: str
+) -> None:
+    with pytest.raises(results.ResultsError) as missing:
+        results.unpack(log, "bare-a")
+    assert str(missing.value).startswith("bare-a: ")
+    assert problem in str(missing.value)
+    assert "\n" not in str(missing.value)
+
+
+def test_the_names_results_copies_are_those_of_the_modules_it_cannot_import() -> None:
+    assert results.ENVIRONMENT_FILE == run_facts.ENVIRONMENT_FILE
+
+
+SECRET = "Tenant-A-password-1234567"  # a registered secret: found by its digest only, no shape of its own
+
+
+def _scanned_run_folder(directory: Path, leak: bool) -> Path:
+    folder = _run_folder(directory, "a")
+    (folder / redaction.DIGESTS_FILE).write_text(hashlib.sha256(SECRET.encode()).hexdigest() + "\n")
+    if leak:
+        (folder / "allure-results" / "a-attachment.txt").write_text(f"first\nlogin with {SECRET}\n")
+    return folder
+
+
+def test_a_jobs_clean_run_folder_is_printed_without_the_secrets_digests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _scanned_run_folder(tmp_path / "pod", leak=False)
+    assert entry.print_results(folder, 1) == 0
+    assert not (folder / redaction.DIGESTS_FILE).exists()
+    printed = capsys.readouterr().out
+    assert hashlib.sha256(SECRET.encode()).hexdigest() not in printed
+    written = results.extract(results.unpack(printed, "a").archive, tmp_path / "out")
+    assert Path(redaction.DIGESTS_FILE) not in written
+    assert Path("pytest.log") in written
+
+
+def test_a_jobs_run_folder_with_a_secret_is_not_printed_only_the_count_and_places(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _scanned_run_folder(tmp_path / "pod", leak=True)
+    assert entry.print_results(folder, 0) == entry.LEAKED == 4
+    assert not (folder / redaction.DIGESTS_FILE).exists()
+    printed = capsys.readouterr().out
+    assert SECRET not in printed
+    assert results.BEGIN not in printed
+    assert hashlib.sha256(SECRET.encode()).hexdigest() not in printed
+    with pytest.raises(results.LeaksReported) as reported:
+        results.unpack(printed, "bare-a")
+    assert reported.value.count == 1
+    assert reported.value.places == ["allure-results/a-attachment.txt:2: registered secret"]
+    assert str(reported.value).startswith("bare-a: its Job found 1 secret(s)")
+
+
+def test_results_above_what_a_pod_log_carries_whole_are_one_error_line_instead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert results.MAX_PRINTED < 10 * 1024 * 1024  # the kubelet's containerLogMaxSize default
+    folder = _scanned_run_folder(tmp_path / "pod", leak=False)
+    monkeypatch.setattr(entry, "MAX_PRINTED", 100)
+    assert entry.print_results(folder, 0) == entry.TOO_LARGE
+    printed = capsys.readouterr().out
+    assert printed.count("\n") == 1
+    assert printed.startswith(f"{results.ERROR} the results are ")
+    with pytest.raises(results.ResultsError) as refused:
+        results.unpack(f"caas on-cluster: the checks ended\n{printed}", "bare-a")
+    assert str(refused.value).startswith("bare-a: its Job printed no results: the results are ")
+    assert "containerLogMaxSize" in str(refused.value)
+    assert "fix:" in str(refused.value)
 
 
 def test_an_archive_member_outside_the_run_folder_is_refused(tmp_path: Path) -> None:
@@ -200,7 +271,7 @@ def test_two_products_results_join_as_one_local_run_of_both_would_have_them(tmp_
     assert log.index("log of a") < log.index("log of b")
     assert (run_dir / "junit-a.xml").exists()
     assert (run_dir / "junit-b.xml").exists()
-    assert (run_dir / results.DIGESTS_FILE).read_text().split() == ["digest-a", "digest-b", "shared"]
+    assert not list(run_dir.rglob(redaction.DIGESTS_FILE))  # a digest of a weak password can be guessed
     environment = json.loads((run_dir / results.ENVIRONMENT_FILE).read_text())
     assert environment["products"] == {"a": {"v": 1}, "b": {"v": 1}}
     assert (run_dir / results.ELSEWHERE / "b" / "other.txt").read_text() == "other"
