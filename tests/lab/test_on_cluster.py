@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from provisioning.lab import cluster, host, registry
 from provisioning.lab.cluster import LabPaths
 from provisioning.oncluster import runner_image
 from tests.lab.bare_clusters import images_section, push_images
-from tests.support import CAAS, ROOT
+from tests.support import ROOT, run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(5400)]
 EXAMPLE = ROOT / "targets.example.yaml"
@@ -105,13 +104,10 @@ def _caas_run(
     targets: Path, output: Path, run_id: str, extra: list[str], inside: tuple[str, ...] = ()
 ) -> tuple[dict[tuple[str, str], str], str, float]:
     started = time.monotonic()
-    done = subprocess.run(
-        [*inside, *CAAS, "run", "--targets", str(targets), "--output", str(output), "--run-id", run_id, *extra],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    done = run_caas(
+        *("run", "--targets", str(targets), "--output", str(output), "--run-id", run_id, *extra),
         timeout=2400,
-        check=False,
+        inside=inside,
     )
     seconds = time.monotonic() - started
     comparison = output / run_id / "comparison.json"
