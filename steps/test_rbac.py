@@ -146,7 +146,7 @@ def paths_as_documented(path_runs: tuple[AccessRun, AccessRun]) -> None:
 
 @then("the ways of observing that can answer agree on every cell")
 def ways_agree(observed_run: AccessRun) -> None:
-    judge_agreement(observed_run.observation, "whole matrix")
+    judge_agreement(observed_run, "whole matrix")
 
 
 @when("every tenant identity on a shared cluster tries to:", target_fixture="attempts")

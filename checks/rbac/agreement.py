@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from checks.matrix import Cell
 from checks.rbac.access import Observation
+from checks.rbac.matrix import AccessRun, record_run_figure
 from checks.rbac.rendering import attach_ways
 from checks.verdicts import Observed, decide, requirement_comparison, requirement_table
 
@@ -48,10 +49,13 @@ def agreement_rows(observation: Observation) -> dict[str, Observed]:
     return cells
 
 
-def judge_agreement(observation: Observation, name: str) -> None:
-    """Attach the ways' matrices and report as `name`, and end check_rbac_005 by the one verdict rule
-    (checks.verdicts.decide) over `agreement_rows`: a disagreement fails (AssertionError), else an
-    unanswered cell is ERROR (Inconclusive), else pass."""
+def judge_agreement(run: AccessRun, name: str) -> None:
+    """Record the run's figure (how many cells were asked: `AccessRun.figure`), attach the ways' matrices
+    and report as `name`, and end check_rbac_005 by the one verdict rule (checks.verdicts.decide) over
+    `agreement_rows` of the run's observation: a disagreement fails (AssertionError), else an unanswered
+    cell is ERROR (Inconclusive), else pass."""
+    observation = run.observation
+    record_run_figure(run)
     attach_ways(observation, name)
     table = requirement_table(AGREE, agreement_rows(observation))
     heading = [f"{len(observation.disagreements)} disagreements"]

@@ -5,11 +5,11 @@ the model's agreement with the API server on what was asked (pure)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from checks.matrix import Cell
+from checks.matrix import Cell, Matrix
 from checks.rbac import covering
 from checks.rbac.access import Observation, Probe
 from harness.settings import Covering
@@ -98,22 +98,50 @@ def chosen(
     return design, [families[k].question(s, n, i) for k, s, n, i in design.asked]
 
 
+def _expected(questions: Sequence[Asked]) -> dict[tuple[str, str], Cell]:
+    """The model's answer per asked cell; a cell asked twice (a positive control the design asked too) once."""
+    return {(q.probe.row, q.probe.column): q.expected for q in questions}
+
+
+def _agreeing(expected: Mapping[tuple[str, str], Cell], matrix: Matrix) -> tuple[int, int]:
+    """(cells agreeing with the model, cells answered ALLOWED or DENIED) of one way's matrix."""
+    answered = agree = 0
+    for key, want in expected.items():
+        got = matrix[key]
+        if got in (Cell.ALLOWED, Cell.DENIED):
+            answered += 1
+            agree += got is want
+    return agree, answered
+
+
 def agreement(questions: Sequence[Asked], observation: Observation) -> str:
     """One line per way: on how many of the asked cells it answered (ALLOWED or DENIED) the way agrees with
     the model, e.g. "model vs request: 12,340 of 12,345 answered cells agree (99.96%)"; a cell asked twice
     (a positive control the design asked too) counts once."""
     lines = []
-    expected = {(q.probe.row, q.probe.column): q.expected for q in questions}
+    expected = _expected(questions)
     for way, matrix in observation.ways.items():
-        answered = agree = 0
-        for key, want in expected.items():
-            got = matrix[key]
-            if got in (Cell.ALLOWED, Cell.DENIED):
-                answered += 1
-                agree += got is want
+        agree, answered = _agreeing(expected, matrix)
         share = f" ({100 * agree / answered:.2f}%)" if answered else ""
         lines.append(f"model vs {way}: {agree:,} of {answered:,} answered cells agree{share}")
     return "\n".join(lines)
+
+
+def figure(design: covering.Design | None, questions: Sequence[Asked], observation: Observation) -> str:
+    """What a verdict on the matrix rests on, for the records (`checks.evidence.record_figure`), e.g.
+    "asked 1,234 of 56,789 cells (covering design, seed 42); 55,555 inferred from the model, agreement
+    99.96%" (agreement: the model with the real requests on the asked cells they answered, `agreement`), or
+    "asked every cell (1,234)" when the matrix was within its budget (`chosen`; every cell distinct, the
+    positive controls and extra questions included)."""
+    expected = _expected(questions)
+    if design is None:
+        return f"asked every cell ({len(expected):,})"
+    agree, answered = _agreeing(expected, observation.request) if "request" in observation.ways else (0, 0)
+    share = f"agreement {100 * agree / answered:.2f}%" if answered else "no asked cell answered to agree on"
+    return (
+        f"asked {len(design.asked):,} of {design.cells:,} cells (covering design, seed {design.seed}); "
+        f"{design.inferred:,} inferred from the model, {share}"
+    )
 
 
 def coverage(design: covering.Design | None, questions: Sequence[Asked], observation: Observation) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from checks.evidence import record_figure
 from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 from checks.rbac import covering
 from checks.rbac.access import AccessObserver, Observation, Probe, resource_probe, subresource_probe
-from checks.rbac.design import CELL_BUDGET, SAMPLE, Family, chosen, coverage, family, namespaces_of
+from checks.rbac.design import CELL_BUDGET, SAMPLE, Family, chosen, coverage, family, figure, namespaces_of
 from checks.rbac.discovery import ApiResource, ApiSubresource, discover, discover_subresources
 from checks.rbac.rendering import attach_comparison, render_comparison
 from checks.rbac.service_accounts import ServiceAccount, relabel_namespace, tenant_grants
@@ -308,6 +309,13 @@ class AccessRun:
     positive_control: bool = True
     # the covering design the questions are (None: every cell of the matrix was asked)
     design: covering.Design | None = None
+    # True: the questions were chosen by the cell budget (checks.rbac.design.chosen): `figure` says how many asked
+    budgeted: bool = False
+
+    def figure(self) -> str:
+        """What the run's verdicts rest on, for the records (`checks.rbac.design.figure`: asked N of M cells of
+        a covering design with its seed, or every cell); "" for a run not chosen by the cell budget."""
+        return figure(self.design, self.questions, self.observation) if self.budgeted else ""
 
     def report(self) -> str:
         """The ways' report, then what was asked and inferred from the model, and the model's agreement."""
@@ -366,17 +374,26 @@ def observe_cluster(
         observation = observer.observe([q.probe for q in questions])
     finally:
         observer.close()
-    return AccessRun(tuple(questions), observation, design=design), resources
+    return AccessRun(tuple(questions), observation, design=design, budgeted=True), resources
 
 
 def by_column(questions: Sequence[Question]) -> Mapping[str, Question]:
     return {q.probe.column: q for q in questions}
 
 
+def record_run_figure(run: AccessRun) -> None:
+    """Record the run's figure (`AccessRun.figure`) beside the scenario's verdict, when it has one."""
+    text = run.figure()
+    if text:
+        record_figure(text)
+
+
 def judge_scope(run: AccessRun, scope: str, name: str) -> None:
     """The run's questions of one `scope` (Question.scope) and the positive controls, compared and attached
-    as `name`; passes, fails (AssertionError) or is ERROR (Inconclusive) as checks.verdicts.require."""
+    as `name`; passes, fails (AssertionError) or is ERROR (Inconclusive) as checks.verdicts.require. The run's
+    figure (`AccessRun.figure`: how many cells of the whole matrix were asked) is recorded first."""
     comparison = run.compare(lambda q: q.scope in (scope, "control"))
     report = run.report()
+    record_run_figure(run)
     attach_comparison(comparison, name, report)
     require(comparison, f"{render_comparison(comparison)}\n{report}" if run.design else render_comparison(comparison))

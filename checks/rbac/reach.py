@@ -19,6 +19,7 @@ from checks.rbac.matrix import (
     ProviderScope,
     Question,
     namespaces_of_no_tenant,
+    record_run_figure,
     service_account_families,
     stream_questions,
 )
@@ -101,7 +102,7 @@ def observe_service_accounts(
                     what=f"{probe.reproduce()} to be allowed by its tenant's binding",
                 )
         observed = observer.observe([q.probe for q in questions])
-        return TokenRun(tuple(questions), observed, positive_control=False, design=design, tokens=tokens)
+        return TokenRun(tuple(questions), observed, positive_control=False, design=design, budgeted=True, tokens=tokens)
     finally:
         observer.close()
 
@@ -219,8 +220,10 @@ def disagreement(name: str, text: str) -> Mismatch:
 
 
 def attach_and_judge(runs: Sequence[tuple[str, AccessRun]]) -> None:
-    """Attach each named run's comparison and its three ways, then `judge` them all together."""
+    """Attach each named run's comparison and its three ways, then `judge` them all together; a run chosen by
+    the cell budget (the service accounts' matrix) records its figure first (`checks.rbac.matrix.record_run_figure`)."""
     for name, run in runs:
+        record_run_figure(run)
         attach_comparison(run.compare(), name, run.report())
         attach_ways(run.observation, name)
     judge(runs)
