@@ -24,10 +24,10 @@ from checks.answered import classified, observed
 from checks.matrix import Cell, Matrix
 from checks.rbac import rules
 from checks.rbac.discovery import ApiResource, ApiSubresource
-from checks.rbac.reviews import not_an_answer
 from provisioning.kube import client as kube
 from provisioning.model import answers
 from provisioning.model.access import ANONYMOUS, UNAUTHENTICATED
+from provisioning.model.access_reviews import not_an_answer
 from provisioning.model.onboarding import PROTECTION
 from provisioning.model.rbac import AUTHENTICATED
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy

@@ -17,7 +17,9 @@ it changes nothing) asks the question whose answer contradicts the statement if 
   "No policy matched." (k8s.io/kubernetes pkg/auth/authorizer/abac). Without it, no ABAC authorizer
   answers (a cluster whose webhook denies before ABAC is consulted would look alike: none is known).
 
-Any other answer, or a review the credentials may not create, cannot refute the statement, which stands.
+Any other answer, a review the credentials may not create, a body that is no review answer, or an answer whose
+`status.evaluationError` says an authorizer failed (e.g. an unreachable webhook: its `allowed: false` decides
+nothing, `provisioning.model.access_reviews`) cannot refute the statement, which stands.
 `caas run` asks before pytest starts (`refuted_plans`, nothing provisioned yet), the backend again at provision.
 """
 
@@ -28,6 +30,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from provisioning.kube import client as kube
+from provisioning.model.access_reviews import evaluation_error, not_an_answer
 from provisioning.model.tenancy import AuthorizationMode
 
 REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
@@ -54,7 +57,10 @@ _QUESTIONS: dict[AuthorizationMode, dict[str, Any]] = {
 
 def contradiction(mode: AuthorizationMode, status: dict[str, Any]) -> str | None:
     """Why a SubjectAccessReview's `status` (allowed, denied, reason) for `mode`'s question refutes a plan's
-    `authorization: <mode>`, or None when it does not (pure; the rules are the module's)."""
+    `authorization: <mode>`, or None when it does not (pure; the rules are the module's): never when the
+    status holds an evaluationError (nothing was decided)."""
+    if evaluation_error(status):
+        return None
     reason = str(status.get("reason") or "")
     given = f'"{reason}"' if reason else "none"
     if status.get("allowed"):
@@ -127,11 +133,13 @@ def refuted_plans(
 
 def refutation(api: Any, mode: AuthorizationMode) -> str | None:
     """Ask `mode`'s question of the cluster `api` reaches (one SubjectAccessReview) -> why the answer
-    refutes `authorization: <mode>`, or None. A review the cluster does not answer (refused, unreachable)
-    refutes nothing: the plan's statement stands."""
+    refutes `authorization: <mode>`, or None. A review the cluster does not answer (refused, unreachable, a
+    body that is no review answer: `access_reviews.not_an_answer`) refutes nothing: the plan's statement stands."""
     body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": _QUESTIONS[mode]}
     try:
         answer = kube.request(api, "POST", REVIEWS, body=body)
     except kube.ApiFailure:
         return None
-    return contradiction(mode, (answer or {}).get("status") or {})
+    if not_an_answer(answer) is not None:
+        return None
+    return contradiction(mode, answer["status"])

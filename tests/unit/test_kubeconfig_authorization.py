@@ -36,6 +36,9 @@ RBAC_GRANT = {
         (AuthorizationMode.ABAC, RBAC_REFUSAL, True),  # an RBAC cluster stated as ABAC
         (AuthorizationMode.ABAC, {"allowed": True}, False),
         (AuthorizationMode.ABAC, {"allowed": False, "reason": "x\nNo policy matched."}, False),  # ABAC,RBAC
+        # an authorizer failed (e.g. an unreachable webhook): allowed false without a reason decides nothing
+        (AuthorizationMode.ABAC, {"allowed": False, "evaluationError": "webhook: connection refused"}, False),
+        (AuthorizationMode.RBAC, {**ABAC_REFUSAL, "evaluationError": "webhook: connection refused"}, False),
     ],
 )
 def test_a_review_refutes_a_stated_mode_only_on_the_answer_it_contradicts(
@@ -109,3 +112,18 @@ def test_a_refuted_plan_is_one_line_naming_the_plans_authorization(monkeypatch: 
 def test_a_review_the_credentials_may_not_create_leaves_the_plans_statement(monkeypatch: pytest.MonkeyPatch) -> None:
     handle = backend(monkeypatch, FakeApi(None, review_fails=True)).provision(request_for(AuthorizationMode.ABAC))
     assert handle.authorization is AuthorizationMode.ABAC
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": {"allowed": False, "evaluationError": "failed calling webhook: connection refused"}},
+        {"status": {}},  # no status.allowed: no answer, never a denial
+        {},
+        None,
+    ],
+)
+def test_a_review_that_decided_nothing_refutes_no_plan(monkeypatch: pytest.MonkeyPatch, answer: Any) -> None:
+    monkeypatch.setattr(kube, "request", lambda *_a, **_kw: answer)
+    assert authz.refutation(object(), AuthorizationMode.ABAC) is None
+    assert authz.refutation(object(), AuthorizationMode.RBAC) is None
