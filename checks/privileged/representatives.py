@@ -12,8 +12,8 @@ only where both hold:
 
 - its namespace's whole label set reads back as the representative's, but for the labels that name the
   namespace or the tenant (`IGNORED_LABELS`): `fence_differences` names each label that differs;
-- a server-side dry-run create of one pod its plan forbids (`probe_case`; none forbidden: the compliant
-  pod), as its own admin, gets the answer the representative's cell for that case got, from the same
+- a server-side dry-run create of one pod its plan forbids at admission (`probe_case`; none forbidden:
+  the compliant pod), as its own admin, gets the answer the representative's cell for that case got, from the same
   layer (`admission_difference`): this is what reaches a policy that names namespaces one by one.
 
 Either differing is a FAIL (that tenant is not covered); a read or dry run that errors, or a representative's
@@ -84,11 +84,12 @@ def fence_differences(representative: Mapping[str, str], tenant: Mapping[str, st
 
 def probe_case(plan: Plan) -> Case | None:
     """The case a covered tenant's dry run asks for: the first (in `Case` order) that `plan` forbids at
-    admission (`expected_outcome` REJECTED, not by API validation, which refuses it on every plan), or None
-    when it forbids none (then the compliant pod is created, and must be admitted)."""
-    return next(
-        (c for c in Case if c not in INVALID_EVERYWHERE and expected_outcome(plan, c) is Outcome.REJECTED), None
-    )
+    admission (`expected_outcome` REJECTED, not by API validation, which refuses it on every plan), the
+    privileged case last (an API server without `--allow-privileged` refuses it in validation, before any
+    admission plugin sees the namespace: cluster-wide); None when the plan forbids none (then the compliant
+    pod is created, and must be admitted)."""
+    forbidden = [c for c in Case if c not in INVALID_EVERYWHERE and expected_outcome(plan, c) is Outcome.REJECTED]
+    return min(forbidden, key=lambda c: c is Case.PRIVILEGED, default=None)
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,11 @@ def test_a_difference_names_the_label_and_both_values() -> None:
 
 def test_the_dry_run_asks_for_the_first_case_the_plan_forbids_at_admission() -> None:
     restricted = Plan("small", pod_security=PodSecurityLevel.RESTRICTED)
-    assert probe_case(restricted) is next(c for c in Case if c.value == "privileged")
-    assert probe_case(restricted) == probe_case(restricted)
+    assert probe_case(restricted) is Case.HOST_NETWORK, "the first forbidden case, privileged last"
+    baseline = Plan("default", pod_security=PodSecurityLevel.BASELINE)
+    assert probe_case(baseline) is Case.HOST_NETWORK, "not privileged: API validation may refuse it cluster-wide"
+    only_privileged = Plan("loose", pod_security=PodSecurityLevel.PRIVILEGED)
+    assert probe_case(only_privileged) is Case.PRIVILEGED
     privileged = Plan("open", allow_privileged=True, pod_security=PodSecurityLevel.PRIVILEGED)
     assert probe_case(privileged) is None, "a plan that forbids nothing: the compliant pod must be admitted"
 
