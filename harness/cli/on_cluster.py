@@ -7,7 +7,9 @@ pytest on that product in the runner image (provisioning/oncluster/runner_image.
 (its deadline, then what its pod last did), its log read and the run folder it printed joined into
 the local run folder (provisioning/oncluster/results.py), from which `caas run` writes its reports as
 for a local run. The namespaces are removed at the end (not with --keep), also when the run is
-interrupted; `caas clean --run-id ID --on-cluster KUBECONFIG` removes what is left.
+interrupted; `caas clean --run-id ID --on-cluster KUBECONFIG` removes what is left. A Job scans its run
+folder for secrets before printing it (provisioning/oncluster/entry.py); one that found any prints no
+results, and the run ends with exit code 4 naming the product and the places.
 
 Input is checked before anything is created: the kubeconfig, the runner image, every selected
 product's backend and files (one `caas: error:` line each, exit 2).

@@ -4,12 +4,16 @@ folder (harness/cli/on_cluster.py); a Job runs the local run's pytest options on
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from harness.cli import on_cluster
 from harness.cli.main import main
-from provisioning.oncluster import bundle, manifests
+from harness.errors import SecretLeakError
+from provisioning.kube import jobs
+from provisioning.oncluster import bundle, manifests, results
 
 
 def _errors(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -60,3 +64,38 @@ def test_a_job_runs_the_local_runs_pytest_options_on_its_product_with_the_secret
         "--product=b",
         *("-p", "no:cacheprovider", "--run-id=r1", "--alluredir=/tmp/run/allure-results", "-k", "check_rbac_001", "-x"),
     ]
+
+
+def test_a_job_that_found_a_secret_ends_the_run_with_exit_code_4_naming_its_product_and_places(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pod_folder = tmp_path / "pod"
+    (pod_folder / "allure-results").mkdir(parents=True)
+    (pod_folder / "allure-results" / "clean-result.json").write_text("{}")
+    logs = {
+        manifests.namespace_name("r1", "clean"): results.pack(pod_folder, 0),
+        manifests.namespace_name(
+            "r1", "leaky"
+        ): f"{results.LEAKS} count=2\n{results.LEAK} pytest.log:3: bearer token\n",
+    }
+    removed: list[list[str]] = []
+    monkeypatch.setattr(on_cluster, "from_kubeconfig", lambda path, timeout: object())
+    monkeypatch.setattr(on_cluster, "request", lambda api, method, path: {})
+    monkeypatch.setattr(jobs, "create", lambda api, objects: None)
+    monkeypatch.setattr(jobs, "wait_done", lambda api, namespace, name, timeout: SimpleNamespace(pod="p"))
+    monkeypatch.setattr(jobs, "pod_log", lambda api, namespace, pod, container: logs[namespace])
+    monkeypatch.setattr(jobs, "namespaces_of_run", lambda api, run_id, component: sorted(logs))
+    monkeypatch.setattr(jobs, "remove_namespaces", lambda api, names, timeout: removed.append(names))
+    plan = on_cluster.Plan(tmp_path / "k", "image", {"clean": {}, "leaky": {}})
+    settings: Any = SimpleNamespace(run_id="r1", keep=False, selected_products=("clean", "leaky"))
+    run_dir = tmp_path / "run"
+    said: list[str] = []
+    with pytest.raises(SecretLeakError) as leaked:
+        on_cluster.run_jobs(plan, settings, run_dir, ["python", "-m", "pytest", "steps"], said.append)
+    assert leaked.value.exit_code == 4
+    assert str(leaked.value).startswith("leaky: its Job found 2 secret(s) in its run folder and printed no results")
+    assert "pytest.log:3: bearer token" in str(leaked.value)
+    assert "clean" not in str(leaked.value)
+    assert removed == [sorted(logs)]
+    assert (run_dir / "allure-results" / "clean-result.json").exists()
+    assert any(line.startswith("  clean: its Job ended after") and "pytest exit code 0" in line for line in said)
