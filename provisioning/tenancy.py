@@ -16,6 +16,7 @@ from harness.wait import wait_until
 from provisioning.backends.protocol import ClusterBackend, ClusterHandle, ClusterRequest, Credential
 from provisioning.cluster_destinations import read_destinations
 from provisioning.kube import client as kube
+from provisioning.model import answers
 from provisioning.model.mutations import Mutation
 from provisioning.model.onboarding import (
     COMPONENT,
@@ -129,6 +130,13 @@ class ProvisionedTenancy:
         return kube.from_kubeconfig(cluster.handle.admin_kubeconfig, cluster.handle.context, timeout=timeout)
 
 
+def refused_by_protection(answer: answers.Answer) -> bool:
+    """Whether `answer` (`answers.classify`) is the onboarding protection's refusal: the classifier names a
+    ValidatingAdmissionPolicy whose name starts with PROTECTION (`protection_manifests`) as the layer that
+    refused; any other answer (accepted, another layer's refusal, an error) says it is not in force yet."""
+    return answer.layer is answers.Layer.ADMISSION_POLICY and answer.policy.startswith(PROTECTION)
+
+
 class Provisioner:
     """Provisions one product's tenancy through its backend, with rollback."""
 
@@ -224,17 +232,17 @@ class Provisioner:
             "spec": {"podSelector": {}},
         }
 
-        def attempt() -> str:
+        def attempt() -> answers.Answer:
             try:
                 kube.request(api, "POST", path, body=probe, query={"dryRun": "All"})
             except kube.ApiFailure as failure:
-                return f"{failure.status}: {failure.message}"
-            return "accepted (the policy is not in force yet)"
+                return answers.classify(failure.status, failure.body or failure.message, failure.reason)
+            return answers.classify(200, "accepted (the policy is not in force yet)")
 
         try:
             wait_until(
                 attempt,
-                lambda answer: answer.startswith("403") and PROTECTION in answer,
+                refused_by_protection,
                 timeout=self.timeout,
                 what=f"the admission policy {PROTECTION} to refuse a tenant developer's create at {path}",
             )

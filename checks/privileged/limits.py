@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from checks.answered import over_quota
 from checks.matrix import Cell
 from checks.verdicts import Observed, require_rows
 from provisioning.images.refs import PROBE_IMAGE
@@ -92,12 +93,12 @@ def _quota_and_defaults(api: Any, tenant: Tenant, plan: Plan, labels: dict[str, 
         kube.request(api, "POST", _pods_path(namespace), body=greedy, query={"dryRun": "All"})
         seen.problems.append(f"a pod requesting cpu {above} (quota {cpu}) was admitted")
     except kube.ApiFailure as exc:
-        answer = answers.classify(exc.status, exc.body or exc.message, exc.reason)
-        if answer.layer is not answers.Layer.QUOTA or not answer.exceeded:
+        refused = over_quota(exc)
+        if refused.cell is not Cell.DENIED:
             seen.errors.append(f"a pod above quota got no quota answer: {exc.status}: {exc.message}")
         else:
             seen.facts.append(f"a pod requesting cpu {above} is rejected: {exc.message}")
-            seen.decided_by = answer.layer.value
+            seen.decided_by = refused.layer
 
 
 def _fill_pod_quota(
@@ -124,10 +125,10 @@ def _fill_pod_quota(
         kube.request(api, "POST", _pods_path(namespace), body=extra)
         seen.problems.append(f"pod {hard + 1} was admitted past the pod quota of {hard}")
     except kube.ApiFailure as exc:
-        answer = answers.classify(exc.status, exc.body or exc.message, exc.reason)
-        if answer.layer is answers.Layer.QUOTA and answer.exceeded:
+        refused = over_quota(exc)
+        if refused.cell is Cell.DENIED:
             seen.facts.append(f"pod {hard + 1} is rejected: {exc.message}")
-            seen.decided_by = answer.layer.value
+            seen.decided_by = refused.layer
         else:
             seen.errors.append(f"pod {hard + 1} got no quota answer: {exc.status}: {exc.message}")
 

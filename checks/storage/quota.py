@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from checks.answered import over_quota
 from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 from checks.storage.volumes import Workspace, claim_manifest, unique
 from checks.verdicts import stacked
 from provisioning.kube import client as kube
-from provisioning.model import answers
 from provisioning.model.needs import STORAGE_QUOTA_KEYS, sets_storage_quotas
 from provisioning.model.tenancy import Tenant
 
@@ -29,14 +29,11 @@ def quantity_bytes(text: str) -> int:
 
 def _try_claim(ws: Workspace, tenant: str, size: str, resource: str) -> tuple[Cell, str]:
     """ALLOWED if admitted; DENIED only when the ResourceQuota admission refused it for exceeding
-    `resource` (`answers.classify`); ERROR for any other answer."""
+    `resource`; ERROR for any other answer (`checks.answered.over_quota`)."""
     try:
         ws.create_claim(tenant, claim_manifest(unique("sto-quota"), tenant, ws.tenancy.run_id, size))
     except kube.ApiFailure as exc:
-        answer = answers.classify(exc.status, exc.body or exc.message, exc.reason)
-        if answer.kind is answers.Kind.DENIED and resource in answer.exceeded:
-            return Cell.DENIED, exc.message
-        return Cell.ERROR, str(exc)
+        return over_quota(exc, resource).observed
     return Cell.ALLOWED, f"a claim of {size} was admitted"
 
 
