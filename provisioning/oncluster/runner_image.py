@@ -198,12 +198,12 @@ def reference_of(archive: Path) -> str:
     try:
         with tarfile.open(archive) as tar:
             member = tar.extractfile("index.json")
-            assert member is not None
-            index = json.loads(member.read())
+            index = json.loads(member.read()) if member is not None else {}
         return str(index["manifests"][0]["annotations"]["io.containerd.image.name"])
-    except (OSError, KeyError, IndexError, ValueError, AssertionError, tarfile.TarError) as exc:
+    except (OSError, KeyError, IndexError, ValueError, tarfile.TarError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]  # tarfile lists one line per method tried
         raise InfrastructureError(
-            f"{archive} is no runner image archive ({exc}; fix: caas images build-runner)"
+            f"{archive} is no runner image archive ({first}; fix: caas images build-runner)"
         ) from None
 
 
