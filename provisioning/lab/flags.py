@@ -130,6 +130,8 @@ def kube_controller_manager(bin_dir: Path, layout: ClusterLayout) -> list[str]:
 
 
 def kube_scheduler(bin_dir: Path, layout: ClusterLayout) -> list[str]:
+    """The kube-scheduler's argv: its own kubeconfig for authentication and authorization too, bound to
+    127.0.0.1, no leader election (one scheduler per lab cluster)."""
     kubeconfig = layout.kubeconfig("kube-scheduler")
     return _kube(
         bin_dir,
@@ -164,6 +166,7 @@ def kubelet(bin_dir: Path, layout: ClusterLayout, node: NodeLayout) -> list[str]
 
 
 def kube_proxy(bin_dir: Path, node: NodeLayout) -> list[str]:
+    """kube-proxy's argv on `node`: its KubeProxyConfiguration file (kube-proxy.json) and verbosity 1."""
     return _kube(bin_dir, "kube-proxy", f"--config={node.path('kube-proxy.json')}", "--v=1")
 
 

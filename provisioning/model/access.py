@@ -122,8 +122,9 @@ def service_account_request(
     name: str = "",
     subresource: str = "",
 ) -> Request:
-    """The request a service account's token makes: its groups (system:serviceaccounts and
-    system:serviceaccounts:<namespace>) plus system:authenticated."""
+    """The request a service account's token makes: `groups` as the caller gives them (the token's groups:
+    system:serviceaccounts and system:serviceaccounts:<namespace>, which this function does not add) plus
+    system:authenticated."""
     return Request(user, (*groups, AUTHENTICATED), verb, resource, namespace, group, subresource, name)
 
 

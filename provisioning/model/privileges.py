@@ -227,6 +227,7 @@ def expected_layer(plan: Plan, case: Case, nodes: NodeSupport = NodeSupport()) -
 
 
 def expected_outcomes(plan: Plan, nodes: NodeSupport = NodeSupport()) -> dict[Case, Outcome]:
+    """Every case's expected outcome under `plan` on nodes with `nodes`' support (`expected_outcome`)."""
     return {case: expected_outcome(plan, case, nodes) for case in Case}
 
 
@@ -368,7 +369,9 @@ PROOF_FROM_NEIGHBOUR = frozenset({Case.HOST_PORT})  # proved from the tenant's c
 
 
 def proof_command(case: Case, host_ip: str) -> list[str]:
-    """The command whose success shows the case's privilege in effect (`host_ip`: the pod's node)."""
+    """The command whose success shows the case's privilege in effect (`host_ip`: the pod's node), as
+    `sh -c` argv. KeyError for a case with no proof: those in ADMISSION_ONLY and
+    INVALID_EVERYWHERE, and RUN_AS_USER_ROOT, which never run a proof."""
     return ["sh", "-c", f"HOST_IP={host_ip}; {_PROOFS[case]}"]
 
 

@@ -39,4 +39,6 @@ def parse_quantity(text: str) -> Fraction:
 
 
 def same_quantity(a: str, b: str) -> bool:
+    """Whether two Kubernetes quantities are the same amount ("1Gi" and "1024Mi", "500m" and "0.5"; the
+    resource.Quantity format of the API reference); ValueError if either is no quantity."""
     return parse_quantity(a) == parse_quantity(b)
