@@ -41,11 +41,16 @@ def covering_of(environment: Mapping[str, str]) -> Covering:
     """The Covering of CAAS_RBAC_CELL_BUDGET, CAAS_RBAC_SAMPLE and CAAS_RBAC_SEED (whole numbers, each
     unset for its default); ConfigError naming the variable otherwise."""
     found: dict[str, int] = {}
-    for name, field_name in (("RBAC_CELL_BUDGET", "budget"), ("RBAC_SAMPLE", "sample"), ("RBAC_SEED", "seed")):
+    variables = (
+        ("RBAC_CELL_BUDGET", "budget", "100000"),
+        ("RBAC_SAMPLE", "sample", "2000"),
+        ("RBAC_SEED", "seed", "7"),
+    )
+    for name, field_name, example in variables:
         text = environment.get(f"{ENV_PREFIX}{name}", "")
         if text and not text.isdigit():
             raise ConfigError(
-                f"{ENV_PREFIX}{name}", "", f"{text!r} is not a whole number (fix: e.g. 100000, or unset it)"
+                f"{ENV_PREFIX}{name}", "", f"{text!r} is not a whole number (fix: e.g. {example}, or unset it)"
             )
         if text:
             found[field_name] = int(text)
