@@ -56,9 +56,10 @@ def scenario_status(allure_status: str, message: str) -> Status:
 _TENANCY_TAGS = ("shared_cluster", "dedicated_cluster")
 # where a record's `decided_by` comes from (`CheckRecord.layers_source`): read in the observed cells its
 # verdict compared (evidence), attributed from its area because they named none (a default), or nothing
-# because no verdict was reached (ERROR, n/a, unknown) or none names a layer (checks.decided)
-OBSERVED, AREA = "observed", "area"
-DECIDED_BY_SOURCES = (OBSERVED, AREA, "")
+# because no verdict was reached (ERROR, n/a, unknown) or none names a layer (checks.decided); or not known,
+# for a run made before the suite told the two apart (its `layer` labels held both)
+OBSERVED, AREA, UNKNOWN_SOURCE = "observed", "area", "unknown"
+DECIDED_BY_SOURCES = (OBSERVED, AREA, UNKNOWN_SOURCE, "")
 IDENTITY_LABEL = "credential"  # checks.rbac.credentials.CREDENTIAL_LABEL: "real" or "impersonated"
 MIXED = "mixed"  # a check some of whose scenarios observed with real credentials, some impersonated
 IDENTITY_KINDS = ("real", "impersonated", MIXED)
@@ -88,6 +89,9 @@ class ScenarioResult:
     area_layers: tuple[str, ...] = ()  # every `area_layer` label: the area's, for verdicts whose cells named none
     figures: tuple[str, ...] = ()  # every `figure` label: a measurement the verdict rests on, with its unit
     identity: str = ""  # the `credential` label: "real" or "impersonated" ("" when it observed nothing)
+    # False for a result of a run made before `area_layer` existed (`read_allure_results`): its `layer`
+    # labels may be observed layers or the area's, nobody can tell which
+    layer_source_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,11 @@ class CheckRecord:
     @property
     def layers_source(self) -> str:
         """The report's `decided_by_source` (DECIDED_BY_SOURCES): "observed" when `layers` were read in
-        observed cells (evidence), "area" when they are the area's default, "" when there are none."""
+        observed cells (evidence), "area" when they are the area's default, "unknown" when a deciding
+        result comes from a run that did not record which (`ScenarioResult.layer_source_known`), "" when
+        there are none."""
+        if self.layers and not all(s.layer_source_known for s in self.deciding):
+            return UNKNOWN_SOURCE
         if self.observed_layers:
             return OBSERVED
         return AREA if self.layers else ""
@@ -219,12 +227,15 @@ class RunRecords:
 def decided_by_text(layers: Iterable[str], source: str) -> str:
     """One line for the renderers: the deciding layers and where they come from, e.g. "authorizer
     (observed in the compared cells)", "NetworkPolicy dataplane (the area's: no compared cell named a
-    layer)", or "none recorded (no verdict reached, or none names a layer)"."""
+    layer)", "RBAC (source not recorded: ...)" for a run made before the two were told apart, or "none
+    recorded (no verdict reached, or none names a layer)"."""
     text = ", ".join(layers)
     if not text:
         return "none recorded (no verdict reached, or none names a layer)"
     if source == OBSERVED:
         return f"{text} (observed in the compared cells)"
+    if source == UNKNOWN_SOURCE:
+        return f"{text} (source not recorded: the run predates telling observed layers from the area's)"
     return f"{text} (the area's: no compared cell named a layer)"
 
 
@@ -304,9 +315,16 @@ def _steps_shape_problem(node: Mapping[str, Any]) -> str:
 def read_allure_results(directory: Path) -> list[ScenarioResult]:
     """The scenario results of an allure-results directory that carry `check` and `product` labels.
 
+    A run none of whose results carries an `area_layer` or a `tenancy` label (both came with
+    `checks.decided`'s split of observed layers from the area's) was made before: its `layer` labels held
+    both, so every result's `layer_source_known` is False (the report's `decided_by_source` "unknown").
+    A newer run labels `tenancy` on every scenario that judged a tenant, so one whose verdicts all
+    observed their layers is still told apart.
+
     Raises ResultFileError for the first result file (in name order) that cannot be read as a result.
     """
     results = []
+    recorded_sources = False
     for path in sorted(directory.glob("*-result.json")):
         data = _read_result(path)
         labels: dict[str, str] = {}
@@ -318,6 +336,7 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 tags.add(str(label["value"]))
             if label["name"] in every:
                 every[label["name"]].append(str(label["value"]))
+        recorded_sources = recorded_sources or bool(every["area_layer"] or every["tenancy"])
         if "check" not in labels or "product" not in labels:
             continue
         details = data.get("statusDetails") or {}
@@ -346,6 +365,8 @@ def read_allure_results(directory: Path) -> list[ScenarioResult]:
                 identity=labels.get(IDENTITY_LABEL, ""),
             )
         )
+    if results and not recorded_sources:
+        return [replace(r, layer_source_known=False) for r in results]
     return results
 
 

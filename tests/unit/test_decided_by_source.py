@@ -11,6 +11,7 @@ from pathlib import Path
 from reports.records import (
     AREA,
     OBSERVED,
+    UNKNOWN_SOURCE,
     ScenarioResult,
     Status,
     aggregate,
@@ -52,6 +53,7 @@ def test_the_renderers_line_says_where_the_layer_comes_from() -> None:
     assert decided_by_text(["authorizer"], OBSERVED) == "authorizer (observed in the compared cells)"
     assert decided_by_text(["NetworkPolicy dataplane"], AREA).endswith("(the area's: no compared cell named a layer)")
     assert decided_by_text([], "").startswith("none recorded")
+    assert decided_by_text(["RBAC"], UNKNOWN_SOURCE).startswith("RBAC (source not recorded")
 
 
 def _result(tmp_path: Path, name: str, labels: list[tuple[str, str]]) -> None:
@@ -72,3 +74,33 @@ def test_tenancy_is_the_judged_tenants_placements_else_the_features_tags(tmp_pat
     assert got["check_smoke_001"].tenancy == ("dedicated_cluster", "shared_cluster")
     assert got["check_network_001"].tenancy == ("shared_cluster",), "a result of before the label: its tags"
     assert (got["check_rbac_012"].layers, got["check_rbac_012"].area_layers) == (("authorizer",), ("x",))
+
+
+def _records_of(tmp_path: Path) -> dict[str, tuple[tuple[str, ...], str]]:
+    results = read_allure_results(tmp_path)
+    checks = sorted({r.check for r in results})
+    records = aggregate(results, ["pks"], checks)
+    return {c: (records.record(c, "pks").layers, records.record(c, "pks").layers_source) for c in checks}
+
+
+def test_a_run_made_before_area_layer_existed_says_its_layers_source_is_unknown(tmp_path: Path) -> None:
+    """Its `layer` labels held the observed layers and the area's alike: nobody can tell which."""
+    head = [("product", "pks"), ("tag", "shared_cluster")]
+    _result(tmp_path, "a", [("check", "check_storage_001"), *head, ("layer", "RBAC, ResourceQuota admission")])
+    _result(tmp_path, "b", [("check", "check_rbac_012"), *head, ("layer", "authorizer")])
+    _result(tmp_path, "c", [("check", "check_smoke_001"), *head])
+    assert _records_of(tmp_path) == {
+        "check_storage_001": (("RBAC, ResourceQuota admission",), UNKNOWN_SOURCE),
+        "check_rbac_012": (("authorizer",), UNKNOWN_SOURCE),
+        "check_smoke_001": ((), ""),
+    }
+
+
+def test_a_newer_run_whose_verdicts_all_observed_their_layers_is_still_observed(tmp_path: Path) -> None:
+    """No `area_layer` anywhere, but the `tenancy` label of the same version says the run told them apart."""
+    _result(
+        tmp_path,
+        "b",
+        [("check", "check_rbac_012"), ("product", "pks"), ("tenancy", "shared_cluster"), ("layer", "authorizer")],
+    )
+    assert _records_of(tmp_path) == {"check_rbac_012": (("authorizer",), OBSERVED)}
