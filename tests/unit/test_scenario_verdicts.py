@@ -136,6 +136,8 @@ def test_an_areas_layer_is_what_decides_where_the_cells_name_none(settings: Sett
     assert area_layers("rbac", settings.targets.model.product("cfcr"), ("default",)) == ("authorization (ABAC)",)
     assert area_layers("rbac", pks, ()) == ()  # no plan judged: no authorization mode decided anything
     assert area_layers("smoke", pks, ("small",)) == ()
+    # one item per layer, as decided_by lists observed layers, not one comma-joined string
+    assert area_layers("storage", pks, ("small",)) == ("RBAC", "ResourceQuota admission", "storage provisioner")
     assert judged_scope("rbac", settings, "cfcr", {"shared_cluster"}).layers(("default",)) == ("authorization (ABAC)",)
 
 
