@@ -39,6 +39,7 @@ from provisioning.lab import build, cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.tenancy_existing import missing_namespaces_problems
 from reports import allure_report
+from reports.catalog import renamed_keyword_problem
 from reports.comparison import to_html, to_json, to_markdown
 from reports.findings import impersonation_notes, unmet_line
 from reports.records import ResultFileError, RunRecords, Status, aggregate, read_allure_results
@@ -109,7 +110,7 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     redaction.install_logging_redaction()
     env = environment()
     pytest_options = list(getattr(args, "pytest_options", []))
-    check_pytest_options(pytest_options)
+    check_pytest_options(pytest_options, args.keyword)  # before the lab build
     settings = build_settings(
         targets_path=args.targets,
         environment=env,
@@ -123,9 +124,10 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     targets = settings.targets  # pre-flight on existing clusters, before anything is provisioned:
     preflight = (targets.spec, str(targets.source), targets.source.parent, settings.selected_products)
     # every plan's stated authorization not refuted by its cluster, and (onboarding: existing) the namespaces there
+    # --on-cluster's input first: the pre-flight would run a kubeconfig's exec plugin that a Job's pod cannot run
+    plan = on_cluster.prepare(args, settings) if args.on_cluster else None  # its input checked before anything starts
     if problems := kubeconfig_authorization.refuted_plans(*preflight) + missing_namespaces_problems(*preflight):
         raise ConfigErrors(problems)
-    plan = on_cluster.prepare(args, settings) if args.on_cluster else None  # its input checked before anything starts
     progress = Progress()
     backends = {settings.targets.product_spec(p).backend for p in settings.selected_products}
     if "lab" in backends and plan is None:
@@ -174,8 +176,12 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     return int(ExitCode.OK if all(r.meets_expectation for r in statuses) else ExitCode.CONFORMANCE_FAILURE)
 
 
-def check_pytest_options(options: list[str]) -> None:
-    """Options after `--` must not be ones `caas run` sets itself (ConfigError naming the option)."""
+def check_pytest_options(options: list[str], keyword: str | None = None) -> None:
+    """Options after `--` must not be ones `caas run` sets itself (ConfigError naming the option), and
+    the `-k` expression names no old check id (`reports.catalog.RENAMED_PREFIXES`: it would select
+    nothing; ConfigError naming the old and new ids), both checked before anything is built or created."""
+    if renamed := renamed_keyword_problem(keyword or ""):
+        raise ConfigError(renamed[0], "", renamed[1])
     for option in options:
         name = option.split("=", 1)[0]
         if option.startswith("-k"):  # also -kEXPR
@@ -266,9 +272,12 @@ def _selection_error(returncode: int, run_dir: Path, selection: list[str], optio
             f"no scenario matches {asked} (fix: see what matches with `{listing}`)",
         )
     refused = next((ln.strip() for ln in reversed(lines) if "error:" in ln.lower()), f"exit code {returncode}")
-    return ConfigError(
-        "-- PYTEST_OPTION" if options else "pytest", "", f"pytest refused: {refused} (fix: see pytest --help)"
-    )
+    refused = refused.removeprefix("ERROR:").strip()
+    if "caas: error: " in refused:  # the suite's own refusal (fixtures/plugin.py): its line as it is
+        where, _, message = refused.split("caas: error: ", 1)[1].partition(": ")
+        return ConfigError(where, "", message) if message else ConfigError("pytest", "", where)
+    fix = "" if "(fix:" in refused else " (fix: see pytest --help)"
+    return ConfigError("-- PYTEST_OPTION" if options else "pytest", "", f"pytest refused: {refused}{fix}")
 
 
 def _lab_clusters(settings: Settings) -> list[str]:

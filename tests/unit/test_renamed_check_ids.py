@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from fixtures.plugin import renamed_check_ids
+from reports.catalog import renamed_check_ids, renamed_keyword_problem
 from tests.support import ROOT
 
 
@@ -32,3 +32,16 @@ def test_pytest_k_with_an_old_id_fails_with_one_line_naming_the_new_one() -> Non
     assert errors == [
         "ERROR: caas: error: -k check_net_001: an old check id, now check_network_001 (fix: -k check_network_001)"
     ]
+
+
+def test_the_refusal_names_every_old_id_and_renames_them_all_in_the_fix() -> None:
+    assert renamed_keyword_problem("pks and check_net_001") == (
+        "-k check_net_001",
+        "an old check id, now check_network_001 (fix: -k 'pks and check_network_001')",
+    )
+    assert renamed_keyword_problem("check_net_001 or check_priv_004") == (
+        "-k check_net_001, check_priv_004",
+        "old check ids, now check_network_001, check_privileged_004 "
+        "(fix: -k 'check_network_001 or check_privileged_004')",
+    )
+    assert renamed_keyword_problem("check_network_001") is None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import interrupts
+from harness.cli import interrupts, run_command
 from harness.cli.main import build_parser, interrupted_hint, main, parse
 from harness.cli.run_command import pytest_command
 from harness.errors import ExitCode
@@ -273,3 +273,47 @@ def test_an_interrupted_command_names_the_command_that_finishes_its_job() -> Non
         "if `caas lab status` still lists sg-a: caas lab down sg-a"
     )
     assert interrupted_hint(None) == "nothing was provisioned; the command is safe to repeat"
+
+
+def test_an_old_check_id_in_k_is_refused_before_the_lab_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab example's products need the lab build (up to 30 minutes cold): `-k check_net_001` selects
+    nothing, so it is refused first, in one line, and no run folder is made."""
+
+    def no_build(*_: object, **__: object) -> None:
+        raise AssertionError("the lab build ran for a -k that selects nothing")
+
+    monkeypatch.setattr(run_command.build, "build_all", no_build)
+    monkeypatch.setenv("CAAS_LAB_HOME", str(tmp_path / "lab"))
+    code = main(["run", "--output", str(tmp_path / "out"), "-k", "check_net_001 or check_rbac_001"])
+    errors = _errors(capsys.readouterr().err)
+    assert code == ExitCode.USAGE
+    assert errors == [
+        "caas: error: -k check_net_001: an old check id, now check_network_001 "
+        "(fix: -k 'check_network_001 or check_rbac_001')"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("logged", "line"),
+    [
+        (
+            "ERROR: caas: error: -k check_net_001: an old check id, now check_network_001 (fix: -k check_network_001)",
+            "-k check_net_001: an old check id, now check_network_001 (fix: -k check_network_001)",
+        ),
+        (
+            "ERROR: usage: __main__.py [options] [file_or_dir]\n__main__.py: error: unrecognized arguments: --bogus",
+            "-- PYTEST_OPTION: pytest refused: __main__.py: error: unrecognized arguments: --bogus "
+            "(fix: see pytest --help)",
+        ),
+    ],
+)
+def test_a_pytest_usage_error_is_one_line_with_one_prefix_and_one_fix(tmp_path: Path, logged: str, line: str) -> None:
+    run_dir = tmp_path / "r1"
+    run_dir.mkdir()
+    (run_dir / "pytest.log").write_text(f"collecting ...\n{logged}\n")
+    error = run_command._selection_error(4, run_dir, [], ["--bogus"])
+    assert str(error) == line
+    assert not run_dir.exists()
