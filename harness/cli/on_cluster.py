@@ -11,8 +11,8 @@ interrupted; `caas clean --run-id ID --on-cluster KUBECONFIG` removes what is le
 folder for secrets before printing it (provisioning/oncluster/entry.py); one that found any prints no
 results, and the run ends with exit code 4 naming the product and the places.
 
-Input is checked before anything is created: the kubeconfig, the runner image, every selected
-product's backend and files (one `caas: error:` line each, exit 2).
+Input is checked before anything is created or a product's cluster is read: the kubeconfig, every
+selected product's backend and files, the runner image (one `caas: error:` line each, exit 2).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import ConfigError, InfrastructureError, SecretLeakError
+from harness.errors import ConfigError, ConfigErrors, InfrastructureError, SecretLeakError
 from harness.run_targets import save_run_targets
 from harness.settings import Settings
 from provisioning.kube import jobs
@@ -70,13 +70,17 @@ def default_archive(lab_home: Path) -> Path:
 
 
 def prepare(args: argparse.Namespace, settings: Settings) -> Plan:
-    """Check the on-cluster input and build each product's Secret data; nothing is created yet.
-    ConfigError naming the option or the targets field and the fix."""
+    """Check the on-cluster input and build each product's Secret data; nothing is created yet, and
+    nothing reads a product's cluster (a kubeconfig user's exec plugin is refused, not run). In this order:
+    the management kubeconfig (ConfigError), every selected product (ConfigErrors, a line per refused
+    product, e.g. each lab product's backend), then the runner image (ConfigError); each names the option
+    or the targets field and the fix."""
     kubeconfig = Path(args.on_cluster).expanduser()
     if not kubeconfig.is_file():
         raise ConfigError(
             "--on-cluster", "", f"{kubeconfig} is no file (fix: give the management cluster's kubeconfig)"
         )
+    bundles = product_bundles(settings)
     image = args.runner_image
     if not image:
         archive = default_archive(settings.lab_home)
@@ -88,12 +92,27 @@ def prepare(args: argparse.Namespace, settings: Settings) -> Plan:
                 "(fix: `caas images build-runner`, load it into the nodes or push it, or give --runner-image)",
             )
         image = runner_image.reference_of(archive)
+    return Plan(kubeconfig, image, bundles)
+
+
+def product_bundles(settings: Settings) -> dict[str, dict[str, bytes]]:
+    """Each selected product's Secret data (provisioning/oncluster/bundle.py), by product; ConfigErrors
+    with one line per product it refuses (a backend other than kubeconfig, an unreadable file, a
+    kubeconfig user with exec), all products checked."""
     with tempfile.TemporaryDirectory(prefix="caas-on-cluster-") as scratch:
         copy = save_run_targets(Path(scratch), settings.targets, settings.selected_products)
         document = yaml.safe_load(copy.read_text())
     where = str(settings.targets.source)
-    bundles = {p: bundle.product_bundle(document, p, where) for p in settings.selected_products}
-    return Plan(kubeconfig, image, bundles)
+    bundles: dict[str, dict[str, bytes]] = {}
+    refused: list[ConfigError] = []
+    for product in settings.selected_products:
+        try:
+            bundles[product] = bundle.product_bundle(document, product, where)
+        except ConfigError as exc:
+            refused.append(exc)
+    if refused:
+        raise ConfigErrors(refused)
+    return bundles
 
 
 def job_arguments(command: list[str], product: str) -> list[str]:

@@ -12,8 +12,10 @@ import pytest
 from harness.cli import on_cluster
 from harness.cli.main import main
 from harness.errors import SecretLeakError
+from harness.settings import DEFAULT_TARGETS, build_settings
 from provisioning.kube import jobs
 from provisioning.oncluster import bundle, manifests, results
+from tests.support import offline_kubeconfig, run_caas, write_targets
 
 
 def _errors(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -99,3 +101,59 @@ def test_a_job_that_found_a_secret_ends_the_run_with_exit_code_4_naming_its_prod
     assert removed == [sorted(logs)]
     assert (run_dir / "allure-results" / "clean-result.json").exists()
     assert any(line.startswith("  clean: its Job ended after") and "pytest exit code 0" in line for line in said)
+
+
+def test_every_refused_product_is_named_before_the_runner_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab example's products are all on the lab backend, and the lab home has no runner image: a line
+    per product, and none about the image (fixing it would not make the run possible)."""
+    monkeypatch.setenv("CAAS_LAB_HOME", str(tmp_path / "lab"))
+    kubeconfig = tmp_path / "management.kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    products = build_settings(targets_path=DEFAULT_TARGETS, environment={}, run_id="r1").selected_products
+    assert len(products) > 1
+    code = main(["run", "--output", str(tmp_path / "out"), "--on-cluster", str(kubeconfig)])
+    errors = _errors(capsys)
+    assert code == 2
+    assert [e.split(": ")[3] for e in errors] == [f"products[{i}].backend" for i in range(len(products))], errors
+    assert all("--on-cluster runs only products on the kubeconfig backend, not lab" in e for e in errors)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_product_kubeconfig_with_an_exec_user_is_refused_before_its_plugin_runs(tmp_path: Path) -> None:
+    """The pre-flight reads each kubeconfig product's cluster, which runs an exec user's plugin (here one
+    that fails, and logs `ERROR:root:exec: process returned 1`): --on-cluster refuses the user first."""
+    product_kubeconfig = tmp_path / "product.kubeconfig"
+    product_kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]\n'
+        "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: 'false'}}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+    )
+    targets = write_targets(
+        tmp_path,
+        f"""\
+        version: 1
+        products:
+          - name: existing
+            backend: kubeconfig
+            kubeconfig: {{path: {product_kubeconfig}, impersonate_missing_identities: true}}
+            plans: [{{name: default, pod_security: baseline}}]
+        tenancy:
+          - product: existing
+            tenants: [{{name: blue, plan: default}}]
+        """,
+    )
+    management = offline_kubeconfig(tmp_path / "management.kubeconfig")
+    done = run_caas(
+        *("run", "--targets", str(targets), "--output", str(tmp_path / "out")),
+        *("--on-cluster", str(management), "--runner-image", "caas.local/caas/runner:x"),
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f'caas: error: {targets}: {product_kubeconfig}: user "u" has `exec`, which a Job\'s pod cannot run or read '
+        "(fix: a kubeconfig whose users hold a client certificate or a token, or run locally)"
+    ]
+    assert not (tmp_path / "out").exists()
