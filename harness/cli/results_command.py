@@ -43,9 +43,18 @@ def register(commands: Any) -> None:
 
 
 def _select(asked: list[str], known: tuple[str, ...], option: str, hint: str) -> tuple[str, ...]:
+    """The `known` ids `asked` for (all when none is asked), in the run's order; ConfigError naming the
+    first unknown one, and for a check id of the old naming (`reports.catalog.RENAMED_PREFIXES`) its new id."""
+    from reports.catalog import renamed_check_ids
+
     unknown = [a for a in asked if a not in known]
     if unknown:
-        raise ConfigError(option, unknown[0], f"the run judged no such {hint} (fix: one of {', '.join(known)})")
+        renamed = renamed_check_ids(unknown[0]) if hint == "check" else []
+        new = renamed[0][1] if renamed and renamed[0][0] == unknown[0] else ""
+        if new in known:
+            raise ConfigError(option, unknown[0], f"an old check id, now {new} (fix: {option} {new})")
+        now = f"an old check id, now {new}, and " if new else ""
+        raise ConfigError(option, unknown[0], f"{now}the run judged no such {hint} (fix: one of {', '.join(known)})")
     return tuple(a for a in known if a in asked) if asked else known
 
 
@@ -93,15 +102,20 @@ def run(args: argparse.Namespace) -> int:
     chosen = _select(args.product, records.products, "--product", "product")
     decision = decision_of(records, run_dir, record_trend=False)
     names = attachment_names(run_dir / report_command.RESULTS)
-    print(f"run {run_dir.name} ({decision['date']}): {len(checks)} check(s) on {', '.join(chosen)}")
+    shown = [
+        (row, product)
+        for row in decision["grid"]
+        if row["check"] in checks
+        for product in chosen
+        if not (args.failed and row["cells"][product]["status"] in ("pass", "skipped"))
+    ]
+    count = len({row["check"] for row, _ in shown})
+    counted = f"{count} of {len(checks)} check(s) not passed" if args.failed else f"{count} check(s)"
+    print(f"run {run_dir.name} ({decision['date']}): {counted} on {', '.join(chosen)}")
     for note in impersonation_notes(read_environment(run_dir), chosen):  # why tenant identities are impersonated
         print(f"  {note}")
-    for row in (r for r in decision["grid"] if r["check"] in checks):
-        for product in chosen:
-            cell = row["cells"][product]
-            if args.failed and cell["status"] in ("pass", "skipped"):
-                continue
-            print("\n".join(block(cell, row, product, run_dir, names)))
+    for row, product in shown:
+        print("\n".join(block(row["cells"][product], row, product, run_dir, names)))
     unmet = [f for f in decision["findings"] if f["check"] in checks and f["product"] in chosen]
     unmet = [f for f in unmet if not f["meets_expectation"]]
     print(f"unmet expectations: {len(unmet)}; the page: {run_dir / 'decision.html'}")
