@@ -31,6 +31,7 @@ from harness.targets_broker import BrokerSpec, broker_problems
 from harness.targets_files import file_problems
 from harness.targets_names import derived_name_problems
 from harness.targets_onboarding import ONBOARDINGS, Namespace, onboarding_problems
+from harness.targets_ranges import range_fix
 from harness.targets_references import expectation_problems, kubeconfig_key_problems
 from provisioning.backends.proxy_spec import ProxySpec
 from provisioning.backends.specs import BACKENDS, SECTION_SPECS, BackendSections
@@ -325,8 +326,9 @@ def _explain(label: str, err: Any) -> ConfigError:
         message = "must not be empty (add at least one item)"
     elif kind in ("float_type", "float_parsing"):
         message = f"expected a number, got {given!r} (write e.g. 30)"
-    elif kind in ("greater_than_equal", "less_than_equal", "greater_than"):
-        message = f"{given!r} is out of range ({err['msg'].lower()})"
+    elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        fix = range_fix(TargetsSpec, loc, err.get("ctx", {}))
+        message = f"{given!r} is out of range: {err['msg'].lower()} (fix: {fix})"
     else:
         message = f"{err['msg']} (got {given!r})"
     return ConfigError(label, _path(loc), message)
