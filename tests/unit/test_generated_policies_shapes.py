@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
-from checks.network.generated import CLUSTER, GeneratedPolicy, policy_sets, shadows_an_except
+from checks.network.generated import (
+    CLUSTER,
+    GeneratedPolicy,
+    names_a_port_of_any_destination,
+    policy_sets,
+    shadows_an_except,
+)
 
 EXCEPTING = {"ipBlock": {"cidr": CLUSTER, "except": ["POD:ggreen/b"]}}
 PLAIN = {"ipBlock": {"cidr": CLUSTER}}
@@ -28,3 +34,19 @@ def test_generated_rules_never_shadow_an_except(policies: list[GeneratedPolicy])
         spec = policy["spec"]
         for rule in spec.get("ingress", []) + spec.get("egress", []):
             assert not shadows_an_except(rule.get("from", []) + rule.get("to", []))
+
+
+def test_an_egress_rule_naming_a_port_without_destinations_is_the_known_deviation() -> None:
+    assert names_a_port_of_any_destination({"ports": [{"protocol": "TCP", "port": "alt"}]})
+    assert names_a_port_of_any_destination({"ports": [{"protocol": "UDP", "port": 8082}, {"port": "echo"}]})
+    assert not names_a_port_of_any_destination({"ports": [{"protocol": "TCP", "port": 8080}]})
+    assert not names_a_port_of_any_destination({"to": [{"podSelector": {}}], "ports": [{"port": "alt"}]})
+    assert not names_a_port_of_any_destination({})
+
+
+@settings(max_examples=200, deadline=None)
+@given(policy_sets(("gblue", "ggreen"), ("a", "b")))
+def test_generated_egress_rules_never_name_a_port_of_any_destination(policies: list[GeneratedPolicy]) -> None:
+    for policy in policies:
+        for rule in policy["spec"].get("egress", []):
+            assert not names_a_port_of_any_destination(rule)
