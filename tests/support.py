@@ -84,3 +84,23 @@ def write_targets(folder: Path, text: str) -> Path:
     path = folder / "targets.yaml"
     path.write_text(textwrap.dedent(text))
     return path
+
+
+def existing_product_targets(folder: Path, kubeconfig: Path) -> Path:
+    """folder/targets.yaml with one product `existing` on the kubeconfig backend (`kubeconfig`, missing
+    identities impersonated, plan `default` at baseline) and one tenant `blue`: no lab build, nothing
+    provisioned before pytest starts."""
+    return write_targets(
+        folder,
+        f"""\
+        version: 1
+        products:
+          - name: existing
+            backend: kubeconfig
+            kubeconfig: {{path: {kubeconfig}, impersonate_missing_identities: true}}
+            plans: [{{name: default, pod_security: baseline}}]
+        tenancy:
+          - product: existing
+            tenants: [{{name: blue, plan: default}}]
+        """,
+    )

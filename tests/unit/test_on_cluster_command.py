@@ -15,7 +15,7 @@ from harness.errors import SecretLeakError
 from harness.settings import DEFAULT_TARGETS, build_settings
 from provisioning.kube import jobs
 from provisioning.oncluster import bundle, manifests, results
-from tests.support import offline_kubeconfig, run_caas, write_targets
+from tests.support import existing_product_targets, offline_kubeconfig, run_caas
 
 
 def _errors(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -131,20 +131,7 @@ def test_a_product_kubeconfig_with_an_exec_user_is_refused_before_its_plugin_run
         "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: 'false'}}}]\n"
         "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
     )
-    targets = write_targets(
-        tmp_path,
-        f"""\
-        version: 1
-        products:
-          - name: existing
-            backend: kubeconfig
-            kubeconfig: {{path: {product_kubeconfig}, impersonate_missing_identities: true}}
-            plans: [{{name: default, pod_security: baseline}}]
-        tenancy:
-          - product: existing
-            tenants: [{{name: blue, plan: default}}]
-        """,
-    )
+    targets = existing_product_targets(tmp_path, product_kubeconfig)
     management = offline_kubeconfig(tmp_path / "management.kubeconfig")
     done = run_caas(
         *("run", "--targets", str(targets), "--output", str(tmp_path / "out")),

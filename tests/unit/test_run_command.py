@@ -21,7 +21,7 @@ from harness.cli.run_command import pytest_command
 from harness.errors import ExitCode
 from harness.settings import build_settings
 from harness.wait import wait_until
-from tests.support import ROOT, offline_kubeconfig, run_caas, write_targets
+from tests.support import ROOT, existing_product_targets, offline_kubeconfig, run_caas
 
 
 @pytest.fixture
@@ -29,20 +29,7 @@ def targets(tmp_path: Path) -> Path:
     """A targets file with one existing cluster (kubeconfig backend): no lab build, nothing provisioned
     before pytest starts."""
     kubeconfig = offline_kubeconfig(tmp_path / "existing.kubeconfig", server="https://127.0.0.1:9")
-    return write_targets(
-        tmp_path,
-        f"""\
-        version: 1
-        products:
-          - name: existing
-            backend: kubeconfig
-            kubeconfig: {{path: {kubeconfig}, impersonate_missing_identities: true}}
-            plans: [{{name: default, pod_security: baseline}}]
-        tenancy:
-          - product: existing
-            tenants: [{{name: blue, plan: default}}]
-        """,
-    )
+    return existing_product_targets(tmp_path, kubeconfig)
 
 
 def _caas(*args: str) -> subprocess.CompletedProcess[str]:
