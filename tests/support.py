@@ -86,10 +86,11 @@ def write_targets(folder: Path, text: str) -> Path:
     return path
 
 
-def existing_product_targets(folder: Path, kubeconfig: Path) -> Path:
+def existing_product_targets(folder: Path, kubeconfig: str | Path, tenants: tuple[str, ...] = ("blue",)) -> Path:
     """folder/targets.yaml with one product `existing` on the kubeconfig backend (`kubeconfig`, missing
-    identities impersonated, plan `default` at baseline) and one tenant `blue`: no lab build, nothing
-    provisioned before pytest starts."""
+    identities impersonated by the admin, plan `default` at baseline) and `tenants` on that plan: no lab
+    build, nothing provisioned before pytest starts."""
+    listed = ", ".join(f"{{name: {t}, plan: default}}" for t in tenants)
     return write_targets(
         folder,
         f"""\
@@ -101,6 +102,6 @@ def existing_product_targets(folder: Path, kubeconfig: Path) -> Path:
             plans: [{{name: default, pod_security: baseline}}]
         tenancy:
           - product: existing
-            tenants: [{{name: blue, plan: default}}]
+            tenants: [{listed}]
         """,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from provisioning.kube import client as kube
 from provisioning.lab import build, cluster
 from provisioning.lab.cluster import LabCluster, LabPaths
 from tests.lab.inventory import cluster_prefix
+from tests.support import existing_product_targets
 
 PROFILES = ("pks", "cfcr")
 
@@ -64,19 +64,4 @@ def admin(lab: LabCluster) -> Iterator[object]:
 def existing_cluster_targets(directory: Path, kubeconfig: str | Path, tenants: tuple[str, ...]) -> Path:
     """A targets file that treats a running lab cluster as an existing cluster (kubeconfig backend),
     with `tenants` on one plan and identities impersonated by the admin."""
-    listed = ", ".join(f"{{name: {t}, plan: default}}" for t in tenants)
-    targets = directory / "targets.yaml"
-    targets.write_text(
-        textwrap.dedent(f"""\
-        version: 1
-        products:
-          - name: existing
-            backend: kubeconfig
-            kubeconfig: {{path: {kubeconfig}, impersonate_missing_identities: true}}
-            plans: [{{name: default, pod_security: baseline}}]
-        tenancy:
-          - product: existing
-            tenants: [{listed}]
-        """)
-    )
-    return targets
+    return existing_product_targets(directory, kubeconfig, tenants)
