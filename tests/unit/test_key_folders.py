@@ -12,11 +12,23 @@ import sys
 import textwrap
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from harness.wait import wait_until
 from tests.support import ROOT, run_caas
 
-KEY = b"-----BEGIN PRIVATE KEY-----\nbm90LWEtcmVhbC1rZXktYnV0LXNlY3JldA==\n-----END PRIVATE KEY-----\n"
-INLINE_KEY = b"-----BEGIN PRIVATE KEY-----\naW5saW5lLWtleS1vZi1hLWt1YmVjb25maWc=\n-----END PRIVATE KEY-----\n"
+
+def _throwaway_key() -> bytes:
+    """A private key made for this test run only (PKCS#8 PEM): no key material lives in the repository."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+KEY = _throwaway_key()
+INLINE_KEY = _throwaway_key()
 CERT = b"-----BEGIN CERTIFICATE-----\nY2VydA==\n-----END CERTIFICATE-----\n"
 
 HOLDER = """\
