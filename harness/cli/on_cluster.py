@@ -92,7 +92,21 @@ def prepare(args: argparse.Namespace, settings: Settings) -> Plan:
                 "(fix: `caas images build-runner`, load it into the nodes or push it, or give --runner-image)",
             )
         image = runner_image.reference_of(archive)
+        if not _is_lab_cluster(kubeconfig, settings.lab_home):
+            raise ConfigError(
+                "--runner-image",
+                "",
+                f"the runner image built here, {image}, is held only by lab nodes it was imported into, and "
+                f"{kubeconfig} is no lab cluster's (fix: push it, `skopeo copy oci-archive:{archive} "
+                "docker://REGISTRY/caas/runner:TAG`, and give --runner-image REGISTRY/caas/runner@DIGEST)",
+            )
     return Plan(kubeconfig, image, bundles)
+
+
+def _is_lab_cluster(kubeconfig: Path, lab_home: Path) -> bool:
+    """Whether `kubeconfig` is one of the lab's clusters' (under <lab home>/clusters/): only their nodes
+    can be given the locally built runner image (`ctr images import`)."""
+    return kubeconfig.resolve().is_relative_to((lab_home / "clusters").resolve())
 
 
 def product_bundles(settings: Settings) -> dict[str, dict[str, bytes]]:

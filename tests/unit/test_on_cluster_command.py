@@ -11,7 +11,7 @@ import pytest
 
 from harness.cli import on_cluster
 from harness.cli.main import main
-from harness.errors import SecretLeakError
+from harness.errors import ConfigError, SecretLeakError
 from harness.settings import DEFAULT_TARGETS, build_settings
 from provisioning.kube import jobs
 from provisioning.oncluster import bundle, manifests, results
@@ -144,3 +144,33 @@ def test_a_product_kubeconfig_with_an_exec_user_is_refused_before_its_plugin_run
         "(fix: a kubeconfig whose users hold a client certificate or a token, or run locally)"
     ]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("lab_management", [True, False])
+def test_the_runner_image_built_here_is_the_default_only_for_a_lab_management_cluster(
+    tmp_path: Path, lab_management: bool
+) -> None:
+    """`caas images build-runner`'s image is named caas.local/caas/runner:…, which only lab nodes that
+    imported it hold: without --runner-image a management cluster that is no lab cluster is refused in one
+    line naming the option and how to push the image; a lab cluster's kubeconfig takes the default."""
+    from provisioning.oncluster import runner_image
+
+    lab = tmp_path / "lab"
+    (lab / "images").mkdir(parents=True)
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    layer = tmp_path / "layer.tar"
+    reference = runner_image.write_archive(
+        layer, runner_image.write_layer(root, layer), on_cluster.default_archive(lab)
+    )
+    folder = lab / "clusters" / "mgmt" / "kubeconfigs" if lab_management else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    management = offline_kubeconfig(folder / "admin.kubeconfig")
+    targets = existing_product_targets(tmp_path, offline_kubeconfig(tmp_path / "product.kubeconfig"))
+    settings = build_settings(targets_path=targets, environment={"CAAS_LAB_HOME": str(lab)}, run_id="r1")
+    args = SimpleNamespace(on_cluster=str(management), runner_image="")
+    if lab_management:
+        assert on_cluster.prepare(args, settings).image == reference
+    else:
+        with pytest.raises(ConfigError, match=r"held only by lab nodes .*fix: push it, `skopeo copy oci-archive:"):
+            on_cluster.prepare(args, settings)
