@@ -10,6 +10,7 @@ from typing import Any
 
 from checks.answered import over_quota
 from checks.matrix import Cell
+from checks.privileged.representatives import ReadBack
 from checks.verdicts import Observed, require_rows
 from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
@@ -139,6 +140,20 @@ def _remove(api: Any, namespace: str, labels: dict[str, str], timeout: float, se
         delete_selected(api, namespace, selector, timeout, f"the pod-count probes of {namespace}")
     except Exception as exc:
         seen.errors.append(f"cleanup: {exc}")
+
+
+def covered_limits(representative: LimitsObservation, read: ReadBack) -> LimitsObservation:
+    """A covered tenant's observation: its representative's (`read.representative`), every line said to be
+    the representative's, and what its read-back found (checks/privileged/representatives.py)."""
+    said = f"as {representative.tenant}: "
+    return LimitsObservation(
+        read.tenant,
+        representative.plan,
+        [f"read back: {read.describe()}", *(said + f for f in representative.facts)],
+        [said + p for p in representative.problems],
+        [said + e for e in representative.errors],
+        representative.decided_by,
+    )
 
 
 def require_limits(limits: list[LimitsObservation]) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from checks.answered import Answered, classified, failed, succeeded
+from checks.answered import EVIDENCE_MAX, Answered, classified, failed, succeeded
 from checks.matrix import REQUIREMENT_TERMS, Cell, term
+from checks.privileged.representatives import ReadBack
 from checks.verdicts import Observed, require, requirement_comparison, requirement_table
 from harness.wait import wait_until
 from provisioning.images.refs import PROBE_IMAGE
@@ -145,6 +146,21 @@ def _remove(api: Any, namespace: str, resources: set[str], timeout: float) -> st
     except Exception as exc:
         return f"cleanup: {exc}"
     return ""
+
+
+def covered_rows(representative: Rows, read: ReadBack) -> Rows:
+    """A covered tenant's rows: its representative's (`read.representative`), renamed to the tenant, each
+    one's evidence saying whose it is and what the tenant's read-back found (its layer kept)."""
+    head = f"{read.representative}: "
+    return {
+        f"{read.tenant}: {row[len(head) :]}": Answered(
+            a.cell,
+            f"as {read.representative} (its {read.read} read back the same): {a.evidence}"[:EVIDENCE_MAX],
+            a.layer,
+        )
+        for row, a in representative.items()
+        if row.startswith(head)
+    }
 
 
 def control_row(tenant: Tenant) -> str:

@@ -18,12 +18,21 @@ only where both hold:
 
 Either differing is a FAIL (that tenant is not covered); a read or dry run that errors, or a representative's
 cell that was not observed, is ERROR.
+
+The same shape serves the checks that observe one tenant's namespace at a time (003 workload controllers,
+005 plan limits, 007 object counts, 008 system priorities): `observe_once_per_plan` observes each group's
+representative, reads back the covered tenants (what is read is each check's: `quota_fence` of their
+ResourceQuotas and LimitRanges, their labels, one `DryRun`; checks/privileged/read_back.py), compares them
+(`compare`) and observes in full every covered tenant whose read-back differs or errs, so that its own
+observation, not its representative's, decides its rows.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from provisioning.model import answers
 from provisioning.model.onboarding import NAMESPACE_NAME, RUN_ID, TENANT
@@ -164,6 +173,7 @@ class ReadBack:
     differences: tuple[str, ...] = ()
     error: str = ""
     probed: str = ""
+    read: str = ""  # what was read back (empty: the namespace's labels, the case matrix's read-back)
 
     @property
     def covered(self) -> bool:
@@ -176,7 +186,8 @@ class ReadBack:
             return f"{head}: not compared ({self.error})"
         if self.differences:
             return f"{head}: differs: {'; '.join(self.differences)}"
-        return f"{head}: same namespace labels (but {', '.join(IGNORED_LABELS)}); {self.probed}"
+        read = self.read or f"namespace labels (but {', '.join(IGNORED_LABELS)})"
+        return f"{head}: same {read}; {self.probed}"
 
 
 Fences = Mapping[str, Mapping[str, str] | str]  # tenant name -> its fence, or the error text of its read
@@ -213,3 +224,115 @@ def read_backs(
         for group in found
         for tenant in group.covered
     ]
+
+
+# --- the same shape for the checks that observe one tenant's namespace at a time (003, 005, 007, 008) ---
+
+
+def quota_fence(quotas: Sequence[Mapping[str, Any]], limit_ranges: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """A namespace's ResourceQuotas and LimitRanges (as the API returns them: dicts) flattened to one entry
+    per thing quota and limit admission decide by: `ResourceQuota <name> hard <resource>` -> quantity,
+    `ResourceQuota <name> scopes` and `... scopeSelector` (what a PriorityClass limit is written in), and
+    `LimitRange <name> limits[<i>]` -> that item as canonical JSON. Compared by `fence_differences`;
+    objects are matched by name (onboarding names them the same in every tenant's namespace: a provider
+    naming them per tenant makes every tenant differ, hence observed in full: slower, never wrong)."""
+    flat: dict[str, str] = {}
+    for quota in quotas:
+        name, spec = quota["metadata"]["name"], quota.get("spec") or {}
+        flat |= {f"ResourceQuota {name} hard {key}": str(value) for key, value in (spec.get("hard") or {}).items()}
+        if spec.get("scopes"):
+            flat[f"ResourceQuota {name} scopes"] = ",".join(sorted(spec["scopes"]))
+        if spec.get("scopeSelector"):
+            flat[f"ResourceQuota {name} scopeSelector"] = json.dumps(spec["scopeSelector"], sort_keys=True)
+    for limit_range in limit_ranges:
+        name = limit_range["metadata"]["name"]
+        for index, limit in enumerate((limit_range.get("spec") or {}).get("limits") or []):
+            flat[f"LimitRange {name} limits[{index}]"] = json.dumps(limit, sort_keys=True)
+    return flat
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """One server-side dry-run request made in the representative's namespace and in a covered tenant's,
+    each as its own admin: `what` it asked, each one's answer (e.g. `rejected (quota)`), or the `error`
+    (no answer: transport, 5xx, ...) that keeps them from being compared."""
+
+    what: str
+    representative: str
+    tenant: str
+    error: str = ""
+
+
+def compare(group: Group, tenant: Tenant, fences: Fences, read: str, dry_run: DryRun | None) -> ReadBack:
+    """`tenant`'s read-back against its representative's: the fences in `fences` (what `read` names, e.g.
+    "ResourceQuota and LimitRange specs") and the answers of `dry_run` (None: none was asked, said so);
+    differences name each entry and the dry run's two answers; an error on either side is its error."""
+    mine, theirs = fences[tenant.name], fences[group.representative.name]
+    where = (tenant.name, group.plan, group.cluster, group.representative.name)
+    if isinstance(theirs, str):
+        return ReadBack(*where, error=f"representative's {read} not read: {theirs}", read=read)
+    if isinstance(mine, str):
+        return ReadBack(*where, error=mine, read=read)
+    if dry_run is None:
+        return ReadBack(*where, tuple(fence_differences(theirs, mine)), probed="no dry run asked", read=read)
+    if dry_run.error:
+        return ReadBack(*where, error=f"dry-run {dry_run.what}: {dry_run.error}", read=read)
+    probed = f"dry-run {dry_run.what}: {dry_run.tenant}, as the representative's"
+    differs = (
+        [f"dry-run {dry_run.what}: representative {dry_run.representative}, tenant {dry_run.tenant}"]
+        if dry_run.representative != dry_run.tenant
+        else []
+    )
+    return ReadBack(*where, (*fence_differences(theirs, mine), *differs), probed=probed, read=read)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Represented(Generic[T]):
+    """A check observed once per (plan, cluster): `observed` tenant name -> its own observation (the
+    representatives, and every covered tenant whose read-back did not cover it), `read_backs` every
+    covered tenant's read-back (`covered` or not)."""
+
+    observed: Mapping[str, T]
+    read_backs: tuple[ReadBack, ...] = field(default=())
+
+    def covering(self) -> list[ReadBack]:
+        """The read-backs that cover their tenant (its representative's observation stands for it)."""
+        return [r for r in self.read_backs if r.covered]
+
+    def describe(self) -> str:
+        """One line per tenant: observed itself (and why, for a covered tenant whose read-back differed),
+        or covered by its representative's observation (what was read back and what the dry run got)."""
+        differed = {r.tenant: r for r in self.read_backs if not r.covered}
+        why = {name: f"read back: {read.describe()}" for name, read in differed.items()}
+        lines = [f"{name}: observed in full ({why.get(name, 'representative')})" for name in self.observed]
+        return "\n".join([*lines, *(f"{r.tenant}: covered: {r.describe()}" for r in self.covering())])
+
+    def each(self, as_covered: Callable[[T, ReadBack], T]) -> list[T]:
+        """Every tenant's observation, by tenant name: its own, or `as_covered` of its representative's
+        and its read-back (the representative's observation, said to be the covered tenant's)."""
+        rows = dict(self.observed)
+        for read in self.covering():
+            rows[read.tenant] = as_covered(self.observed[read.representative], read)
+        return [rows[name] for name in sorted(rows)]
+
+
+def observe_once_per_plan(
+    tenants: Iterable[Tenant],
+    cluster_of: Callable[[Tenant], str],
+    observe: Callable[[Tenant], T],
+    read_back: Callable[[Group], Sequence[ReadBack]],
+) -> Represented[T]:
+    """`observe` the representative of each (plan, cluster) group of `tenants` (`groups`), `read_back` each
+    group that has covered tenants (one ReadBack per covered tenant), then `observe` in full every covered
+    tenant whose read-back differs or errs: nothing that differs is left to its representative's verdict."""
+    found = groups(tenants, cluster_of)
+    by_name = {t.name: t for g in found for t in (g.representative, *g.covered)}
+    observed = {g.representative.name: observe(g.representative) for g in found}
+    reads = tuple(read for g in found if g.covered for read in read_back(g))
+    for read in reads:
+        if not read.covered:
+            observed[read.tenant] = observe(by_name[read.tenant])
+    return Represented(dict(sorted(observed.items())), reads)

@@ -8,6 +8,7 @@ forbidden Deployment: accepted with a warning, its ReplicaSet records FailedCrea
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 from checks.answered import classified
 from checks.matrix import Cell
+from checks.privileged.representatives import ReadBack
 from checks.verdicts import Observed, require_rows
 from harness.wait import StopTrying, WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
@@ -175,6 +177,13 @@ def observe_forbidden_deployment(
             with contextlib.suppress(kube.ApiFailure):  # else it goes with the tenant's namespace
                 kube.request(api, "DELETE", f"{path}/{name}", body={"propagationPolicy": "Background"})
         api.close()
+
+
+def covered_deployment(representative: DeploymentObservation, read: ReadBack) -> DeploymentObservation:
+    """A covered tenant's observation: its representative's (`read.representative`), its positive control
+    said to be the representative's with what the tenant's read-back found."""
+    control = f"as {representative.tenant}: {representative.control}; read back: {read.describe()}"
+    return dataclasses.replace(representative, tenant=read.tenant, control=control)
 
 
 def require_each(
