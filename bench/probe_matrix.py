@@ -4,8 +4,11 @@ Cyclonus does), over the same N tenants x P pods x ports matrix on one `pks` clu
 tenants onboarded (default-deny, allow-same-tenant: cross-tenant probes really time out).
 
     python -m bench.probe_matrix [--tenants 4] [--pods 5] [--baseline-workers 15]
+    python -m bench.probe_matrix --tenants 50 --pods 2 --sweep 8,16,32,64   # concurrent execs
 
-Targets: a 1,800-probe matrix in <= 15 s, and >= 20x the baseline's probes per second.
+Targets: a 1,800-probe matrix in <= 15 s, and >= 20x the baseline's probes per second. With --sweep the
+per-pair baseline is left out: the batched engine probes the same matrix once per count of concurrent
+execs, and each count's seconds are printed beside the first count's (ratio first / count: > 1 faster).
 """
 
 from __future__ import annotations
@@ -69,12 +72,31 @@ def targets_of(pods: list[ProbePod]) -> list[tuple[ProbePod, Target]]:
     return found
 
 
+def sweep(tenancy: ProvisionedTenancy, pods: list[ProbePod], targets: list[Target], counts: list[int]) -> int:
+    """The batched engine over the same matrix at each count of concurrent execs; prints seconds,
+    probes/s, cells in error and the ratio against the first count."""
+    timeouts = Timeouts()
+    print(f"{'concurrent execs':<17} {'probes':>7} {'seconds':>8} {'probes/s':>9} {'errors':>7} {'ratio':>6}")
+    first = 0.0
+    for count in counts:
+        prober = Prober(tenancy, timeouts.probe, workers=count)
+        started = time.monotonic()
+        seen = prober.observe(pods, targets, skip=lambda s, t: t.column.startswith(s.label + ":"))
+        seconds = time.monotonic() - started
+        first = first or seconds
+        errors = sum(1 for cell in seen.matrix.cells.values() if cell in (Cell.ERROR, Cell.UNOBSERVED))
+        rate = seen.probes / seconds
+        print(f"{count:<17} {seen.probes:>7} {seconds:8.1f} {rate:9.1f} {errors:>7} {first / seconds:6.2f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, default=4)
     parser.add_argument("--pods", type=int, default=5, help="probe pods per tenant")
     parser.add_argument("--batched-workers", type=int, default=20, help="concurrent execs of the batched engine")
     parser.add_argument("--baseline-workers", type=int, default=15)
+    parser.add_argument("--sweep", help="counts of concurrent execs, comma-separated; the first is the baseline")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     timeouts = Timeouts()
@@ -91,6 +113,8 @@ def main() -> int:
         pods = deploy(tenancy, args.pods, timeouts.pod_ready)
         targets = targets_of(pods)
         pairs = [(s, t) for s in pods for o, t in targets if o != s]
+        if args.sweep:
+            return sweep(tenancy, pods, [t for _, t in targets], [int(n) for n in args.sweep.split(",")])
         prober = Prober(tenancy, timeouts.probe, workers=args.batched_workers)
 
         started = time.monotonic()

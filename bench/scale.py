@@ -293,6 +293,7 @@ def windows(results: Sequence[tuple[str, str, float, float]], run_start: float) 
 
 
 _PROBES = re.compile(r"observed in \d+ attempt\(s\), [\d.]+s, (\d+) probes")  # checks.network.reachability
+_PAIRS = re.compile(r"^tenant pairs observed both ways: (\d+) of (\d+)$", re.M)  # reachability.tenant_pairs
 _CELLS = re.compile(r"^cells: (.*)$", re.MULTILINE)  # checks.rbac.access.Observation.counts
 _WAY = re.compile(r"(\S+) (\d+) asked(?:, (\d+) inferred from (\d+) SelfSubjectRulesReviews)?")
 # checks.rbac.design.coverage: the access matrix's covering design (or every cell) and the model's agreement
@@ -314,13 +315,19 @@ def provisioning_seconds(html: str) -> float:
 
 def evidence_work(texts: Sequence[str]) -> dict[str, int]:
     """Work the engines' text evidence of one area states: network probes (each verdict's "observed in K
-    attempt(s), S s, P probes"), access-matrix cells asked and inferred (the observer's "cells: WAY N
+    attempt(s), S s, P probes"; the matrices of tenant pairs, and those where a pair was not observed both
+    ways), access-matrix cells asked and inferred (the observer's "cells: WAY N
     asked[, M inferred from R SelfSubjectRulesReviews]; ...") and the access matrix's covering split
     (checks.rbac.design.coverage): its cells, those asked and those only the model answered ("model-only
     cells"), and over the ways the cells answered and those where the model and the API server disagree.
     The same observation attached by several scenarios (one observation, several scopes judged) counts
     once: identical lines are one."""
     work: dict[str, int] = {}
+    pairs = [(int(m[1]), int(m[2])) for text in texts for m in _PAIRS.finditer(text)]
+    if pairs:  # the matrices that probe tenant pairs: how many, and how many left a pair unprobed a way
+        work["pair matrices"] = len(pairs)
+        work["pair matrices missing a pair"] = sum(1 for both, every in pairs if both < every)
+        work["tenant pairs (each matrix)"] = max(every for _, every in pairs)
 
     def add(name: str, value: int) -> None:
         work[name] = work.get(name, 0) + value

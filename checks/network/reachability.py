@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import allure
 
-from checks.matrix import Comparison, Matrix, apply_positive_control, compare
+from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 from checks.verdicts import require
 from harness.wait import WaitTimeout, wait_until
 
@@ -25,10 +25,30 @@ class Verdict:
     probes: int
 
     def report(self) -> str:
+        both, pairs = tenant_pairs(self.comparison.observed)
         return (
             f"{self.comparison.render()}\nobserved in {self.attempts} attempt(s), {self.seconds:.1f}s, "
-            f"{self.probes} probes"
+            f"{self.probes} probes" + (f"\ntenant pairs observed both ways: {both} of {pairs}" if pairs else "")
         )
+
+
+def tenant_pairs(observed: Matrix) -> tuple[int, int]:
+    """(pairs of tenants observed both ways, pairs of tenants) of a probe matrix (pure): rows are source
+    pods "tenant/app", columns targets owned by a pod "tenant/app:port/protocol"; a pair {a, b} counts
+    when some cell from a's pods to b's and some cell from b's pods to a's is ALLOWED or DENIED (an error
+    or an unobserved cell observes nothing). Columns of no row's tenant (addresses, names) are not pairs;
+    (0, 0) for fewer than two tenants among both."""
+    tenants = {row.split("/", 1)[0] for row in observed.rows if "/" in row}
+    owner = {c: c.split("/", 1)[0] for c in observed.columns if "/" in c and c.split("/", 1)[0] in tenants}
+    seen: set[tuple[str, str]] = set()
+    for (row, column), cell in observed.cells.items():
+        source, target = row.split("/", 1)[0], owner.get(column)
+        if target is not None and source != target and cell in (Cell.ALLOWED, Cell.DENIED):
+            seen.add((source, target))
+    targets = set(owner.values())
+    pairs = {frozenset((a, b)) for a in tenants for b in targets if a != b}
+    both = sum(1 for pair in pairs if {(a, b) for a in pair for b in pair if a != b} <= seen)
+    return both, len(pairs)
 
 
 def observe_until_converged(
