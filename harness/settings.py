@@ -27,24 +27,31 @@ ENV_PREFIX = "CAAS_"
 
 @dataclass(frozen=True)
 class Covering:
-    """When and how the RBAC access matrix is asked as a covering design (issue 23; checks.rbac.covering):
-    an observation of more than `budget` cells (CAAS_RBAC_CELL_BUDGET) asks the design's cells and `sample`
-    random ones (CAAS_RBAC_SAMPLE) drawn from `seed` (CAAS_RBAC_SEED; None: a fresh seed per run, printed
-    in the report). The default budget asks every cell of the lab's runs of 2-5 tenants."""
+    """How much of each RBAC observation the cluster is asked (issue 23; checks.rbac.design.chosen,
+    checks.rbac.covering). A shared cluster of at most `every_cell_tenants` tenants
+    (CAAS_RBAC_EVERY_CELL_TENANTS: the lab's runs of 2-5) is asked every cell. A larger one is asked the
+    covering design: its required cells (every identity kind x namespace, every identity kind x relation x
+    item, every ordered tenant pair: ~N^2 + N cells, never traded) and `sample` random cells
+    (CAAS_RBAC_SAMPLE) drawn from `seed` (CAAS_RBAC_SEED; None: a fresh seed per run, printed in the
+    report). `budget` (CAAS_RBAC_CELL_BUDGET) caps the cells one observation asks: the sample is cut to
+    what the required cells leave of it (never below 0; the record says so)."""
 
     budget: int = 100_000
     sample: int = 2_000
     seed: int | None = None
+    every_cell_tenants: int = 5
 
 
 def covering_of(environment: Mapping[str, str]) -> Covering:
-    """The Covering of CAAS_RBAC_CELL_BUDGET, CAAS_RBAC_SAMPLE and CAAS_RBAC_SEED (whole numbers, each
-    unset for its default); ConfigError naming the variable otherwise."""
+    """The Covering of CAAS_RBAC_CELL_BUDGET, CAAS_RBAC_SAMPLE, CAAS_RBAC_SEED and
+    CAAS_RBAC_EVERY_CELL_TENANTS (whole numbers, each unset for its default); ConfigError naming the
+    variable otherwise."""
     found: dict[str, int] = {}
     variables = (
         ("RBAC_CELL_BUDGET", "budget", "100000"),
         ("RBAC_SAMPLE", "sample", "2000"),
         ("RBAC_SEED", "seed", "7"),
+        ("RBAC_EVERY_CELL_TENANTS", "every_cell_tenants", "5"),
     )
     for name, field_name, example in variables:
         text = environment.get(f"{ENV_PREFIX}{name}", "")

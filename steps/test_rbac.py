@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from pytest_bdd import parsers, scenarios, then, when
 
@@ -41,11 +43,8 @@ def _shared(tenancy: ProvisionedTenancy) -> ProvisionedCluster:
 def access_run(tenancy: ProvisionedTenancy, settings: Settings) -> AccessRun:
     """The whole matrix of a product's shared cluster, observed once per product."""
     cluster = _shared(tenancy)
-    covering = settings.covering
     scope = provider_scope(settings, tenancy.product.name)
-    run, _ = observe_cluster(
-        tenancy, cluster, scope=scope, budget=covering.budget, sample=covering.sample, seed=covering.seed
-    )
+    run, _ = observe_cluster(tenancy, cluster, scope=scope, **dataclasses.asdict(settings.covering))
     return run
 
 
@@ -90,11 +89,11 @@ def subresources_as_modelled(observed_run: AccessRun) -> None:
     " tenant, over WebSocket and over SPDY",
     target_fixture="streams",
 )
-def open_streams(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod]) -> AccessRun:
+def open_streams(tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], settings: Settings) -> AccessRun:
     cluster = _shared(tenancy)
     namespaces = {t.namespace for t in cluster.tenants}
     pods = {p.namespace: p.name for p in sorted(probe_pods, key=lambda p: p.name) if p.namespace in namespaces}
-    return observe_streams(tenancy, cluster, pods)
+    return observe_streams(tenancy, cluster, pods, settings.covering)
 
 
 @then(

@@ -1,5 +1,5 @@
 """The access matrix as products of questions (`Family`: a covering.Space and the question at each of its
-cells), which cells of them the cluster is asked (all within the budget, else the covering design), and
+cells), which cells of them the cluster is asked (all of a small tenancy, else the covering design), and
 the model's agreement with the API server on what was asked (pure)."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from checks.rbac.access import Observation, Probe
 from harness.settings import Covering
 from provisioning.model.tenancy import Identity, Tenant
 
-# More cells than this in one observation and the cluster is asked the covering design (CAAS_RBAC_CELL_BUDGET):
-# the lab's runs of 2-3 tenants and the bench's 5 ask every cell, 10 tenants no longer.
-CELL_BUDGET = Covering().budget
+# Past this many tenants on the cluster an observation is asked its covering design (CAAS_RBAC_EVERY_CELL_TENANTS):
+# the lab's runs of 2-3 tenants and the bench's 5 ask every cell, 6 tenants no longer.
+EVERY_CELL_TENANTS = Covering().every_cell_tenants
+CELL_BUDGET = Covering().budget  # the most cells a covering design asks (CAAS_RBAC_CELL_BUDGET): cuts the sample
 SAMPLE = Covering().sample  # the covering design's random cells (CAAS_RBAC_SAMPLE)
 
 T = TypeVar("T")
@@ -85,16 +86,30 @@ def family(
     return Family(space, lambda s, n, i: ask(identities[s], namespaces[n].name, items[i][1]))
 
 
+def tenants_of(spaces: Sequence[covering.Space]) -> int:
+    """How many tenants the spaces' identities and namespaces belong to."""
+    return len(
+        {s.tenant for space in spaces for s in space.subjects if s.tenant}
+        | {n.owner for space in spaces for n in space.namespaces if n.owner}
+    )
+
+
 def chosen(
-    families: Sequence[Family[Q]], budget: int = CELL_BUDGET, sample: int = SAMPLE, seed: int | None = None
+    families: Sequence[Family[Q]],
+    budget: int = CELL_BUDGET,
+    sample: int = SAMPLE,
+    seed: int | None = None,
+    every_cell_tenants: int = EVERY_CELL_TENANTS,
 ) -> tuple[covering.Design | None, list[Q]]:
-    """(the design, the questions asked): every question when the families hold at most `budget` cells
-    (design None), else the covering design's (covering.cover with `seed`, a fresh one when None, and
-    `sample`), in the families' order."""
+    """(the design, the questions asked): every question when the families' identities and namespaces
+    belong to at most `every_cell_tenants` tenants (design None), else the covering design's
+    (covering.cover with `seed`, a fresh one when None, and `sample` random cells, cut so that at most
+    `budget` cells are asked when the required ones leave room), in the families' order. The asked
+    cells grow as ~N^2 + N per family (one cell per ordered tenant pair), not with the whole product."""
     spaces = [f.space for f in families]
-    if sum(s.cells for s in spaces) <= budget:
+    if tenants_of(spaces) <= every_cell_tenants:
         return None, [q for f in families for q in f.every()]
-    design = covering.cover(spaces, secrets.randbelow(2**31) if seed is None else seed, sample)
+    design = covering.cover(spaces, secrets.randbelow(2**31) if seed is None else seed, sample, budget)
     return design, [families[k].question(s, n, i) for k, s, n, i in design.asked]
 
 
@@ -131,7 +146,7 @@ def figure(design: covering.Design | None, questions: Sequence[Asked], observati
     """What a verdict on the matrix rests on, for the records (`checks.evidence.record_figure`), e.g.
     "asked 1,234 of 56,789 cells (covering design, seed 42); 55,555 inferred from the model, agreement
     99.96%" (agreement: the model with the real requests on the asked cells they answered, `agreement`), or
-    "asked every cell (1,234)" when the matrix was within its budget (`chosen`; every cell distinct, the
+    "asked every cell (1,234)" when every cell was asked (a small tenancy, `chosen`; every cell distinct, the
     positive controls and extra questions included)."""
     expected = _expected(questions)
     if design is None:

@@ -9,12 +9,22 @@ from checks.evidence import record_figure
 from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
 from checks.rbac import covering
 from checks.rbac.access import AccessObserver, Observation, Probe, resource_probe, subresource_probe
-from checks.rbac.design import CELL_BUDGET, SAMPLE, Family, chosen, coverage, family, figure, namespaces_of
+from checks.rbac.design import (
+    CELL_BUDGET,
+    EVERY_CELL_TENANTS,
+    SAMPLE,
+    Family,
+    chosen,
+    coverage,
+    family,
+    figure,
+    namespaces_of,
+)
 from checks.rbac.discovery import ApiResource, ApiSubresource, discover, discover_subresources
 from checks.rbac.rendering import attach_comparison, render_comparison
 from checks.rbac.service_accounts import ServiceAccount, relabel_namespace, tenant_grants
 from checks.rbac.service_accounts import expected as account_expected
-from checks.rbac.streaming import stream_probe, stream_subjects
+from checks.rbac.streaming import stream_probe, streams
 from checks.verdicts import require
 from provisioning.kube import client as kube
 from provisioning.model.access import (
@@ -212,19 +222,48 @@ def subresource_questions(
     return [q for f in subresource_families(tenancy, cluster, subresources, namespaces, scope) for q in f.every()]
 
 
+def stream_family(
+    tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, pods: Mapping[str, str]
+) -> Family[Question]:
+    """Every identity x every tenant namespace with a running pod (`pods`: namespace -> pod name) x
+    exec, attach and portforward x WebSocket (get) and SPDY (create), items labelled "<sub> over
+    <transport>". Expected from the model: its own namespace's streams are the positive control for admins
+    and developers, never for viewers."""
+    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators)
+    namespaces = namespaces_of(list(pods), cluster.tenants)
+    items = [(f"{sub} over {transport}", (sub, transport)) for sub, transport in streams()]
+
+    def ask(identity: Identity, namespace: str, item: tuple[str, str]) -> Question:
+        probe = stream_probe(identity.user, row_of(identity), namespace, pods[namespace], *item)
+        return Question(probe, identity, _expected(policy, identity, probe), "stream")
+
+    return family("stream", cluster.identities, namespaces, items, ask)
+
+
 def stream_questions(
     tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, pods: Mapping[str, str]
 ) -> list[Question]:
-    """Every identity x every tenant namespace with a running pod (`pods`: namespace -> pod name) x
-    exec, attach and portforward x WebSocket (get) and SPDY (create). Expected from the model: its own
-    namespace's streams are the positive control for admins and developers, never for viewers."""
-    policy = required_policy(tenancy.product, cluster.tenants, cluster.authenticators)
-    return [
-        Question(probe, identity, _expected(policy, identity, probe), "stream")
-        for identity in cluster.identities
-        for namespace, sub, transport in stream_subjects(list(pods))
-        for probe in [stream_probe(identity.user, row_of(identity), namespace, pods[namespace], sub, transport)]
-    ]
+    """Every question of `stream_family`, identity-major."""
+    return stream_family(tenancy, cluster, pods).every()
+
+
+def own_stream_controls(
+    tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, pods: Mapping[str, str]
+) -> list[Question]:
+    """One stream of every identity in its own namespace, the streams dealt in turn over a tenant's
+    identities (one question per identity: linear in the tenants), asked whatever the covering design
+    asks: each tenant's admins and developers open theirs (the positive controls), its viewers cannot."""
+    streams_of = stream_family(tenancy, cluster, pods)
+    space = streams_of.space
+    dealt: dict[str, int] = {}
+    found = []
+    for s, subject in enumerate(space.subjects):
+        for n, namespace in enumerate(space.namespaces):
+            if namespace.owner and namespace.owner == subject.tenant:
+                turn = dealt.get(subject.tenant, 0)
+                dealt[subject.tenant] = turn + 1
+                found.append(streams_of.question(s, n, turn % len(space.items)))
+    return found
 
 
 def service_account_questions(
@@ -350,10 +389,12 @@ def observe_cluster(
     budget: int = CELL_BUDGET,
     sample: int = SAMPLE,
     seed: int | None = None,
+    every_cell_tenants: int = EVERY_CELL_TENANTS,
 ) -> tuple[AccessRun, list[ApiResource]]:
     """Discover the API and the namespaces of no tenant, ask the questions three ways: every cell of the
-    matrix when it has at most `budget`, else its covering design (checks.rbac.covering: `sample` random
-    cells, from `seed` or a fresh seed); the positive controls and `extra` are always asked."""
+    matrix on a cluster of at most `every_cell_tenants` tenants, else its covering design
+    (checks.rbac.design.chosen: `sample` random cells from `seed` or a fresh seed, at most `budget` cells
+    when the required ones leave room); the positive controls and `extra` are always asked."""
     admin = tenancy.admin_client(cluster)
     try:
         resources = discover(admin)
@@ -367,7 +408,7 @@ def observe_cluster(
         *provider_families(tenancy, cluster, resources, namespaces, scope),
         *subresource_families(tenancy, cluster, subresources, namespaces, scope),
     ]
-    design, asked = chosen(families, budget, sample, seed)
+    design, asked = chosen(families, budget, sample, seed, every_cell_tenants)
     questions = own_namespace_controls(cluster, resources) + asked + list(extra)
     observer = AccessObserver(tenancy, cluster)
     try:

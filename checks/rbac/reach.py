@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from checks.answered import Answered, failed, succeeded
@@ -19,9 +19,10 @@ from checks.rbac.matrix import (
     ProviderScope,
     Question,
     namespaces_of_no_tenant,
+    own_stream_controls,
     record_run_figure,
     service_account_families,
-    stream_questions,
+    stream_family,
 )
 from checks.rbac.path_questions import anonymous_questions, non_resource_questions
 from checks.rbac.rendering import attach_comparison, attach_ways, render_comparison
@@ -47,9 +48,27 @@ def observe(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, questions:
         observer.close()
 
 
-def observe_streams(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, pods: Mapping[str, str]) -> AccessRun:
-    """Stream handshakes into `pods` (namespace -> a running pod's name) by every identity."""
-    return observe(tenancy, cluster, stream_questions(tenancy, cluster, dict(sorted(pods.items()))))
+def observe_streams(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    pods: Mapping[str, str],
+    covering: Covering = EVERY_DEFAULT,
+) -> AccessRun:
+    """Stream handshakes into `pods` (namespace -> a running pod's name): every identity x namespace x
+    stream on a cluster of at most `covering.every_cell_tenants` tenants, else the covering design of
+    `stream_family` (checks.rbac.design.chosen) and every identity's own-namespace streams (the positive
+    controls, `own_stream_controls`); the run's figure says how many were asked."""
+    ordered = dict(sorted(pods.items()))
+    family = stream_family(tenancy, cluster, ordered)
+    design, asked = chosen([family], covering.budget, covering.sample, covering.seed, covering.every_cell_tenants)
+    if design is not None:
+        keys = {(q.probe.row, q.probe.column) for q in asked}
+        controls = [
+            q for q in own_stream_controls(tenancy, cluster, ordered) if (q.probe.row, q.probe.column) not in keys
+        ]
+        asked = controls + asked
+    run = observe(tenancy, cluster, asked)
+    return replace(run, design=design, budgeted=True)
 
 
 def observe_service_accounts(
@@ -88,7 +107,7 @@ def observe_service_accounts(
         finally:
             tenant_admin.close()
     families, relabels = service_account_families(tenancy, cluster, resources, namespaces, accounts, scope)
-    design, asked = chosen(families, covering.budget, covering.sample, covering.seed)
+    design, asked = chosen(families, covering.budget, covering.sample, covering.seed, covering.every_cell_tenants)
     questions = asked + relabels
     observer = AccessObserver(tenancy, cluster, extra=extra_identities(makers, accounts))
     try:

@@ -54,6 +54,11 @@ def stream_probe(user: str, row: str, namespace: str, pod: str, sub: str, transp
     return Probe(user, row, column, attributes, method, path, query=dict(_QUERY[sub]), headers=headers, upgrade=True)
 
 
+def streams() -> list[tuple[str, str]]:
+    """(subresource, transport) of every stream asked in a namespace, in column order."""
+    return [(sub, t) for sub in STREAMING for t in TRANSPORTS]
+
+
 def stream_subjects(namespaces: Sequence[str]) -> list[tuple[str, str, str]]:
     """(namespace, subresource, transport) of every stream asked, in column order."""
-    return [(ns, sub, t) for ns in namespaces for sub in STREAMING for t in TRANSPORTS]
+    return [(ns, sub, t) for ns in namespaces for sub, t in streams()]
