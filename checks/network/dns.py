@@ -41,6 +41,7 @@ DENIED, one without an answer is ERROR.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from checks.matrix import Cell, Matrix, apply_positive_control
@@ -54,6 +55,9 @@ NOT_FOUND = "no such host"  # Go's resolver on NXDOMAIN (and on NODATA: see the 
 CLUSTER_DOMAIN = "cluster.local"  # as TenantService.dns_name
 ABSENT = "caas-absent"  # a Service name no one creates
 SECOND_ASK = "resolved on the second ask"
+# Concurrent execs of a name run: fewer than a reachability run's (probe.EXECS), since every exec asks the
+# cluster's one DNS server two queries a name at once (A and AAAA), and a dropped query is an error.
+EXECS = 32
 OWNERS_RESOLVE_WITHIN = 20.0  # seconds for the owners' pods to resolve their names before the re-ask
 
 Cells = Set[tuple[str, str]]  # (row, column) cells of a name matrix
@@ -213,7 +217,8 @@ def observe_names(run: ProbeRun) -> tuple[Matrix, int]:
 
     def ask(cells: Cells | None) -> tuple[Matrix, int]:
         wanted = every if cells is None else cells
-        observation = run.prober.observe(run.sources, targets, skip=lambda s, t: (s.label, t.column) not in wanted)
+        prober = dataclasses.replace(run.prober, workers=min(EXECS, run.prober.workers))
+        observation = prober.observe(run.sources, targets, skip=lambda s, t: (s.label, t.column) not in wanted)
         return as_resolution(observation.matrix), observation.probes
 
     return resolve_names(owner_controls(run.pairs), ask)

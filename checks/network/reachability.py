@@ -36,8 +36,8 @@ def tenant_pairs(observed: Matrix) -> tuple[int, int]:
     """(pairs of tenants observed both ways, pairs of tenants) of a probe matrix (pure): rows are source
     pods "tenant/app", columns targets owned by a pod "tenant/app:port/protocol"; a pair {a, b} counts
     when some cell from a's pods to b's and some cell from b's pods to a's is ALLOWED or DENIED (an error
-    or an unobserved cell observes nothing). Columns of no row's tenant (addresses, names) are not pairs;
-    (0, 0) for fewer than two tenants among both."""
+    or an unobserved cell observes nothing). Pairs are of the tenants that are both sources and owners of
+    targets; columns of no row's tenant (addresses, names) are not pairs; (0, 0) for fewer than two."""
     tenants = {row.split("/", 1)[0] for row in observed.rows if "/" in row}
     owner = {c: c.split("/", 1)[0] for c in observed.columns if "/" in c and c.split("/", 1)[0] in tenants}
     seen: set[tuple[str, str]] = set()
@@ -45,8 +45,8 @@ def tenant_pairs(observed: Matrix) -> tuple[int, int]:
         source, target = row.split("/", 1)[0], owner.get(column)
         if target is not None and source != target and cell in (Cell.ALLOWED, Cell.DENIED):
             seen.add((source, target))
-    targets = set(owner.values())
-    pairs = {frozenset((a, b)) for a in tenants for b in targets if a != b}
+    both_ends = sorted(tenants & set(owner.values()))
+    pairs = {frozenset((a, b)) for a in both_ends for b in both_ends if a != b}
     both = sum(1 for pair in pairs if {(a, b) for a in pair for b in pair if a != b} <= seen)
     return both, len(pairs)
 

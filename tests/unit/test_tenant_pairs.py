@@ -36,3 +36,8 @@ def test_unobserved_cells_observe_nothing() -> None:
 def test_address_columns_and_one_tenant_make_no_pairs() -> None:
     one = Matrix.build(["t1/a"], ["t1/a:8080/tcp", "10.0.0.1:53/udp"], {("t1/a", "t1/a:8080/tcp"): Cell.ALLOWED})
     assert tenant_pairs(one) == (0, 0)
+
+
+def test_a_matrix_into_one_tenant_makes_no_pairs() -> None:
+    into_one = Matrix.build(ROWS, ["t1/a:53/udp"], {(r, "t1/a:53/udp"): Cell.DENIED for r in ROWS})
+    assert tenant_pairs(into_one) == (0, 0)
