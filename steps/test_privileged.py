@@ -9,14 +9,12 @@ from pytest_bdd import parsers, scenarios, then, when
 
 from checks.matrix import Cell, Matrix
 from checks.network.reachability import to_html_table
+from checks.privileged import per_plan
 from checks.privileged.cases import PlansObserved, observe_plans, require_plan_verdicts
-from checks.privileged.limits import LimitsObservation, covered_limits, observe_limits, require_limits
+from checks.privileged.limits import LimitsObservation, require_limits
 from checks.privileged.object_limits import (
     Rows,
-    covered_rows,
     describe_rows,
-    observe_object_counts,
-    observe_system_priorities,
     require_held,
 )
 from checks.privileged.private_images import (
@@ -28,20 +26,11 @@ from checks.privileged.private_images import (
     private_registry,
     shared_pairs,
 )
-from checks.privileged.read_back import (
-    cluster_name,
-    deployment_read_backs,
-    priority_read_backs,
-    quota_read_backs,
-)
-from checks.privileged.representatives import observe_once_per_plan
 from checks.privileged.tampering import fences_comparison, observe_tampering
 from checks.privileged.workloads import (
     DeploymentObservation,
-    covered_deployment,
     no_failed_create,
     not_accepted_with_warning,
-    observe_forbidden_deployment,
     require_each,
     some_pod_exists,
 )
@@ -49,7 +38,7 @@ from checks.verdicts import decide, require
 from harness.settings import Settings
 from provisioning.model.needs import applicable, promises_limits
 from provisioning.model.object_limits import count_probes
-from provisioning.model.privileges import control_cells, forbidden_case, render_table
+from provisioning.model.privileges import control_cells, render_table
 from provisioning.model.tenancy import Placement, Tenant
 from provisioning.tenancy import ProvisionedTenancy
 from reports.plan_tables import ATTACHMENT as PLAN_CONTROL_CELLS
@@ -92,20 +81,9 @@ def verdicts_as_plans_imply(plan_verdicts: PlansObserved) -> None:
     target_fixture="deployments",
 )
 def forbidden_deployments(tenancy: ProvisionedTenancy, settings: Settings) -> list[DeploymentObservation]:
-    plans = tenancy.product.plan
-    tenants = [t for t in _tenants(tenancy, Placement.SHARED) if forbidden_case(plans(t.plan)) is not None]
-    applicable(tenants, "needs_plan_forbidding_host_namespaces")
-    run_id, timeout = settings.run_id, settings.timeouts.pod_ready
-
-    def observe(tenant: Tenant) -> DeploymentObservation:
-        case = forbidden_case(plans(tenant.plan))
-        assert case is not None  # the tenants were chosen so
-        return observe_forbidden_deployment(tenancy, tenant, case, run_id, timeout)
-
-    seen = observe_once_per_plan(
-        tenants, cluster_name(tenancy), observe, lambda g: deployment_read_backs(tenancy, g, run_id)
-    )
-    observations = seen.each(covered_deployment)
+    tenants = _tenants(tenancy, Placement.SHARED)
+    seen, observations = per_plan.forbidden_deployments(tenancy, tenants, settings.run_id, settings.timeouts.pod_ready)
+    applicable(observations, "needs_plan_forbidding_host_namespaces")
     _text(seen.describe(), "tenants observed, and the others' namespace labels and Deployment dry run read back")
     _text("\n".join(o.describe() for o in observations), "Deployments with a forbidden pod")
     return observations
@@ -143,14 +121,7 @@ def access_is_exactly(tampering: Matrix, datatable: list[list[str]]) -> None:
 def meet_plan_limits(tenancy: ProvisionedTenancy, settings: Settings) -> list[LimitsObservation]:
     tenants = [t for t in tenancy.tenants if promises_limits(tenancy.product.plan(t.plan))]
     applicable(tenants, "needs_plan_limits")
-    run_id, timeout = settings.run_id, settings.timeouts.pod_ready
-    seen = observe_once_per_plan(
-        tenants,
-        cluster_name(tenancy),
-        lambda t: observe_limits(tenancy, t, run_id, timeout),
-        lambda g: quota_read_backs(tenancy, g, run_id),
-    )
-    observations = seen.each(covered_limits)
+    seen, observations = per_plan.plan_limits(tenancy, tenants, settings.run_id, settings.timeouts.pod_ready)
     _text(seen.describe(), "tenants observed, and the others' quotas and limit ranges read back")
     _text("\n".join(o.describe() for o in observations), "plan limits")
     return observations
@@ -194,16 +165,7 @@ def other_tenant_refused(
 def fill_object_counts(tenancy: ProvisionedTenancy, settings: Settings) -> Rows:
     tenants = [t for t in tenancy.tenants if count_probes(tenancy.product.plan(t.plan))]
     applicable(tenants, "needs_plan_object_counts")
-    run_id, timeout = settings.run_id, settings.timeouts.pod_ready
-    seen = observe_once_per_plan(
-        tenants,
-        cluster_name(tenancy),
-        lambda t: observe_object_counts(tenancy, t, run_id, timeout),
-        lambda g: quota_read_backs(tenancy, g, run_id),
-    )
-    rows: Rows = {}
-    for each in seen.each(covered_rows):
-        rows |= each
+    seen, rows = per_plan.object_counts(tenancy, tenants, settings.run_id, settings.timeouts.pod_ready)
     _text(seen.describe(), "tenants observed, and the others' quotas and limit ranges read back")
     _text(describe_rows(rows), "object counts filled to one past the plan's")
     return rows
@@ -216,16 +178,7 @@ def counts_hold(object_counts: Rows) -> None:
 
 @when("each tenant admin creates a pod of each system-critical priority class", target_fixture="priorities")
 def create_system_critical_pods(tenancy: ProvisionedTenancy, settings: Settings) -> Rows:
-    run_id = settings.run_id
-    seen = observe_once_per_plan(
-        tenancy.tenants,
-        cluster_name(tenancy),
-        lambda t: observe_system_priorities(tenancy, t, run_id),
-        lambda g: priority_read_backs(tenancy, g, run_id),
-    )
-    rows: Rows = {}
-    for each in seen.each(covered_rows):
-        rows |= each
+    seen, rows = per_plan.system_priorities(tenancy, tenancy.tenants, settings.run_id)
     _text(seen.describe(), "tenants observed, and the others' quotas, labels and a system-critical dry run read back")
     _text(describe_rows(rows), "pods at system-critical priorities")
     return rows
