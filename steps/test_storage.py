@@ -5,17 +5,20 @@ checks/storage (tables of cells, never asserting), the Then steps compare and de
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pytest_bdd import given, scenarios, then, when
 
+from checks.evidence import attach_text
 from checks.matrix import Cell, Matrix
+from checks.privileged.representatives import Represented
 from checks.storage.block_remnants import WrittenDevice, claim_and_mark, controls, delete_device, remnant_row
-from checks.storage.dynamic import Claim, binding_table, claim_on_every_tenant, default_class_table
+from checks.storage.dynamic import Claim, binding_table, claim_once_per_plan, default_class_table
 from checks.storage.persistence import reread_after_the_writer_is_gone
-from checks.storage.quota import observe_quotas, quota_comparison
+from checks.storage.quota import observe_quotas, quota_comparison, quota_matrix
 from checks.storage.reclaim import CONTROL, Deleted, delete_claim, delete_reclaimed, reclaim_table, reuse_table
+from checks.storage.represented import summary
 from checks.storage.separation import Parties, observe_separation, separation_comparison
 from checks.storage.volumes import Workspace, WrittenVolume, claim_and_write
 from checks.storage.volumes import workspace as scenario_workspace
@@ -48,17 +51,24 @@ def _another(tenancy: ProvisionedTenancy, owner: str) -> str:
 
 
 @when("every tenant on a shared cluster claims a volume without naming a storage class", target_fixture="claims")
-def claim_everywhere(tenancy: ProvisionedTenancy, workspace: Workspace) -> list[Claim]:
-    return claim_on_every_tenant(workspace, _shared_tenants(tenancy))
+def claim_everywhere(tenancy: ProvisionedTenancy, workspace: Workspace) -> Represented[Claim]:
+    claims = claim_once_per_plan(workspace, _shared_tenants(tenancy))
+    attach_text(summary(claims, _plan_of(tenancy)), "tenants observed, and the others' storage quota read back")
+    return claims
+
+
+def _plan_of(tenancy: ProvisionedTenancy) -> Callable[[str], str]:
+    return lambda name: tenancy.tenant(name).plan
 
 
 @then("the cluster offers exactly one default storage class")
-def one_default_class(workspace: Workspace, claims: list[Claim]) -> None:
-    decide(requirement_comparison(default_class_table(workspace, claims)), "default storage classes")
+def one_default_class(workspace: Workspace, claims: Represented[Claim]) -> None:
+    table = default_class_table(workspace, list(claims.observed.values()))
+    decide(requirement_comparison(table), "default storage classes")
 
 
 @then("every claim is bound to a new volume of the default class within the volume deadline")
-def bound_in_time(workspace: Workspace, settings: Settings, claims: list[Claim]) -> None:
+def bound_in_time(workspace: Workspace, settings: Settings, claims: Represented[Claim]) -> None:
     table = binding_table(workspace, claims, settings.timeouts.volume_bound)
     decide(requirement_comparison(table), "bound claims")
 
@@ -121,7 +131,9 @@ def new_claim_empty(
     target_fixture="quota_matrix",
 )
 def claims_up_to_quota(tenancy: ProvisionedTenancy, workspace: Workspace) -> Matrix:
-    return applicable(observe_quotas(workspace, _shared_tenants(tenancy)), "needs_plan_storage_quotas")
+    seen = applicable(observe_quotas(workspace, _shared_tenants(tenancy)), "needs_plan_storage_quotas")
+    attach_text(summary(seen, _plan_of(tenancy)), "tenants observed, and the others' storage quota read back")
+    return quota_matrix(seen)
 
 
 @then("the observed claims are exactly:")

@@ -1,4 +1,11 @@
-"""Whether a plan's storage quota holds: claims within it are admitted, the first beyond it refused."""
+"""Whether a plan's storage quota holds: claims within it are admitted, the first beyond it refused
+(check_storage_005).
+
+Observed once per (plan, cluster) (`checks.storage.represented`): the representative fills its quota with
+real claims; every other tenant of its plan on that cluster is read back (its namespace's ResourceQuota
+storage entries and LimitRange claim limits as the cluster's admin, and a dry-run claim one MiB beyond its
+plan's `requests.storage` as its admin, which quota admission must refuse as it refused the
+representative's) and observed in full when anything differs."""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ from collections.abc import Sequence
 
 from checks.answered import over_quota
 from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
+from checks.privileged.representatives import Group, ReadBack, Represented, observe_once_per_plan
+from checks.storage.represented import as_covered, claim_read_backs
 from checks.storage.volumes import Workspace, claim_manifest, unique
 from checks.verdicts import stacked
 from provisioning.kube import client as kube
@@ -84,15 +93,36 @@ def observe_quota(ws: Workspace, tenant: str, hard: dict[str, str]) -> Matrix:
     return Matrix.build([tenant], COLUMNS, cells, evidence)
 
 
-def observe_quotas(ws: Workspace, tenants: Sequence[Tenant]) -> Matrix | None:
-    """`observe_quota` for every tenant whose plan sets both a storage and a claim-count quota, one row
-    each, in order; None when no tenant's plan sets both (the check does not apply)."""
-    tables = []
-    for tenant in tenants:
-        plan = ws.tenancy.product.plan(tenant.plan)
-        if sets_storage_quotas(plan):
-            tables.append(observe_quota(ws, tenant.name, dict(plan.quota.hard)))
-    return stacked(tables) if tables else None
+def observe_quotas(ws: Workspace, tenants: Sequence[Tenant]) -> Represented[Matrix] | None:
+    """`observe_quota` once per (plan, cluster) of the tenants whose plan sets both a storage and a
+    claim-count quota, one one-row table per tenant observed (`observe_once_per_plan`), the others of
+    each plan read back (`claim_read_backs` with a dry-run claim one MiB beyond the plan's
+    `requests.storage`); None when no tenant's plan sets both (the check does not apply)."""
+    plans = ws.tenancy.product.plan
+    found = [t for t in tenants if sets_storage_quotas(plans(t.plan))]
+    if not found:
+        return None
+
+    def beyond(group: Group) -> list[ReadBack]:
+        size = str(quantity_bytes(plans(group.plan).quota.hard[STORAGE]) + 2**20)
+        return claim_read_backs(
+            ws,
+            group,
+            f"claim of {size} bytes, beyond {STORAGE}",
+            lambda t: claim_manifest(unique("sto-quota-dry"), t.name, ws.tenancy.run_id, size),
+        )
+
+    return observe_once_per_plan(
+        found,
+        lambda t: ws.tenancy.cluster_of(t.name).handle.name,
+        lambda t: observe_quota(ws, t.name, dict(plans(t.plan).quota.hard)),
+        beyond,
+    )
+
+
+def quota_matrix(seen: Represented[Matrix]) -> Matrix:
+    """Every tenant's row, by name: its own observation, or its representative's said of it (`as_covered`)."""
+    return stacked(seen.each(as_covered))
 
 
 def quota_comparison(quota_matrix: Matrix, wanted: dict[str, Cell]) -> Comparison:
