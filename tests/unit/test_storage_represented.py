@@ -189,3 +189,26 @@ def test_groups_are_by_plan_and_cluster() -> None:
         ("t001", ["t003"]),
         ("t002", ["t004"]),
     ]
+
+
+def test_check_storage_001_binds_the_representatives_claim_and_says_it_of_the_covered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """binding_table asks only the claims created (the representatives'); a covered tenant's row is its
+    representative's cell, named after both."""
+    from checks.privileged.representatives import Represented
+    from checks.storage import dynamic
+
+    asked: list[tuple[str, str]] = []
+
+    def bound(_ws: Any, tenant: str, claim: str, _timeout: float) -> tuple[Cell, str]:
+        asked.append((tenant, claim))
+        return A, "-> pv-1 (lab-hostpath), which names claim c1"
+
+    monkeypatch.setattr(dynamic, "_bound", bound)
+    read = ReadBack("t003", "small", "hs-pks-shared", "t001", probed="dry-run claim: admitted, class lab-hostpath")
+    ws: Any = object()  # never used: _bound is the fake's
+    table = dynamic.binding_table(ws, Represented({"t001": ("t001", "c1")}, (read,)), 60.0)
+    assert asked == [("t001", "c1")], "one claim bound, not one per tenant"
+    assert table.rows == ("t001/c1", "t003 (as t001/c1)")
+    assert table["t003 (as t001/c1)", dynamic.BOUND] is A
