@@ -57,7 +57,7 @@ ABSENT = "caas-absent"  # a Service name no one creates
 SECOND_ASK = "resolved on the second ask"
 # Concurrent execs of a name run: fewer than a reachability run's (probe.EXECS), since every exec asks the
 # cluster's one DNS server two queries a name at once (A and AAAA), and a dropped query is an error.
-EXECS = 32
+EXECS = 16
 OWNERS_RESOLVE_WITHIN = 20.0  # seconds for the owners' pods to resolve their names before the re-ask
 
 Cells = Set[tuple[str, str]]  # (row, column) cells of a name matrix
