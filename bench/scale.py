@@ -5,10 +5,13 @@ what the engines' evidence counts: probes, access questions, pods created) and, 
 ratio per tenant (<= 1: the area grows at most linearly), plus the lab's peak memory (the summed RSS of
 the lab's processes, sampled during the run) and the time before the first scenario (onboarding).
 
-    python -m bench.scale [--tenants 5,10] [--nodes 2] [--keyword EXPR] [--json FILE] [--keep-runs DIR]
+    python -m bench.scale [--tenants 5,10] [--nodes auto|N] [--keyword EXPR] [--json FILE] [--keep-runs DIR]
     python -m bench.scale --runs DIR5 DIR10     # the table of run folders measured before (no memory)
 
-The first size is the baseline of the ratios. The targets file of each size is generated from
+The first size is the baseline of the ratios. `--nodes auto` (the default) gives each size the fewest lab
+workers whose CPU the scheduler can hand to its pods (`workers_for`): a lab node advertises the machine's
+cores, so at 50 m a pod three workers of a 2-core machine hold 120 pods, full at 25 tenants.
+The targets file of each size is generated from
 targets.example.yaml (its pks product, plans and expectations; one shared cluster, N tenants).
 """
 
@@ -65,6 +68,24 @@ def scale_targets(example: Mapping[str, Any], tenants: int, nodes: int, product:
         "tenancy": [{"product": product, "tenants": [{"name": n, "plan": next(cycle)} for n in tenant_names(tenants)]}],
         "expectations": [e for e in example.get("expectations") or [] if e.get("product") == product],
     }
+
+
+REQUEST_MILLICORES = 50  # the example plans' LimitRange default CPU request, which every suite pod gets
+CASE_PODS = 100  # pods beside the probe pods at their peak: the privileged case matrices of a few plans, storage
+
+
+def workers_for(tenants: int, node_millicores: int) -> int:
+    """The fewest lab workers (at most provisioning.lab.layout.MAX_WORKERS) on which the run's peak of pods
+    fits: two probe pods a tenant and CASE_PODS more, each requesting REQUEST_MILLICORES of a node's
+    `node_millicores` (provisioning.lab.sizing.pods_that_fit)."""
+    from provisioning.lab.layout import MAX_WORKERS
+    from provisioning.lab.sizing import pods_that_fit
+
+    wanted = 2 * tenants + CASE_PODS
+    for workers in range(1, MAX_WORKERS + 1):
+        if pods_that_fit(workers, node_millicores, REQUEST_MILLICORES) >= wanted:
+            return workers
+    return MAX_WORKERS
 
 
 @dataclass
@@ -420,6 +441,8 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
         totals["seconds before 1st scenario"] = spans[0].begin - run_start
         totals["seconds after last scenario"] = run_stop - max(w.stop for w in spans)
     totals["seconds wall"] = run_stop - run_start
+    if "nodes" in extra:
+        totals["lab workers"] = float(extra["nodes"])
     totals["seconds provisioning"] = provisioning
     memory = extra.get("memory", [])
     if memory:
@@ -482,9 +505,8 @@ def main() -> int:
     parser.add_argument("--tenants", default="5,10", help="sizes, comma-separated; the first is the baseline")
     parser.add_argument(
         "--nodes",
-        type=int,
-        default=2,
-        help="workers of the shared lab cluster (1..12, provisioning.lab.layout.MAX_WORKERS)",
+        default="auto",
+        help="workers of the shared lab cluster (1..12, provisioning.lab.layout.MAX_WORKERS), or auto: per size",
     )
     parser.add_argument("--keep-runs", help="write the run folders here (default: a temporary folder)")
     parser.add_argument("--runs", nargs="+", help="only tabulate these run folders of earlier measurements")
@@ -499,7 +521,11 @@ def main() -> int:
         sizes = [int(n) for n in args.tenants.split(",")]
         keep = Path(args.keep_runs) if args.keep_runs else Path(tempfile.mkdtemp(prefix="caas-bench-scale-"))
         keep.mkdir(parents=True, exist_ok=True)
-        run_dirs = [measure(n, args.nodes, keep, prefix, Path(args.checkout), args.keyword) for n in sizes]
+        cores = (os.cpu_count() or 1) * 1000
+        nodes = [workers_for(n, cores) if args.nodes == "auto" else int(args.nodes) for n in sizes]
+        run_dirs = [
+            measure(n, w, keep, prefix, Path(args.checkout), args.keyword) for n, w in zip(sizes, nodes, strict=True)
+        ]
     measured = [analyse(d) for d in run_dirs]
     sizes = [_tenants_of(d) for d in run_dirs]
     print(render(sizes, [m[0] for m in measured], [m[1] for m in measured]))

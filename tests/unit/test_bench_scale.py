@@ -173,3 +173,13 @@ def test_evidence_work_reads_the_covering_split_and_the_models_agreement_once_pe
     }
     every = evidence_work([coverage(None, questions, observation)])  # type: ignore[arg-type]
     assert (every["matrix cells asked"], every["matrix cells"], every["model-only cells"]) == (3, 3, 0)
+
+
+def test_workers_for_gives_each_size_room_for_its_pods_at_the_plans_request() -> None:
+    from bench.scale import workers_for
+
+    two_cores = 2000
+    assert workers_for(10, two_cores) == 3  # 120 pods at 50 m: 2 x 10 probe pods and 100 more
+    assert workers_for(50, two_cores) == 5
+    assert workers_for(100, two_cores) == 8
+    assert workers_for(1000, two_cores) == 12  # no more than the lab's MAX_WORKERS
