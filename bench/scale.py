@@ -61,6 +61,7 @@ def scale_targets(example: Mapping[str, Any], tenants: int, nodes: int, product:
         raise ValueError(f"product {product!r} has no plans (fix: give it at least one)")
     if "lab" in spec:
         spec["lab"] = {**spec["lab"], "nodes": nodes}
+    spec["plans"] = [_lab_request(plan) for plan in spec.get("plans", [])]
     cycle = itertools.cycle(plans)
     return {
         "version": example.get("version", 1),
@@ -70,19 +71,33 @@ def scale_targets(example: Mapping[str, Any], tenants: int, nodes: int, product:
     }
 
 
-REQUEST_MILLICORES = 50  # the example plans' LimitRange default CPU request, which every suite pod gets
+# The plans' LimitRange default CPU request in the bench (the example's is 50 m), which every suite pod gets. A lab
+# node advertises the machine's cores (2 here), so at 50 m it holds 40 pods: at 50 tenants on 5 workers the
+# privileged case pods, which run on one node a plan, stayed Pending (Insufficient cpu) and the check was
+# ERROR. At 10 m a node holds 200; the plans' other fences (quota, limits, pod security) are the example's.
+REQUEST_MILLICORES = 10
 CASE_PODS = 100  # pods beside the probe pods at their peak: the privileged case matrices of a few plans, storage
+MIN_WORKERS = 3  # cross-node flows and a node a plan's case pods can have to themselves
+
+
+def _lab_request(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """`plan` (targets-file data) with its quota's default CPU request set to REQUEST_MILLICORES."""
+    quota = plan.get("quota")
+    if not isinstance(quota, Mapping) or "default_requests" not in quota:
+        return dict(plan)
+    requests = {**quota["default_requests"], "cpu": f"{REQUEST_MILLICORES}m"}
+    return {**plan, "quota": {**quota, "default_requests": requests}}
 
 
 def workers_for(tenants: int, node_millicores: int) -> int:
-    """The fewest lab workers (at most provisioning.lab.layout.MAX_WORKERS) on which the run's peak of pods
-    fits: two probe pods a tenant and CASE_PODS more, each requesting REQUEST_MILLICORES of a node's
-    `node_millicores` (provisioning.lab.sizing.pods_that_fit)."""
+    """The fewest lab workers (at least MIN_WORKERS, at most provisioning.lab.layout.MAX_WORKERS) on which
+    the run's peak of pods fits: two probe pods a tenant and CASE_PODS more, each requesting
+    REQUEST_MILLICORES of a node's `node_millicores` (provisioning.lab.sizing.pods_that_fit)."""
     from provisioning.lab.layout import MAX_WORKERS
     from provisioning.lab.sizing import pods_that_fit
 
     wanted = 2 * tenants + CASE_PODS
-    for workers in range(1, MAX_WORKERS + 1):
+    for workers in range(MIN_WORKERS, MAX_WORKERS + 1):
         if pods_that_fit(workers, node_millicores, REQUEST_MILLICORES) >= wanted:
             return workers
     return MAX_WORKERS
@@ -456,7 +471,15 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
     return areas, totals
 
 
-def measure(tenants: int, nodes: int, output: Path, prefix: str, checkout: Path = ROOT, keyword: str = "") -> Path:
+def measure(
+    tenants: int,
+    nodes: int,
+    output: Path,
+    prefix: str,
+    checkout: Path = ROOT,
+    keyword: str = "",
+    pytest_args: Sequence[str] = (),
+) -> Path:
     """One `caas run` of the whole suite of `checkout` at `tenants` tenants into `output`; returns its run
     folder (with BENCH_FILE: the wall clock and the samples)."""
     example = yaml.safe_load(EXAMPLE.read_text())
@@ -471,7 +494,12 @@ def measure(tenants: int, nodes: int, output: Path, prefix: str, checkout: Path 
     command += ["-k", keyword] if keyword else []
     with (
         (output / f"caas-run-{tenants}.log").open("wb") as log,
-        subprocess.Popen([*command, "--run-id", run_id], stdout=log, stderr=subprocess.STDOUT, cwd=checkout) as done,
+        subprocess.Popen(
+            [*command, "--run-id", run_id, *(["--", *pytest_args] if pytest_args else [])],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=checkout,
+        ) as done,
     ):
         sampler.root = done.pid
         sampler.start()
@@ -512,6 +540,7 @@ def main() -> int:
     parser.add_argument("--runs", nargs="+", help="only tabulate these run folders of earlier measurements")
     parser.add_argument("--checkout", default=str(ROOT), help="the suite checkout whose caas run is measured")
     parser.add_argument("--keyword", default="", help="only the scenarios of this pytest -k expression")
+    parser.add_argument("--pytest-args", default="", help='passed to pytest after "--", e.g. "-n 2 --dist loadfile"')
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")

@@ -179,7 +179,21 @@ def test_workers_for_gives_each_size_room_for_its_pods_at_the_plans_request() ->
     from bench.scale import workers_for
 
     two_cores = 2000
-    assert workers_for(10, two_cores) == 3  # 120 pods at 50 m: 2 x 10 probe pods and 100 more
-    assert workers_for(50, two_cores) == 5
-    assert workers_for(100, two_cores) == 8
-    assert workers_for(1000, two_cores) == 12  # no more than the lab's MAX_WORKERS
+    assert workers_for(10, two_cores) == 3  # never fewer than MIN_WORKERS
+    assert workers_for(100, two_cores) == 3  # 300 pods at 10 m: 200 a node by CPU
+    assert workers_for(400, two_cores) == 5
+    assert workers_for(10000, two_cores) == 12  # no more than the lab's MAX_WORKERS
+
+
+def test_the_bench_plans_ask_the_lab_request_and_keep_their_other_fences() -> None:
+    import yaml
+
+    from bench.scale import EXAMPLE, REQUEST_MILLICORES, scale_targets
+
+    example = yaml.safe_load(EXAMPLE.read_text())
+    plans = scale_targets(example, 3, 3)["products"][0]["plans"]
+    originals = {p["name"]: p for p in next(x for x in example["products"] if x["name"] == "pks")["plans"]}
+    for plan in plans:
+        assert plan["quota"]["default_requests"]["cpu"] == f"{REQUEST_MILLICORES}m"
+        assert plan["quota"]["hard"] == originals[plan["name"]]["quota"]["hard"]
+        assert plan["pod_security"] == originals[plan["name"]]["pod_security"]
