@@ -1,4 +1,4 @@
-"""Access matrices and their comparison (pure).
+"""Access matrices, their comparison and its text and HTML renderings (pure).
 
 Cells are an enum, never booleans. DENIED is only ever positive evidence (a
 refusal, an unreachable network, a timeout the probe itself observed, a 403);
@@ -9,6 +9,7 @@ with any ERROR or UNOBSERVED cell is not a pass, whatever the other cells say.
 from __future__ import annotations
 
 import enum
+import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -140,6 +141,24 @@ class Comparison:
             )
         )
         return "\n\n".join([verdict, *parts, "\n".join(summary)]).rstrip() + "\n"
+
+
+def to_html_table(comparison: Comparison) -> str:
+    """`comparison` as an HTML table for a report attachment (pure): a row per expected row, a column per
+    expected column, each cell "<expected> / <observed>" (the Cell values), shaded where they differ, its
+    observed evidence the cell's title; every name and evidence HTML-escaped."""
+    expected, observed = comparison.expected, comparison.observed
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in expected.columns)
+    rows = []
+    for row in expected.rows:
+        cells = []
+        for column in expected.columns:
+            want, got = expected[row, column], observed[row, column]
+            style = "" if want is got else ' style="background:#fbdada"'
+            title = html.escape(observed.evidence.get((row, column), ""))
+            cells.append(f'<td{style} title="{title}">{want.value} / {got.value}</td>')
+        rows.append(f"<tr><th>{html.escape(row)}</th>{''.join(cells)}</tr>")
+    return f"<table border=1><caption>expected / observed</caption><tr><th></th>{head}</tr>{''.join(rows)}</table>"
 
 
 def compare(expected: Matrix, observed: Matrix, terms: tuple[str, str] = MATRIX_TERMS) -> Comparison:

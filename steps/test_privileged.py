@@ -7,8 +7,7 @@ import json
 import allure
 from pytest_bdd import parsers, scenarios, then, when
 
-from checks.matrix import Cell, Matrix
-from checks.network.reachability import to_html_table
+from checks.matrix import Cell, Matrix, to_html_table
 from checks.privileged import per_plan
 from checks.privileged.cases import PlansObserved, observe_plans, require_plan_verdicts
 from checks.privileged.limits import LimitsObservation, require_limits

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import html
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import allure
 
-from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
+from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare, to_html_table
 from checks.verdicts import require
 from harness.wait import WaitTimeout, wait_until
 
-__all__ = ["Verdict", "attach", "observe_until_converged", "require", "to_html_table"]  # require: the one verdict rule
+__all__ = ["Verdict", "attach", "observe_until_converged", "require"]  # require: the one verdict rule
 
 
 @dataclass(frozen=True)
@@ -87,18 +86,3 @@ def attach(verdict: Verdict, name: str) -> None:
     allure.attach(
         to_html_table(verdict.comparison), name=f"{name} (table)", attachment_type=allure.attachment_type.HTML
     )
-
-
-def to_html_table(comparison: Comparison) -> str:
-    expected, observed = comparison.expected, comparison.observed
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in expected.columns)
-    rows = []
-    for row in expected.rows:
-        cells = []
-        for column in expected.columns:
-            want, got = expected[row, column], observed[row, column]
-            style = "" if want is got else ' style="background:#fbdada"'
-            title = html.escape(observed.evidence.get((row, column), ""))
-            cells.append(f'<td{style} title="{title}">{want.value} / {got.value}</td>')
-        rows.append(f"<tr><th>{html.escape(row)}</th>{''.join(cells)}</tr>")
-    return f"<table border=1><caption>expected / observed</caption><tr><th></th>{head}</tr>{''.join(rows)}</table>"

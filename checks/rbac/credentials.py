@@ -14,8 +14,7 @@ import pytest
 
 from checks.answered import observed
 from checks.evidence import attach_html
-from checks.matrix import Cell, Comparison, Matrix, Mismatch, apply_positive_control, compare
-from checks.network.reachability import to_html_table
+from checks.matrix import Cell, Comparison, Matrix, Mismatch, apply_positive_control, compare, to_html_table
 from checks.verdicts import decide
 from provisioning.backends.protocol import Credential
 from provisioning.kube import client as kube

@@ -7,8 +7,7 @@ import html
 
 import allure
 
-from checks.matrix import Comparison, Matrix
-from checks.network.reachability import to_html_table
+from checks.matrix import Comparison, Matrix, to_html_table
 from checks.rbac.access import Observation
 from checks.rbac.credentials import mark_impersonated
 

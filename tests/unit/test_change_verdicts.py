@@ -5,9 +5,9 @@ or not observed at all (ERROR, never late); and the reachability table attached 
 
 from __future__ import annotations
 
-from checks.matrix import Cell, Matrix, compare
+from checks.matrix import Cell, Matrix, compare, to_html_table
 from checks.network.changes import Change, ChangeVerdict, enforce, enforcement_figure, summary
-from checks.network.reachability import Verdict, to_html_table
+from checks.network.reachability import Verdict
 
 EXPECTED = Matrix.build(["blue/a"], ["green/a:8080/tcp"], {("blue/a", "green/a:8080/tcp"): Cell.DENIED})
 
