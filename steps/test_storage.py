@@ -12,7 +12,7 @@ from pytest_bdd import given, scenarios, then, when
 
 from checks.evidence import attach_text
 from checks.matrix import Cell, Matrix
-from checks.privileged.representatives import Represented
+from checks.representatives import Represented
 from checks.storage.block_remnants import WrittenDevice, claim_and_mark, controls, delete_device, remnant_row
 from checks.storage.dynamic import Claim, binding_table, claim_once_per_plan, default_class_table
 from checks.storage.persistence import reread_after_the_writer_is_gone

@@ -17,17 +17,8 @@ from typing import Any
 from checks import decided
 from checks.answered import classified
 from checks.matrix import Cell, Comparison
-from checks.privileged.representatives import (
-    Fences,
-    Group,
-    Probe,
-    ReadBack,
-    admission,
-    fence,
-    groups,
-    probe_case,
-    read_backs,
-)
+from checks.privileged.fences import Probe, admission, fence, probe_case, read_backs
+from checks.representatives import Fences, Group, ReadBack, groups
 from checks.verdicts import require, requirement_comparison, requirement_row, stacked
 from harness.wait import WaitTimeout, wait_until
 from provisioning.images.products import suite_pod
@@ -207,7 +198,7 @@ def observe_plans(
     tenancy: ProvisionedTenancy, tenants: Sequence[Tenant], run_id: str, pod_timeout: float
 ) -> PlansObserved:
     """The case matrix (`observe_plan`) of one representative per (plan, cluster) of `tenants` (the first
-    by name: checks/privileged/representatives.py), then every other tenant's namespace labels read back
+    by name: checks/representatives.py), then every other tenant's namespace labels read back
     as the cluster's admin and one dry-run create as its own admin (`_probe`), each compared with its
     representative's."""
     found = groups(tenants, lambda t: tenancy.cluster_of(t.name).handle.name)
@@ -301,7 +292,7 @@ def plan_comparison(plan_verdicts: Sequence[PlanVerdicts], covered: Sequence[Rea
     """The check's requirement table (checks/verdicts.py): a row per tenant's plan, a column per case
     (it met the verdict its plan implies, with the layer that decided it) and the positive control (the
     tenant's compliant pod ran: `PlanVerdicts.control_ran`); when the control did not run, no case of its
-    row is evidence. With `covered` read-backs (checks/privileged/representatives.py) a column `FENCE`
+    row is evidence. With `covered` read-backs (checks/privileged/fences.py) a column `FENCE`
     and a row per covered tenant: its namespace labels and its dry run's answer are its
     representative's (ALLOWED) and the representative's cells are its own, or one differs (DENIED) or
     was not compared (ERROR), and its cases are not observed."""

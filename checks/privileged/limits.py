@@ -10,7 +10,7 @@ from typing import Any
 
 from checks.answered import over_quota
 from checks.matrix import Cell
-from checks.privileged.representatives import ReadBack
+from checks.representatives import ReadBack
 from checks.verdicts import Observed, require_rows
 from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
@@ -144,7 +144,7 @@ def _remove(api: Any, namespace: str, labels: dict[str, str], timeout: float, se
 
 def covered_limits(representative: LimitsObservation, read: ReadBack) -> LimitsObservation:
     """A covered tenant's observation: its representative's (`read.representative`), every line said to be
-    the representative's, and what its read-back found (checks/privileged/representatives.py)."""
+    the representative's, and what its read-back found (checks/representatives.py)."""
     said = f"as {representative.tenant}: "
     return LimitsObservation(
         read.tenant,

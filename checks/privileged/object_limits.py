@@ -12,7 +12,7 @@ from typing import Any
 
 from checks.answered import EVIDENCE_MAX, Answered, classified, failed, succeeded
 from checks.matrix import REQUIREMENT_TERMS, Cell, term
-from checks.privileged.representatives import ReadBack
+from checks.representatives import ReadBack
 from checks.verdicts import Observed, require, requirement_comparison, requirement_table
 from harness.wait import wait_until
 from provisioning.images.refs import PROBE_IMAGE

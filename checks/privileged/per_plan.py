@@ -1,6 +1,6 @@
 """check_privileged_003, 005, 007 and 008 observed once per (plan, cluster): each group's representative
 observed in full, its plan-mates read back (checks/privileged/read_back.py) and observed in full where the
-read-back differs or errs (checks/privileged/representatives.py `observe_once_per_plan`). Each returns the
+read-back differs or errs (checks/representatives.py `observe_once_per_plan`). Each returns the
 `Represented` (its `describe()` is the record of who was observed and what was read back) and every
 tenant's observation, the covered tenants' their representative's said to be so."""
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from checks.privileged.limits import LimitsObservation, covered_limits, observe_limits
 from checks.privileged.object_limits import Rows, covered_rows, observe_object_counts, observe_system_priorities
 from checks.privileged.read_back import cluster_name, deployment_read_backs, priority_read_backs, quota_read_backs
-from checks.privileged.representatives import Represented, observe_once_per_plan
 from checks.privileged.workloads import DeploymentObservation, covered_deployment, observe_forbidden_deployment
+from checks.representatives import Represented, observe_once_per_plan
 from provisioning.model.privileges import forbidden_case
 from provisioning.model.tenancy import Tenant
 from provisioning.tenancy import ProvisionedTenancy

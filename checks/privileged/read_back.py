@@ -1,6 +1,6 @@
 """Read-backs of covered tenants for the checks observed once per (plan, cluster): 003, 005, 007, 008.
 
-The rule (checks/privileged/representatives.py `observe_once_per_plan`): the representative is observed in
+The rule (checks/representatives.py `observe_once_per_plan`): the representative is observed in
 full; every other tenant of its group is read back, and observed in full itself when anything differs.
 
 What is read back, and as whom:
@@ -34,8 +34,9 @@ from typing import Any
 
 from checks.answered import Answered, classified, failed, succeeded
 from checks.matrix import Cell
-from checks.privileged.representatives import DryRun, Fences, Group, ReadBack, compare, fence, quota_fence
+from checks.privileged.fences import fence, quota_fence
 from checks.privileged.workloads import _deployment as deployment  # the observation's own manifest
+from checks.representatives import DryRun, Fences, Group, ReadBack, compare
 from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
 from provisioning.model import answers

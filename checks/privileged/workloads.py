@@ -16,7 +16,7 @@ from typing import Any
 
 from checks.answered import classified
 from checks.matrix import Cell
-from checks.privileged.representatives import ReadBack
+from checks.representatives import ReadBack
 from checks.verdicts import Observed, require_rows
 from harness.wait import StopTrying, WaitTimeout, wait_until
 from provisioning.images.products import suite_pod

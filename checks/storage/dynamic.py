@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from checks.matrix import Cell, Matrix
-from checks.privileged.representatives import Represented, observe_once_per_plan
+from checks.representatives import Represented, observe_once_per_plan
 from checks.storage.represented import as_covered, claim_read_backs
 from checks.storage.volumes import (
     SMALL_CLAIM,

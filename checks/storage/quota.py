@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from checks.answered import over_quota
 from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare
-from checks.privileged.representatives import Group, ReadBack, Represented, observe_once_per_plan
+from checks.representatives import Group, ReadBack, Represented, observe_once_per_plan
 from checks.storage.represented import as_covered, claim_read_backs
 from checks.storage.volumes import Workspace, claim_manifest, unique
 from checks.verdicts import stacked

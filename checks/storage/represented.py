@@ -17,7 +17,7 @@ ResourceQuota admission: cluster-wide) and by what the tenant's namespace holds 
   stored, and the answer is the object as admission left it, its `spec.storageClassName` set by
   DefaultStorageClass admission).
 
-So the representative (the first tenant of the group by name: `checks.privileged.representatives.groups`)
+So the representative (the first tenant of the group by name: `checks.representatives.groups`)
 is observed in full, and each other tenant of its group is read back: its storage fence, read as the
 cluster's admin, and the answer to the same dry-run claim (outcome, layer that refused, class admission
 gave it) must equal the representative's. A read-back that differs or errs sends that tenant to a full
@@ -35,7 +35,7 @@ from typing import Any
 
 from checks.answered import Answered, failed
 from checks.matrix import Cell, Matrix
-from checks.privileged.representatives import DryRun, Fences, Group, ReadBack, Represented, compare
+from checks.representatives import DryRun, Fences, Group, ReadBack, Represented, compare
 from checks.storage.volumes import Workspace
 from provisioning.kube import client as kube
 from provisioning.model.tenancy import Tenant

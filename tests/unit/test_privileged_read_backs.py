@@ -11,18 +11,12 @@ import pytest
 
 from checks.answered import Answered
 from checks.matrix import Cell
+from checks.privileged.fences import quota_fence
 from checks.privileged.limits import LimitsObservation, covered_limits, require_limits
 from checks.privileged.object_limits import CONTROL, control_row, covered_rows, require_held
 from checks.privileged.read_back import QUOTAS, above_quota
-from checks.privileged.representatives import (
-    DryRun,
-    Group,
-    ReadBack,
-    compare,
-    observe_once_per_plan,
-    quota_fence,
-)
 from checks.privileged.workloads import DeploymentObservation, covered_deployment
+from checks.representatives import DryRun, Group, ReadBack, compare, observe_once_per_plan
 from provisioning.model.privileges import Case
 from provisioning.model.tenancy import Plan, Quota, Tenant
 

@@ -7,22 +7,18 @@ from __future__ import annotations
 import pytest
 
 from checks.privileged.cases import FENCE, PlansObserved, plan_comparison, require_plan_verdicts
-from checks.privileged.representatives import (
-    ABSENT,
+from checks.privileged.fences import (
     COMPLIANT,
-    IGNORED_LABELS,
     Admission,
     Probe,
-    ReadBack,
     admission,
     admission_difference,
     fence,
-    fence_differences,
-    groups,
     probe_case,
     read_backs,
     representatives_admission,
 )
+from checks.representatives import ABSENT, IGNORED_LABELS, ReadBack, fence_differences, groups
 from checks.verdicts import Inconclusive
 from provisioning.model import answers
 from provisioning.model.fences import ENFORCE

@@ -11,7 +11,7 @@ import pytest
 
 from checks.answered import Answered
 from checks.matrix import Cell, Matrix
-from checks.privileged.representatives import DryRun, Group, ReadBack, compare, groups, observe_once_per_plan
+from checks.representatives import DryRun, Group, ReadBack, compare, groups, observe_once_per_plan
 from checks.storage.quota import COLUMNS, quota_comparison, quota_matrix
 from checks.storage.represented import READ, as_covered, claim_answer, is_storage_resource, storage_fence, summary
 from provisioning.model.tenancy import Tenant
@@ -196,7 +196,7 @@ def test_check_storage_001_binds_the_representatives_claim_and_says_it_of_the_co
 ) -> None:
     """binding_table asks only the claims created (the representatives'); a covered tenant's row is its
     representative's cell, named after both."""
-    from checks.privileged.representatives import Represented
+    from checks.representatives import Represented
     from checks.storage import dynamic
 
     asked: list[tuple[str, str]] = []
