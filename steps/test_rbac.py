@@ -132,7 +132,7 @@ def accounts_as_granted(account_run: AccessRun) -> None:
     target_fixture="path_runs",
 )
 def ask_paths(tenancy: ProvisionedTenancy, settings: Settings) -> tuple[AccessRun, AccessRun]:
-    return observe_paths(tenancy, _shared(tenancy), provider_scope(settings, tenancy.product.name))
+    return observe_paths(tenancy, _shared(tenancy), provider_scope(settings, tenancy.product.name), settings.covering)
 
 
 @then(
@@ -151,7 +151,8 @@ def ways_agree(observed_run: AccessRun) -> None:
 @when("every tenant identity on a shared cluster tries to:", target_fixture="attempts")
 def try_attempts(tenancy: ProvisionedTenancy, settings: Settings, datatable: list[list[str]]) -> AccessRun:
     existing = provider_onboarding(settings, tenancy.product.name)
-    return observe_attempts(tenancy, _shared(tenancy), table_rows(datatable), provider_onboarding=existing)
+    rows = table_rows(datatable)
+    return observe_attempts(tenancy, _shared(tenancy), rows, provider_onboarding=existing, covering=settings.covering)
 
 
 @then("every attempt is denied")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -465,10 +465,15 @@ class AccessObserver:
             cells.update((index, rules.infer(found, probes[index])) for index in others)
         return cells, len(keys)
 
-    def observe(self, probes: Sequence[Probe], ways: Sequence[str] = WAYS) -> Observation:
+    def observe(
+        self, probes: Sequence[Probe], ways: Sequence[str] = WAYS, cross: Collection[int] | None = None
+    ) -> Observation:
         """Ask every probe every one of `ways`, all at once: one pool of `workers` runs the ways of a probe
         side by side (the real request and the self review with the identity's client, the subject review
-        with the admin's), probe after probe; each way's answers make its matrix. With `infer_self`, self
+        with the admin's), probe after probe; each way's answers make its matrix. `cross`: the indices of
+        the probes asked every way (the cross-checked ones, checks.rbac.design.cross_checked); the others
+        are asked only the first of `ways` (the real request: the truth) and are absent from the other
+        ways' matrices; None: every probe every way. With `infer_self`, self
         reviews a SelfSubjectRulesReview answers are inferred from it (`_inferred_self_reviews`) and asked
         again where the ways disagree, so a disagreement is always between answers the API server gave."""
         rows = list(dict.fromkeys(p.row for p in probes))
@@ -476,6 +481,8 @@ class AccessObserver:
         admin = self.client("")
         for probe in probes:
             self.client(probe.user)
+        crossed = range(len(probes)) if cross is None else sorted(set(cross) & set(range(len(probes))))
+        asks = {way: set(crossed) for way in ways[1:]} | {way: set(range(len(probes))) for way in ways[:1]}
         makers: dict[str, Callable[[Probe], Callable[[], tuple[Cell, str]]]] = {
             "request": lambda p: guarded(lambda: real_request(self.client(p.user), p)),
             SELF_WAY: lambda p: guarded(lambda: self_review(self.client(p.user), p)),
@@ -484,18 +491,25 @@ class AccessObserver:
         inferred: dict[int, tuple[Cell, str]] = {}
         rules_reviews = 0
         if SELF_WAY in ways and self.infer_self:
-            inferred, rules_reviews = self._inferred_self_reviews(probes)
+            selected = sorted(asks[SELF_WAY])
+            found, rules_reviews = self._inferred_self_reviews([probes[i] for i in selected])
+            inferred = {selected[j]: answer for j, answer in found.items()}
         answers: dict[str, list[tuple[Cell, str]]] = {way: [(Cell.UNOBSERVED, "")] * len(probes) for way in ways}
         for index, answer in inferred.items():
             answers[SELF_WAY][index] = answer
-        tasks = [(way, i) for i, _ in enumerate(probes) for way in ways if not (way == SELF_WAY and i in inferred)]
+        tasks = [
+            (way, i)
+            for i, _ in enumerate(probes)
+            for way in ways
+            if i in asks[way] and not (way == SELF_WAY and i in inferred)
+        ]
         for (way, i), answer in zip(tasks, self.run(makers[way](probes[i]) for way, i in tasks), strict=True):
             answers[way][i] = answer
         if inferred:  # an inferred cell in a disagreement is asked: the disagreement is then the server's own
             again = [i for i in sorted(inferred) if rules.is_inferred(answers[SELF_WAY][i][1]) and _split(answers, i)]
             for i, answer in zip(again, self.run(makers[SELF_WAY](probes[i]) for i in again), strict=True):
                 answers[SELF_WAY][i] = answer
-        return self._observation(probes, ways, answers, rows, columns, rules_reviews)
+        return self._observation(probes, ways, answers, rows, columns, rules_reviews, asks)
 
     def _observation(
         self,
@@ -505,14 +519,21 @@ class AccessObserver:
         rows: Sequence[str],
         columns: Sequence[str],
         rules_reviews: int,
+        asks: Mapping[str, Collection[int]] | None = None,
     ) -> Observation:
+        """The ways' matrices of `answers`, each of the probes `asks` says it was asked (None: every probe)."""
         matrices: dict[str, Matrix] = {}
         unavailable: dict[str, str] = {}
-        for way in ways:
-            results = answers[way]
-            cells = {(p.row, p.column): cell for p, (cell, _) in zip(probes, results, strict=True)}
-            evidence = {(p.row, p.column): text for p, (_, text) in zip(probes, results, strict=True)}
-            layers = {(p.row, p.column): layer_of(said) for p, said in zip(probes, results, strict=True)}
+        for way in ways:  # a way's matrix holds the cells it was asked only
+            pairs = [
+                (p, said)
+                for i, (p, said) in enumerate(zip(probes, answers[way], strict=True))
+                if asks is None or i in asks[way]
+            ]
+            results = [said for _, said in pairs]
+            cells = {(p.row, p.column): said[0] for p, said in pairs}
+            evidence = {(p.row, p.column): said[1] for p, said in pairs}
+            layers = {(p.row, p.column): layer_of(said) for p, said in pairs}
             decided = {key: layer for key, layer in layers.items() if layer != NOBODY}
             matrices[way] = Matrix.build(rows, columns, cells, evidence, decided)
             refused = [said[1] for said in results if _refused(said)]
@@ -526,13 +547,29 @@ class AccessObserver:
             key = (probe.row, probe.column)
             if key in fenced:
                 continue
-            said = {w: m[key] for w, m in matrices.items() if w not in unavailable}
+            said = {w: m.cells[key] for w, m in matrices.items() if w not in unavailable and key in m.cells}
             if len({a for a in said.values() if a is not Cell.ERROR}) > 1:
                 text = ", ".join(f"{w}={a.value}" for w, a in said.items())
                 disagreements.append(f"{probe.row} -> {probe.column}: {text} - reproduce: {probe.reproduce()}")
         inferred = sum(1 for _, text in answers.get(SELF_WAY, ()) if rules.is_inferred(text))
         counted = {SELF_WAY: inferred} if inferred else {}
         return Observation(matrices, tuple(disagreements), unavailable, counted, rules_reviews)
+
+
+def requests_of(
+    probes: Sequence[Probe], ways: Sequence[str] = WAYS, cross: Collection[int] | None = None, infer_self: bool = True
+) -> dict[str, int]:
+    """way -> the API requests `AccessObserver.observe(probes, ways, cross)` sends when every rules review
+    answers and no way disagrees (pure: the cost of an observation, the API server answering ~500-1,400
+    a second on the lab). The first way is sent for every probe, the others for `cross` (None: every
+    probe); the self reviews `infer_self` groups cost one SelfSubjectRulesReview and one
+    SelfSubjectAccessReview per (user, namespace) group (rules.groups), the rest one each."""
+    crossed = [p for i, p in enumerate(probes) if cross is None or i in cross]
+    found = {way: len(crossed) for way in ways[1:]} | {way: len(probes) for way in ways[:1]}
+    if SELF_WAY in found and infer_self:
+        grouped = rules.groups(crossed)
+        found[SELF_WAY] = len(crossed) - sum(len(g) for g in grouped.values()) + 2 * len(grouped)
+    return found
 
 
 def error_cell(exc: Exception) -> tuple[Cell, str]:
@@ -559,5 +596,5 @@ def guarded(task: Callable[[], T], failed: Callable[[Exception], T] = error_cell
 
 
 def _split(answers: Mapping[str, Sequence[tuple[Cell, str]]], index: int) -> bool:
-    """The ways' answers to probe `index` (ERROR aside) are not all the same."""
-    return len({a[index][0] for a in answers.values() if a[index][0] is not Cell.ERROR}) > 1
+    """The ways' answers to probe `index` (ERROR and ways not asked aside) are not all the same."""
+    return len({a[index][0] for a in answers.values() if a[index][0] not in (Cell.ERROR, Cell.UNOBSERVED)}) > 1

@@ -13,6 +13,7 @@ from checks.rbac.discovery import ApiResource, discover
 from checks.rbac.escalation import ESCALATIONS, Context, change_provider_object, provider_object_names
 from checks.rbac.matrix import AccessRun, Question, own_namespace_controls
 from checks.rbac.reach import observe
+from harness.settings import Covering
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 from provisioning.tenancy_existing import read_fences
 
@@ -64,10 +65,12 @@ def observe_attempts(
     cluster: ProvisionedCluster,
     rows: Sequence[Mapping[str, str]],
     provider_onboarding: bool = False,
+    covering: Covering | None = None,
 ) -> AccessRun:
     """Discover the API as the cluster admin (and with `provider_onboarding`, i.e. `onboarding: existing`,
     read each tenant's fences for the provider's object names), then ask every attempt question three
-    ways (reach.observe). Raises kube.ApiFailure when the admin's reads fail."""
+    ways (reach.observe: past `covering.every_cell_tenants` tenants the access reviews of a seeded
+    subset only). Raises kube.ApiFailure when the admin's reads fail."""
     admin = tenancy.admin_client(cluster)
     try:
         resources = discover(admin)
@@ -78,4 +81,4 @@ def observe_attempts(
         )
     finally:
         admin.close()
-    return observe(tenancy, cluster, attempt_questions(cluster, resources, rows, names))
+    return observe(tenancy, cluster, attempt_questions(cluster, resources, rows, names), covering)

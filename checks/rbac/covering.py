@@ -12,8 +12,11 @@ The matrix is a union of `Space`s, each a product subjects x namespaces x items 
 subresource or path with one verb) of one scope. Per space the design asks at least one cell of:
 
 1. every ordered pair of tenants (A, B), A != B: one of A's identities in B's namespace (a fence asked in
-   both directions); the items and identity kinds are dealt round-robin from a seeded shuffle, so these
-   cells also cover most of 3 for the other tenants' namespaces;
+   both directions), once for all the spaces of a design (the first space with tenant namespaces asks
+   them: the access matrix's tenant resources; its subresources ask none again); the items and identity
+   kinds are dealt round-robin from a seeded shuffle, so these cells also cover most of 3 for the other
+   tenants' namespaces. The service accounts' and streams' designs leave 1 out (`cover`'s `pairs`: the
+   pairs are the access matrix's guarantee) and keep 2 and 3;
 2. every (identity kind, namespace): each kind of identity (a certificate admin, an OIDC viewer, a
    tenant's default service account, ...) in every namespace of the space;
 3. every (identity kind, relation, item): each kind of identity asks every item in its own namespace,
@@ -22,10 +25,10 @@ subresource or path with one verb) of one scope. Per space the design asks at le
    what a `limit` on the asked cells leaves after 1-3 (1-3 are never cut).
 
 Requirement 1 is one cell per ordered pair (N(N-1), not N(N-1) x kinds x items), 2 grows with kinds x
-namespaces, 3 does not grow with the tenants: per space the design asks about N^2 + 6N + a constant
+namespaces, 3 does not grow with the tenants: the design asks about N^2 + 6N per space + a constant
 cells where the product grows with N^2 x kinds x items. Measured on the lab's API (v1.34, 250 namespaced
-resource verbs, 6 identities a tenant), the access matrix's design is ~9,900 cells at 10 tenants and
-~27,700 at 100 (pairs 2 x 9,900 of them) of 0.3 and 21 million cells. Every choice comes from one
+resource verbs, 6 identities a tenant), the access matrix's design was ~27,700 cells at 100 tenants with
+the pairs asked per space (2 x 9,900 of them) of 21 million cells; once per design, ~17,800. Every choice comes from one
 `random.Random(seed)`: the same spaces and seed give the same design.
 """
 
@@ -33,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 OWN = "own"
@@ -120,7 +123,7 @@ class Design:
     """The cells asked of a union of spaces: `asked` (space, subject, namespace, item) indices in order;
     `cells` of all the spaces; `required` how many keys each requirement had; `seed` and `sample`
     as asked of `cover`; `drawn` the random cells drawn (`sample`, or fewer: the spaces' cells or what
-    `cover`'s limit left; None: `sample`)."""
+    `cover`'s limit left; None: `sample`); `sampled` those cells."""
 
     seed: int
     sample: int
@@ -128,6 +131,7 @@ class Design:
     asked: tuple[Index, ...]
     required: Mapping[str, int] = field(default_factory=dict)
     drawn: int | None = None
+    sampled: tuple[Index, ...] = ()  # the random cells drawn (requirement 4), in the order drawn
 
     @property
     def inferred(self) -> int:
@@ -157,28 +161,39 @@ def every_cell(spaces: Sequence[Space]) -> Design:
     return Design(0, 0, len(asked), asked)
 
 
-def cover(spaces: Sequence[Space], seed: int, sample: int, limit: int | None = None) -> Design:
+def cover(spaces: Sequence[Space], seed: int, sample: int, limit: int | None = None, pairs: bool = True) -> Design:
     """The covering design of `spaces` (see the module docstring): every requirement key of every space
     covered by at least one asked cell, plus `sample` cells drawn uniformly from all of them (fewer
     when the spaces have fewer cells, or when `limit` cells minus the required ones leave fewer; the
-    required cells are asked whatever `limit` says). Deterministic in (spaces, seed, sample, limit);
-    ValueError for a negative sample."""
+    required cells are asked whatever `limit` says). `pairs` False leaves requirement 1 (every ordered
+    tenant pair) out: it is the access matrix's guarantee, its service accounts and streams keep 2-4.
+    Deterministic in (spaces, seed, sample, limit, pairs); ValueError for a negative sample."""
     if sample < 0:
         raise ValueError(f"sample: {sample} (fix: 0 or more cells)")
     rng = random.Random(seed)  # noqa: S311 - a design repeatable from its seed, not a secret
     asked: set[Index] = set()
     required: dict[str, int] = dict.fromkeys(REQUIREMENTS, 0)
+    every_pair: set[tuple[str, ...]] = set()  # requirement 1 is the spaces' together: one cell a pair
+    done: set[tuple[str, ...]] = set()  # the pairs an earlier space's cells asked
     for k, space in enumerate(spaces):
         if not space.cells:
             continue
         for name, keys in space.required().items():
-            required[name] += len(keys)
-        asked.update((k, s, n, i) for s, n, i in _cover_space(space, rng))
+            if name == PAIRS:
+                every_pair |= keys if pairs else set()
+            else:
+                required[name] += len(keys)
+        cells = _cover_space(space, rng, pairs, done)
+        asked.update((k, s, n, i) for s, n, i in cells)
+        done |= {key for s, n, i in cells for name, key in space.keys(s, n, i).items() if name == PAIRS}
+    required[PAIRS] = len(every_pair)
     total = sum(space.cells for space in spaces)
     drawn = min(sample, total) if limit is None else max(0, min(sample, total, limit - len(asked)))
-    for flat in rng.sample(range(total), drawn):
-        asked.add(_decode(spaces, flat))
-    return Design(seed, sample, total, tuple(sorted(asked)), required, drawn)
+    sampled = tuple(_decode(spaces, flat) for flat in rng.sample(range(total), drawn))
+    asked.update(sampled)
+    if not pairs:
+        required.pop(PAIRS)
+    return Design(seed, sample, total, tuple(sorted(asked)), required, drawn, sampled)
 
 
 def _decode(spaces: Sequence[Space], flat: int) -> Index:
@@ -200,9 +215,12 @@ def _dealt(values: Sequence[int], rng: random.Random) -> Iterator[int]:
         yield from order
 
 
-def _cover_space(space: Space, rng: random.Random) -> set[tuple[int, int, int]]:
-    """One space's cells covering its requirements (1, 2, 3 of the module docstring, in that order;
-    a key an earlier cell covers is not asked again)."""
+def _cover_space(
+    space: Space, rng: random.Random, every_pair: bool = True, done: Collection[tuple[str, ...]] = ()
+) -> set[tuple[int, int, int]]:
+    """One space's cells covering its requirements (1 when `every_pair`, but not the pairs `done` by an
+    earlier space; 2, 3 of the module docstring, in that order; a key an earlier cell covers is not asked
+    again)."""
     chosen: set[tuple[int, int, int]] = set()
     covered: dict[str, set[tuple[str, ...]]] = {name: set() for name in REQUIREMENTS}
 
@@ -219,8 +237,8 @@ def _cover_space(space: Space, rng: random.Random) -> set[tuple[int, int, int]]:
     for n, namespace in enumerate(space.namespaces):
         owned.setdefault(namespace.owner, []).append(n)
     dealers = {t: _dealt(subjects, rng) for t, subjects in by_tenant.items()}
-    for a in (t for t in by_tenant if t):  # 1: every ordered tenant pair
-        for b in (t for t in owned if t and t != a):
+    for a in (t for t in by_tenant if t and every_pair):  # 1: every ordered tenant pair
+        for b in (t for t in owned if t and t != a and (a, t) not in done):
             take(next(dealers[a]), rng.choice(owned[b]), next(items))
     by_kind: dict[str, list[int]] = {}
     for s, subject in enumerate(space.subjects):

@@ -4,6 +4,7 @@ the model's agreement with the API server on what was asked (pure)."""
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from provisioning.model.tenancy import Identity, Tenant
 EVERY_CELL_TENANTS = Covering().every_cell_tenants
 CELL_BUDGET = Covering().budget  # the most cells a covering design asks (CAAS_RBAC_CELL_BUDGET): cuts the sample
 SAMPLE = Covering().sample  # the covering design's random cells (CAAS_RBAC_SAMPLE)
+# Of a check linear in the tenants past EVERY_CELL_TENANTS, the share of its questions (besides one of every
+# identity kind x item and one of every tenant) the access reviews are asked too (`cross_checked_linear`).
+CROSS_SHARE = 0.05
 
 T = TypeVar("T")
 Who = TypeVar("Who")
@@ -100,17 +104,68 @@ def chosen(
     sample: int = SAMPLE,
     seed: int | None = None,
     every_cell_tenants: int = EVERY_CELL_TENANTS,
+    pairs: bool = True,
 ) -> tuple[covering.Design | None, list[Q]]:
     """(the design, the questions asked): every question when the families' identities and namespaces
     belong to at most `every_cell_tenants` tenants (design None), else the covering design's
     (covering.cover with `seed`, a fresh one when None, and `sample` random cells, cut so that at most
     `budget` cells are asked when the required ones leave room), in the families' order. The asked
-    cells grow as ~N^2 + N per family (one cell per ordered tenant pair), not with the whole product."""
+    cells grow as ~N^2 + N per family (one cell per ordered tenant pair), not with the whole product;
+    with `pairs` False (the service accounts' and streams' families: the pairs are the access matrix's
+    guarantee) as ~N per family (covering.cover)."""
     spaces = [f.space for f in families]
     if tenants_of(spaces) <= every_cell_tenants:
         return None, [q for f in families for q in f.every()]
-    design = covering.cover(spaces, secrets.randbelow(2**31) if seed is None else seed, sample, budget)
+    design = covering.cover(spaces, secrets.randbelow(2**31) if seed is None else seed, sample, budget, pairs)
     return design, [families[k].question(s, n, i) for k, s, n, i in design.asked]
+
+
+def cross_checked(families: Sequence[Family[Q]], design: covering.Design | None) -> set[int] | None:
+    """The positions in `design.asked` (the questions `chosen` returned) the cross-check ways (the access
+    reviews) are asked too, the real request being asked of every one: the design's random sample, one
+    cell of every (space, identity kind, relation) and one of every tenant's identities, the last two
+    drawn from `random.Random(design.seed)` (pure, repeatable from the seed). None (every question every
+    way) for a small tenancy's matrix (design None). Issue 23: the real request is the truth; the reviews
+    show where the authorizer's own account of a cell differs from it, which the sample finds if it is
+    systematic (a wrong binding of a kind of identity) and the per-kind and per-tenant cells if it is
+    confined to one kind or one tenant."""
+    if design is None:
+        return None
+    rng = random.Random(design.seed)  # noqa: S311 - a subset repeatable from its seed, not a secret
+    position = {index: at for at, index in enumerate(design.asked)}
+    picked = {position[index] for index in design.sampled if index in position}
+    by_key: dict[tuple[object, ...], list[int]] = {}
+    for at, (k, s, n, _i) in enumerate(design.asked):
+        space = families[k].space
+        subject = space.subjects[s]
+        by_key.setdefault((k, subject.kind, covering.relation(subject, space.namespaces[n])), []).append(at)
+        by_key.setdefault(("tenant", subject.tenant), []).append(at)
+    picked.update(rng.choice(found) for _key, found in sorted(by_key.items(), key=lambda kv: repr(kv[0])))
+    return picked
+
+
+def cross_checked_linear(
+    keys: Sequence[tuple[str, str, str]], seed: int, share: float, every_cell_tenants: int = EVERY_CELL_TENANTS
+) -> set[int] | None:
+    """The positions of the questions of a check linear in the tenants (escalation attempts, the provider's
+    objects, non-resource paths: one per identity and item) the cross-check ways are asked too, each
+    question's key (identity kind, tenant, item): one question of every (identity kind, item), one of every
+    tenant and a seeded random `share` (0-1) of the others (random.Random(seed), pure); None (every question
+    every way) when the keys name at most `every_cell_tenants` tenants. ValueError for a share outside 0-1."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"share: {share} (fix: a fraction from 0 to 1)")
+    tenants = {tenant for _kind, tenant, _item in keys if tenant}
+    if len(tenants) <= every_cell_tenants:
+        return None
+    rng = random.Random(seed)  # noqa: S311 - a subset repeatable from its seed, not a secret
+    by_key: dict[tuple[str, ...], list[int]] = {}
+    for at, (kind, tenant, item) in enumerate(keys):
+        by_key.setdefault(("item", kind, item), []).append(at)
+        by_key.setdefault(("tenant", tenant), []).append(at)
+    picked = {rng.choice(found) for _key, found in sorted(by_key.items())}
+    rest = [at for at in range(len(keys)) if at not in picked]
+    picked.update(rng.sample(rest, round(share * len(rest))))
+    return picked
 
 
 def _expected(questions: Sequence[Asked]) -> dict[tuple[str, str], Cell]:
@@ -159,10 +214,22 @@ def figure(design: covering.Design | None, questions: Sequence[Asked], observati
     )
 
 
+def cross_line(observation: Observation, seed: int) -> str:
+    """One line: which cells the cross-check ways were asked besides the real request, e.g. "the real
+    request asked of every cell (9,600), the access reviews of a seeded subset (seed 7): ...;
+    subjectaccessreview 1,130 asked" (`Observation.asked` per way)."""
+    asked = observation.asked()
+    first, *others = asked
+    rest = "; ".join(f"{way} {asked[way]:,} asked" for way in others)
+    subset = f"the access reviews of a seeded subset (seed {seed}): {rest}"
+    return f"the real {first} asked of every cell ({asked[first]:,}), {subset}"
+
+
 def coverage(design: covering.Design | None, questions: Sequence[Asked], observation: Observation) -> str:
-    """What was asked and what was inferred from the model, then the model's agreement per way."""
+    """What was asked and what was inferred from the model, then the model's agreement per way (with a
+    design: which cells the cross-check ways asked, `cross_checked`)."""
     asked = (
-        design.describe()
+        f"{design.describe()}\n{cross_line(observation, design.seed)}"
         if design
         else f"every cell asked ({len(questions):,}, within the budget): none inferred from the model"
     )

@@ -16,6 +16,8 @@ from checks.rbac.design import (
     Family,
     chosen,
     coverage,
+    cross_checked,
+    cross_line,
     family,
     figure,
     namespaces_of,
@@ -350,6 +352,9 @@ class AccessRun:
     design: covering.Design | None = None
     # True: the questions were chosen by the cell budget (checks.rbac.design.chosen): `figure` says how many asked
     budgeted: bool = False
+    # the seed of the questions the access reviews were asked besides the real request, in a check linear in
+    # the tenants (checks.rbac.design.cross_checked_linear; None: every question every way, or a design's)
+    cross_seed: int | None = None
 
     def figure(self) -> str:
         """What the run's verdicts rest on, for the records (`checks.rbac.design.figure`: asked N of M cells of
@@ -358,7 +363,8 @@ class AccessRun:
 
     def report(self) -> str:
         """The ways' report, then what was asked and inferred from the model, and the model's agreement."""
-        return f"{self.observation.report()}\n{coverage(self.design, self.questions, self.observation)}"
+        crossed = "" if self.cross_seed is None else f"\n{cross_line(self.observation, self.cross_seed)}"
+        return f"{self.observation.report()}{crossed}\n{coverage(self.design, self.questions, self.observation)}"
 
     def compare(self, keep: Callable[[Question], bool] = lambda _q: True) -> Comparison:
         """The real requests of the questions `keep` selects against what the model expects of them; the
@@ -394,7 +400,9 @@ def observe_cluster(
     """Discover the API and the namespaces of no tenant, ask the questions three ways: every cell of the
     matrix on a cluster of at most `every_cell_tenants` tenants, else its covering design
     (checks.rbac.design.chosen: `sample` random cells from `seed` or a fresh seed, at most `budget` cells
-    when the required ones leave room); the positive controls and `extra` are always asked."""
+    when the required ones leave room), each cell by the real request and the design's cross-checked
+    cells (checks.rbac.design.cross_checked) and `extra` by the access reviews too; the positive
+    controls and `extra` are always asked."""
     admin = tenancy.admin_client(cluster)
     try:
         resources = discover(admin)
@@ -409,10 +417,14 @@ def observe_cluster(
         *subresource_families(tenancy, cluster, subresources, namespaces, scope),
     ]
     design, asked = chosen(families, budget, sample, seed, every_cell_tenants)
-    questions = own_namespace_controls(cluster, resources) + asked + list(extra)
+    controls = own_namespace_controls(cluster, resources)
+    questions = controls + asked + list(extra)
+    cross = cross_checked(families, design)
+    if cross is not None:  # the design's cross-checked cells, and every extra question
+        cross = {len(controls) + at for at in cross} | set(range(len(controls) + len(asked), len(questions)))
     observer = AccessObserver(tenancy, cluster)
     try:
-        observation = observer.observe([q.probe for q in questions])
+        observation = observer.observe([q.probe for q in questions], cross=cross)
     finally:
         observer.close()
     return AccessRun(tuple(questions), observation, design=design, budgeted=True), resources

@@ -5,6 +5,7 @@ asked three ways (two without credentials) and judged against the model. Steps a
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 from checks.answered import Answered, failed, succeeded
 from checks.matrix import Cell, Comparison, Matrix, Mismatch, apply_positive_control, compare
 from checks.rbac.access import AccessObserver, real_request
-from checks.rbac.design import chosen
+from checks.rbac.design import CROSS_SHARE, chosen, cross_checked, cross_checked_linear, subject_of
 from checks.rbac.discovery import ApiResource, discover
 from checks.rbac.matrix import (
     AccessRun,
@@ -39,11 +40,47 @@ T = TypeVar("T")
 EVERY_DEFAULT = Covering()  # the settings' defaults: a budget the lab's runs stay within
 
 
-def observe(tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, questions: Sequence[Question]) -> AccessRun:
-    """Ask `questions` of the tenancy's identities, three ways."""
+def observe(
+    tenancy: ProvisionedTenancy,
+    cluster: ProvisionedCluster,
+    questions: Sequence[Question],
+    covering: Covering | None = None,
+) -> AccessRun:
+    """Ask `questions` of the tenancy's identities, three ways: every question with `covering` None or
+    a cluster of at most its `every_cell_tenants` tenants, else every question by the real request and
+    `cross_checked_linear`'s subset (seed `covering.seed` or a fresh one, in the run's report) by the
+    access reviews too (a check linear in the tenants: its questions are asked of every tenant, whose
+    answers can differ from its plan-mates': its own bindings, fences and groups)."""
+    seed = secrets.randbelow(2**31) if covering is None or covering.seed is None else covering.seed
+    keys = linear_keys(cluster, questions)
+    every = EVERY_DEFAULT.every_cell_tenants if covering is None else covering.every_cell_tenants
+    cross = None if covering is None else cross_checked_linear(keys, seed, CROSS_SHARE, every)
     observer = AccessObserver(tenancy, cluster)
     try:
-        return AccessRun(tuple(questions), observer.observe([q.probe for q in questions]))
+        observation = observer.observe([q.probe for q in questions], cross=cross)
+    finally:
+        observer.close()
+    return AccessRun(tuple(questions), observation, cross_seed=None if cross is None else seed)
+
+
+def linear_keys(cluster: ProvisionedCluster, questions: Sequence[Question]) -> list[tuple[str, str, str]]:
+    """(identity kind, tenant, item) of each question for `cross_checked_linear` (pure): the item is the
+    column with the identity's own namespace named "<own>" (a positive control's column names it)."""
+    homes = {t.name: t.namespace for t in cluster.tenants}
+    found = []
+    for q in questions:
+        subject = subject_of(q.identity)
+        home = homes.get(subject.tenant, "")
+        found.append((subject.kind, subject.tenant, q.probe.column.replace(home, "<own>") if home else q.probe.column))
+    return found
+
+
+def _observed(
+    tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, questions: Sequence[Question], cross: set[int] | None
+) -> AccessRun:
+    observer = AccessObserver(tenancy, cluster)
+    try:
+        return AccessRun(tuple(questions), observer.observe([q.probe for q in questions], cross=cross))
     finally:
         observer.close()
 
@@ -60,14 +97,18 @@ def observe_streams(
     controls, `own_stream_controls`); the run's figure says how many were asked."""
     ordered = dict(sorted(pods.items()))
     family = stream_family(tenancy, cluster, ordered)
-    design, asked = chosen([family], covering.budget, covering.sample, covering.seed, covering.every_cell_tenants)
-    if design is not None:
+    design, asked = chosen(
+        [family], covering.budget, covering.sample, covering.seed, covering.every_cell_tenants, pairs=False
+    )
+    cross = cross_checked([family], design)
+    if design is not None and cross is not None:
         keys = {(q.probe.row, q.probe.column) for q in asked}
         controls = [
             q for q in own_stream_controls(tenancy, cluster, ordered) if (q.probe.row, q.probe.column) not in keys
         ]
         asked = controls + asked
-    run = observe(tenancy, cluster, asked)
+        cross = {len(controls) + at for at in cross}
+    run = _observed(tenancy, cluster, asked, cross)
     return replace(run, design=design, budgeted=True)
 
 
@@ -107,8 +148,12 @@ def observe_service_accounts(
         finally:
             tenant_admin.close()
     families, relabels = service_account_families(tenancy, cluster, resources, namespaces, accounts, scope)
-    design, asked = chosen(families, covering.budget, covering.sample, covering.seed, covering.every_cell_tenants)
+    design, asked = chosen(
+        families, covering.budget, covering.sample, covering.seed, covering.every_cell_tenants, pairs=False
+    )
     questions = asked + relabels
+    cross = cross_checked(families, design)  # and every relabel
+    cross = None if cross is None else cross | set(range(len(asked), len(questions)))
     observer = AccessObserver(tenancy, cluster, extra=extra_identities(makers, accounts))
     try:
         tokens = {account.user: token_control(observer.client(account.user), account.user) for account in accounts}
@@ -120,7 +165,7 @@ def observe_service_accounts(
                     timeout=enforce,
                     what=f"{probe.reproduce()} to be allowed by its tenant's binding",
                 )
-        observed = observer.observe([q.probe for q in questions])
+        observed = observer.observe([q.probe for q in questions], cross=cross)
         return TokenRun(tuple(questions), observed, positive_control=False, design=design, budgeted=True, tokens=tokens)
     finally:
         observer.close()
@@ -173,9 +218,11 @@ class TokenRun(AccessRun):
 
 
 def observe_paths(
-    tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, scope: ProviderScope
+    tenancy: ProvisionedTenancy, cluster: ProvisionedCluster, scope: ProviderScope, covering: Covering = EVERY_DEFAULT
 ) -> tuple[AccessRun, AccessRun]:
-    """(tenants' non-resource paths, three ways; requests without credentials, two ways: no self review)."""
+    """(tenants' non-resource paths, three ways (past `covering.every_cell_tenants` tenants the access
+    reviews only of `cross_checked_linear`'s subset, as `observe`); requests without credentials, two
+    ways: no self review)."""
     admin = tenancy.admin_client(cluster)
     try:
         resources = discover(admin)
@@ -183,13 +230,13 @@ def observe_paths(
         admin.close()
     tenants = non_resource_questions(tenancy, cluster, scope)
     nobody = anonymous_questions(tenancy, cluster, resources, scope)
+    paths = observe(tenancy, cluster, tenants, covering)
     observer = AccessObserver(tenancy, cluster)
     try:
-        observed = observer.observe([q.probe for q in tenants])
         anonymous = observer.observe([q.probe for q in nobody], ways=("request", "subjectaccessreview"))
     finally:
         observer.close()
-    return AccessRun(tuple(tenants), observed), AccessRun(tuple(nobody), anonymous)
+    return paths, AccessRun(tuple(nobody), anonymous)
 
 
 def judge(runs: Sequence[tuple[str, AccessRun]]) -> list[str]:

@@ -3,8 +3,8 @@ holds (every identity kind x namespace, every identity kind x relation x resourc
 tenant pair, a seeded random sample), the required part grows by one cell per ordered tenant pair per
 space (N(N-1), not N(N-1) x kinds x items) plus a part linear in the tenants, so the cells asked per tenant
 fall from 10 to 100 tenants; up to 5 tenants every cell is asked; the budget cuts the sample, never the
-required cells; the streams check (check_rbac_009) is under the same design with one own-namespace stream
-per identity always asked."""
+required cells; the streams check (check_rbac_009) is under the same design (every identity kind x namespace,
+its tenant pairs left to the access matrix) with one own-namespace stream per identity always asked."""
 
 from __future__ import annotations
 
@@ -161,15 +161,13 @@ def test_the_streams_at_100_tenants_are_a_covering_design_with_every_identitys_o
     pods = pods_of(cluster)
     family = rbac.stream_family(tenancy, cluster, pods)
     assert family.space.cells == 600 * 100 * 6  # identities x namespaces x (exec, attach, portforward) x 2
-    design, asked = chosen([family], sample=SAMPLE, seed=SEED)
+    design, asked = chosen([family], sample=SAMPLE, seed=SEED, pairs=False)  # the pairs are the access matrix's
     assert design is not None
-    pairs = {(q.identity.tenant, q.probe.attributes["namespace"]) for q in asked}
-    assert {(a, f"tenant-{b}") for a in names(100) for b in names(100) if a != b} <= pairs
     kinds = {(f"{q.identity.authenticator} {q.identity.role}", q.probe.attributes["namespace"]) for q in asked}
     assert len(kinds) >= 6 * 100  # every kind of identity in every namespace
     streams = {(q.probe.attributes["subresource"], q.probe.attributes["verb"]) for q in asked}
     assert len(streams) == 6
-    assert len(asked) <= 100 * 99 + 6 * 100 + 6 * 2 * 6 + SAMPLE
+    assert len(asked) <= 6 * 100 + 6 * 2 * 6 + SAMPLE
     controls = rbac.own_stream_controls(tenancy, cluster, pods)
     assert len(controls) == 600  # one per identity: linear
     assert {q.probe.user for q in controls} == {i.user for i in cluster.identities}
