@@ -31,10 +31,13 @@ class Covering:
     checks.rbac.covering). A shared cluster of at most `every_cell_tenants` tenants
     (CAAS_RBAC_EVERY_CELL_TENANTS: the lab's runs of 2-5) is asked every cell. A larger one is asked the
     covering design: its required cells (every identity kind x namespace, every identity kind x relation x
-    item, every ordered tenant pair: ~N^2 + N cells, never traded) and `sample` random cells
-    (CAAS_RBAC_SAMPLE) drawn from `seed` (CAAS_RBAC_SEED; None: a fresh seed per run, printed in the
-    report). `budget` (CAAS_RBAC_CELL_BUDGET) caps the cells one observation asks: the sample is cut to
-    what the required cells leave of it (never below 0; the record says so)."""
+    item, and for the access matrix every ordered tenant pair once: ~N^2 + N cells, never traded) and
+    `sample` random cells (CAAS_RBAC_SAMPLE) drawn from `seed` (CAAS_RBAC_SEED; None: a fresh seed per
+    run, printed in the report). Every asked cell is asked by the real request; the access reviews only
+    the sample, every identity kind x relation and every tenant once (checks.rbac.design.cross_checked;
+    the checks linear in the tenants: cross_checked_linear). `budget` (CAAS_RBAC_CELL_BUDGET) caps the
+    cells one observation asks: the sample is cut to what the required cells leave of it (never below 0;
+    the record says so)."""
 
     budget: int = 100_000
     sample: int = 2_000
