@@ -115,10 +115,10 @@ def cmd_list(_args: argparse.Namespace) -> int:
 def cmd_build_runner(args: argparse.Namespace) -> int:
     """`caas images build-runner`: provisioning/oncluster/runner_image.py from this checkout."""
     from harness.cli.on_cluster import default_archive
-    from provisioning.oncluster import runner_image
+    from provisioning.oncluster import runner_image, version
 
     source = Path(__file__).resolve().parents[2]
-    missing = [n for n in runner_image.SOURCE_FOLDERS if not (source / n).is_dir()]
+    missing = [n for n in version.SOURCE_FOLDERS if not (source / n).is_dir()]
     if missing:
         raise ConfigError(
             "caas images build-runner",

@@ -39,12 +39,14 @@ def create(api: Any, objects: list[Manifest]) -> None:
 
 @dataclass(frozen=True)
 class JobState:
-    """A Job as last seen: done (Complete or Failed), whether it failed, and what its pod was doing."""
+    """A Job as last seen: done (Complete or Failed), whether it failed, what its pod was doing, and the
+    reason of its Failed condition (e.g. DeadlineExceeded past activeDeadlineSeconds, BackoffLimitExceeded)."""
 
     done: bool
     failed: bool
     pod: str  # the pod's name, "" before it exists
     seen: str  # e.g. "pod caas-run-x: Pending (ImagePullBackOff: ...)"
+    reason: str = ""  # the Failed condition's reason, "" while it has none
 
 
 def job_state(api: Any, namespace: str, name: str) -> JobState:
@@ -53,12 +55,13 @@ def job_state(api: Any, namespace: str, name: str) -> JobState:
     job = request(api, "GET", f"/apis/batch/v1/namespaces/{namespace}/jobs/{name}")
     conditions = {c["type"]: c for c in (job.get("status") or {}).get("conditions") or [] if c.get("status") == "True"}
     done = "Complete" in conditions or "Failed" in conditions
+    reason = str(conditions.get("Failed", {}).get("reason", ""))
     pods = request(
         api, "GET", f"/api/v1/namespaces/{namespace}/pods", query={"labelSelector": f"{JOB_NAME_LABEL}={name}"}
     )["items"]
     if not pods:
         failed = conditions.get("Failed", {})
-        return JobState(done, "Failed" in conditions, "", f"no pod yet {failed.get('message', '')}".strip())
+        return JobState(done, "Failed" in conditions, "", f"no pod yet {failed.get('message', '')}".strip(), reason)
     pod = pods[-1]
     status = pod.get("status") or {}
     waiting = [
@@ -70,7 +73,7 @@ def job_state(api: Any, namespace: str, name: str) -> JobState:
     )
     if any(w.get("reason") in _STUCK for w in waiting):
         raise StopTrying(f"Job {name} in {namespace} cannot start: {seen}")
-    return JobState(done, "Failed" in conditions, pod["metadata"]["name"], seen)
+    return JobState(done, "Failed" in conditions, pod["metadata"]["name"], seen, reason)
 
 
 def wait_done(api: Any, namespace: str, name: str, timeout: float) -> JobState:

@@ -1,6 +1,6 @@
-"""`caas run --on-cluster`: the suite run as one Kubernetes Job per product in a management cluster.
+"""`caas run --on-cluster`: what a product's Job in a management cluster is made of.
 
 bundle: what a product's Job reads (its targets and files, one Secret); manifests: the Namespace,
-Secret and Job; results: the run folder a Job prints to its log and how it joins the local one;
-entry: what the Job's container runs; runner_image: the image it runs in.
+Secrets and Job; runner_image: the image it runs in; version: the suite's version an image holds. What
+the Job runs and how its results join the local run folder is harness/oncluster.
 """

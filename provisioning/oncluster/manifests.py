@@ -5,6 +5,8 @@ Every object carries the run id label (provisioning.model.onboarding.RUN_ID) and
 (backoffLimit 0: a second try would provision the product's tenancy again), within a deadline
 (activeDeadlineSeconds), as a non-root user that keeps the `restricted` Pod Security profile, with no
 service account token (it talks to the product's clusters only, through the Secret's kubeconfig).
+Its container runs ENTRY_MODULE (harness/oncluster/entry.py) with the launching suite's version in its
+environment (version.ENV), which the entry compares with the image's own before it runs anything.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from typing import Any
 from provisioning.model.onboarding import COMPONENT, MANAGED_BY, RUN_ID, Manifest
 from provisioning.model.pods import NONROOT_UID
 from provisioning.oncluster.bundle import MOUNT
+from provisioning.oncluster.version import ENV
 
 COMPONENT_VALUE = "on-cluster"
 PRODUCT_LABEL = "caas-conformance.io/product"
 JOB_NAME = "caas-run"
 CONTAINER = "caas"
 RUN_DIR = "/tmp/run"  # noqa: S108 - inside the pod: an emptyDir, the run folder the Job prints
+ENTRY_MODULE = "harness.oncluster.entry"  # what the container runs: `python3 -m ENTRY_MODULE ARGUMENT ...`
+PULL_SECRET = "caas-runner-pull"  # noqa: S105 - a Secret's name: the copy of the runner image's pull Secret in a Job's namespace
 SOURCE_ROOT = "/opt/caas"  # the suite's source in the runner image (runner_image.SOURCE_ROOT)
 _DNS = re.compile(r"[^a-z0-9-]")
 
@@ -54,14 +59,17 @@ def job_objects(
     bundle: dict[str, bytes],
     arguments: list[str],
     deadline: int,
+    version: str,
     pull_policy: str = "IfNotPresent",
     pull_secret: bytes | None = None,
 ) -> list[Manifest]:
     """[Namespace, Secret (the bundle), (pull Secret,) Job] for `product`, in the order to create them.
 
-    `arguments` follow `python3 -m provisioning.oncluster.entry` (entry.py: the run folder, `--`, the
-    pytest options); `deadline` is the Job's activeDeadlineSeconds; `pull_secret` a
-    .dockerconfigjson for a runner image in a registry that wants a login."""
+    `arguments` follow `python3 -m ENTRY_MODULE` (harness/oncluster/entry.py: the run folder, `--`, the
+    pytest options); `deadline` is the Job's activeDeadlineSeconds (seconds from the Job's start, its
+    image's pull included); `version` the launching suite's (version.suite_version), the container's
+    version.ENV; `pull_secret` the .dockerconfigjson of the Secret the runner image is pulled with (a
+    copy named PULL_SECRET, in the pod's imagePullSecrets: a pod names Secrets of its own namespace only)."""
     namespace = namespace_name(run_id, product)
     meta = {"namespace": namespace, "labels": labels(run_id, product)}
     objects: list[Manifest] = [
@@ -94,10 +102,13 @@ def job_objects(
                 "name": CONTAINER,
                 "image": image,
                 "imagePullPolicy": pull_policy,
-                "command": ["/usr/bin/python3", "-m", "provisioning.oncluster.entry"],
+                "command": ["/usr/bin/python3", "-m", ENTRY_MODULE],
                 "args": arguments,
                 "workingDir": SOURCE_ROOT,
-                "env": [{"name": "HOME", "value": "/tmp"}],  # noqa: S108 - the pod's own emptyDir
+                "env": [
+                    {"name": "HOME", "value": "/tmp"},  # noqa: S108 - the pod's own emptyDir
+                    {"name": ENV, "value": version},
+                ],
                 "securityContext": {
                     "allowPrivilegeEscalation": False,
                     "capabilities": {"drop": ["ALL"]},
@@ -118,12 +129,12 @@ def job_objects(
             {
                 "apiVersion": "v1",
                 "kind": "Secret",
-                "metadata": {"name": "caas-runner-pull", **meta},
+                "metadata": {"name": PULL_SECRET, **meta},
                 "type": "kubernetes.io/dockerconfigjson",
                 "data": {".dockerconfigjson": base64.b64encode(pull_secret).decode()},
             }
         )
-        pod_spec["imagePullSecrets"] = [{"name": "caas-runner-pull"}]
+        pod_spec["imagePullSecrets"] = [{"name": PULL_SECRET}]
     objects.append(
         {
             "apiVersion": "batch/v1",

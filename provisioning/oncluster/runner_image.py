@@ -8,14 +8,16 @@ Its one layer is built in a scratch folder:
   image into a tenant's repository), and the shared libraries they and the dependencies' compiled
   wheels link against (found with `ldd` on this machine and named here, so the list is fixed and
   reviewable; maintainer scripts are not run: none of these needs one to work).
-- the suite's source (SOURCE_FOLDERS and SOURCE_FILES) under SOURCE_ROOT: a run needs `steps/` and
-  `features/`, which the suite's wheel does not hold (pyproject's packages.find).
+- the suite's source (version.SOURCE_FOLDERS and SOURCE_FILES) under SOURCE_ROOT: a run needs `steps/`
+  and `features/`, which the suite's wheel does not hold (pyproject's packages.find).
 - the suite's dependencies (pyproject's [project] dependencies) installed by `pip install --target` into
   DEPENDENCIES (wheels for CPython 3.11 on manylinux x86_64, the interpreter's ABI).
 - the lab's probe binary and the suite's image archives under LAB_HOME (the outside probe and the
   private-image check read them where a lab home keeps them).
 
-Owners are root, times 0, set-id bits dropped; the archive's image reference is
+The image is labelled with the suite's version (version.py: pyproject's version and a hash of the
+copied source), which a Job's entry compares with the launching suite's. Owners are root, times 0,
+set-id bits dropped; the archive's image reference is
 `caas.local/caas/runner:<the layer's first 12 hex digits of SHA-256>`, so a changed image is a new
 reference and `imagePullPolicy: IfNotPresent` never runs a stale one.
 """
@@ -35,6 +37,8 @@ from pathlib import Path
 
 from harness.errors import InfrastructureError
 from provisioning.images import oci_layout
+from provisioning.oncluster.manifests import ENTRY_MODULE
+from provisioning.oncluster.version import LABEL, SOURCE_FILES, SOURCE_FOLDERS, suite_version
 
 REPOSITORY = "caas.local/caas/runner"
 SOURCE_ROOT = "opt/caas"
@@ -83,8 +87,6 @@ DEBIAN_PACKAGES = (
     "libpcre2-8-0",
     "libudev1",
 )
-SOURCE_FOLDERS = ("harness", "provisioning", "checks", "reports", "fixtures", "steps", "features")
-SOURCE_FILES = ("conftest.py", "pyproject.toml")
 SUITE_ARCHIVES = ("busybox-1.0.tar", "probe-1.0.tar")
 # usrmerge, as Debian's installer lays it out (packages put their files under /usr)
 MERGED = {"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64"}
@@ -177,15 +179,17 @@ def write_layer(root: Path, layer: Path) -> str:
     return oci_layout.layer_digest(layer)
 
 
-def write_archive(layer: Path, diff_id: str, archive: Path) -> str:
+def write_archive(layer: Path, diff_id: str, archive: Path, version: str) -> str:
     """An OCI image layout holding one image of `layer` (diff id `diff_id`) at `archive`
-    (provisioning.images.oci_layout); its reference."""
+    (provisioning.images.oci_layout), labelled with the suite's `version` (version.suite_version); its
+    reference."""
     reference = f"{REPOSITORY}:{diff_id.removeprefix('sha256:')[:12]}"
     config = {
-        "Entrypoint": [PYTHON, "-m", "provisioning.oncluster.entry"],
+        "Entrypoint": [PYTHON, "-m", ENTRY_MODULE],
         "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", f"PYTHONPATH={PYTHONPATH}", "HOME=/tmp", "TMPDIR=/tmp"],
         "User": "65532:65532",
         "WorkingDir": f"/{SOURCE_ROOT}",
+        "Labels": {LABEL: version},
     }
     with archive.open("wb") as handle:
         oci_layout.write(handle, layer, config, reference)
@@ -243,6 +247,6 @@ def build(source: Path, lab_home: Path, archive: Path, say: Say = lambda _m: Non
         diff_id = write_layer(root, layer)
         archive.parent.mkdir(parents=True, exist_ok=True)
         written = archive.with_name(f".{archive.name}.partial")
-        reference = write_archive(layer, diff_id, written)
+        reference = write_archive(layer, diff_id, written, suite_version(source))
         written.replace(archive)
         return RunnerImage(archive, reference, layer.stat().st_size)

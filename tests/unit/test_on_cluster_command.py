@@ -12,9 +12,10 @@ import pytest
 from harness.cli import on_cluster
 from harness.cli.main import main
 from harness.errors import ConfigError, SecretLeakError
+from harness.oncluster import results
 from harness.settings import DEFAULT_TARGETS, build_settings
 from provisioning.kube import jobs
-from provisioning.oncluster import bundle, manifests, results
+from provisioning.oncluster import bundle, manifests
 from tests.support import existing_product_targets, offline_kubeconfig, run_caas
 
 
@@ -161,7 +162,7 @@ def test_the_runner_image_built_here_is_the_default_only_for_a_lab_management_cl
     (root / "etc").mkdir(parents=True)
     layer = tmp_path / "layer.tar"
     reference = runner_image.write_archive(
-        layer, runner_image.write_layer(root, layer), on_cluster.default_archive(lab)
+        layer, runner_image.write_layer(root, layer), on_cluster.default_archive(lab), "0.1.0+src.1"
     )
     folder = lab / "clusters" / "mgmt" / "kubeconfigs" if lab_management else tmp_path
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """`caas run --on-cluster`'s pure pieces: a product's Secret bundle, its Job's manifests, the results a
-Job prints to its log and how they join the local run folder (provisioning/oncluster/)."""
+Job prints to its log and how they join the local run folder (provisioning/oncluster/, harness/oncluster/)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import yaml
 from fixtures import run_facts
 from harness import redaction
 from harness.errors import ConfigError
+from harness.oncluster import entry, results
 from provisioning.model.onboarding import RUN_ID
-from provisioning.oncluster import bundle, entry, manifests, results
+from provisioning.oncluster import bundle, manifests
 
 CA = b"-----BEGIN CERTIFICATE-----\nca\n-----END CERTIFICATE-----\n"
 
@@ -102,7 +103,13 @@ def test_secret_keys_keep_only_the_characters_a_secret_key_allows() -> None:
 
 def test_a_jobs_objects_are_labelled_with_the_run_id_and_run_once_unprivileged_without_a_token() -> None:
     objects = manifests.job_objects(
-        "h6-r1", "bare", image="caas.local/lab/runner:1", bundle={"targets.yaml": b"x"}, arguments=["a"], deadline=600
+        "h6-r1",
+        "bare",
+        image="caas.local/lab/runner:1",
+        bundle={"targets.yaml": b"x"},
+        arguments=["a"],
+        deadline=600,
+        version="0.1.0+src.1",
     )
     assert [o["kind"] for o in objects] == ["Namespace", "Secret", "Job"]
     namespace = objects[0]["metadata"]["name"]
@@ -117,13 +124,15 @@ def test_a_jobs_objects_are_labelled_with_the_run_id_and_run_once_unprivileged_w
     assert pod["securityContext"]["runAsNonRoot"] is True
     container = pod["containers"][0]
     assert container["args"] == ["a"]
+    assert container["command"][1:] == ["-m", "harness.oncluster.entry"]
+    assert {"name": "CAAS_SUITE_VERSION", "value": "0.1.0+src.1"} in container["env"]
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     assert objects[1]["data"] == {"targets.yaml": base64.b64encode(b"x").decode()}
 
 
 def test_a_pull_secret_for_the_runner_image_is_its_own_secret_named_by_the_pod() -> None:
     objects = manifests.job_objects(
-        "r", "p", image="i", bundle={}, arguments=[], deadline=1, pull_secret=b'{"auths":{}}'
+        "r", "p", image="i", bundle={}, arguments=[], deadline=1, version="v", pull_secret=b'{"auths":{}}'
     )
     pull = next(o for o in objects if o["metadata"]["name"] == "caas-runner-pull")
     assert pull["type"] == "kubernetes.io/dockerconfigjson"

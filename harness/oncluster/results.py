@@ -47,6 +47,7 @@ LEAKS_SHOWN = 50  # LEAK lines printed at most, as the local final scan prints
 # reference, KubeletConfiguration.containerLogMaxSize); the results stay below it with room for the lines
 # printed before them.
 MAX_PRINTED = 8 * 1024 * 1024  # bytes of printed results (base64 text), at most
+LAST_SHOWN = 300  # characters of a log's last line shown when it holds no results
 ENVIRONMENT_FILE = "environment.json"  # fixtures.run_facts.ENVIRONMENT_FILE
 ELSEWHERE = "on-cluster"
 
@@ -109,7 +110,8 @@ def too_large(printed: int) -> str:
 def unpack(log: str, product: str) -> JobResults:
     """The results in the Job of `product`'s `log` (the last BEGIN..END block). Raises LeaksReported when
     the Job's scan found secrets, ResultsError naming `product` and the likely cause when there is no
-    BEGIN line (the Job's ERROR line when it printed one), no END after it, or the block does not decode."""
+    BEGIN line (the Job's ERROR line when it printed one, else the log's last line), no END after it, or
+    the block does not decode."""
     lines = [line.strip() for line in log.splitlines()]
     starts = [i for i, line in enumerate(lines) if _BEGIN_LINE.match(line)]
     if not starts:
@@ -120,10 +122,11 @@ def unpack(log: str, product: str) -> JobResults:
         said = next((line.removeprefix(ERROR).strip() for line in lines if line.startswith(f"{ERROR} ")), None)
         if said is not None:
             raise ResultsError(f"{product}: its Job printed no results: {said}")
+        last = next((line for line in reversed(lines) if line), "")
         raise ResultsError(
             f"{product}: the Job's log holds no results block (likely: the pod ended before the checks did, "
             "at its deadline, evicted or out of memory, or the kubelet rotated its log at containerLogMaxSize; "
-            "see the pytest output above the log's end)"
+            "see the pytest output above the log's end)" + (f"; its log ends: {last[:LAST_SHOWN]}" if last else "")
         )
     start = starts[-1]
     try:
