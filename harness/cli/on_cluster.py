@@ -105,6 +105,22 @@ def register_options(parser: Any) -> None:
     )
 
 
+ONLY_ON_CLUSTER = ("runner_image", "runner_pull_secret", "job_deadline")  # options that mean nothing without it
+
+
+def check_only_with_on_cluster(args: argparse.Namespace) -> None:
+    """Raise ConfigError naming the first of ONLY_ON_CLUSTER given without --on-cluster (they would be
+    ignored silently: the checks would run here, not in a Job)."""
+    if getattr(args, "on_cluster", None):
+        return
+    for name in ONLY_ON_CLUSTER:
+        if getattr(args, name, None) is not None:
+            option = "--" + name.replace("_", "-")
+            raise ConfigError(
+                option, "", "is only for a run on a management cluster (fix: add --on-cluster KUBECONFIG, or drop it)"
+            )
+
+
 def default_archive(lab_home: Path) -> Path:
     return lab_home / "images" / RUNNER_ARCHIVE
 

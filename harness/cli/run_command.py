@@ -95,6 +95,7 @@ class _Run:
 
 
 def run(args: argparse.Namespace) -> int:
+    on_cluster.check_only_with_on_cluster(args)  # before anything is read or built
     state = _Run(args.targets)
     with SignalGuard() as guard:
         try:

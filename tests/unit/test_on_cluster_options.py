@@ -275,3 +275,22 @@ def test_a_failed_jobs_reason_is_read_from_its_failed_condition(monkeypatch: pyt
     monkeypatch.setattr(jobs, "request", lambda api, method, path, query=None: answers[path])
     state = jobs.job_state(object(), "ns", "caas-run")
     assert (state.done, state.failed, state.reason) == (True, True, "DeadlineExceeded")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--runner-image", "registry.example/caas/runner:1"),
+        ("--runner-pull-secret", "login"),
+        ("--job-deadline", "600"),
+    ],
+)
+def test_an_on_cluster_option_without_on_cluster_is_one_line_and_runs_nothing(option: str, value: str) -> None:
+    from tests.support import run_caas
+
+    done = run_caas("run", option, value, "--run-id", "only-on-cluster", timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    fix = "add --on-cluster KUBECONFIG, or drop it"
+    assert lines == [f"caas: error: {option}: is only for a run on a management cluster (fix: {fix})"], done.stderr
+    assert "building the embedded lab" not in done.stdout + done.stderr
