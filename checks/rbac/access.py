@@ -379,7 +379,9 @@ class Observation:
 
     def report(self) -> str:
         lines = [f"{way} unavailable: {why}" for way, why in self.unavailable.items()]
-        lines += [f"disagreement: {d}" for d in self.disagreements] or ["the three ways agree on every cell"]
+        partial = len({len(m.cells) for m in self.ways.values()}) > 1  # the reviews asked a subset of the cells
+        agree = "the ways agree on every cell each was asked" if partial else "the three ways agree on every cell"
+        lines += [f"disagreement: {d}" for d in self.disagreements] or [agree]
         return "\n".join([*lines, self.counts()])
 
 

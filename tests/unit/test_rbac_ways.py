@@ -182,6 +182,9 @@ def test_the_reviews_are_asked_only_of_the_cross_checked_cells_and_their_matrice
     ]
     assert observation.asked() == {"request": 4, "selfsubjectaccessreview": 1, "subjectaccessreview": 1}
     assert len(observation.disagreements) == 1, "the cross-checked cell's ways disagree; the others are not asked"
+    monkeypatch.setattr(access, "subject_review", answering("subject", Cell.DENIED))
+    agreeing = observer.observe(probes, cross={0})
+    assert agreeing.report().splitlines()[0] == "the ways agree on every cell each was asked"
     rows = agreement_rows(observation)
     assert rows["b-admin"][0] is Cell.ALLOWED, "a cell no review was asked is not unanswered"
     assert rows["a-admin"][0] is Cell.DENIED
