@@ -118,7 +118,8 @@ def reachability_is_what_policies_allow(
     dataplane = settings.targets.product_spec(tenancy.product.name).dataplane
     expected = expected_in_force(tenancy, cluster, probe_run, dataplane.ip_block_matches_pods)
     require_only_flow(probe_run.pairs, expected, opened)
-    verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS, started=opened.started)
+    observe, recheck = probe_run.observe, probe_run.recheck
+    verdict = observe_until_converged(expected, observe, REPROBE_ATTEMPTS, started=opened.started, recheck=recheck)
     attach(verdict, "reachability under the tenants' policies")
     attach_time_to_enforce(verdict)
     require(verdict)
@@ -302,6 +303,6 @@ def names_as_the_plan_says(probe_run: ProbeRun, tenancy: ProvisionedTenancy, set
         return plans[tenancy.tenant(tenant).plan].other_tenants_in_dns
 
     expected = expected_disclosure(probe_run.sources, probe_run.columns, probe_run.pairs, discloses)
-    verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS)
+    verdict = observe_until_converged(expected, probe_run.observe, REPROBE_ATTEMPTS, recheck=probe_run.recheck)
     attach(verdict, "names resolved (allowed: the name resolves)")
     require(verdict)

@@ -42,7 +42,7 @@ def judge_table(run: ProbeRun, datatable: Sequence[Sequence[str]], resolve: Reso
     `attempts` observations were made (the last one decides)."""
     rules = requirement_rules(datatable)
     expected = expected_matrix(run.sources, run.columns, run.pairs, rules, run.relation, resolve)
-    return observe_until_converged(expected, run.observe, attempts)
+    return observe_until_converged(expected, run.observe, attempts, recheck=run.recheck)
 
 
 def expected_in_force(

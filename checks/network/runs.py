@@ -3,7 +3,7 @@ relation to the source picks the requirement), and how the matrix is observed. O
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +66,16 @@ class ProbeRun:
     def observe(self) -> tuple[Matrix, int]:
         """One observation of the whole run: (matrix, number of probes)."""
         return self.observer(self)
+
+    def recheck(self, cells: Set[tuple[str, str]]) -> tuple[Matrix, int]:
+        """Probe again only `cells` ((source label, column) cells of the run) from inside the source pods;
+        a run observed another way (names, from outside) is observed whole again."""
+        if self.observer is not from_pods:
+            return self.observe()
+        wanted = {(s.label, t.column) for s, _, t in self.pairs} & set(cells)
+        targets = [t for _, t in self.targets]
+        observation = self.prober.observe(self.sources, targets, skip=lambda s, t: (s.label, t.column) not in wanted)
+        return observation.matrix, observation.probes
 
 
 def targets_of(pods: Sequence[ProbePod]) -> tuple[Owned, ...]:
