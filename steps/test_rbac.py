@@ -158,9 +158,9 @@ def try_attempts(tenancy: ProvisionedTenancy, settings: Settings, datatable: lis
 @then("every attempt is denied")
 def every_attempt_denied(attempts: AccessRun) -> None:
     comparison = attempts.compare()
-    attach_comparison(comparison, "attempts", attempts.report())
+    attach_comparison(comparison, "attempts", attempts.ways_report())
     attach_ways(attempts.observation, "attempts")
-    require(comparison, comparison.render() + "\n" + attempts.report())
+    require(comparison, comparison.render() + "\n" + attempts.ways_report())
 
 
 @when(

@@ -366,6 +366,13 @@ class AccessRun:
         crossed = "" if self.cross_seed is None else f"\n{cross_line(self.observation, self.cross_seed)}"
         return f"{self.observation.report()}{crossed}\n{coverage(self.design, self.questions, self.observation)}"
 
+    def ways_report(self) -> str:
+        """The ways' report (`Observation.report`) and, for a check linear in the tenants whose access reviews
+        asked a seeded subset, which (`cross_line`, with its seed); no model coverage or agreement lines (the
+        attempts': their cells fenced by admission are the reviews' ALLOWED, not the model's)."""
+        crossed = "" if self.cross_seed is None else f"\n{cross_line(self.observation, self.cross_seed)}"
+        return f"{self.observation.report()}{crossed}"
+
     def compare(self, keep: Callable[[Question], bool] = lambda _q: True) -> Comparison:
         """The real requests of the questions `keep` selects against what the model expects of them; the
         observed matrix is cut to the selected cells (rendered whole, a matrix costs the square of its columns)."""

@@ -185,6 +185,12 @@ def test_the_reviews_are_asked_only_of_the_cross_checked_cells_and_their_matrice
     monkeypatch.setattr(access, "subject_review", answering("subject", Cell.DENIED))
     agreeing = observer.observe(probes, cross={0})
     assert agreeing.report().splitlines()[0] == "the ways agree on every cell each was asked"
+    run = rbac.AccessRun((), agreeing, cross_seed=SEED)
+    assert run.ways_report().splitlines()[-1] == (
+        f"the real request asked of every cell (4), the access reviews of a seeded subset (seed {SEED}): "
+        "selfsubjectaccessreview 1 asked; subjectaccessreview 1 asked"
+    )
+    assert "model vs" not in run.ways_report(), "the attempts' reviews are not the model's (admission fences)"
     rows = agreement_rows(observation)
     assert rows["b-admin"][0] is Cell.ALLOWED, "a cell no review was asked is not unanswered"
     assert rows["a-admin"][0] is Cell.DENIED
