@@ -116,7 +116,25 @@ class Comparison:
 
     @property
     def passed(self) -> bool:
-        return not self.mismatches and not self.incomplete
+        """No mismatch, no cell left unobserved, and at least one cell compared (`nothing_compared`)."""
+        return not self.mismatches and not self.incomplete and not self.nothing_compared()
+
+    def nothing_compared(self) -> str:
+        """Why the comparison compared no cell ("" when the expected matrix sets one): it has no rows or no
+        columns, or it leaves every cell UNOBSERVED (not required). Nothing was observed then, and an
+        unobserved cell never passes (the project's rule "a verdict is earned"): `checks.verdicts.require`
+        ends such a check ERROR with this text, e.g. "nothing was observed: the comparison has no cells (0
+        rows x 1 columns)"."""
+        expected = self.expected
+        rows, columns = len(expected.rows), len(expected.columns)
+        if not rows or not columns:
+            return f"nothing was observed: the comparison has no cells ({rows} rows x {columns} columns)"
+        row_set, column_set = set(expected.rows), set(expected.columns)
+        if any(
+            cell is not Cell.UNOBSERVED and r in row_set and c in column_set for (r, c), cell in expected.cells.items()
+        ):
+            return ""
+        return f"nothing was observed: the comparison expects no cell of its {rows} rows x {columns} columns"
 
     def render(self) -> str:
         diff_cells = {(m.row, m.column): m.observed for m in self.mismatches + self.incomplete}
@@ -131,16 +149,20 @@ class Comparison:
             + (f" ({m.evidence})" if m.evidence else "")
             for m in self.incomplete
         ]
-        verdict = (
-            "PASS"
-            if self.passed
-            else (
+        return "\n\n".join([self.verdict_line(), *parts, "\n".join(summary)]).rstrip() + "\n"
+
+    def verdict_line(self) -> str:
+        """The verdict as the rendering's first line: PASS, "FAIL: 1 mismatched, 0 not observed of 4 cells",
+        "ERROR: 0 mismatched, 2 not observed of 4 cells", or "ERROR: nothing was observed: ..." for a
+        comparison of no cell (`nothing_compared`)."""
+        if self.mismatches or self.incomplete:
+            return (
                 f"{'FAIL' if self.mismatches else 'ERROR'}: {len(self.mismatches)} mismatched, "
                 f"{len(self.incomplete)} not observed of "
                 f"{len(self.expected.rows) * len(self.expected.columns)} cells"
             )
-        )
-        return "\n\n".join([verdict, *parts, "\n".join(summary)]).rstrip() + "\n"
+        empty = self.nothing_compared()
+        return f"ERROR: {empty}" if empty else "PASS"
 
 
 def to_html_table(comparison: Comparison) -> str:

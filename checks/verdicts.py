@@ -52,10 +52,15 @@ class Judged(Protocol):
 
 def require(judged: Comparison | Judged, report: str = "") -> None:
     """The one verdict rule. Pass; fail (AssertionError) when an observed cell contradicts the
-    expectation; otherwise ERROR (Inconclusive) when cells could not be observed. An ERROR cell is never
-    a failure of the product. The message is `report`, else the judged's own report (a Comparison's
-    rendering). Before it ends the check it records who decided the observed cells
-    (`checks.matrix.decided_by`) as the scenario's deciding layers (`checks.decided`)."""
+    expectation; otherwise ERROR (Inconclusive) when cells could not be observed, or when the comparison
+    has no cell at all (no rows, no columns, or no cell expected: `Comparison.nothing_compared`, its text
+    first in the message, e.g. "nothing was observed: the comparison has no cells (0 rows x 1 columns)").
+    An ERROR cell is never a failure of the product, and an empty comparison is never a pass: a caller
+    whose check may legitimately have nothing to compare says so before calling (the scenario not
+    applicable, by its `@needs_*` tags or `pytest.skip("not applicable: ...")`). The message is `report`,
+    else the judged's own report (a Comparison's rendering). Before it ends the check it records who
+    decided the observed cells (`checks.matrix.decided_by`) as the scenario's deciding layers
+    (`checks.decided`)."""
     comparison = judged if isinstance(judged, Comparison) else judged.comparison
     text = report or (judged.render() if isinstance(judged, Comparison) else judged.report())
     decided.record(decided_by(comparison))
@@ -63,6 +68,9 @@ def require(judged: Comparison | Judged, report: str = "") -> None:
         raise AssertionError(text)
     if comparison.incomplete:
         raise Inconclusive(text)
+    empty = comparison.nothing_compared()
+    if empty:  # named first, unless the report already names it (a comparison's rendering does)
+        raise Inconclusive(text if empty in text else f"{empty}\n\n{text}".rstrip())
 
 
 def holds(ok: bool, evidence: str) -> Observed:
@@ -138,7 +146,8 @@ def require_rows(
     """Each subject's one requirement (`rows`: subject -> its observed cell and evidence; `layers`:
     subject -> who decided it, where known) as a one-column requirement table, ended by the one verdict
     rule with `report` as the message: a DENIED cell fails, else an ERROR or UNOBSERVED one is ERROR,
-    else pass. No rows: pass (nothing was asked)."""
+    else pass. No rows: ERROR (Inconclusive, "nothing was observed: the comparison has no cells (0 rows x
+    1 columns)"), never a pass: nothing was observed."""
     require(requirement_comparison(requirement_table(requirement, rows, layers)), report)
 
 

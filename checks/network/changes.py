@@ -46,7 +46,8 @@ class ChangeVerdict:
 
     @property
     def late(self) -> bool:
-        return not self.verdict.comparison.passed and not self.verdict.comparison.incomplete
+        """A mismatch remained after the deadline (an unobserved cell, or nothing compared, is ERROR)."""
+        return bool(self.verdict.comparison.mismatches)
 
     def line(self) -> str:
         outcome = (

@@ -27,7 +27,7 @@ from checks.rbac.rendering import attach_comparison, render_comparison
 from checks.rbac.service_accounts import ServiceAccount, relabel_namespace, tenant_grants
 from checks.rbac.service_accounts import expected as account_expected
 from checks.rbac.streaming import stream_probe, streams
-from checks.verdicts import require
+from checks.verdicts import Inconclusive, require
 from provisioning.kube import client as kube
 from provisioning.model.access import (
     ALL_NAMESPACES,
@@ -451,9 +451,16 @@ def record_run_figure(run: AccessRun) -> None:
 def judge_scope(run: AccessRun, scope: str, name: str) -> None:
     """The run's questions of one `scope` (Question.scope) and the positive controls, compared and attached
     as `name`; passes, fails (AssertionError) or is ERROR (Inconclusive) as checks.verdicts.require. The run's
-    figure (`AccessRun.figure`: how many cells of the whole matrix were asked) is recorded first."""
+    figure (`AccessRun.figure`: how many cells of the whole matrix were asked) is recorded first. A run that
+    asked no question of `scope` is ERROR (Inconclusive) before any comparison: its positive controls alone
+    would make a comparison of cells, but none of them is the check's."""
+    record_run_figure(run)
+    if not any(q.scope == scope for q in run.questions):
+        raise Inconclusive(
+            f"nothing was observed: the run asked no {scope} question (its {len(run.questions)} questions are "
+            "other scopes' or positive controls, whose cells are no verdict of this check)"
+        )
     comparison = run.compare(lambda q: q.scope in (scope, "control"))
     report = run.report()
-    record_run_figure(run)
     attach_comparison(comparison, name, report)
     require(comparison, f"{render_comparison(comparison)}\n{report}" if run.design else render_comparison(comparison))

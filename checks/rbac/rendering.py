@@ -57,10 +57,10 @@ def render_comparison(comparison: Comparison) -> str:
     ]
     cells = len(expected.cells) if sparse(expected) else len(expected.rows) * len(expected.columns)
     verdict = (
-        "PASS"
-        if comparison.passed
-        else f"{'FAIL' if comparison.mismatches else 'ERROR'}: {len(comparison.mismatches)} mismatched, "
+        f"{'FAIL' if comparison.mismatches else 'ERROR'}: {len(comparison.mismatches)} mismatched, "
         f"{len(comparison.incomplete)} not observed of {cells} cells"
+        if comparison.mismatches or comparison.incomplete
+        else comparison.verdict_line()  # PASS, or ERROR when nothing was compared
     )
     lines = [
         f"expected (. allowed, X denied), observed (E error, ? unobserved), differences; one symbol per row: {legend}"

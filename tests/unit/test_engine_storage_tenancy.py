@@ -149,9 +149,10 @@ def test_a_tenant_on_a_plan_its_product_does_not_offer_is_a_key_error() -> None:
 # --- require_rows: one requirement per subject, by the one verdict rule ------------------------------------
 
 
-def test_rows_that_all_hold_pass_and_no_rows_pass() -> None:
+def test_rows_that_all_hold_pass_and_no_rows_is_error() -> None:
     require_rows({"blue": (Cell.ALLOWED, "bound"), "green": (Cell.ALLOWED, "bound")}, "report")
-    require_rows({}, "nothing was asked")
+    with pytest.raises(Inconclusive, match="nothing was observed"):  # no rows: nothing observed, never a pass
+        require_rows({}, "nothing was asked")
 
 
 def test_a_denied_row_fails_with_the_report_even_beside_an_error() -> None:
