@@ -337,7 +337,8 @@ def _as_covered(read: ReadBack, verdict: PlanVerdicts) -> tuple[dict[str, tuple[
 
 
 def _requirement(result: CaseResult | None) -> tuple[Cell, str]:
-    """ALLOWED: as the plan implies; DENIED: observed and contradicting it; ERROR: not observed."""
+    """ALLOWED: as the plan implies; DENIED: observed and contradicting it, the outcome or the layer that
+    refused it (`CaseResult.wrong_layer`, naming both layers); ERROR: not observed."""
     if result is None:
         return Cell.UNOBSERVED, "not observed"
     said = f"{result.observed.value} (expected {result.expected.value}; {result.layer or '?'}): {result.message}"
@@ -345,7 +346,7 @@ def _requirement(result: CaseResult | None) -> tuple[Cell, str]:
         return Cell.ALLOWED, said
     if result.observed in (Outcome.ERROR, Outcome.UNOBSERVED):
         return Cell.ERROR, said
-    return Cell.DENIED, said
+    return Cell.DENIED, f"{result.wrong_layer}: {said}" if result.wrong_layer else said
 
 
 def require_plan_verdicts(plan_verdicts: Sequence[PlanVerdicts], report: str, covered: Sequence[ReadBack] = ()) -> None:

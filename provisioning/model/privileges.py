@@ -160,6 +160,11 @@ class Layer(enum.StrEnum):
 
 ADMISSION_LAYERS = frozenset({Layer.POD_SECURITY, Layer.ADMISSION_POLICY, Layer.WEBHOOK, Layer.API_VALIDATION})
 NODE_LAYERS = frozenset({Layer.KUBELET, Layer.RUNTIME})
+# The admission layers that enforce a plan's pod-security level: PodSecurity admission, or a
+# ValidatingAdmissionPolicy or a policy engine's webhook (Gatekeeper, Kyverno) doing its work; the plan
+# promises the level, not the mechanism. API validation is not one of them: it refuses a pod invalid in
+# every namespace, whatever the level.
+POLICY_LAYERS = frozenset({Layer.POD_SECURITY, Layer.ADMISSION_POLICY, Layer.WEBHOOK})
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,29 @@ def expected_layer(plan: Plan, case: Case, nodes: NodeSupport = NodeSupport()) -
     if outcome is Outcome.NOT_RUN:
         return Layer.RUNTIME if case is Case.PROC_UNMASKED else Layer.KUBELET
     return Layer.NONE
+
+
+def deciding_layers(case: Case, expected: Outcome) -> frozenset[Layer]:
+    """The layers whose refusal shows the `expected` outcome of `case` (a verdict of
+    `expected_outcome`), empty for an outcome nobody refuses (runs, admitted, runs without effect).
+
+    - rejected, a case API validation refuses anywhere (`INVALID_EVERYWHERE`): every admission layer
+      (the case shows that nothing admits it; no plan decides it);
+    - rejected `privileged`: `POLICY_LAYERS` or API validation (an API server without
+      `--allow-privileged` refuses it before admission, as the lab's cfcr does; a plan that may not
+      run privileged pods is refused by either, `expected_layer`);
+    - rejected, any other case: `POLICY_LAYERS` only, since only the plan's level forbids it: a refusal
+      by API validation shows the pod invalid everywhere, not the level enforced (and a ResourceQuota's
+      refusal is no verdict at all: the observation records it as ERROR);
+    - node refused: the kubelet or the container runtime (which one refuses an unmasked /proc or an
+      unsafe sysctl depends on the runtime's version; both are the node)."""
+    if expected is Outcome.REJECTED:
+        if case in INVALID_EVERYWHERE:
+            return ADMISSION_LAYERS
+        return POLICY_LAYERS | {Layer.API_VALIDATION} if case is Case.PRIVILEGED else POLICY_LAYERS
+    if expected is Outcome.NOT_RUN:
+        return NODE_LAYERS
+    return frozenset()
 
 
 def expected_outcomes(plan: Plan, nodes: NodeSupport = NodeSupport()) -> dict[Case, Outcome]:
@@ -417,13 +445,26 @@ class CaseResult:
 
     @property
     def matches(self) -> bool:
+        """The observed outcome is the expected one and, for a refusal, came from a layer that shows it
+        (`deciding_layers`): a case the plan's level forbids, refused by API validation, is a mismatch
+        (`wrong_layer` names both), since the pod was invalid everywhere and the level never decided."""
         if self.observed is not self.expected:
             return False
-        if self.observed is Outcome.REJECTED:
-            return self.layer in ADMISSION_LAYERS
-        if self.observed is Outcome.NOT_RUN:
-            return self.layer in NODE_LAYERS
-        return True
+        return not self.wrong_layer
+
+    @property
+    def wrong_layer(self) -> str:
+        """Why the refusal's layer does not show the expected outcome, naming both the layer that decided
+        and those expected, e.g. "refused by API validation, expected PodSecurity admission,
+        ValidatingAdmissionPolicy or admission webhook"; "" when it does, or nothing was refused."""
+        if self.observed is not self.expected or self.observed not in (Outcome.REJECTED, Outcome.NOT_RUN):
+            return ""
+        wanted = deciding_layers(self.case, self.expected)
+        if self.layer in wanted:
+            return ""
+        names = [layer.value for layer in Layer if layer in wanted]
+        either = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        return f"refused by {self.layer.value if self.layer else 'no layer named'}, expected {either}"
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,14 @@ def _all(observed: Outcome, layer: Layer) -> dict[Case, CaseResult]:
 
 def test_parts_of_both_products_make_one_row_per_control(tmp_path: Path) -> None:
     _result(tmp_path, "a", control_cells([_verdicts("pks", "small", _all(X, Layer.POD_SECURITY))]))
-    _result(tmp_path, "b", control_cells([_verdicts("cfcr", "default", _all(X, Layer.API_VALIDATION))]))
+    # a level an admission policy enforces shows it (API validation would not: privileges.deciding_layers)
+    _result(tmp_path, "b", control_cells([_verdicts("cfcr", "default", _all(X, Layer.ADMISSION_POLICY))]))
     table = read_plan_tables(tmp_path)
     assert table[0] == ["level", "control", "case", "row", "cfcr/default (blue)", "pks/small (blue)"]
     assert [row[2] for row in table[1:]] == [c.value for c in Case], "one row per case, in the cases' order"
     seccomp = next(row for row in table if row[2] == "seccomp unset")
     assert seccomp[:4] == ["restricted", "Seccomp (restricted)", "seccomp unset", "pass"]
-    assert seccomp[4:] == ["rejected: API validation", "rejected: PodSecurity admission"]
+    assert seccomp[4:] == ["rejected: ValidatingAdmissionPolicy", "rejected: PodSecurity admission"]
     assert "| baseline | Host Namespaces | hostPID | pass |" in to_markdown(table)
     assert "## Pod Security Standards: plan x control" in comparison_section(table)
 
