@@ -1,7 +1,8 @@
-"""A pytest plugin for tests/lab/test_privileged_read_backs.py, loaded into `caas run`'s pytest with
-`-p tests.lab.plan_mate_quota_patch`: before each scenario, the ResourceQuotas of the tenant named by
-CAAS_TEST_PATCHED_TENANT get `requests.cpu` PATCHED_CPU, as the cluster's admin (a provider's drift on one
-tenant after onboarding). Nothing else changes; the run's cleanup removes the namespace with it."""
+"""A pytest plugin for tests/lab/test_read_backs.py, loaded into `caas run`'s pytest with
+`-p tests.lab.plan_mate_quota_patch`: before each scenario, every ResourceQuota of the tenant named by
+CAAS_TEST_PATCHED_TENANT that holds a key of PATCHES gets that key's value, as the cluster's admin (a
+provider's drift on one tenant after onboarding). Nothing else changes; the run's cleanup removes the
+namespace with it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from provisioning.kube import client as kube
 
 PATCHED_TENANT = "CAAS_TEST_PATCHED_TENANT"
-PATCHED_CPU = "2"
+PATCHES = {"requests.cpu": "2", "requests.storage": "20Gi"}  # plan small: 1 and 2Gi
 
 
 @pytest.hookimpl
@@ -27,10 +28,14 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
     path = f"/api/v1/namespaces/{tenant.namespace}/resourcequotas"
     try:
         quotas = kube.request(api, "GET", path)["items"]
-        assert quotas, f"{tenant.namespace} has no ResourceQuota to patch"
+        patched = set()
         for quota in quotas:
-            patch = {"spec": {"hard": {"requests.cpu": PATCHED_CPU}}}
-            name_path = f"{path}/{quota['metadata']['name']}"
-            kube.request(api, "PATCH", name_path, body=patch, content_type="application/merge-patch+json")
+            hard = {key: value for key, value in PATCHES.items() if key in quota["spec"]["hard"]}
+            if hard:
+                name_path = f"{path}/{quota['metadata']['name']}"
+                body = {"spec": {"hard": hard}}
+                kube.request(api, "PATCH", name_path, body=body, content_type="application/merge-patch+json")
+                patched |= hard.keys()
+        assert patched == PATCHES.keys(), f"{tenant.namespace}'s quotas hold {sorted(patched)} of {sorted(PATCHES)}"
     finally:
         api.close()

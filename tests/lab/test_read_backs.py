@@ -1,9 +1,9 @@
-"""Mutation test of the read-backs of check_privileged_005 (observed once per plan and cluster): two tenants
-of the pks lab's plan small on one shared cluster, onboarded by the suite, then the ResourceQuota of the
-second by name patched to requests.cpu 2 where the plan says 1 (tests/lab/plan_mate_quota_patch.py, as the
-cluster's admin, before the scenario). Its read-back against its plan-mate (the representative) must
-differ, it must be observed in full itself, and the check must fail on its own observation of the quota,
-not be covered by its representative's green verdict."""
+"""Mutation test of the read-backs of the checks observed once per plan and cluster (check_privileged_005,
+check_storage_005): two tenants of the pks lab's plan small on one shared cluster, onboarded by the suite,
+then the ResourceQuota of the second patched to requests.cpu 2 and requests.storage 20Gi where the plan says
+1 and 2Gi (tests/lab/plan_mate_quota_patch.py, as the cluster's admin, before each scenario). In each check
+its read-back against its plan-mate (the representative) must differ, it must be observed in full itself,
+and the check must fail on its own observation, not be covered by its representative's green verdict."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.lab.plan_mate_quota_patch import PATCHED_TENANT
 from tests.support import ROOT, run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
-CHECK = "check_privileged_005"
+PRIVILEGED, STORAGE = "check_privileged_005", "check_storage_005"
 
 
 def _records(run_dir: Path) -> tuple[str, str]:
@@ -46,22 +46,28 @@ def test_a_plan_mate_whose_quota_differs_is_observed_in_full_and_fails(tmp_path:
     run_id, out = f"{prefix()}plan-mates", tmp_path / "out"
     started = time.monotonic()
     done = run_caas(
-        *("run", "--targets", str(path), "--output", str(out), "--run-id", run_id, "-k", CHECK),
-        *("--", "-p", "tests.lab.plan_mate_quota_patch"),
+        *("run", "--targets", str(path), "--output", str(out), "--run-id", run_id),
+        *("-k", f"{PRIVILEGED} or {STORAGE}", "--", "-p", "tests.lab.plan_mate_quota_patch"),
         env=env,
         timeout=600,
     )
     comparison = out / run_id / "comparison.json"
     assert comparison.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     statuses = {r["check"]: r["products"]["pks"]["status"] for r in json.loads(comparison.read_text())["checks"]}
-    print(f"{CHECK} on two plan-mates, one quota patched: {time.monotonic() - started:.0f}s, {statuses}")
+    print(f"two plan-mates, one quota patched: {time.monotonic() - started:.0f}s, {statuses}")
     records, messages = _records(out / run_id)
+    assert statuses.get(PRIVILEGED) == "fail", done.stdout[-3000:]
+    assert statuses.get(STORAGE) == "fail", done.stdout[-3000:]
     assert "t002: observed in full (read back: t002 (plan small on" in records, done.stdout[-3000:]
+    # privileged: t002's own observation decided its row (the plan's quota against its namespace's)
     assert "hard requests.cpu: representative 1, tenant 2" in records
-    assert statuses.get(CHECK) == "fail", done.stdout[-3000:]
-    # t002's own observation decided its row: the plan's quota against its namespace's, not "as t001: ..."
     assert re.search(
         r"t002 on plan small:\n(  ok: .*\n)*  DIFFERS: quota requests.cpu: plan 1, namespace 2\n", messages
     )
     assert "as t001: quota requests.cpu" not in records
-    assert done.returncode == 1, "the run reports the failure"
+    # storage: observed t002 itself, and a claim beyond the plan's 2Gi was admitted in its namespace
+    assert "observed t001 (plan small), t002 (plan small); read back 1 tenants: 0 " in records
+    assert "hard requests.storage: representative 2Gi, tenant 20Gi" in records
+    assert "t002 / a claim beyond the storage quota: " in messages
+    assert "t002 (as " not in messages, "not covered by its representative's row"
+    assert done.returncode == 1, "the run reports the failures"
