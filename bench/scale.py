@@ -552,8 +552,9 @@ def main() -> int:
         keep.mkdir(parents=True, exist_ok=True)
         cores = (os.cpu_count() or 1) * 1000
         nodes = [workers_for(n, cores) if args.nodes == "auto" else int(args.nodes) for n in sizes]
+        checkout, extra = Path(args.checkout), args.pytest_args.split()
         run_dirs = [
-            measure(n, w, keep, prefix, Path(args.checkout), args.keyword) for n, w in zip(sizes, nodes, strict=True)
+            measure(n, w, keep, prefix, checkout, args.keyword, extra) for n, w in zip(sizes, nodes, strict=True)
         ]
     measured = [analyse(d) for d in run_dirs]
     sizes = [_tenants_of(d) for d in run_dirs]
