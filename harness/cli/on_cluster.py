@@ -89,7 +89,8 @@ def register_options(parser: Any) -> None:
     parser.add_argument(
         "--runner-image",
         metavar="REF",
-        help="the runner image the Jobs run (default: the one `caas images build-runner` wrote into the lab home)",
+        help="the runner image the Jobs run (default, for a lab management cluster only: the one "
+        "`caas images build-runner` wrote into the lab home)",
     )
     parser.add_argument(
         "--runner-pull-secret",
