@@ -37,6 +37,11 @@ class LabImage:
         return self.reference.rsplit("/", 1)[-1].replace(":", "-") + ".tar"
 
 
+# The runner image `caas images build-runner` writes (provisioning/oncluster/runner_image.py) is named here,
+# with the lab's images: the name is held by no registry, so only the nodes of a lab cluster that imported the
+# archive can start it; any other management cluster is given a pushed image's --runner-image.
+RUNNER_REPOSITORY = "caas.local/caas/runner"
+
 PAUSE = LabImage("caas.local/lab/pause:1.0", binaries={"pause": "pause"}, entrypoint=("/pause",))
 BUSYBOX_IMAGE = LabImage("caas.local/lab/busybox:1.0", with_busybox=True, cmd=("sh",))
 PROBE = LabImage(

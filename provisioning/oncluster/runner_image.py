@@ -17,9 +17,9 @@ Its one layer is built in a scratch folder:
 
 The image is labelled with the suite's version (version.py: pyproject's version and a hash of the
 copied source), which a Job's entry compares with the launching suite's. Owners are root, times 0,
-set-id bits dropped; the archive's image reference is
-`caas.local/caas/runner:<the layer's first 12 hex digits of SHA-256>`, so a changed image is a new
-reference and `imagePullPolicy: IfNotPresent` never runs a stale one.
+set-id bits dropped; the archive's image reference is the lab's runner name
+(provisioning.lab.images.RUNNER_REPOSITORY) tagged with the layer's first 12 hex digits of SHA-256, so a
+changed image is a new reference and `imagePullPolicy: IfNotPresent` never runs a stale one.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from pathlib import Path
 
 from harness.errors import InfrastructureError
 from provisioning.images import oci_layout
+from provisioning.lab.images import RUNNER_REPOSITORY
 from provisioning.oncluster.manifests import ENTRY_MODULE
 from provisioning.oncluster.version import LABEL, SOURCE_FILES, SOURCE_FOLDERS, suite_version
 
-REPOSITORY = "caas.local/caas/runner"
 SOURCE_ROOT = "opt/caas"
 DEPENDENCIES = "opt/caas-deps"
 LAB_HOME = "var/lib/caas-lab"  # provisioning.lab.home_env.DEFAULT_LAB_HOME, inside the image
@@ -183,7 +183,7 @@ def write_archive(layer: Path, diff_id: str, archive: Path, version: str) -> str
     """An OCI image layout holding one image of `layer` (diff id `diff_id`) at `archive`
     (provisioning.images.oci_layout), labelled with the suite's `version` (version.suite_version); its
     reference."""
-    reference = f"{REPOSITORY}:{diff_id.removeprefix('sha256:')[:12]}"
+    reference = f"{RUNNER_REPOSITORY}:{diff_id.removeprefix('sha256:')[:12]}"
     config = {
         "Entrypoint": [PYTHON, "-m", ENTRY_MODULE],
         "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", f"PYTHONPATH={PYTHONPATH}", "HOME=/tmp", "TMPDIR=/tmp"],
