@@ -20,7 +20,11 @@ Owned = tuple[ProbePod, Target]  # a target and its owner (a pod, service, node 
 
 def from_pods(run: ProbeRun) -> tuple[Matrix, int]:
     """Probe every kept (source, target) pair from inside the source pods -> (matrix, number of probes)."""
-    wanted = {(s.label, t.column) for s, _, t in run.pairs}
+    return _probe_cells(run, {(s.label, t.column) for s, _, t in run.pairs})
+
+
+def _probe_cells(run: ProbeRun, wanted: Set[tuple[str, str]]) -> tuple[Matrix, int]:
+    """Probe the `wanted` (source label, column) cells of `run` from inside its source pods."""
     observation = run.prober.observe(
         run.sources, [t for _, t in run.targets], skip=lambda s, t: (s.label, t.column) not in wanted
     )
@@ -72,10 +76,7 @@ class ProbeRun:
         a run observed another way (names, from outside) is observed whole again."""
         if self.observer is not from_pods:
             return self.observe()
-        wanted = {(s.label, t.column) for s, _, t in self.pairs} & set(cells)
-        targets = [t for _, t in self.targets]
-        observation = self.prober.observe(self.sources, targets, skip=lambda s, t: (s.label, t.column) not in wanted)
-        return observation.matrix, observation.probes
+        return _probe_cells(self, {(s.label, t.column) for s, _, t in self.pairs} & set(cells))
 
 
 def targets_of(pods: Sequence[ProbePod]) -> tuple[Owned, ...]:
