@@ -39,6 +39,7 @@ from checks.privileged.workloads import _deployment as deployment  # the observa
 from checks.representatives import DryRun, Fences, Group, ReadBack, compare
 from provisioning.images.refs import PROBE_IMAGE
 from provisioning.kube import client as kube
+from provisioning.kube.quotas import quotas_and_limit_ranges
 from provisioning.model import answers
 from provisioning.model.object_limits import SYSTEM_PRIORITY_CLASSES, priority_pod
 from provisioning.model.onboarding import labels as run_labels
@@ -61,15 +62,10 @@ def fences_of(tenancy: ProvisionedTenancy, group: Group, quotas: bool, labels: b
     api = tenancy.admin_client(tenancy.cluster_of(group.representative.name))
     try:
         for tenant in (group.representative, *group.covered):
-            base = f"/api/v1/namespaces/{tenant.namespace}"
             try:
                 flat: dict[str, str] = {}
                 if quotas:
-                    listed = [
-                        kube.request(api, "GET", f"{base}/{kind}")["items"]
-                        for kind in ("resourcequotas", "limitranges")
-                    ]
-                    flat |= quota_fence(*listed)
+                    flat |= quota_fence(*quotas_and_limit_ranges(api, tenant.namespace))
                 if labels:
                     namespace = kube.call(api, "CoreV1Api", "read_namespace", tenant.namespace)
                     flat |= {f"label {k}": v for k, v in fence(namespace.metadata.labels).items()}

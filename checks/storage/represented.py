@@ -38,6 +38,7 @@ from checks.matrix import Cell, Matrix
 from checks.representatives import DryRun, Fences, Group, ReadBack, Represented, compare
 from checks.storage.volumes import Workspace
 from provisioning.kube import client as kube
+from provisioning.kube.quotas import quotas_and_limit_ranges
 from provisioning.model.tenancy import Tenant
 
 STORAGE_RESOURCES = ("requests.storage", "persistentvolumeclaims", "count/persistentvolumeclaims")
@@ -108,12 +109,8 @@ def fences_of(ws: Workspace, group: Group) -> Fences:
     api = ws.admin(group.representative.name)
     try:
         for tenant in (group.representative, *group.covered):
-            base = f"/api/v1/namespaces/{tenant.namespace}"
             try:
-                listed = [
-                    kube.request(api, "GET", f"{base}/{kind}")["items"] for kind in ("resourcequotas", "limitranges")
-                ]
-                found[tenant.name] = storage_fence(*listed)
+                found[tenant.name] = storage_fence(*quotas_and_limit_ranges(api, tenant.namespace))
             except kube.ApiFailure as exc:
                 found[tenant.name] = f"reading the storage quota of {tenant.namespace}: {exc}"
     finally:
