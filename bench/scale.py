@@ -195,6 +195,7 @@ class Sampler:
     suite: list[tuple[float, int]] = field(default_factory=list)  # (time, RSS of caas run and pytest, the lab's aside)
     root: int = 0  # the caas run process (0: not sampled)
     requests: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    cpu: list[tuple[float, float, float, float]] = field(default_factory=list)  # (time, busy, all, suite) CPU s
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -206,7 +207,9 @@ class Sampler:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=60)
-        self.out.write_text(json.dumps({"memory": self.memory, "suite": self.suite, "requests": self.requests}))
+        self.out.write_text(
+            json.dumps({"memory": self.memory, "suite": self.suite, "requests": self.requests, "cpu": self.cpu})
+        )
 
     def _loop(self) -> None:
         from provisioning.kube import client as kube
@@ -228,7 +231,9 @@ class Sampler:
                 self.memory.append((now, len(pids), rss, pss))
             if self.root:
                 lab = set(pids)  # the lab's daemons are the run's children too: counted once, as the lab's
-                self.suite.append((now, sum(_memory_kib(p)[0] for p in descendants(self.root) if p not in lab)))
+                own = [p for p in descendants(self.root) if p not in lab]
+                self.suite.append((now, sum(_memory_kib(p)[0] for p in own)))
+                self.cpu.append((now, *machine_cpu_seconds(), sum(cpu_seconds(p) for p in own)))
             if api is None and kubeconfig.exists():
                 try:
                     api = kube.from_kubeconfig(kubeconfig, timeout=10)
@@ -260,6 +265,24 @@ def descendants(root: int) -> list[int]:
         frontier = [pid for pid, parent in parents.items() if parent in frontier]
         found += frontier
     return found
+
+
+def machine_cpu_seconds(stat: Path = Path("/proc/stat")) -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine since boot, every core summed (proc(5): the "cpu"
+    line of /proc/stat in USER_HZ ticks; idle and iowait are not busy)."""
+    ticks = [int(x) for x in stat.read_text().splitlines()[0].split()[1:]]
+    hertz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - ticks[3] - ticks[4]) / hertz, sum(ticks) / hertz
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of `pid` and of its children it waited for (proc(5): /proc/PID/stat
+    utime, stime, cutime, cstime); 0.0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _memory_kib(pid: int) -> tuple[int, int]:
@@ -466,9 +489,22 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
         totals["peak processes"] = max(m[1] for m in memory)
     if extra.get("suite"):
         totals["suite peak RSS MiB"] = max(m[1] for m in extra["suite"]) / 1024
+    totals.update(cpu_totals(extra.get("cpu", [])))
     if series:
         totals["API requests"] = series[-1][1].get("all", 0.0)
     return areas, totals
+
+
+def cpu_totals(cpu: Sequence[Sequence[float]]) -> dict[str, float]:
+    """From the (time, machine busy, machine all, suite) CPU-second samples: the machine's busy share over
+    the run in percent and the CPU seconds the suite's own processes used ({} with fewer than two)."""
+    if len(cpu) < 2:
+        return {}
+    (_, busy0, all0, _), (_, busy1, all1, _) = cpu[0], cpu[-1]
+    return {
+        "machine CPU busy %": 100 * (busy1 - busy0) / max(all1 - all0, 1e-9),
+        "suite CPU seconds": max(c[3] for c in cpu),
+    }
 
 
 def measure(

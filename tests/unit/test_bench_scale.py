@@ -3,11 +3,14 @@ counters and their attribution to the scenarios' windows."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bench import scale
 from bench.scale import (
     AreaFigures,
     count_at,
@@ -197,3 +200,26 @@ def test_the_bench_plans_ask_the_lab_request_and_keep_their_other_fences() -> No
         assert plan["quota"]["default_requests"]["cpu"] == f"{REQUEST_MILLICORES}m"
         assert plan["quota"]["hard"] == originals[plan["name"]]["quota"]["hard"]
         assert plan["pod_security"] == originals[plan["name"]]["pod_security"]
+
+
+def test_machine_cpu_seconds_count_every_state_but_idle_and_iowait_as_busy(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    hertz = os.sysconf("SC_CLK_TCK")
+    # user nice system idle iowait irq softirq steal guest guest_nice, in ticks
+    stat.write_text(f"cpu  {3 * hertz} 0 {hertz} {10 * hertz} {2 * hertz} 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+    assert scale.machine_cpu_seconds(stat) == (4.0, 16.0)
+
+
+def test_cpu_seconds_of_this_process_grow_and_a_gone_process_has_none() -> None:
+    first = scale.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:  # burn CPU: the figure counts it
+        pass
+    assert scale.cpu_seconds(os.getpid()) > first
+    assert scale.cpu_seconds(2**22 + 1) == 0.0
+
+
+def test_cpu_totals_give_the_busy_share_between_first_and_last_sample_and_the_suites_seconds() -> None:
+    assert scale.cpu_totals([(0.0, 10.0, 100.0, 1.0)]) == {}
+    totals = scale.cpu_totals([(0.0, 10.0, 100.0, 1.0), (2.0, 13.0, 104.0, 2.5), (4.0, 16.0, 108.0, 2.0)])
+    assert totals == {"machine CPU busy %": 75.0, "suite CPU seconds": 2.5}
