@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from checks.matrix import Cell
-from checks.rbac.access import AccessObserver, Said, classify_failure, resource_probe
+from checks.rbac.access import AccessObserver, Said, classify_failure, resource_probe, spread
 from checks.rbac.discovery import ApiResource
 from provisioning.kube.client import ApiFailure
 
@@ -89,3 +89,10 @@ def test_a_way_whose_every_review_was_refused_is_unavailable_and_a_fenced_cell_n
     assert observer._observation(probes, list(said), said, rows, columns, 0).unavailable == {}, (
         "only a refusal the classifier read makes a way unavailable, never its evidence's words"
     )
+
+
+def test_spread_puts_different_identities_side_by_side_and_keeps_each_identitys_order() -> None:
+    tasks = [("a", 1), ("a", 2), ("a", 3), ("b", 1), ("c", 1), ("c", 2)]
+    spread_out = spread(tasks, lambda task: task[0])
+    assert spread_out == [("a", 1), ("b", 1), ("c", 1), ("a", 2), ("c", 2), ("a", 3)]
+    assert sorted(spread_out) == sorted(tasks)
