@@ -36,6 +36,12 @@ those cells as named controls, column by column; a name no owner pod asks cannot
 within `OWNERS_RESOLVE_WITHIN`, harness.wait.wait_until), every DENIED cell is asked once more; a
 cell that resolves now is ALLOWED ("resolved on the second ask"), one that is "no such host" again is
 DENIED, one without an answer is ERROR.
+
+A recheck (`ProbeRun.recheck`: observe_until_converged's later rounds) asks only the cells that
+differed, and earns their denials the same way within that ask: the owner controls of the denied
+names' columns are asked afresh (cells of the earlier round are never reused, so a control this
+recheck did not see ALLOWED holds no denial), then the denied cells once more. Only the cells asked
+are returned; every other cell, the controls asked for the judgment included, is UNOBSERVED.
 """
 
 from __future__ import annotations
@@ -174,14 +180,18 @@ def reasked(first: Matrix, again: Matrix, denied: Cells) -> Matrix:
 
 
 def resolve_names(
-    controls: Mapping[str, Sequence[tuple[str, str]]], ask: Ask, within: float = OWNERS_RESOLVE_WITHIN
+    controls: Mapping[str, Sequence[tuple[str, str]]],
+    ask: Ask,
+    within: float = OWNERS_RESOLVE_WITHIN,
+    cells: Cells | None = None,
 ) -> tuple[Matrix, int]:
-    """One observation of the names: ask all; if any cell is DENIED, wait (within `within` seconds)
-    until every control of the denied names is ALLOWED, asking only those not yet, then ask the DENIED
-    cells once more (`reasked`); last, the per-name controls (`with_owner_controls`). -> (matrix,
-    probes made). A wait that runs out is no error here: its controls stay unheld, so the denials of
-    those names end ERROR."""
-    observed, probes = ask(None)
+    """One observation of the names `cells` (None: all): ask them; if any cell is DENIED, wait (within
+    `within` seconds) until every control of the denied names is ALLOWED in this observation, asking only
+    those not yet (a control not among `cells` is UNOBSERVED, so it is asked), then ask the DENIED cells
+    once more (`reasked`); last, the per-name controls (`with_owner_controls`). -> (matrix, probes made):
+    with `cells` given, only those cells are in the matrix (the rest UNOBSERVED). A wait that runs out is
+    no error here: its controls stay unheld, so the denials of those names end ERROR."""
+    observed, probes = ask(cells)
     denied = {k for k, cell in observed.cells.items() if cell is Cell.DENIED}
     if denied:
         pending = {c for _, column in denied for c in controls.get(column, ()) if observed[c] is not Cell.ALLOWED}
@@ -206,13 +216,26 @@ def resolve_names(
             )
         again, count = ask(denied)
         observed, probes = reasked(observed, again, denied), probes + count
-    return with_owner_controls(observed, controls), probes
+    judged = with_owner_controls(observed, controls)
+    return (judged if cells is None else only(judged, cells)), probes
 
 
-def observe_names(run: ProbeRun) -> tuple[Matrix, int]:
-    """The observer of a name run (`ProbeRun.observer`): `resolve_names` over the run's pairs, each ask
-    one `caas-probe connect` per source pod of only the cells asked."""
-    every = {(s.label, t.column) for s, _, t in run.pairs}
+def only(observed: Matrix, cells: Cells) -> Matrix:
+    """`observed` with only `cells` kept (cells, evidence, layers); the rest UNOBSERVED (pure)."""
+    return Matrix(
+        observed.rows,
+        observed.columns,
+        {k: v for k, v in observed.cells.items() if k in cells},
+        {k: v for k, v in observed.evidence.items() if k in cells},
+        {k: v for k, v in observed.layers.items() if k in cells},
+    )
+
+
+def observe_names(run: ProbeRun, cells: Cells | None = None) -> tuple[Matrix, int]:
+    """The observer of a name run (`ProbeRun.observer`): `resolve_names` over the run's pairs, of only
+    `cells` (None: every pair; given: a recheck's cells, the rest left UNOBSERVED), each ask one
+    `caas-probe connect` per source pod of only the cells asked. -> (resolution matrix, probes made)."""
+    every = run.cells
     targets = [t for _, t in run.targets]
 
     def ask(cells: Cells | None) -> tuple[Matrix, int]:
@@ -221,4 +244,4 @@ def observe_names(run: ProbeRun) -> tuple[Matrix, int]:
         observation = prober.observe(run.sources, targets, skip=lambda s, t: (s.label, t.column) not in wanted)
         return as_resolution(observation.matrix), observation.probes
 
-    return resolve_names(owner_controls(run.pairs), ask)
+    return resolve_names(owner_controls(run.pairs), ask, cells=None if cells is None else every & set(cells))

@@ -14,17 +14,17 @@ from checks.network.probe import ProbePod, Prober, Target, pod_targets
 from provisioning.model.tenancy import Placement
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy
 
-Observe = Callable[["ProbeRun"], tuple[Matrix, int]]
+Cells = Set[tuple[str, str]]  # (source label, column) cells of a run's matrix
+# An observer: (the run, the cells to observe (None: every cell of the run)) -> (matrix, number of probes).
+# The matrix has the run's rows and columns; a cell it did not observe is UNOBSERVED.
+Observe = Callable[["ProbeRun", Cells | None], tuple[Matrix, int]]
 Owned = tuple[ProbePod, Target]  # a target and its owner (a pod, service, node or the control plane)
 
 
-def from_pods(run: ProbeRun) -> tuple[Matrix, int]:
-    """Probe every kept (source, target) pair from inside the source pods -> (matrix, number of probes)."""
-    return _probe_cells(run, {(s.label, t.column) for s, _, t in run.pairs})
-
-
-def _probe_cells(run: ProbeRun, wanted: Set[tuple[str, str]]) -> tuple[Matrix, int]:
-    """Probe the `wanted` (source label, column) cells of `run` from inside its source pods."""
+def from_pods(run: ProbeRun, cells: Cells | None = None) -> tuple[Matrix, int]:
+    """Probe the kept (source, target) pairs of `run` from inside the source pods, only those of `cells`
+    (None: every kept pair) -> (matrix, number of probes); the other cells stay UNOBSERVED."""
+    wanted = run.cells if cells is None else run.cells & set(cells)
     observation = run.prober.observe(
         run.sources, [t for _, t in run.targets], skip=lambda s, t: (s.label, t.column) not in wanted
     )
@@ -48,7 +48,8 @@ def own_tenant_only(source: ProbePod, owner: ProbePod) -> bool:
 
 @dataclass(frozen=True)
 class ProbeRun:
-    """What is probed: each source against each target it `keeps`; `observe()` probes it (again)."""
+    """What is probed: each source against each target it `keeps`; `observe()` probes it (again),
+    `recheck(cells)` only those cells, both through its `observer`."""
 
     prober: Prober
     sources: tuple[ProbePod, ...]
@@ -67,16 +68,20 @@ class ProbeRun:
         """(source, owner, target) for every source and every target it keeps."""
         return [(s, o, t) for s in self.sources for o, t in self.targets if self.keep(s, o)]
 
+    @property
+    def cells(self) -> set[tuple[str, str]]:
+        """The (source label, column) cells of its pairs: what one whole observation asks."""
+        return {(s.label, t.column) for s, _, t in self.pairs}
+
     def observe(self) -> tuple[Matrix, int]:
         """One observation of the whole run: (matrix, number of probes)."""
-        return self.observer(self)
+        return self.observer(self, None)
 
-    def recheck(self, cells: Set[tuple[str, str]]) -> tuple[Matrix, int]:
-        """Probe again only `cells` ((source label, column) cells of the run) from inside the source pods;
-        a run observed another way (names, from outside) is observed whole again."""
-        if self.observer is not from_pods:
-            return self.observe()
-        return _probe_cells(self, {(s.label, t.column) for s, _, t in self.pairs} & set(cells))
+    def recheck(self, cells: Cells) -> tuple[Matrix, int]:
+        """Observe again only those of `cells` that are cells of the run (`observer(run, cells)`); the
+        observer leaves the rest UNOBSERVED (from outside, which cannot choose cells, observes its targets
+        whole). -> (matrix, number of probes)."""
+        return self.observer(self, self.cells & set(cells))
 
 
 def targets_of(pods: Sequence[ProbePod]) -> tuple[Owned, ...]:
@@ -116,5 +121,11 @@ def partner_pods(probe_pods: Sequence[ProbePod], cluster: ProvisionedCluster) ->
 def from_outside(binary: Path, probe_timeout: float, inside: Sequence[str]) -> Observe:
     """An observer that probes a run's targets once from the client outside the clusters
     (outside.observe_from_outside: `binary` the caas-probe, `probe_timeout` seconds a probe, `inside`
-    the command entering the client's network namespace)."""
-    return lambda run: observe_from_outside(binary, [t for _, t in run.targets], probe_timeout, inside)
+    the command entering the client's network namespace). It cannot choose cells: one `caas-probe
+    connect` tries every target together with the NOWHERE control, so a recheck observes the targets whole
+    too (observe_until_converged's `merged` takes only the cells it asked)."""
+
+    def observe(run: ProbeRun, _cells: Cells | None) -> tuple[Matrix, int]:
+        return observe_from_outside(binary, [t for _, t in run.targets], probe_timeout, inside)
+
+    return observe

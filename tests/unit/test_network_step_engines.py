@@ -22,6 +22,7 @@ from checks.network.judging import (
 )
 from checks.network.probe import ProbePod, Prober, Target
 from checks.network.runs import (
+    Cells,
     ProbeRun,
     every_pair,
     own_tenant_only,
@@ -196,7 +197,7 @@ def test_a_requirement_table_is_judged_on_the_observed_matrix() -> None:
     table = [["from", "to", "tcp", "udp"], ["a pod", "its own tenant", "allowed", "allowed"]]
     table.append(["a pod", "another tenant", "denied", "denied"])
 
-    def observed(run: ProbeRun) -> tuple[Matrix, int]:
+    def observed(run: ProbeRun, _cells: Cells | None) -> tuple[Matrix, int]:
         cells = {(s.label, t.column): Cell.ALLOWED if s.tenant == o.tenant else Cell.DENIED for s, o, t in run.pairs}
         return Matrix.build([s.label for s in run.sources], run.columns, cells), len(cells)
 
