@@ -62,15 +62,18 @@ def require(judged: Comparison | Judged, report: str = "") -> None:
     decided the observed cells (`checks.matrix.decided_by`) as the scenario's deciding layers
     (`checks.decided`)."""
     comparison = judged if isinstance(judged, Comparison) else judged.comparison
-    text = report or (judged.render() if isinstance(judged, Comparison) else judged.report())
     decided.record(decided_by(comparison))
+
+    def text() -> str:  # rendered only for a verdict that raises: a passing matrix of 100 tenants is 2 MB
+        return report or (judged.render() if isinstance(judged, Comparison) else judged.report())
+
     if comparison.mismatches:
-        raise AssertionError(text)
+        raise AssertionError(text())
     if comparison.incomplete:
-        raise Inconclusive(text)
+        raise Inconclusive(text())
     empty = comparison.nothing_compared()
     if empty:  # named first, unless the report already names it (a comparison's rendering does)
-        raise Inconclusive(text if empty in text else f"{empty}\n\n{text}".rstrip())
+        raise Inconclusive(text() if empty in text() else f"{empty}\n\n{text()}".rstrip())
 
 
 def holds(ok: bool, evidence: str) -> Observed:

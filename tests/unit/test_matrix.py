@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from checks.matrix import Cell, Matrix, apply_positive_control, compare, decided_by
+from checks.matrix import GRID_CELLS, Cell, Matrix, apply_positive_control, compare, decided_by, to_html_table
+from checks.verdicts import require
 
 ROWS, COLS = ("blue/a", "green/a"), ("blue/b:8080/tcp", "green/b:8080/tcp")
 EXPECTED = Matrix.build(
@@ -255,3 +256,59 @@ def test_a_denial_the_controls_void_loses_its_layer_and_a_re_probe_replaces_it()
     newer = Matrix.build(["a"], ["x", "y"], {("a", "y"): A}, {}, {("a", "y"): "-"})
     assert observed.merge(newer).layers == {("a", "y"): "-"}
     assert observed.merge(Matrix.build(["a"], ["x", "y"], {})).layers == {("a", "y"): "authorizer"}
+
+
+def _wide(flip: tuple[str, str] | None = None) -> tuple[Matrix, Matrix]:
+    """A comparison of 200 x 101 cells (past GRID_CELLS), every cell allowed; `flip` observed DENIED."""
+    rows, columns = [f"r{i}" for i in range(200)], [f"c{j}" for j in range(101)]
+    assert len(rows) * len(columns) > GRID_CELLS
+    expected = {(r, c): Cell.ALLOWED for r in rows for c in columns}
+    observed = dict(expected)
+    if flip:
+        observed[flip] = Cell.DENIED
+    return Matrix.build(rows, columns, expected), Matrix.build(rows, columns, observed)
+
+
+def test_a_wide_passing_comparison_draws_no_grid_and_says_so() -> None:
+    comparison = compare(*_wide())
+    text, table = comparison.render(), to_html_table(comparison)
+    assert text.startswith("PASS\n\ngrids past 20,000 cells draw only the rows and columns with a difference: ")
+    assert "0 of 200 rows, 0 of 101 columns" in text
+    assert "r17" not in text
+    assert "0 of 200 rows" in table
+    assert "r17" not in table
+    assert len(text) < 500
+
+
+def test_a_wide_comparison_draws_the_rows_and_columns_of_its_differences_and_lists_each() -> None:
+    comparison = compare(*_wide(flip=("r17", "c42")))
+    text, table = comparison.render(), to_html_table(comparison)
+    assert "1 of 200 rows, 1 of 101 columns" in text
+    assert "expected ALLOWED, observed DENIED: r17 -> c42" in text
+    assert "r17" in table
+    assert "c42" in table
+    assert "r18" not in table
+    assert "c41" not in table
+
+
+def test_a_small_comparison_draws_every_row_and_column() -> None:
+    expected = Matrix.build(["a", "b"], ["x", "y"], {(r, c): Cell.ALLOWED for r in "ab" for c in "xy"})
+    assert compare(expected, expected).drawn() == (("a", "b"), ("x", "y"), "")
+
+
+class _Unrenderable:
+    """A judged whose report may not be rendered: only a verdict that raises asks for it."""
+
+    def __init__(self, comparison: object) -> None:
+        self.comparison = comparison
+
+    def report(self) -> str:
+        raise RuntimeError("rendered a report for a passing verdict")
+
+
+def test_require_renders_the_report_only_for_a_verdict_that_raises() -> None:
+    expected = Matrix.build(["a"], ["x"], {("a", "x"): Cell.ALLOWED})
+    require(_Unrenderable(compare(expected, expected)))  # type: ignore[arg-type]
+    denied = Matrix.build(["a"], ["x"], {("a", "x"): Cell.DENIED})
+    with pytest.raises(RuntimeError, match="rendered a report"):
+        require(_Unrenderable(compare(expected, denied)))  # type: ignore[arg-type]
