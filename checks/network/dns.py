@@ -138,8 +138,11 @@ def with_owner_controls(observed: Matrix, controls: Mapping[str, Sequence[tuple[
     its control cells as observed); a DENIED cell of a column without controls is ERROR ("no pod of the
     name's owner asked it")."""
     cells, evidence = dict(observed.cells), dict(observed.evidence)
+    in_column: dict[str, list[tuple[str, str]]] = {}  # column -> its observed cells
+    for key in observed.cells:
+        in_column.setdefault(key[1], []).append(key)
     for column, named in controls.items():
-        denied = [k for k, cell in observed.cells.items() if k[1] == column and cell is Cell.DENIED]
+        denied = [k for k in in_column.get(column, ()) if observed.cells[k] is Cell.DENIED]
         if not denied:
             continue
         if not named:
@@ -149,7 +152,7 @@ def with_owner_controls(observed: Matrix, controls: Mapping[str, Sequence[tuple[
                     f"no pod of the name's owner asked it, so its denial proves nothing: {evidence.get(key, '')}"
                 )
             continue
-        keys = {k for k in observed.cells if k[1] == column} | {k for k in named if k in observed.cells}
+        keys = set(in_column.get(column, ())) | {k for k in named if k in observed.cells}
         part = Matrix(
             observed.rows,
             tuple(dict.fromkeys([column, *(c for _, c in named)])),
