@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -134,10 +135,14 @@ func connect(args []string) {
 		}()
 	}
 	wg.Wait()
-	out := json.NewEncoder(os.Stdout)
+	// One write at the end, not one a result: each write to an exec's stdout travels as its own frame
+	// through the kubelet and the API server to the suite's websocket client, which reads frame by frame.
+	buffered := bufio.NewWriterSize(os.Stdout, 1<<16)
+	out := json.NewEncoder(buffered)
 	for _, r := range results {
 		_ = out.Encode(r)
 	}
+	_ = buffered.Flush()
 }
 
 func probe(t target, timeout time.Duration) result {
