@@ -222,16 +222,18 @@ def compare(expected: Matrix, observed: Matrix, terms: tuple[str, str] = MATRIX_
     Every cell the expected matrix sets must be observed; cells it leaves UNOBSERVED are not required.
     """
     mismatches, incomplete = [], []
+    wanted, seen, unobserved = expected.cells, observed.cells, Cell.UNOBSERVED  # the loop runs 10^5 times
     for row in expected.rows:
         for column in expected.columns:
-            want, got = expected[row, column], observed[row, column]
-            if want is Cell.UNOBSERVED:
+            key = (row, column)
+            want = wanted.get(key, unobserved)
+            if want is unobserved:
                 continue
-            evidence = observed.evidence.get((row, column), "")
-            if got in (Cell.ERROR, Cell.UNOBSERVED):
-                incomplete.append(Mismatch(row, column, want, got, evidence, terms))
+            got = seen.get(key, unobserved)
+            if got is Cell.ERROR or got is unobserved:
+                incomplete.append(Mismatch(row, column, want, got, observed.evidence.get(key, ""), terms))
             elif want is not got:
-                mismatches.append(Mismatch(row, column, want, got, evidence, terms))
+                mismatches.append(Mismatch(row, column, want, got, observed.evidence.get(key, ""), terms))
     return Comparison(expected, observed, tuple(mismatches), tuple(incomplete), terms)
 
 
@@ -289,8 +291,9 @@ def _row_and_column_controls(expected: Matrix, observed: Matrix) -> Callable[[st
     allowed_columns = {c for (_, c), cell in observed.cells.items() if cell is Cell.ALLOWED}
     dead_rows: dict[str, tuple[str, str]] = {}  # row -> its first expected-ALLOWED cell not observed ALLOWED
     dead_columns: dict[str, tuple[str, str]] = {}
+    seen = observed.cells
     for (row, column), want in expected.cells.items():
-        if want is not Cell.ALLOWED or observed[row, column] is Cell.ALLOWED:
+        if want is not Cell.ALLOWED or seen.get((row, column)) is Cell.ALLOWED:
             continue
         if row not in allowed_rows:
             dead_rows.setdefault(row, (row, column))

@@ -3,6 +3,7 @@ relation to the source picks the requirement), and how the matrix is observed. O
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,15 +64,16 @@ class ProbeRun:
         """The matrix columns, one a target column, in the targets' order without repeats."""
         return list(dict.fromkeys(t.column for _, t in self.targets))
 
-    @property
-    def pairs(self) -> list[Pair]:
-        """(source, owner, target) for every source and every target it keeps."""
-        return [(s, o, t) for s in self.sources for o, t in self.targets if self.keep(s, o)]
+    @functools.cached_property
+    def pairs(self) -> tuple[Pair, ...]:
+        """(source, owner, target) for every source and every target it keeps (computed once: 119,400
+        pairs at 100 tenants, asked for by every expectation, round and recheck)."""
+        return tuple((s, o, t) for s in self.sources for o, t in self.targets if self.keep(s, o))
 
-    @property
-    def cells(self) -> set[tuple[str, str]]:
+    @functools.cached_property
+    def cells(self) -> frozenset[tuple[str, str]]:
         """The (source label, column) cells of its pairs: what one whole observation asks."""
-        return {(s.label, t.column) for s, _, t in self.pairs}
+        return frozenset((s.label, t.column) for s, _, t in self.pairs)
 
     def observe(self) -> tuple[Matrix, int]:
         """One observation of the whole run: (matrix, number of probes)."""
