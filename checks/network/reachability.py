@@ -22,13 +22,31 @@ class Verdict:
     attempts: int
     seconds: float
     probes: int
+    retried: str = ""  # what differed in the first attempt, when there were more (`first_differences`)
 
     def report(self) -> str:
         both, pairs = tenant_pairs(self.comparison.observed)
         return (
             f"{self.comparison.render()}\nobserved in {self.attempts} attempt(s), {self.seconds:.1f}s, "
-            f"{self.probes} probes" + (f"\ntenant pairs observed both ways: {both} of {pairs}" if pairs else "")
+            f"{self.probes} probes"
+            + (f"\ntenant pairs observed both ways: {both} of {pairs}" if pairs else "")
+            + (f"\n{self.retried}" if self.retried else "")
         )
+
+
+def first_differences(comparison: Comparison, shown: int = 5) -> str:
+    """What differed in a first attempt that was not the last (pure): the count, then the `shown` most
+    common kinds, each "N expected X, observed Y (outcome)" with the probe's outcome word ("timeout",
+    "refused", "dns-failure", ...) from the evidence, e.g. "first attempt: 12 cells differed: 10 expected
+    allowed, observed denied (timeout); 2 expected denied, observed error (exec failed)"."""
+    kinds: dict[str, int] = {}
+    for m in comparison.mismatches + comparison.incomplete:
+        outcome = m.evidence.split(":", 1)[0].split("(", 1)[0].strip() or "no evidence"
+        kind = f"expected {m.expected.value}, observed {m.observed.value} ({outcome})"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    common = sorted(kinds.items(), key=lambda item: -item[1])[:shown]
+    total = sum(kinds.values())
+    return f"first attempt: {total} cells differed: " + "; ".join(f"{n} {kind}" for kind, n in common)
 
 
 def tenant_pairs(observed: Matrix) -> tuple[int, int]:
@@ -97,7 +115,8 @@ def observe_until_converged(
             max_interval=3.0,
             retry_on=(),
         )
-    return Verdict(rounds[-1][0], len(rounds), time.monotonic() - began, sum(count for _, count in rounds))
+    retried = first_differences(rounds[0][0]) if len(rounds) > 1 else ""
+    return Verdict(rounds[-1][0], len(rounds), time.monotonic() - began, sum(count for _, count in rounds), retried)
 
 
 def merged(observed: Matrix, again: Matrix, cells: Cells) -> Matrix:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Set
 
-from checks.matrix import Cell, Matrix
-from checks.network.reachability import merged, observe_until_converged
+from checks.matrix import Cell, Matrix, compare
+from checks.network.reachability import first_differences, merged, observe_until_converged
 
 ROWS = ["t1/a", "t1/b", "t2/a"]
 COLUMNS = ["t1/a:8080/tcp", "t1/b:8080/tcp", "t2/a:8080/tcp"]
@@ -37,6 +37,10 @@ def test_a_control_that_timed_out_once_is_probed_again_alone_and_the_matrix_pass
     )
     assert verdict.comparison.passed
     assert verdict.attempts == 2
+    assert verdict.report().endswith(
+        "\nfirst attempt: 3 cells differed: 2 expected denied, observed error (positive control failed); "
+        "1 expected allowed, observed error (positive control failed)"
+    )
     assert ("t1/a", "t1/b:8080/tcp") in asked[0]
     assert len(asked[0]) < len(first), "only the differing cells and those the failed control left undecided"
 
@@ -65,3 +69,19 @@ def test_merged_takes_only_the_cells_asked_and_observed_again() -> None:
     assert after.evidence[a] == "connected"
     assert after[b] is Cell.DENIED, "a cell not asked again keeps its observation"
     assert merged(before, Matrix.build(["r"], ["a", "b"], {}), {a})[a] is Cell.DENIED
+
+
+def test_first_differences_count_each_kind_with_the_probes_outcome_most_common_first() -> None:
+    wanted = expected()
+    cells = dict(wanted.cells)
+    evidence = {}
+    for row in ("t1/a", "t1/b"):
+        cells[(row, "t2/a:8080/tcp")] = Cell.ALLOWED
+        evidence[(row, "t2/a:8080/tcp")] = "connected: 1.2 ms"
+    cells[("t2/a", "t1/a:8080/tcp")] = Cell.ERROR
+    evidence[("t2/a", "t1/a:8080/tcp")] = "exec failed: 500"
+    comparison = compare(wanted, Matrix.build(ROWS, COLUMNS, cells, evidence))
+    assert first_differences(comparison) == (
+        "first attempt: 3 cells differed: 2 expected denied, observed allowed (connected); "
+        "1 expected denied, observed error (exec failed)"
+    )
