@@ -21,8 +21,7 @@ class Timeouts:
     api_call: float = 15.0  # one request to an API server
     pod_ready: float = 120.0  # a pod from creation to Running and Ready
     namespace_gone: float = 120.0  # a namespace from delete to gone
-    probe: float = 1.0  # one connection attempt inside a probe batch (a denied one waits it out)
-    lookup: float = 2.0  # one name lookup inside a name batch (the cluster's one DNS server answers them all)
+    probe: float = 2.0  # one connection attempt inside a probe batch
     enforce: float = 60.0  # a NetworkPolicy from creation to observed enforcement
     lab_ready: float = 180.0  # a lab cluster from start to Ready
     volume_bound: float = 90.0  # a PVC from creation to Bound

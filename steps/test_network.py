@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 
@@ -287,18 +286,13 @@ def exactly_the_plans_service_types(service_types: Callable[[], Matrix], tenancy
     target_fixture="probe_run",
 )
 def look_up_every_name(
-    tenancy: ProvisionedTenancy,
-    probe_pods: list[ProbePod],
-    tenant_services: list[TenantService],
-    prober: Prober,
-    settings: Settings,
+    tenancy: ProvisionedTenancy, probe_pods: list[ProbePod], tenant_services: list[TenantService], prober: Prober
 ) -> ProbeRun:
     cluster = _shared_cluster(tenancy)
     pods = pods_on(probe_pods, cluster)
     services = [s for s in tenant_services if s.cluster == cluster.handle.name]
     targets = tuple(name_targets(pods, services))
-    lookups = dataclasses.replace(prober, probe_timeout=settings.timeouts.lookup)
-    return ProbeRun(lookups, tuple(pods), targets, same_tenant, observer=observe_names)
+    return ProbeRun(prober, tuple(pods), targets, same_tenant, observer=observe_names)
 
 
 @then("every tenant resolves its own names, and other tenants' names as its plan says")
