@@ -276,13 +276,14 @@ def machine_cpu_seconds(stat: Path = Path("/proc/stat")) -> tuple[float, float]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds of `pid` and of its children it waited for (proc(5): /proc/PID/stat
-    utime, stime, cutime, cstime); 0.0 when it is gone."""
+    """User and system CPU seconds of `pid` itself (proc(5): /proc/PID/stat utime, stime; not cutime and
+    cstime: the lab's daemons are the run's children, and their CPU joins the run's cutime when they end);
+    0.0 when it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
 
 
 def _memory_kib(pid: int) -> tuple[int, int]:
