@@ -1,14 +1,16 @@
 """What a tenant learns about other tenants through cluster DNS: whether their service and pod names
 resolve. Observation only.
 
-Each name is given to `caas-probe connect` as a host, fully qualified with a trailing dot (the column
-keeps the name without it): a rooted name is asked once per record type, A and AAAA, where a relative
-one is first tried under every search domain of the pod's resolv.conf (ndots:5: 8 queries a name instead
-of 2, which overloaded the cluster's DNS server at 12 pods x 154 names).
+Each name is given to `caas-probe connect` as a host of protocol "dns", fully qualified with a trailing
+dot (the column keeps the name without it): the probe only looks it up, it tries no connection (at 100
+tenants a name run whose probes also connected waited out the probe timeout on every other tenant's
+address the network policies drop). A rooted name is asked once per record type, A and AAAA, where a
+relative one is first tried under every search domain of the pod's resolv.conf (ndots:5: 8 queries a
+name instead of 2, which overloaded the cluster's DNS server at 12 pods x 154 names).
 
-Reading an outcome (`as_resolution`): "no such host" is DENIED (the name is not disclosed); any other
-outcome after the name resolved (connected, refused, timeout) is ALLOWED (disclosed); a DNS server
-that did not answer, or any other dns-failure, is ERROR.
+Reading an outcome (`as_resolution`): "no such host" is DENIED (the name is not disclosed); "resolved"
+(or, from a probe that connects, any outcome after the name resolved) is ALLOWED (disclosed); a DNS
+server that did not answer, or any other dns-failure, is ERROR.
 
 "no such host" is a weak denial, so a denial is earned twice over (`resolve_names`):
 
@@ -57,6 +59,7 @@ from checks.network.runs import ProbeRun
 from checks.network.services import TenantService
 from harness.wait import WaitTimeout, wait_until
 
+LOOKUP = "dns"  # the probe protocol that only looks a name up (caas-probe connect)
 NOT_FOUND = "no such host"  # Go's resolver on NXDOMAIN (and on NODATA: see the module's text)
 CLUSTER_DOMAIN = "cluster.local"  # as TenantService.dns_name
 ABSENT = "caas-absent"  # a Service name no one creates
@@ -86,16 +89,16 @@ def name_targets(
     """Every service's and every pod's DNS name, each owned by its tenant's pod or service, and one name of
     no Service (owned by `ABSENT`), which must never resolve. Hosts are rooted (`rooted`), columns show
     the name without the dot."""
-    port = TCP_PORTS[0]
-    targets = [(s.owner, Target(f"{s.dns_name} (name)", rooted(s.dns_name), port, "tcp")) for s in services]
+    port = TCP_PORTS[0]  # never dialled: a "dns" target is only looked up
+    targets = [(s.owner, Target(f"{s.dns_name} (name)", rooted(s.dns_name), port, LOOKUP)) for s in services]
     targets += [
-        (p, Target(f"{p.label} pod (name)", rooted(pod_dns_name(p, domain)), port, "tcp")) for p in pods if p.namespace
+        (p, Target(f"{p.label} pod (name)", rooted(pod_dns_name(p, domain)), port, LOOKUP)) for p in pods if p.namespace
     ]
     if services:  # the negative control: a name nobody made must not resolve (denials are observable)
         owner = services[0].owner
         absent = f"{ABSENT}.{owner.namespace}.svc.{domain}"
         nobody = ProbePod(owner.tenant, owner.cluster, owner.namespace, ABSENT, ABSENT, "")
-        targets.append((nobody, Target(f"{absent} (name)", rooted(absent), port, "tcp")))
+        targets.append((nobody, Target(f"{absent} (name)", rooted(absent), port, LOOKUP)))
     return targets
 
 

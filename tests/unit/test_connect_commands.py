@@ -13,8 +13,18 @@ import re
 
 import pytest
 
-from checks.network.dns import ABSENT, name_targets, pod_dns_name
-from checks.network.probe import TCP_PORTS, UDP_PORT, ProbePod, Target, connect_command, pod_targets, port_targets
+from checks.matrix import Cell, Matrix
+from checks.network.dns import ABSENT, as_resolution, name_targets, pod_dns_name
+from checks.network.probe import (
+    TCP_PORTS,
+    UDP_PORT,
+    ProbePod,
+    Target,
+    connect_command,
+    parse_results,
+    pod_targets,
+    port_targets,
+)
 from checks.network.services import EXPOSED, SERVICE, TenantService, admit_outside_policy, service_manifest
 from provisioning.model.tenancy import Placement, Tenant
 
@@ -115,16 +125,16 @@ def test_name_targets_are_every_service_every_pod_and_one_name_nobody_made_asked
             "caas-probe.tenant-blue.svc.cluster.local (name)",
             "caas-probe.tenant-blue.svc.cluster.local.",
             8080,
-            "tcp",
+            "dns",
         ),
-        ("blue/a", "blue/a pod (name)", "10-244-1-7.tenant-blue.pod.cluster.local.", 8080, "tcp"),
-        ("green/b", "green/b pod (name)", "10-244-2-9.tenant-green.pod.cluster.local.", 8080, "tcp"),
+        ("blue/a", "blue/a pod (name)", "10-244-1-7.tenant-blue.pod.cluster.local.", 8080, "dns"),
+        ("green/b", "green/b pod (name)", "10-244-2-9.tenant-green.pod.cluster.local.", 8080, "dns"),
         (
             f"blue/{ABSENT}",
             f"{ABSENT}.tenant-blue.svc.cluster.local (name)",
             f"{ABSENT}.tenant-blue.svc.cluster.local.",
             8080,
-            "tcp",
+            "dns",
         ),
     ], "a node (no namespace) has no pod name; every host ends with the root's dot, no column does"
 
@@ -175,3 +185,20 @@ def test_the_tenant_admits_outside_clients_to_its_exposed_pods_on_the_exposed_tc
         {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 8080}]}
     ]
     assert "egress" not in policy["spec"]
+
+
+def test_a_resolved_name_is_allowed_and_an_unknown_one_denied_by_the_name_reading() -> None:
+    results = parse_results(
+        "\n".join(
+            [
+                json.dumps({"id": "known (name)", "result": "resolved", "detail": "10.96.0.12"}),
+                json.dumps({"id": "unknown (name)", "result": "dns-failure", "detail": "lookup x.: no such host"}),
+            ]
+        )
+    )
+    assert results["known (name)"] == (Cell.ALLOWED, "resolved: 10.96.0.12")
+    cells = {("blue/a", column): cell for column, (cell, _) in results.items()}
+    evidence = {("blue/a", column): detail for column, (_, detail) in results.items()}
+    resolution = as_resolution(Matrix.build(["blue/a"], list(results), cells, evidence))
+    assert resolution["blue/a", "known (name)"] is Cell.ALLOWED
+    assert resolution["blue/a", "unknown (name)"] is Cell.DENIED

@@ -4,7 +4,8 @@
 //	    answers every TCP connection and UDP datagram with the pod's host name.
 //	caas-probe connect --timeout 2s '<json list of targets>'
 //	    tries every target at once and prints one JSON result per target:
-//	    connected, refused, unreachable, timeout, dns-failure or error (with the detail).
+//	    connected, refused, unreachable, timeout, dns-failure or error (with the detail);
+//	    a target of protocol "dns" is only looked up: resolved (the address) or dns-failure.
 package main
 
 import (
@@ -200,6 +201,9 @@ func attempt(t target, timeout time.Duration) (string, string) {
 			return "dns-failure", fmt.Sprint(err)
 		}
 		host = address
+	}
+	if t.Protocol == "dns" { // the name resolved: that is the verdict, no connection is tried
+		return "resolved", host
 	}
 	address := net.JoinHostPort(host, strconv.Itoa(t.Port))
 	var dialer net.Dialer
