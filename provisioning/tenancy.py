@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,11 +137,6 @@ def refused_by_protection(answer: answers.Answer) -> bool:
     return answer.layer is answers.Layer.ADMISSION_POLICY and answer.policy.startswith(PROTECTION)
 
 
-# Tenants onboarded at once on one cluster: each tenant's objects are created in order (namespace first), the
-# tenants side by side, and each waits for its namespace's default service account on its own.
-ONBOARDING_WORKERS = 8
-
-
 class Provisioner:
     """Provisions one product's tenancy through its backend, with rollback."""
 
@@ -195,8 +189,7 @@ class Provisioner:
             for manifest in protection:
                 self._create(api, handle, manifest)
             destinations = _destinations(api)
-
-            def onboard(tenant: Tenant) -> None:
+            for tenant in provisioned.tenants:
                 tenant_started = time.monotonic()
                 self.report(f"{product.name}: onboarding tenant {tenant.name} on {handle.name}")
                 plan = product.plan(tenant.plan)
@@ -208,16 +201,6 @@ class Provisioner:
                     self._create(api, handle, manifest)
                 self._wait_default_service_account(api, tenant.namespace)
                 provisioned.onboarding_seconds[tenant.name] = time.monotonic() - tenant_started
-
-            kube.keep_connections(api, ONBOARDING_WORKERS)
-            with ThreadPoolExecutor(ONBOARDING_WORKERS) as pool:
-                onboarding = [pool.submit(onboard, t) for t in provisioned.tenants]
-                try:
-                    for done in onboarding:
-                        done.result()  # the first tenant's failure, in the tenants' order
-                except BaseException:  # no tenant starts after a failure; those started end before the rollback
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
             if protection:
                 self._wait_protection(handle, guarded[0])
             if handle.authorization is AuthorizationMode.ABAC:
