@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import html
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -52,6 +52,19 @@ class Matrix:
         layers: Mapping[tuple[str, str], str] | None = None,
     ) -> Matrix:
         return cls(tuple(rows), tuple(columns), dict(cells), dict(evidence or {}), dict(layers or {}))
+
+    def only(
+        self, keys: Collection[tuple[str, str]], rows: Sequence[str] | None = None, columns: Sequence[str] | None = None
+    ) -> Matrix:
+        """This matrix with only the cells of `keys` kept (their evidence and deciding layers too), the rest
+        UNOBSERVED, on `rows` and `columns` if given (pure)."""
+        return Matrix(
+            tuple(self.rows if rows is None else rows),
+            tuple(self.columns if columns is None else columns),
+            {k: v for k, v in self.cells.items() if k in keys},
+            {k: v for k, v in self.evidence.items() if k in keys},
+            {k: v for k, v in self.layers.items() if k in keys},
+        )
 
     def incomplete(self) -> list[tuple[str, str, Cell]]:
         """Cells that were not observed properly (ERROR or UNOBSERVED)."""

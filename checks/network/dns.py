@@ -223,18 +223,7 @@ def resolve_names(
         again, count = ask(denied)
         observed, probes = reasked(observed, again, denied), probes + count
     judged = with_owner_controls(observed, controls)
-    return (judged if cells is None else only(judged, cells)), probes
-
-
-def only(observed: Matrix, cells: Cells) -> Matrix:
-    """`observed` with only `cells` kept (cells, evidence, layers); the rest UNOBSERVED (pure)."""
-    return Matrix(
-        observed.rows,
-        observed.columns,
-        {k: v for k, v in observed.cells.items() if k in cells},
-        {k: v for k, v in observed.evidence.items() if k in cells},
-        {k: v for k, v in observed.layers.items() if k in cells},
-    )
+    return (judged if cells is None else judged.only(cells)), probes
 
 
 def observe_names(run: ProbeRun, cells: Cells | None = None) -> tuple[Matrix, int]:

@@ -384,14 +384,7 @@ class AccessRun:
 
 def _cut(observed: Matrix, expected: Matrix) -> Matrix:
     """`observed` on `expected`'s rows, columns and cells only (their evidence and deciding layers kept)."""
-    keys = expected.cells.keys()
-    return Matrix(
-        expected.rows,
-        expected.columns,
-        {k: v for k, v in observed.cells.items() if k in keys},
-        {k: v for k, v in observed.evidence.items() if k in keys},
-        {k: v for k, v in observed.layers.items() if k in keys},
-    )
+    return observed.only(expected.cells.keys(), expected.rows, expected.columns)
 
 
 def observe_cluster(

@@ -31,13 +31,8 @@ from checks.network.judging import expected_disclosure
 from checks.network.probe import Observation, ProbePod, Prober, Target
 from checks.network.reachability import observe_until_converged
 from checks.network.runs import ProbeRun, every_pair, from_outside
-from checks.network.services import SERVICE, TenantService
+from tests.unit.test_dns_denials import BLUE_A, BLUE_B, BLUE_SERVICE, GREEN_A, GREEN_B
 
-BLUE_A = ProbePod("blue", "pks-shared", "tenant-blue", "probe-a", "a", "10.244.1.7")
-BLUE_B = ProbePod("blue", "pks-shared", "tenant-blue", "probe-b", "b", "10.244.1.8")
-GREEN_A = ProbePod("green", "pks-shared", "tenant-green", "probe-a", "a", "10.244.2.9")
-GREEN_B = ProbePod("green", "pks-shared", "tenant-green", "probe-b", "b", "10.244.2.10")
-BLUE_SERVICE = TenantService("blue", "pks-shared", "tenant-blue", SERVICE, "10.96.0.15")
 SOURCES = (BLUE_A, BLUE_B, GREEN_A, GREEN_B)
 TARGETS = tuple(name_targets(SOURCES, [BLUE_SERVICE]))
 SERVICE_NAME = f"{BLUE_SERVICE.dns_name} (name)"
