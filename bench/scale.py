@@ -387,7 +387,7 @@ def evidence_work(texts: Sequence[str]) -> dict[str, int]:
     if pairs:  # the matrices that probe tenant pairs: how many, and how many left a pair unprobed a way
         work["pair matrices"] = len(pairs)
         work["pair matrices missing a pair"] = sum(1 for both, every in pairs if both < every)
-        work["tenant pairs (each matrix)"] = max(every for _, every in pairs)
+        work["tenant pairs (largest matrix)"] = max(every for _, every in pairs)
 
     def add(name: str, value: int) -> None:
         work[name] = work.get(name, 0) + value
@@ -405,7 +405,7 @@ def evidence_work(texts: Sequence[str]) -> dict[str, int]:
         figures = [int(x.replace(",", "")) for x in found[1:4]]
         add("matrix cells asked", figures[0])
         add("matrix cells", figures[1])
-        add("model-only cells", figures[2])
+        add("matrix cells inferred from the model", figures[2])
         for way in range(4, len(found), 3):
             agree, answered = int(found[way + 1].replace(",", "")), int(found[way + 2].replace(",", ""))
             add("answered (model vs API)", answered)
@@ -414,7 +414,7 @@ def evidence_work(texts: Sequence[str]) -> dict[str, int]:
         for way in _WAY.finditer(line):
             add("cells asked", int(way[2]))
             if way[3]:
-                add("cells inferred", int(way[3]))
+                add("cells inferred from rules reviews", int(way[3]))
                 add("rules reviews", int(way[4]))
     return work
 
@@ -485,9 +485,9 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
     totals["seconds provisioning"] = provisioning
     memory = extra.get("memory", [])
     if memory:
-        totals["peak RSS MiB"] = max(m[2] for m in memory) / 1024
-        totals["peak PSS MiB"] = max(m[3] for m in memory) / 1024
-        totals["peak processes"] = max(m[1] for m in memory)
+        totals["lab peak RSS MiB"] = max(m[2] for m in memory) / 1024
+        totals["lab peak PSS MiB"] = max(m[3] for m in memory) / 1024
+        totals["lab peak processes"] = max(m[1] for m in memory)
     if extra.get("suite"):
         totals["suite peak RSS MiB"] = max(m[1] for m in extra["suite"]) / 1024
     totals.update(cpu_totals(extra.get("cpu", [])))

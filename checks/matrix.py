@@ -165,9 +165,14 @@ class Comparison:
         kept_rows, kept_columns = {m.row for m in differing}, {m.column for m in differing}
         drawn_rows = tuple(r for r in rows if r in kept_rows)
         drawn_columns = tuple(c for c in columns if c in kept_columns)
+        compared = sum(1 for cell in self.expected.cells.values() if cell is not Cell.UNOBSERVED)
+        size = f"{compared:,} cells compared in a grid of {len(rows)} rows x {len(columns)} columns"
+        if not differing:
+            every = f"{size}, every one as expected: no grid is drawn (past {GRID_CELLS:,} cells only the rows"
+            return (), (), f"{every} and columns with a difference are)"
         note = (
-            f"grids past {GRID_CELLS:,} cells draw only the rows and columns with a difference: "
-            f"{len(drawn_rows)} of {len(rows)} rows, {len(drawn_columns)} of {len(columns)} columns"
+            f"{size}: past {GRID_CELLS:,} cells the grids draw only the rows and columns with a difference, "
+            f"{len(drawn_rows)} of {len(rows)} rows and {len(drawn_columns)} of {len(columns)} columns"
         )
         return drawn_rows, drawn_columns, note
 
@@ -222,7 +227,9 @@ def to_html_table(comparison: Comparison) -> str:
             title = html.escape(observed.evidence.get((row, column), ""))
             cells.append(f'<td{style} title="{title}">{want.value} / {got.value}</td>')
         rows.append(f"<tr><th>{html.escape(row)}</th>{''.join(cells)}</tr>")
-    before = f"<p>{html.escape(note)}</p>" if note else ""
+    before = f"<p>{html.escape(comparison.verdict_line())}: {html.escape(note)}</p>" if note else ""
+    if not drawn_rows or not drawn_columns:
+        return before or "<p>no cells</p>"
     return (
         f"{before}<table border=1><caption>expected / observed</caption><tr><th></th>{head}</tr>{''.join(rows)}</table>"
     )

@@ -139,7 +139,12 @@ def test_evidence_work_counts_probes_and_each_observation_once() -> None:
         cells,
         cells,
     ]
-    assert evidence_work(texts) == {"probes": 274, "cells asked": 240, "cells inferred": 60, "rules reviews": 6}
+    assert evidence_work(texts) == {
+        "probes": 274,
+        "cells asked": 240,
+        "cells inferred from rules reviews": 60,
+        "rules reviews": 6,
+    }
     assert evidence_work(["nothing counted here"]) == {}
 
 
@@ -170,12 +175,16 @@ def test_evidence_work_reads_the_covering_split_and_the_models_agreement_once_pe
     assert work == {
         "matrix cells asked": 3,
         "matrix cells": 1234567,
-        "model-only cells": 1234564,
+        "matrix cells inferred from the model": 1234564,
         "answered (model vs API)": 4,
         "model-API disagreements": 2,
     }
     every = evidence_work([coverage(None, questions, observation)])  # type: ignore[arg-type]
-    assert (every["matrix cells asked"], every["matrix cells"], every["model-only cells"]) == (3, 3, 0)
+    assert (every["matrix cells asked"], every["matrix cells"], every["matrix cells inferred from the model"]) == (
+        3,
+        3,
+        0,
+    )
 
 
 def test_workers_for_gives_each_size_room_for_its_pods_at_the_plans_request() -> None:
