@@ -50,12 +50,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from checks.matrix import Cell, Matrix, apply_positive_control
 from checks.network.expectations import Pair
 from checks.network.probe import TCP_PORTS, ProbePod, Target
-from checks.network.runs import ProbeRun
+from checks.network.runs import Cells, ProbeRun
 from checks.network.services import TenantService
 from harness.wait import WaitTimeout, wait_until
 
@@ -69,7 +69,6 @@ SECOND_ASK = "resolved on the second ask"
 EXECS = 16
 OWNERS_RESOLVE_WITHIN = 20.0  # seconds for the owners' pods to resolve their names before the re-ask
 
-Cells = Set[tuple[str, str]]  # (row, column) cells of a name matrix
 Ask = Callable[[Cells | None], tuple[Matrix, int]]  # ask these cells (None: all) -> (resolution, probes)
 
 
@@ -156,12 +155,7 @@ def with_owner_controls(observed: Matrix, controls: Mapping[str, Sequence[tuple[
                 )
             continue
         keys = set(in_column.get(column, ())) | {k for k in named if k in observed.cells}
-        part = Matrix(
-            observed.rows,
-            tuple(dict.fromkeys([column, *(c for _, c in named)])),
-            {k: observed.cells[k] for k in keys},
-            {k: observed.evidence.get(k, "") for k in keys},
-        )
+        part = observed.only(keys, columns=tuple(dict.fromkeys([column, *(c for _, c in named)])))
         checked = apply_positive_control(part, part, named)
         for key in denied:
             cells[key], evidence[key] = checked.cells[key], checked.evidence.get(key, "")
@@ -230,13 +224,12 @@ def observe_names(run: ProbeRun, cells: Cells | None = None) -> tuple[Matrix, in
     """The observer of a name run (`ProbeRun.observer`): `resolve_names` over the run's pairs, of only
     `cells` (None: every pair; given: a recheck's cells, the rest left UNOBSERVED), each ask one
     `caas-probe connect` per source pod of only the cells asked. -> (resolution matrix, probes made)."""
-    every = run.cells
     targets = [t for _, t in run.targets]
+    prober = dataclasses.replace(run.prober, workers=min(EXECS, run.prober.workers))
 
     def ask(cells: Cells | None) -> tuple[Matrix, int]:
-        wanted = every if cells is None else cells
-        prober = dataclasses.replace(run.prober, workers=min(EXECS, run.prober.workers))
+        wanted = run.cells if cells is None else cells
         observation = prober.observe(run.sources, targets, skip=lambda s, t: (s.label, t.column) not in wanted)
         return as_resolution(observation.matrix), observation.probes
 
-    return resolve_names(owner_controls(run.pairs), ask, cells=None if cells is None else every & set(cells))
+    return resolve_names(owner_controls(run.pairs), ask, cells=cells)

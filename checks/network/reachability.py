@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Set
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import allure
 
 from checks.matrix import Cell, Comparison, Matrix, apply_positive_control, compare, to_html_table
+from checks.network.runs import Cells
 from checks.verdicts import require
 from harness.wait import WaitTimeout, wait_until
 
@@ -66,9 +67,6 @@ def tenant_pairs(observed: Matrix) -> tuple[int, int]:
     pairs = {frozenset((a, b)) for a in both_ends for b in both_ends if a != b}
     both = sum(1 for pair in pairs if {(a, b) for a in pair for b in pair if a != b} <= seen)
     return both, len(pairs)
-
-
-Cells = Set[tuple[str, str]]  # (row, column) cells of a matrix
 
 
 def observe_until_converged(

@@ -23,9 +23,10 @@ Owned = tuple[ProbePod, Target]  # a target and its owner (a pod, service, node 
 
 
 def from_pods(run: ProbeRun, cells: Cells | None = None) -> tuple[Matrix, int]:
-    """Probe the kept (source, target) pairs of `run` from inside the source pods, only those of `cells`
-    (None: every kept pair) -> (matrix, number of probes); the other cells stay UNOBSERVED."""
-    wanted = run.cells if cells is None else run.cells & set(cells)
+    """Probe the kept (source, target) pairs of `run` from inside the source pods, only `cells` (cells of
+    the run, as `ProbeRun.recheck` gives them; None: every kept pair) -> (matrix, number of probes); the
+    other cells stay UNOBSERVED."""
+    wanted = run.cells if cells is None else cells
     observation = run.prober.observe(
         run.sources, [t for _, t in run.targets], skip=lambda s, t: (s.label, t.column) not in wanted
     )
