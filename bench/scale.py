@@ -135,12 +135,14 @@ def render(
 ) -> str:
     """The scale table: one row per area and figure, one column per size, then the ratio per tenant and
     the fitted exponent of the last size against the first (the baseline)."""
-    head = f"{'area':<14} {'figure':<26}" + "".join(f" {f'N={n}':>10}" for n in sizes)
+    names = [k for r in runs for f in r.values() for k in f.work] + [k for t in totals for k in t]
+    width = max([26, *(len(name) for name in names)])  # the figure column holds the longest figure's name
+    head = f"{'area':<14} {'figure':<{width}}" + "".join(f" {f'N={n}':>10}" for n in sizes)
     head += f" {'per tenant':>11} {'exponent':>9}" if len(sizes) > 1 else ""
     lines = [head, "-" * len(head)]
 
     def row(area: str, figure: str, values: Sequence[float]) -> None:
-        text = f"{area:<14} {figure:<26}" + "".join(f" {v:>10.1f}" if v % 1 else f" {v:>10.0f}" for v in values)
+        text = f"{area:<14} {figure:<{width}}" + "".join(f" {v:>10.1f}" if v % 1 else f" {v:>10.0f}" for v in values)
         if len(sizes) > 1:
             ratio = growth(values[0], values[-1], sizes[0], sizes[-1])
             power = exponent(values[0], values[-1], sizes[0], sizes[-1])

@@ -232,3 +232,10 @@ def test_cpu_totals_give_the_busy_share_between_first_and_last_sample_and_the_su
     assert scale.cpu_totals([(0.0, 10.0, 100.0, 1.0)]) == {}
     totals = scale.cpu_totals([(0.0, 10.0, 100.0, 1.0), (2.0, 13.0, 104.0, 2.5), (4.0, 16.0, 108.0, 2.0)])
     assert totals == {"machine CPU busy %": 75.0, "suite CPU seconds": 2.5}
+
+
+def test_render_sizes_the_figure_column_to_its_longest_name() -> None:
+    runs = [{"rbac": AreaFigures(1.0, 1, {"matrix cells inferred from the model": 5})}]
+    rows = render([100], runs, [{"seconds wall": 9.0}]).splitlines()[2:]
+    assert [row.split()[-1] for row in rows] == ["1", "1", "5", "9"]
+    assert len({len(row) for row in rows}) == 1, "every number ends in the same column"
