@@ -16,6 +16,7 @@ from pathlib import Path
 from harness.settings import Timeouts, lab_home
 from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
+from tests.lab.inventory import cluster_prefix
 from tests.support import run_caas
 
 PRODUCT = "existing"
@@ -37,15 +38,11 @@ PRODUCT_FAILS = {
 SUITE_IMAGES = (images.BUSYBOX_IMAGE, images.PROBE)  # the suite's own; the node's pause image stays
 
 
-def prefix() -> str:
-    return os.environ.get("CAAS_CLUSTER_PREFIX", "")
-
-
 @contextlib.contextmanager
 def pks_cluster(name: str) -> Iterator[LabCluster]:
     """A fresh one-node pks lab cluster named `<CAAS_CLUSTER_PREFIX><name>`, removed afterwards."""
     paths = LabPaths(lab_home(dict(os.environ)))
-    full = f"{prefix()}{name}"
+    full = f"{cluster_prefix()}{name}"
     if paths.cluster_dir(full).exists():
         cluster.down(paths, full)
     lab = cluster.up(paths, full, "pks", 1, Timeouts().lab_ready)

@@ -16,6 +16,13 @@ def cluster_prefix() -> str:
     return os.environ.get("CAAS_CLUSTER_PREFIX", "")
 
 
+def suite_run_id(name: str) -> str:
+    """A run id of this suite: `name` after CAAS_CLUSTER_PREFIX, so that another suite running the
+    same test on the same lab (its clusters carry its own prefix) never shares the run id, nor the
+    clusters a run-id filter or `caas clean --run-id` finds."""
+    return f"{cluster_prefix()}{name}"
+
+
 def run_cluster_indices(paths: LabPaths, run_id: str) -> set[int]:
     """The lab indices of the run's clusters now (their host links are named after the index)."""
     return {s.index for s in cluster.list_clusters(paths) if s.run_id == run_id}

@@ -14,7 +14,8 @@ from harness.targets import load_targets
 from provisioning.backends import kubeconfig_authorization as authz
 from provisioning.kube import client as kube
 from provisioning.lab import cluster
-from tests.lab.existing_runs import pks_cluster, prefix
+from tests.lab.existing_runs import pks_cluster
+from tests.lab.inventory import suite_run_id
 from tests.support import run_caas
 
 pytestmark = pytest.mark.lab
@@ -58,7 +59,7 @@ def test_a_plan_stating_abac_on_an_rbac_cluster_stops_the_run_before_anything_st
             assert authz.refuted_plans(taken.spec, str(rbac), tmp_path, ("acme",)) == [], "rbac stands"
 
             abac = _targets(tmp_path, admin_path, "abac")
-            run_id = f"{prefix()}authz-pre"
+            run_id = suite_run_id("authz-pre")
             started = time.monotonic()
             done = run_caas(
                 *("run", "--targets", str(abac), "--output", str(tmp_path / "out"), "--run-id", run_id), timeout=300

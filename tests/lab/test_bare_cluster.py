@@ -10,7 +10,6 @@ tests/lab/expected_verdicts.py, is tests/lab/test_bare_parity.py."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from provisioning.images.pull_secret import docker_config
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
+from tests.lab.inventory import cluster_prefix, suite_run_id
 from tests.support import run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(3600)]
@@ -54,10 +54,6 @@ POD_BASED = (
     "check_storage_006",
 )
 PULL_FAILURE = re.compile(r"(ErrImagePull|ImagePullBackOff)")
-
-
-def prefix() -> str:
-    return os.environ.get("CAAS_CLUSTER_PREFIX", "")
 
 
 @dataclass(frozen=True)
@@ -145,7 +141,7 @@ def runs(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Itera
     )
     push_seconds = time.monotonic() - started
     assert pushed.returncode == 0, pushed.stderr
-    name = f"{prefix()}bare"
+    name = f"{cluster_prefix()}bare"
     if lab_paths.cluster_dir(name).exists():
         cluster.down(lab_paths, name)
     lab = cluster.up(lab_paths, name, "pks", 1, 300, bare=True)
@@ -157,17 +153,21 @@ def runs(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Itera
         wrong.write_text(json.dumps(docker_config(registry.HOST, registry.USER, "not-the-password")))
         pod_based = " or ".join(POD_BASED)
         file = targets(directory, kubeconfig, wrong, served.ca_file)
-        wrong_secret = caas_run(file, directory / "out", f"{prefix()}wrong", "--product", "bare-pks", "-k", pod_based)
-        assert not _namespaces(lab, f"{prefix()}wrong"), "the run leaves nothing behind"
+        wrong_secret = caas_run(
+            file, directory / "out", suite_run_id("wrong"), "--product", "bare-pks", "-k", pod_based
+        )
+        assert not _namespaces(lab, suite_run_id("wrong")), "the run leaves nothing behind"
         file = targets(directory, kubeconfig, served.login_file, served.ca_file)
         registry.down(lab_paths.home)
         try:
-            stopped = caas_run(file, directory / "out", f"{prefix()}stopped", "--product", "bare-pks", "-k", pod_based)
+            stopped = caas_run(
+                file, directory / "out", suite_run_id("stopped"), "--product", "bare-pks", "-k", pod_based
+            )
         finally:
             registry.up(lab_paths.home)
-        assert not _namespaces(lab, f"{prefix()}stopped"), "the run leaves nothing behind"
+        assert not _namespaces(lab, suite_run_id("stopped")), "the run leaves nothing behind"
         # both products in one run, side by side: the same outside client (the lab's) probes both
-        both = caas_run(file, directory / "out", f"{prefix()}both")
+        both = caas_run(file, directory / "out", suite_run_id("both"))
         print(
             f"caas images push: {push_seconds:.1f}s; lab-pks (lab backend) beside bare-pks (kubeconfig backend, "
             f"images pulled from the lab registry) in one run: {both.seconds:.0f}s; pod-based checks only: "

@@ -27,7 +27,6 @@ clusters' start and of the run.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,12 +43,13 @@ from provisioning.model.tenancy import AuthorizationMode
 from tests.lab.bare_clusters import images_section, provision_stating, push_images
 from tests.lab.existing_runs import caas_run
 from tests.lab.expected_verdicts import EXPECTED
+from tests.lab.inventory import cluster_prefix, suite_run_id
 from tests.support import ROOT
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1500)]
 EXAMPLE = ROOT / "targets.example.yaml"
 PRODUCT = "bare-pks"
-RUN_ID = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '')}parity"
+RUN_ID = suite_run_id("parity")
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def parity_run(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) ->
     pushed = time.monotonic()
     _, tenancy, _ = _example_pks()
     dedicated = [t["name"] for entry in tenancy for t in entry["tenants"] if t.get("placement") == "dedicated"]
-    prefix = os.environ.get("CAAS_CLUSTER_PREFIX", "")
+    prefix = cluster_prefix()
     names = {"shared": f"{prefix}parity", **{f"dedicated-{t}": f"{prefix}parity-{t}" for t in dedicated}}
     directory = tmp_path_factory.mktemp("parity")
     try:

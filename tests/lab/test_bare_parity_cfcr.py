@@ -55,6 +55,7 @@ from provisioning.model.tenancy import AuthorizationMode, Tenant
 from tests.lab.bare_clusters import images_section, provision_stating, push_images
 from tests.lab.existing_runs import Run, caas_run
 from tests.lab.expected_verdicts import EXPECTED
+from tests.lab.inventory import cluster_prefix
 from tests.support import ROOT
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(2400)]
@@ -66,10 +67,6 @@ READY_SECONDS = 300.0
 # check_provisioning_001 once was ("skipped", "no shared tenant on a cluster authorized by RBAC"): a skip of
 # its RoleBinding step that hid its judged fences; that step now decides nothing on ABAC clusters instead.
 INHERENT: dict[str, tuple[str, str]] = {}
-
-
-def prefix() -> str:
-    return os.environ.get("CAAS_CLUSTER_PREFIX", "")
 
 
 def namespace_of(tenant: str) -> str:
@@ -212,7 +209,7 @@ def cfcr_run(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> I
     directory = tmp_path_factory.mktemp("parity-cfcr")
     kubeconfig = directory / "provider.kubeconfig"
     file = targets(directory, kubeconfig, served)
-    name = f"{prefix()}parity-cfcr"
+    name = f"{cluster_prefix()}parity-cfcr"
     if lab_paths.cluster_dir(name).exists():
         cluster.down(lab_paths, name)
     started = time.monotonic()
@@ -222,7 +219,7 @@ def cfcr_run(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> I
         seconds.update(onboard_as_the_provider(lab, file, kubeconfig))
         with host.outside_client() as inside:  # where a user's machine is: see tests/lab/test_bare_parity.py
             run = caas_run(
-                file, directory / "out", f"{prefix()}parity-cfcr", 1800, product=PRODUCT, inside=tuple(inside)
+                file, directory / "out", f"{cluster_prefix()}parity-cfcr", 1800, product=PRODUCT, inside=tuple(inside)
             )
         seconds["caas run"] = run.seconds
         print("; ".join(f"{what}: {s:.0f}s" for what, s in seconds.items()))

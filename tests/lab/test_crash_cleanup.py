@@ -14,14 +14,14 @@ from harness.wait import wait_until
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
-from tests.lab.inventory import cluster_prefix, leaked_since, run_cluster_indices
+from tests.lab.inventory import leaked_since, run_cluster_indices, suite_run_id
 from tests.support import run_caas, spawn_caas
 
 pytestmark = pytest.mark.lab
 
 
 def test_sigkill_mid_provisioning_then_clean_leaves_nothing(lab_paths: LabPaths, tmp_path: Path) -> None:
-    run_id = f"{cluster_prefix()}killed"  # another suite on the same lab runs this test under its own run id
+    run_id = suite_run_id("killed")  # another suite on the same lab runs this test under its own run id
     before = host.inventory(lab_paths.home)
     indices: set[int] = set()
     # a whole `caas run`, in its own process group so the kill reaches pytest too
@@ -89,7 +89,7 @@ def _has_tenant_namespace(paths: LabPaths, name: str, run_id: str) -> bool:
 def test_sigkill_at_a_random_point_then_clean_leaves_nothing(
     point: str, seed: int, lab_paths: LabPaths, tmp_path: Path
 ) -> None:
-    run_id = f"{cluster_prefix()}killed-{seed}"
+    run_id = suite_run_id(f"killed-{seed}")
     before = host.inventory(lab_paths.home)
     indices: set[int] = set()
 

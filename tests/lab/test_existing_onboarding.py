@@ -36,6 +36,7 @@ from provisioning.lab import cluster, registry
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import RUN_ID
 from tests.lab.existing_runs import PRODUCT_FAILS, Run, caas_run
+from tests.lab.inventory import cluster_prefix, suite_run_id
 from tests.support import run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3600)]
@@ -84,10 +85,6 @@ NOT_YET_JUDGED = {
 }
 # CI: the missing fence's check, pod security (restricted blue, baseline green) and quota/limits
 SLICE = ("check_network_007", "check_privileged_001", "check_privileged_005")
-
-
-def prefix() -> str:
-    return os.environ.get("CAAS_CLUSTER_PREFIX", "")
 
 
 def _meta(name: str, namespace: str, tenant: str) -> dict[str, Any]:
@@ -302,7 +299,7 @@ def _judge(lab_paths: LabPaths, directory: Path, checks: tuple[str, ...], name: 
     login = ("--authfile", str(served.login_file), "--ca-file", str(served.ca_file))
     pushed = run_caas("images", "push", "--registry", registry.LOCATION, *login, timeout=600)
     assert pushed.returncode == 0, pushed.stderr
-    full = f"{prefix()}{name}"
+    full = f"{cluster_prefix()}{name}"
     if lab_paths.cluster_dir(full).exists():
         cluster.down(lab_paths, full)
     lab = cluster.up(lab_paths, full, "pks", 1, 300, bare=True)
@@ -310,7 +307,7 @@ def _judge(lab_paths: LabPaths, directory: Path, checks: tuple[str, ...], name: 
         kubeconfig = onboard_as_the_provider(lab, directory)
         file = targets(directory, kubeconfig, served.login_file, served.ca_file)
         before = provider_state(lab)
-        run_id = f"{prefix()}{name}-run"
+        run_id = suite_run_id(f"{name}-run")
         run = caas_run(file, directory / "out", run_id, 3000, checks, PRODUCT)
         print(f"onboarding: existing on a bare pks cluster, {len(run.statuses)} checks: {run.seconds:.0f}s")
         print(json.dumps(run.statuses, indent=1, sort_keys=True))

@@ -29,6 +29,7 @@ from provisioning.model.pods import restricted_container_security, restricted_po
 from provisioning.tenancy import ProvisionedTenancy, Provisioner
 from tests.lab.conftest import existing_cluster_targets
 from tests.lab.flaky_proxy import FlakyProxy
+from tests.lab.inventory import suite_run_id
 from tests.support import run_caas
 
 pytestmark = pytest.mark.lab
@@ -194,12 +195,12 @@ def test_clean_releases_a_namespace_stuck_terminating(lab: LabCluster, tmp_path:
     targets = _targets_file(tmp_path, kubeconfig)
     api = kube.from_kubeconfig(Path(kubeconfig))
     try:
-        namespace = {"metadata": {"name": "tenant-stuck", "labels": labels("faults-stuck", "stuck")}}
+        namespace = {"metadata": {"name": "tenant-stuck", "labels": labels(suite_run_id("faults-stuck"), "stuck")}}
         kube.call(api, "CoreV1Api", "create_namespace", namespace)
         held = {"metadata": {"name": "held", "finalizers": ["caas-conformance.io/hold"]}, "data": {"k": "v"}}
         kube.call(api, "CoreV1Api", "create_namespaced_config_map", "tenant-stuck", held)
         started = time.monotonic()
-        clean = run_caas("clean", "--run-id", "faults-stuck", "--targets", str(targets), timeout=300)
+        clean = run_caas("clean", "--run-id", suite_run_id("faults-stuck"), "--targets", str(targets), timeout=300)
         assert clean.returncode == 0, clean.stdout + clean.stderr
         assert "released finalizers of configmaps/held in tenant-stuck" in clean.stdout
         assert time.monotonic() - started < 120

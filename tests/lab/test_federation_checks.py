@@ -20,11 +20,12 @@ import pytest
 from harness.settings import lab_home
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
+from tests.lab.inventory import suite_run_id
 from tests.support import ROOT, run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(1800)]
 TARGETS = ROOT / "tests" / "lab" / "data" / "targets_broker.yaml"
-RUN_ID = f"{os.environ.get('CAAS_CLUSTER_PREFIX', '').rstrip('-')}federation"
+RUN_ID = suite_run_id("federation")
 
 
 def test_the_federation_checks_pass_on_the_lab_pks_with_its_broker(tmp_path: Path) -> None:

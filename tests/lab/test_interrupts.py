@@ -29,7 +29,7 @@ from harness.wait import WaitTimeout, wait_until
 from provisioning.kube import client as kube
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import ClusterState, LabPaths
-from tests.lab.inventory import cluster_prefix, leaked_since, run_cluster_indices
+from tests.lab.inventory import cluster_prefix, leaked_since, run_cluster_indices, suite_run_id
 from tests.support import run_caas, spawn_caas
 
 pytestmark = pytest.mark.lab
@@ -203,7 +203,7 @@ def _name(signum: int) -> str:
 def test_a_signal_stops_the_run_and_leaves_nothing(
     signum: int, point: str, lab_paths: LabPaths, tmp_path: Path
 ) -> None:
-    run_id = f"{cluster_prefix()}{_name(signum).lower()}-{CASES.index((signum, point))}"
+    run_id = suite_run_id(f"{_name(signum).lower()}-{CASES.index((signum, point))}")
     targets = _one_cluster_targets(tmp_path) if (signum, point) in CI_CASES else DEFAULT_TARGETS
     before = host.inventory(lab_paths.home)
     run = _start(run_id, targets, lab_paths, tmp_path)
@@ -234,7 +234,7 @@ def test_a_signal_stops_the_run_and_leaves_nothing(
 
 
 def test_a_second_signal_stops_at_once_and_names_the_clean_that_finishes(lab_paths: LabPaths, tmp_path: Path) -> None:
-    run_id = f"{cluster_prefix()}int-twice"
+    run_id = suite_run_id("int-twice")
     targets = _one_cluster_targets(tmp_path)
     before = host.inventory(lab_paths.home)
     run = _start(run_id, targets, lab_paths, tmp_path)

@@ -13,6 +13,7 @@ import pytest
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
 from provisioning.model.mutations import MUST_FAIL, RED_CONTROLS, Mutation
+from tests.lab.inventory import suite_run_id
 from tests.support import ROOT, run_caas
 
 pytestmark = pytest.mark.lab
@@ -34,7 +35,7 @@ def test_removing_a_fence_turns_every_check_that_depends_on_it_red(
     mutation: Mutation, tmp_path: Path, lab_paths: LabPaths
 ) -> None:
     checks = MUST_FAIL[mutation]
-    run_id = f"mutation-{mutation.value}"
+    run_id = suite_run_id(f"mutation-{mutation.value}")
     # the federation mutation needs a product that names its broker; the others run the example's pks
     targets = ["--targets", str(BROKER_TARGETS)] if mutation is Mutation.BROKER_UNPREFIXED else []
     done = run_caas(

@@ -21,7 +21,6 @@ wall time of each way.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,16 +34,13 @@ from provisioning.lab import cluster, host, registry
 from provisioning.lab.cluster import LabPaths
 from provisioning.oncluster import runner_image
 from tests.lab.bare_clusters import images_section, push_images
+from tests.lab.inventory import cluster_prefix, suite_run_id
 from tests.support import ROOT, run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(5400)]
 EXAMPLE = ROOT / "targets.example.yaml"
 PRODUCTS = ("bare-a", "bare-b")
 CHECKS = ("check_smoke_001", "check_rbac_001", "check_network_006", "check_privileged_006")
-
-
-def prefix() -> str:
-    return os.environ.get("CAAS_CLUSTER_PREFIX", "")
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,8 @@ def runs(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Itera
     archive = directory / "runner.tar"
     built = runner_image.build(ROOT, lab_paths.home, archive)
     seconds["caas images push and build-runner"] = time.monotonic() - started
-    names = {"management": f"{prefix()}oc-mgmt", PRODUCTS[0]: f"{prefix()}oc-a", PRODUCTS[1]: f"{prefix()}oc-b"}
+    clusters = {"management": "oc-mgmt", PRODUCTS[0]: "oc-a", PRODUCTS[1]: "oc-b"}
+    names = {role: f"{cluster_prefix()}{name}" for role, name in clusters.items()}
     try:
         labs: dict[str, Any] = {}
         for role, name in names.items():
@@ -149,16 +146,16 @@ def runs(lab_paths: LabPaths, tmp_path_factory: pytest.TempPathFactory) -> Itera
         outputs = {}
         with host.outside_client() as inside:
             local, outputs["local"], seconds["local, both products"] = _caas_run(
-                targets, directory / "out", f"{prefix()}oc-local", selection, inside
+                targets, directory / "out", suite_run_id("oc-local"), selection, inside
             )
         at_once, outputs["at once"], seconds["on-cluster, both Jobs at once"] = _caas_run(
-            targets, directory / "out", f"{prefix()}oc-both", on_cluster
+            targets, directory / "out", suite_run_id("oc-both"), on_cluster
         )
         one_after_other: dict[tuple[str, str], str] = {}
         seconds["on-cluster, one Job after the other"] = 0.0
         for product in PRODUCTS:
             statuses, outputs[product], took = _caas_run(
-                targets, directory / "out", f"{prefix()}oc-{product}", [*on_cluster, "--product", product]
+                targets, directory / "out", suite_run_id(f"oc-{product}"), [*on_cluster, "--product", product]
             )
             one_after_other.update(statuses)
             seconds["on-cluster, one Job after the other"] += took

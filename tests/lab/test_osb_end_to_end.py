@@ -21,6 +21,7 @@ import pytest
 
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
+from tests.lab.inventory import suite_run_id
 from tests.support import ROOT, spawn_caas
 
 pytestmark = pytest.mark.lab
@@ -140,7 +141,7 @@ def test_tenancy_provisioned_through_the_broker_passes_the_provisioning_features
             "-p",
             "no:cacheprovider",
             "--run-id",
-            "osb-e2e",
+            suite_run_id("osb-e2e"),
         ],
         check=False,
         cwd=ROOT,

@@ -16,7 +16,8 @@ import pytest
 
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster
-from tests.lab.existing_runs import PRODUCT_FAILS, RICHEST, SMALLEST, Run, caas_run, pks_cluster, prefix, targets
+from tests.lab.existing_runs import PRODUCT_FAILS, RICHEST, SMALLEST, Run, caas_run, pks_cluster, targets
+from tests.lab.inventory import cluster_prefix
 
 pytestmark = pytest.mark.lab
 
@@ -63,7 +64,7 @@ def run(request: pytest.FixtureRequest, lab: LabCluster, tmp_path_factory: pytes
     directory = tmp_path_factory.mktemp("extremes")
     kubeconfig = Path(lab.layout.kubeconfig(cluster.ADMIN))
     file = targets(directory, kubeconfig, (SMALLEST, RICHEST), {"blue": "smallest", "green": "richest"})
-    seen = caas_run(file, directory / "out", f"{prefix()}extremes-{len(checks)}", timeout=2400, checks=checks)
+    seen = caas_run(file, directory / "out", f"{cluster_prefix()}extremes-{len(checks)}", timeout=2400, checks=checks)
     print(f"plan extremes ({len(checks) or 'every'} checks): {seen.seconds:.0f}s, {seen.counts()}")
     return seen
 

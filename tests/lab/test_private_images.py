@@ -30,7 +30,8 @@ from provisioning.lab.cluster import LabPaths
 from provisioning.lab.profiles import PROFILES
 from provisioning.model import image_pulls
 from provisioning.model.image_pulls import Start
-from tests.lab.existing_runs import Run, caas_run, pks_cluster, prefix
+from tests.lab.existing_runs import Run, caas_run, pks_cluster
+from tests.lab.inventory import cluster_prefix, suite_run_id
 from tests.support import run_caas
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly, pytest.mark.timeout(2400)]
@@ -87,7 +88,7 @@ def runs(served: registry.LabRegistry, tmp_path_factory: pytest.TempPathFactory)
         for profile in ("pks", "pks-always-pull"):
             if profile != "pks":  # switched once ready: its readiness pod names a preloaded image (Never)
                 lab.switch_api_server(PROFILES[profile], Timeouts().lab_ready)
-            run_id = f"{prefix()}priv-img-{profile}"
+            run_id = suite_run_id(f"priv-img-{profile}")
             run = caas_run(file, directory / "out", run_id, RUN_TIMEOUT, (CHECK,), PRODUCT)
             done[profile] = (run, _report(directory / "out" / run_id))
             print(f"{profile}: caas run -k {CHECK} {run.seconds:.0f}s, the scenario {run.durations.get(CHECK, 0):.1f}s")
@@ -121,7 +122,7 @@ def test_the_private_repository_refuses_a_pull_without_a_login(
     """What the other tenant's pods meet once a pull is forced: the registry itself refuses an anonymous
     read of the owner's image (and still serves it to the login of the owner's pull secret)."""
     where = PrivateRegistry(registry.LOCATION, served.login(), served.ca_file, "the lab registry")
-    image = push_private_image(where, lab_paths.images, f"{prefix()}anonymous", "blue")
+    image = push_private_image(where, lab_paths.images, f"{cluster_prefix()}anonymous", "blue")
     anonymous = skopeo.inspect_failure(f"docker://{image}", skopeo.Access(ca_file=served.ca_file))
     assert image_pulls.start_of(f"ErrImagePull ({anonymous})") is Start.PULL_REFUSED, anonymous
     assert skopeo.inspect_failure(f"docker://{image}", skopeo.Access(served.login(), served.ca_file)) == ""

@@ -16,6 +16,7 @@ from provisioning.lab.cluster import LabPaths
 from provisioning.model.onboarding import PROTECTION
 from provisioning.model.tenancy import Identity, Placement, Plan, Product, TenancyModel, Tenant
 from provisioning.tenancy import Provisioner
+from tests.lab.inventory import suite_run_id
 
 pytestmark = pytest.mark.lab
 
@@ -52,24 +53,24 @@ def _backend(kind: type[LabBackend], paths: LabPaths) -> LabBackend:
 
 def test_a_failure_after_the_first_cluster_removes_every_cluster(lab_paths: LabPaths) -> None:
     before = host.inventory(lab_paths.home)
-    provisioner = Provisioner(_backend(CredentialsFail, lab_paths), "fault-a")
+    provisioner = Provisioner(_backend(CredentialsFail, lab_paths), suite_run_id("fault-a"))
     with pytest.raises(InfrastructureError, match="injected"):
         provisioner.provision(MODEL, "pks")
-    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == "fault-a"]
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == suite_run_id("fault-a")]
     leaked = host.inventory(lab_paths.home).new_since(before)
     assert leaked.empty, leaked
 
 
 def test_onboarding_without_rights_is_one_clear_error_and_rolls_back(lab_paths: LabPaths) -> None:
     before = host.inventory(lab_paths.home)
-    provisioner = Provisioner(_backend(WithoutRights, lab_paths), "fault-b")
+    provisioner = Provisioner(_backend(WithoutRights, lab_paths), suite_run_id("fault-b"))
     with pytest.raises(CaasError) as failure:
         provisioner.provision(MODEL, "pks")
     message = str(failure.value)
     assert len(message.splitlines()) == 1
     # the first thing onboarding creates on an RBAC cluster is the admission policy guarding its objects
-    first = f"ValidatingAdmissionPolicy /{PROTECTION}-fault-b"
+    first = f"ValidatingAdmissionPolicy /{PROTECTION}-{suite_run_id('fault-b')}"
     assert f"onboarding needs more rights: creating {first} was refused (403" in message
     assert "fix: use admin credentials" in message
-    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == "fault-b"]
+    assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == suite_run_id("fault-b")]
     assert host.inventory(lab_paths.home).new_since(before).empty

@@ -29,6 +29,7 @@ import yaml
 from harness.settings import DEFAULT_TARGETS
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabPaths
+from tests.lab.inventory import suite_run_id
 from tests.support import ROOT, run_caas
 
 pytestmark = pytest.mark.lab
@@ -54,6 +55,7 @@ def _without_the_expectation(directory: Path) -> Path:
 def _run(command: list[str], run_id: str, lab_paths: LabPaths) -> subprocess.CompletedProcess[str]:
     """One run with its own run id (`command` pytest's argv, or ["caas", <caas args>]); whatever it leaves
     (it should leave nothing) is cleaned after."""
+    run_id = suite_run_id(run_id)
     try:
         if command[0] == "caas":
             return run_caas(*command[1:], "--run-id", run_id, timeout=RUN_BUDGET)
@@ -99,7 +101,7 @@ def test_caas_run_gives_the_same_verdict_and_exit_code(lab_paths: LabPaths, tmp_
     done = _run(command, "xfail-caas-run", lab_paths)
     output = done.stdout + done.stderr
 
-    comparison = tmp_path / "xfail-caas-run" / "comparison.json"
+    comparison = tmp_path / suite_run_id("xfail-caas-run") / "comparison.json"
     assert comparison.exists(), output[-4000:]
     [row] = [r for r in json.loads(comparison.read_text())["checks"] if r["check"] == CHECK]
     record = row["products"][PRODUCT]

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from bench.scale import EXAMPLE, scale_targets
-from tests.lab.existing_runs import prefix
+from tests.lab.inventory import suite_run_id
 from tests.lab.plan_mate_quota_patch import PATCHED_TENANT
 from tests.support import ROOT, run_caas
 
@@ -43,7 +43,7 @@ def test_a_plan_mate_whose_quota_differs_is_observed_in_full_and_fails(tmp_path:
         PATCHED_TENANT: "t002",
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
     }
-    run_id, out = f"{prefix()}plan-mates", tmp_path / "out"
+    run_id, out = suite_run_id("plan-mates"), tmp_path / "out"
     started = time.monotonic()
     done = run_caas(
         *("run", "--targets", str(path), "--output", str(out), "--run-id", run_id),

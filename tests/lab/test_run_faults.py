@@ -30,7 +30,7 @@ from harness.wait import WaitTimeout, wait_until
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from tests.lab.expected_verdicts import EXPECTED
-from tests.lab.inventory import leaked_since, run_cluster_indices
+from tests.lab.inventory import leaked_since, run_cluster_indices, suite_run_id
 from tests.support import run_caas, spawn_caas
 
 pytestmark = pytest.mark.lab
@@ -86,7 +86,7 @@ def _caas(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
 def _run_with_fault(fault: str, check: str, lab_paths: LabPaths, tmp_path: Path) -> FaultyRun:
     """`caas run` of CHECKS on pks with `fault` in `check`'s scenarios, within RUN_BUDGET, then `caas clean`;
     asserts that nothing of the run is left."""
-    run_id = f"fault-{fault}"
+    run_id = suite_run_id(f"fault-{fault}")
     log = tmp_path / "fault.jsonl"
     before = host.inventory(lab_paths.home)
     plugin = ["-p", "tests.lab.fault_injection", f"--fault={fault}@{check}", f"--fault-log={log}"]

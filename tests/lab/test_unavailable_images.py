@@ -22,7 +22,8 @@ import pytest
 
 from provisioning.lab import cluster
 from provisioning.lab.cluster import LabCluster
-from tests.lab.existing_runs import PRODUCT_FAILS, Run, caas_run, pks_cluster, prefix, remove_suite_images, targets
+from tests.lab.existing_runs import PRODUCT_FAILS, Run, caas_run, pks_cluster, remove_suite_images, targets
+from tests.lab.inventory import cluster_prefix
 
 pytestmark = pytest.mark.lab
 
@@ -70,7 +71,7 @@ def run(request: pytest.FixtureRequest, lab: LabCluster, tmp_path_factory: pytes
     directory = tmp_path_factory.mktemp("noimages")
     kubeconfig = Path(lab.layout.kubeconfig(cluster.ADMIN))
     file = targets(directory, kubeconfig, (ISSUE_PLAN,), {"blue": "default", "green": "default"})
-    seen = caas_run(file, directory / "out", f"{prefix()}noimages-{len(checks)}", timeout=2400, checks=checks)
+    seen = caas_run(file, directory / "out", f"{cluster_prefix()}noimages-{len(checks)}", timeout=2400, checks=checks)
     slowest = sorted(seen.durations.items(), key=lambda item: -item[1])[:6]
     load = os.getloadavg()[0]
     print(

@@ -20,11 +20,13 @@ from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
 from tests import browser
 from tests.lab.expected_verdicts import EXPECTED
-from tests.lab.inventory import ours
+from tests.lab.inventory import ours, suite_run_id
 from tests.support import CAAS, ROOT
 
 # the whole evaluation of both profiles: about 15 min on an idle 2-core machine, more on a loaded one
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(3000)]
+
+RUN_ID = suite_run_id("verdicts")
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, A
             "--output",
             str(output),
             "--run-id",
-            "verdicts",
+            RUN_ID,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -49,11 +51,11 @@ def main_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, A
     )
     leaked = ours(host.inventory(paths.home).new_since(before))
     assert leaked.empty, f"the run left {leaked}"
-    assert not [c for c in cluster.list_clusters(paths) if c.run_id == "verdicts"]
-    comparison = output / "verdicts" / "comparison.json"
+    assert not [c for c in cluster.list_clusters(paths) if c.run_id == RUN_ID]
+    comparison = output / RUN_ID / "comparison.json"
     assert comparison.exists(), result.stdout + result.stderr
-    (output / "verdicts" / "caas-run.stdout").write_text(result.stdout)
-    return result.returncode, json.loads(comparison.read_text()), output / "verdicts"
+    (output / RUN_ID / "caas-run.stdout").write_text(result.stdout)
+    return result.returncode, json.loads(comparison.read_text()), output / RUN_ID
 
 
 def _status(comparison: dict[str, Any], check: str, product: str) -> str:
