@@ -184,8 +184,11 @@ class Comparison:
         diff = Matrix(rows, columns, diff_cells)
         parts = [note] if note else []
         if rows and columns:
+            skipped = any(expected[r, c] is Cell.UNOBSERVED for r in rows for c in columns)
             parts += [
-                expected.render(f"expected (. {self.terms[0]}, X {self.terms[1]})"),
+                expected.render(
+                    f"expected (. {self.terms[0]}, X {self.terms[1]}{', ? not compared' if skipped else ''})"
+                ),
                 observed.render("observed (E error, ? unobserved)"),
                 diff.render("differences (blank where observed = expected)").replace("?", " "),
             ]

@@ -52,6 +52,14 @@ def test_an_error_is_never_a_denial() -> None:
     assert "not observed properly (ERROR): blue/a -> green/b:8080/tcp (exec failed)" in comparison.render()
 
 
+def test_the_expected_grid_says_what_a_question_mark_means_where_it_has_one() -> None:
+    partial = Matrix.build(ROWS, COLS, {k: v for k, v in EXPECTED.cells.items() if k[0] != "green/a"})
+    observed = Matrix.build(ROWS, COLS, {**EXPECTED.cells, ("blue/a", "blue/b:8080/tcp"): Cell.DENIED})
+
+    assert "expected (. allowed, X denied, ? not compared)" in compare(partial, observed).render()
+    assert "expected (. allowed, X denied)\n" in compare(EXPECTED, observed).render()
+
+
 def test_a_mismatch_names_direction_and_cells() -> None:
     observed = Matrix.build(ROWS, COLS, {**EXPECTED.cells, ("green/a", "blue/b:8080/tcp"): Cell.ALLOWED})
     comparison = compare(EXPECTED, observed)
