@@ -453,11 +453,14 @@ def checks_outcome(returncode: int) -> str:
 
 
 def print_summary(records: RunRecords, heading: str, paths: dict[str, Path]) -> None:
-    """Print the counts per product, the differences between products and the files written under
-    `heading` (e.g. `caas run ID: every scenario as the targets file expects (pytest exit code 0)`),
-    each path once; the last lines name the comparison, decision and Allure pages."""
+    """Print the verdict counts of each product's checks (a check's verdict is that of its scenarios,
+    which pytest counts: "pks  45 checks (48 scenarios): 2 fail (2 expected), 34 pass, 9 skipped"),
+    the differences between products and the files written under `heading` (e.g. `caas run ID: every
+    scenario as the targets file expects (pytest exit code 0)`), each path once; the last lines name
+    the comparison, decision and Allure pages."""
     print(f"\n{heading}")
     for product in records.products:
+        scenarios = sum(len(records.record(check, product).scenarios) for check in records.checks)
         counts: dict[str, int] = {}
         for check in records.checks:
             status = records.record(check, product).status.value
@@ -471,7 +474,8 @@ def print_summary(records: RunRecords, heading: str, paths: dict[str, Path]) -> 
             f"{n} {s}" + (f" ({expected} expected)" if s == Status.FAIL.value and expected else "")
             for s, n in sorted(counts.items())
         ]
-        print(f"  {product:<12} " + ", ".join(words))
+        counted = f"{len(records.checks)} checks ({scenarios} scenarios)"
+        print(f"  {product:<12} {counted}: " + ", ".join(words))
     differences = records.differences()
     print(f"  differences between products: {len(differences)}")
     for check in differences:

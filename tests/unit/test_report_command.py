@@ -187,6 +187,17 @@ def test_the_report_uses_the_run_copy_and_only_the_products_it_ran(
     assert statuses == {"check_network_001": "pass", "check_rbac_001": "fail"}
 
 
+def test_the_summary_counts_checks_and_says_how_many_scenarios_they_hold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], targets_file: Path, no_allure: None
+) -> None:
+    two_scenarios = [result("check_network_001", "pks", uuid="a"), result("check_network_001", "pks", uuid="b")]
+    run_dir = make_run(tmp_path, [*two_scenarios, result("check_rbac_001", "pks", "failed")])
+    save_run_targets(run_dir, load_targets(targets_file), ["pks"])
+
+    assert main(["report", str(run_dir)]) == 0
+    assert "  pks          2 checks (3 scenarios): 1 fail, 1 pass\n" in capsys.readouterr().out
+
+
 def test_other_targets_are_refused_naming_each_difference(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], targets_file: Path
 ) -> None:
