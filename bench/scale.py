@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,6 +198,8 @@ class Sampler:
     root: int = 0  # the caas run process (0: not sampled)
     requests: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     cpu: list[tuple[float, float, float, float]] = field(default_factory=list)  # (time, busy, all, suite) CPU s
+    # the last CPU seconds seen of every suite process, by (pid, start): a process that ended keeps its share
+    _suite_cpu: dict[tuple[int, int], float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -235,7 +237,7 @@ class Sampler:
                 lab = set(pids)  # the lab's daemons are the run's children too: counted once, as the lab's
                 own = [p for p in descendants(self.root) if p not in lab]
                 self.suite.append((now, sum(_memory_kib(p)[0] for p in own)))
-                self.cpu.append((now, *machine_cpu_seconds(), sum(cpu_seconds(p) for p in own)))
+                self.cpu.append((now, *machine_cpu_seconds(), remember_cpu(self._suite_cpu, own)))
             if api is None and kubeconfig.exists():
                 try:
                     api = kube.from_kubeconfig(kubeconfig, timeout=10)
@@ -277,15 +279,25 @@ def machine_cpu_seconds(stat: Path = Path("/proc/stat")) -> tuple[float, float]:
     return (sum(ticks) - ticks[3] - ticks[4]) / hertz, sum(ticks) / hertz
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds of `pid` itself (proc(5): /proc/PID/stat utime, stime; not cutime and
-    cstime: the lab's daemons are the run's children, and their CPU joins the run's cutime when they end);
-    0.0 when it is gone."""
+def remember_cpu(seen: dict[tuple[int, int], float], pids: Iterable[int]) -> float:
+    """Record in `seen` the CPU seconds of each of `pids` still running (`process_cpu`) and return the sum
+    over every process seen so far, in seconds: one that ended counts with its last reading."""
+    for pid in pids:
+        if (reading := process_cpu(pid)) is not None:
+            seen[reading[0]] = reading[1]
+    return sum(seen.values())
+
+
+def process_cpu(pid: int) -> tuple[tuple[int, int], float] | None:
+    """((pid, start time in clock ticks after boot), user and system CPU seconds) of `pid` itself, None
+    when it is gone (proc(5): /proc/PID/stat utime, stime and starttime; not cutime and cstime: the lab's
+    daemons are the run's children, and their CPU joins the run's cutime when they end). The start time
+    tells a reused pid from the process that had it."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+        return None
+    return (pid, int(fields[19])), sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
 
 
 def _memory_kib(pid: int) -> tuple[int, int]:
@@ -500,7 +512,8 @@ def analyse(run_dir: Path) -> tuple[dict[str, AreaFigures], dict[str, float]]:
 
 def cpu_totals(cpu: Sequence[Sequence[float]]) -> dict[str, float]:
     """From the (time, machine busy, machine all, suite) CPU-second samples: the machine's busy share over
-    the run in percent and the CPU seconds the suite's own processes used ({} with fewer than two)."""
+    the run in percent and the CPU seconds the suite's own processes used, those that ended before the
+    run included ({} with fewer than two)."""
     if len(cpu) < 2:
         return {}
     (_, busy0, all0, _), (_, busy1, all1, _) = cpu[0], cpu[-1]

@@ -4,6 +4,8 @@ counters and their attribution to the scenarios' windows."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -220,12 +222,32 @@ def test_machine_cpu_seconds_count_every_state_but_idle_and_iowait_as_busy(tmp_p
 
 
 def test_cpu_seconds_of_this_process_grow_and_a_gone_process_has_none() -> None:
-    first = scale.cpu_seconds(os.getpid())
+    key, first = scale.process_cpu(os.getpid()) or ((0, 0), 0.0)
     deadline = time.process_time() + 0.2
     while time.process_time() < deadline:  # burn CPU: the figure counts it
         pass
-    assert scale.cpu_seconds(os.getpid()) > first
-    assert scale.cpu_seconds(2**22 + 1) == 0.0
+    later = scale.process_cpu(os.getpid())
+    assert later is not None
+    assert later[0] == key
+    assert later[1] >= first + 0.15
+    assert key[0] == os.getpid()
+    assert scale.process_cpu(2**22 + 1) is None
+
+
+def test_a_process_that_ended_keeps_its_cpu_seconds_in_the_suites_sum() -> None:
+    burn = (
+        "import sys, time\nt = time.process_time() + 0.3\nwhile time.process_time() < t: pass\n"
+        "print(1, flush=True)\nsys.stdin.read()"
+    )
+    child = subprocess.Popen([sys.executable, "-c", burn], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline() == "1\n"  # it has burnt its 0.3 s
+    seen: dict[tuple[int, int], float] = {}
+    running = scale.remember_cpu(seen, [child.pid])
+    child.communicate("", timeout=30)
+
+    assert running >= 0.3
+    assert scale.remember_cpu(seen, [child.pid]) == running, "the ended process counts with its last reading"
 
 
 def test_cpu_totals_give_the_busy_share_between_first_and_last_sample_and_the_suites_seconds() -> None:
