@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"caas: error: Allure report: {exc}", file=sys.stderr)
         allure_ok = False
     try:
-        paths = run_command.write_reports(records, run_dir)
+        paths = run_command.write_reports(records, run_dir, allure=allure_ok)
     except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise InfrastructureError(
             f"{run_dir}: cannot write the reports ({exc.__class__.__name__}: {exc}) "

@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace, guard: SignalGuard, state: _Run) -> int:
     except (allure_report.AllureUnavailable, OSError, subprocess.TimeoutExpired) as exc:
         print(f"caas: error: Allure report: {exc}", file=sys.stderr)
         allure_ok = False
-    paths = write_reports(records, run_dir)
+    paths = write_reports(records, run_dir, allure=allure_ok)
     print_summary(records, f"caas run {run_dir.name}: {checks_outcome(returncode)}", paths)
     for note in impersonation_notes(read_environment(run_dir), records.products):  # why, when impersonated
         print(f"  {note}")
@@ -394,7 +394,10 @@ def scan_artifacts(run_dir: Path, history: Path) -> None:
         )
 
 
-def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
+def write_reports(records: RunRecords, run_dir: Path, allure: bool = True) -> dict[str, Path]:
+    """Write the comparison (HTML, Markdown, JSON), the decision page and the privileges tables into
+    `run_dir`; returns {name: path} of what a reader opens. `allure` False: the Allure report was not
+    generated this time, so no page names or links an allure-report/index.html an earlier run left."""
     from reports.catalog import load_checks
     from reports.plan_tables import comparison_section, control_rows, read_cells, read_plan_tables
     from reports.plan_tables import to_markdown as plans_markdown
@@ -411,12 +414,13 @@ def write_reports(records: RunRecords, run_dir: Path) -> dict[str, Path]:
     cells = read_cells(allure_results) if allure_results.is_dir() else []
     comparison_json = json.loads(to_json(records, titles))
     comparison_json["pod_security_controls"] = control_rows(cells)  # the plan x control table, a row per control
-    paths["comparison (HTML)"].write_text(to_html(records, titles, allure_link="allure-report/index.html"))
+    fresh = allure and (run_dir / "allure-report" / "index.html").exists()
+    allure_link = "allure-report/index.html" if fresh else ""
+    paths["comparison (HTML)"].write_text(to_html(records, titles, allure_link=allure_link))
     paths["comparison (Markdown)"].write_text(to_markdown(records, titles) + comparison_section(plans))
     paths["comparison (JSON)"].write_text(json.dumps(comparison_json, indent=1, sort_keys=True))
-    if (run_dir / "allure-report" / "index.html").exists():
+    if fresh:
         paths["Allure report (HTML)"] = run_dir / "allure-report" / "index.html"
-    allure_link = "allure-report/index.html" if "Allure report (HTML)" in paths else ""
     paths.update(write_decision(records, run_dir, allure_link))  # decision page, checks.junit.xml, trends
     if plans:
         paths["privileges per plan (Markdown)"] = run_dir / "privileges.md"

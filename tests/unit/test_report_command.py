@@ -18,6 +18,7 @@ from harness.cli import run_command
 from harness.cli.main import main
 from harness.run_targets import RUN_TARGETS, load_run_targets, save_run_targets
 from harness.targets import load_targets
+from reports.allure_report import AllureUnavailable
 from reports.records import RunRecords
 
 TARGETS = textwrap.dedent("""\
@@ -196,6 +197,26 @@ def test_the_summary_counts_checks_and_says_how_many_scenarios_they_hold(
 
     assert main(["report", str(run_dir)]) == 0
     assert "  pks          2 checks (3 scenarios): 1 fail, 1 pass\n" in capsys.readouterr().out
+
+
+def test_a_report_whose_allure_report_failed_names_no_allure_page_an_earlier_run_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], targets_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(*_: object) -> RunRecords:
+        raise AllureUnavailable("the Allure 3 CLI is not installed")
+
+    monkeypatch.setattr(run_command, "write_allure_report", unavailable)
+    run_dir = make_run(tmp_path, [result("check_network_001", "pks")])
+    save_run_targets(run_dir, load_targets(targets_file), ["pks"])
+    (run_dir / "allure-report").mkdir()
+    (run_dir / "allure-report" / "index.html").write_text("<html>an earlier run's report</html>")
+
+    assert main(["report", str(run_dir)]) == 3
+    out = capsys.readouterr()
+    assert "caas: error: Allure report: the Allure 3 CLI is not installed" in out.err
+    assert "allure-report" not in out.out
+    assert "allure-report" not in (run_dir / "comparison.html").read_text()
+    assert "allure-report" not in (run_dir / "decision.html").read_text()
 
 
 def test_other_targets_are_refused_naming_each_difference(
