@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from checks.answered import EVIDENCE_MAX, Answered, classified, failed, succeeded
+from checks.answered import EVIDENCE_MAX, Answered, classified, dry_run, failed
 from checks.matrix import REQUIREMENT_TERMS, Cell, term
 from checks.representatives import ReadBack
 from checks.verdicts import Observed, require, requirement_comparison, requirement_table
@@ -183,21 +183,13 @@ def observe_system_priorities(tenancy: ProvisionedTenancy, tenant: Tenant, run_i
     pod["spec"]["nodeSelector"] = NOWHERE
     path = f"/api/v1/namespaces/{tenant.namespace}/pods"
     try:
-        rows: Rows = {control_row(tenant): _dry_run(api, path, pod)}
+        rows: Rows = {control_row(tenant): dry_run(api, path, pod)[0]}
         for priority_class in SYSTEM_PRIORITY_CLASSES:
-            seen = _dry_run(api, path, priority_pod(pod, priority_class))
+            seen, _ = dry_run(api, path, priority_pod(pod, priority_class))
             rows[f"{tenant.name}: {priority_class}"] = _refusal_holds(seen, priority_class, tenant.namespace)
         return rows
     finally:
         api.close()
-
-
-def _dry_run(api: Any, path: str, pod: dict[str, Any]) -> Answered:
-    try:
-        kube.request(api, "POST", path, body=pod, query={"dryRun": "All"})
-    except kube.ApiFailure as exc:
-        return failed(exc)
-    return succeeded("admitted (dry run)")
 
 
 def _refusal_holds(seen: Answered, priority_class: str, namespace: str) -> Answered:

@@ -32,7 +32,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from checks.answered import Answered, classified, failed, succeeded
+from checks.answered import Answered, classified, dry_run
 from checks.matrix import Cell
 from checks.privileged.fences import fence, quota_fence
 from checks.privileged.workloads import _deployment as deployment  # the observation's own manifest
@@ -88,12 +88,9 @@ def _dry_run(tenancy: ProvisionedTenancy, tenant: Tenant, path: str, body: dict[
     dry run pulls nothing, and a product's pull secret would be one more object in the tenant's count quota."""
     api = tenancy.client_for(f"{tenant.name}-admin")
     try:
-        kube.request(api, "POST", f"/api/v1/namespaces/{tenant.namespace}/{path}", body=body, query={"dryRun": "All"})
-    except kube.ApiFailure as exc:
-        return failed(exc)
+        return dry_run(api, f"/api/v1/namespaces/{tenant.namespace}/{path}", body)[0]
     finally:
         api.close()
-    return succeeded("admitted (dry run)")
 
 
 def _dry_runs(

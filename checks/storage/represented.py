@@ -33,7 +33,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from checks.answered import Answered, failed
+from checks.answered import Answered, dry_run
 from checks.matrix import Cell, Matrix
 from checks.representatives import DryRun, Fences, Group, ReadBack, Represented, compare
 from checks.storage.volumes import Workspace
@@ -91,15 +91,11 @@ def claim_answer(seen: Answered, created: Mapping[str, Any] | None) -> str:
 def _dry_run_claim(ws: Workspace, tenant: Tenant, manifest: dict[str, Any]) -> tuple[str, str]:
     """(answer, error): POST the claim to the tenant's namespace with dryRun=All as `<tenant>-admin`."""
     api = ws.as_tenant(tenant.name)
-    path = f"/api/v1/namespaces/{tenant.namespace}/persistentvolumeclaims"
     try:
-        created = kube.request(api, "POST", path, body=manifest, query={"dryRun": "All"})
-    except kube.ApiFailure as exc:
-        seen = failed(exc)
-        return claim_answer(seen, None), seen.evidence if seen.cell is Cell.ERROR else ""
+        seen, created = dry_run(api, f"/api/v1/namespaces/{tenant.namespace}/persistentvolumeclaims", manifest)
     finally:
         api.close()
-    return claim_answer(Answered(Cell.ALLOWED, "admitted (dry run)", "-"), created), ""
+    return claim_answer(seen, created), seen.evidence if seen.cell is Cell.ERROR else ""
 
 
 def fences_of(ws: Workspace, group: Group) -> Fences:
