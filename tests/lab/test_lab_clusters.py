@@ -17,8 +17,8 @@ from provisioning.kube import client as kube
 from provisioning.kube.pods import delete_pod, exec_in_pod, run_pod
 from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
-from provisioning.lab.layout import NETNS_PREFIX
-from tests.lab.inventory import cluster_prefix
+from provisioning.lab.layout import MAX_CLUSTERS, NETNS_PREFIX
+from tests.lab.inventory import cluster_prefix, leaked_since, ours
 from tests.support import spawn_caas
 
 TEARDOWN = f"{cluster_prefix()}t-teardown"  # other suites on the same lab use other prefixes
@@ -153,14 +153,14 @@ def test_teardown_leaves_nothing(lab_paths: LabPaths, lab_clusters: dict[str, La
             run_pod(admin, namespace, _probe_pod("server", ["serve"]), timeouts.pod_ready)
             during = host.inventory(lab_paths.home)
             # the machine's other clusters may come and go meanwhile: count this cluster's own (cp + 2 workers)
-            ours = [name for name in during.netns if name.startswith(f"{NETNS_PREFIX}{TEARDOWN}-")]
-            assert len(ours) == 3, during.netns
-            assert len(during.processes) > len(before.processes)
+            own_netns = [name for name in during.netns if name.startswith(f"{NETNS_PREFIX}{TEARDOWN}-")]
+            assert len(own_netns) == 3, during.netns
+            assert ours(during.new_since(before)).processes, "the cluster runs its daemons"
             break
     finally:
         admin.close()
         cluster.down(lab_paths, TEARDOWN)
-    leaked = host.inventory(lab_paths.home).new_since(before)
+    leaked = leaked_since(lab_paths, before, {extra.layout.index})
     assert leaked.empty, leaked
 
 
@@ -183,9 +183,11 @@ def test_down_works_after_the_starting_process_is_killed(
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
-    assert host.inventory(lab_paths.home).new_since(before).processes, "the crash left daemons running"
+    crashed = cluster.read_state(lab_paths.cluster_dir(name))
+    assert crashed is not None, "the killed `up` left its state on disk"
+    assert ours(host.inventory(lab_paths.home).new_since(before)).processes, "the crash left daemons running"
     cluster.down(lab_paths, name)
-    leaked = host.inventory(lab_paths.home).new_since(before)
+    leaked = leaked_since(lab_paths, before, {crashed.index})
     assert leaked.empty, leaked
 
 
@@ -202,11 +204,15 @@ def test_a_component_that_fails_to_start_shows_its_log_and_leaves_nothing(
     (broken_bin / "etcd").chmod(0o755)
     home = LabPaths(lab_paths.home, bin_override=broken_bin)
     before = host.inventory(lab_paths.home)
+    running = {s.index: s.name for s in cluster.list_clusters(lab_paths)}
     with pytest.raises(cluster.ComponentDied) as failure:
         cluster.up(home, BROKEN, "pks", 1, timeouts.lab_ready)
     message = str(failure.value)
     assert message.startswith(f"etcd of cluster {BROKEN} exited:")
     assert "injected failure: data dir is corrupt" in message
     assert not home.cluster_dir(BROKEN).exists()
-    assert host.inventory(lab_paths.home).new_since(before).empty
-    assert host.inventory(lab_paths.home).links == before.links, "the running clusters keep their network"
+    # whatever index it took, nothing of it is left (links of an index another suite's cluster holds are its)
+    assert leaked_since(lab_paths, before, range(1, MAX_CLUSTERS + 1)).empty
+    still = {s.index for s in cluster.list_clusters(lab_paths) if running.get(s.index) == s.name}
+    kept = [link for link in before.links if any(link.startswith(f"caas{i}n") for i in still)]
+    assert set(kept) <= set(host.inventory(lab_paths.home).links), "the running clusters keep their network"
