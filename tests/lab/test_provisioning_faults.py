@@ -13,10 +13,11 @@ from provisioning.backends.lab import LabBackend
 from provisioning.backends.protocol import ClusterHandle, ClusterRequest, Credential
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
+from provisioning.lab.layout import MAX_CLUSTERS
 from provisioning.model.onboarding import PROTECTION
 from provisioning.model.tenancy import Identity, Placement, Plan, Product, TenancyModel, Tenant
 from provisioning.tenancy import Provisioner
-from tests.lab.inventory import suite_run_id
+from tests.lab.inventory import cluster_prefix, leaked_since, suite_run_id
 
 pytestmark = pytest.mark.lab
 
@@ -53,17 +54,21 @@ def _backend(kind: type[LabBackend], paths: LabPaths) -> LabBackend:
 
 def test_a_failure_after_the_first_cluster_removes_every_cluster(lab_paths: LabPaths) -> None:
     before = host.inventory(lab_paths.home)
-    provisioner = Provisioner(_backend(CredentialsFail, lab_paths), suite_run_id("fault-a"))
+    provisioner = Provisioner(
+        _backend(CredentialsFail, lab_paths), suite_run_id("fault-a"), cluster_prefix=cluster_prefix()
+    )
     with pytest.raises(InfrastructureError, match="injected"):
         provisioner.provision(MODEL, "pks")
     assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == suite_run_id("fault-a")]
-    leaked = host.inventory(lab_paths.home).new_since(before)
+    leaked = leaked_since(lab_paths, before, range(1, MAX_CLUSTERS + 1))
     assert leaked.empty, leaked
 
 
 def test_onboarding_without_rights_is_one_clear_error_and_rolls_back(lab_paths: LabPaths) -> None:
     before = host.inventory(lab_paths.home)
-    provisioner = Provisioner(_backend(WithoutRights, lab_paths), suite_run_id("fault-b"))
+    provisioner = Provisioner(
+        _backend(WithoutRights, lab_paths), suite_run_id("fault-b"), cluster_prefix=cluster_prefix()
+    )
     with pytest.raises(CaasError) as failure:
         provisioner.provision(MODEL, "pks")
     message = str(failure.value)
@@ -73,4 +78,4 @@ def test_onboarding_without_rights_is_one_clear_error_and_rolls_back(lab_paths: 
     assert f"onboarding needs more rights: creating {first} was refused (403" in message
     assert "fix: use admin credentials" in message
     assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == suite_run_id("fault-b")]
-    assert host.inventory(lab_paths.home).new_since(before).empty
+    assert leaked_since(lab_paths, before, range(1, MAX_CLUSTERS + 1)).empty
