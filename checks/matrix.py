@@ -189,7 +189,7 @@ class Comparison:
                 expected.render(
                     f"expected (. {self.terms[0]}, X {self.terms[1]}{', ? not compared' if skipped else ''})"
                 ),
-                observed.render("observed (E error, ? unobserved)"),
+                observed.render(f"observed (. {self.terms[0]}, X {self.terms[1]}, E error, ? unobserved)"),
                 diff.render("differences (blank where observed = expected)").replace("?", " "),
             ]
         summary = [m.describe() for m in self.mismatches] + [

@@ -56,6 +56,7 @@ from provisioning.lab.keycloak_realms import (
     jwt_authenticator,
     realm_url,
 )
+from tests.lab.inventory import suite_run_id
 
 pytestmark = [pytest.mark.lab, pytest.mark.nightly]
 
@@ -152,7 +153,7 @@ def lab(broker: keycloak.Broker) -> Iterator[LabCluster]:
     name = f"{PREFIX}broker"
     if paths.cluster_dir(name).exists():
         cluster.down(paths, name)
-    lab = cluster.up(paths, name, "pks", 1, Timeouts().lab_ready, run_id="broker-test")
+    lab = cluster.up(paths, name, "pks", 1, Timeouts().lab_ready, run_id=suite_run_id("broker-test"))
     try:
         keycloak.trust(lab.layout, broker)
         yield lab

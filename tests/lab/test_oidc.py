@@ -33,11 +33,12 @@ from provisioning.lab import build, cluster, host, oidc
 from provisioning.lab.cluster import LabCluster, LabPaths
 from provisioning.model.onboarding import collection_path, tenant_manifests
 from provisioning.model.tenancy import Authenticator, Plan, Tenant
+from tests.lab.inventory import suite_run_id
 
 pytestmark = pytest.mark.lab
 
 PREFIX = os.environ.get("CAAS_CLUSTER_PREFIX", "")
-RUN_ID = "oidc-test"
+RUN_ID = suite_run_id("oidc-test")
 BLUE = Tenant("blue", "small")
 ADMIN = BLUE.identities_for((Authenticator.OIDC,))[0]  # oidc:blue-admin
 LIST_PODS = Probe(ADMIN.user, ADMIN.user, "list pods", {}, "GET", "/api/v1/namespaces/tenant-blue/pods")

@@ -33,13 +33,14 @@ from provisioning.lab.cluster import LabPaths
 from provisioning.model.onboarding import collection_path, tenant_manifests
 from provisioning.model.rbac import RbacPolicy, Request
 from provisioning.model.tenancy import Authenticator, Plan, Tenant
+from tests.lab.inventory import suite_run_id
 
 pytestmark = pytest.mark.lab
 
 REGRESSIONS = Path(__file__).parent / "data" / "rbac_regressions.json"
 BATCH = 500
 BATCHES = 21  # 10,500 cases
-RUN_ID = "rbac-evaluator"
+RUN_ID = suite_run_id("rbac-evaluator")
 TENANTS = (Tenant("blue", "small"), Tenant("green", "small"))
 AUTHENTICATORS = (Authenticator.CERTIFICATE, Authenticator.OIDC)  # bindings and subjects of both, as on pks
 LABELS = {"caas-conformance.io/run-id": RUN_ID}

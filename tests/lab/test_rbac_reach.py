@@ -42,10 +42,11 @@ from provisioning.model.onboarding import collection_path, object_path
 from provisioning.model.rbac import AUTHENTICATED, Request
 from provisioning.tenancy import ProvisionedCluster, ProvisionedTenancy, Provisioner
 from tests.lab.conftest import existing_cluster_targets
+from tests.lab.inventory import suite_run_id
 
 pytestmark = pytest.mark.lab
 
-RUN_ID = "rbac-reach"
+RUN_ID = suite_run_id("rbac-reach")
 RBAC = "rbac.authorization.k8s.io"
 # The resources the inputs touch (the checks ask every one discovery lists; the test narrows for time).
 RESOURCES = {("", "secrets"), ("", "pods"), ("", "configmaps"), (RBAC, "rolebindings")}
