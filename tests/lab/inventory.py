@@ -10,10 +10,20 @@ from typing import Any
 
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
+from provisioning.lab.layout import MAX_CLUSTERS
+
+ANY_INDEX = range(1, MAX_CLUSTERS + 1)  # `leaked_since`'s indices when the run's cluster index is unknown
 
 
 def cluster_prefix() -> str:
     return os.environ.get("CAAS_CLUSTER_PREFIX", "")
+
+
+def cluster_links(links: Iterable[str], indices: Iterable[int]) -> tuple[str, ...]:
+    """The host links among `links` of the lab clusters `indices` (`caas<index>n<node>`, the layout's
+    `host_veth`)."""
+    prefixes = tuple(f"caas{i}n" for i in indices)
+    return tuple(name for name in links if name.startswith(prefixes))
 
 
 def suite_run_id(name: str) -> str:
@@ -52,7 +62,6 @@ def ours(leaked: host.Inventory, indices: Iterable[int] = ()) -> host.Inventory:
     if not prefix:
         return leaked
     marks = (f"caas-{prefix}", f"/clusters/{prefix}")
-    links = tuple(f"caas{i}n" for i in indices)
 
     def mine(item: Any) -> bool:
         return any(mark in str(item) for mark in marks)
@@ -70,7 +79,7 @@ def ours(leaked: host.Inventory, indices: Iterable[int] = ()) -> host.Inventory:
 
     return host.Inventory(
         tuple(filter(my_netns, leaked.netns)),
-        tuple(name for name in leaked.links if name.startswith(links)),
+        cluster_links(leaked.links, indices),
         tuple(filter(my_process, leaked.processes)),
         tuple(filter(mine, leaked.mounts)),
         tuple(filter(mine, leaked.cgroups)),

@@ -17,8 +17,8 @@ from provisioning.kube import client as kube
 from provisioning.kube.pods import delete_pod, exec_in_pod, run_pod
 from provisioning.lab import cluster, host, images
 from provisioning.lab.cluster import LabCluster, LabPaths
-from provisioning.lab.layout import BRIDGE, MAX_CLUSTERS, NETNS_PREFIX
-from tests.lab.inventory import cluster_prefix, leaked_since, ours
+from provisioning.lab.layout import BRIDGE, NETNS_PREFIX
+from tests.lab.inventory import ANY_INDEX, cluster_links, cluster_prefix, leaked_since, ours
 from tests.support import spawn_caas
 
 TEARDOWN = f"{cluster_prefix()}t-teardown"  # other suites on the same lab use other prefixes
@@ -212,10 +212,10 @@ def test_a_component_that_fails_to_start_shows_its_log_and_leaves_nothing(
     assert "injected failure: data dir is corrupt" in message
     assert not home.cluster_dir(BROKEN).exists()
     # whatever index it took, nothing of it is left (links of an index another suite's cluster holds are its)
-    assert leaked_since(lab_paths, before, range(1, MAX_CLUSTERS + 1)).empty
+    assert leaked_since(lab_paths, before, ANY_INDEX).empty
     # the running clusters keep their network: the lab's shared links (its bridge) and the host links of every
     # cluster that ran before and still runs (another suite's may have stopped meanwhile)
     still = {s.index for s in cluster.list_clusters(lab_paths) if running.get(s.index) == s.name}
-    kept = [link for link in before.links if any(link.startswith(f"caas{i}n") for i in still)]
+    kept = cluster_links(before.links, still)
     assert BRIDGE in before.links, f"the lab's bridge is among the links before: {before.links}"
     assert {BRIDGE, *kept} <= set(host.inventory(lab_paths.home).links), "the running clusters keep their network"

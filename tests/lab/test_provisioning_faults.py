@@ -13,11 +13,10 @@ from provisioning.backends.lab import LabBackend
 from provisioning.backends.protocol import ClusterHandle, ClusterRequest, Credential
 from provisioning.lab import cluster, host
 from provisioning.lab.cluster import LabPaths
-from provisioning.lab.layout import MAX_CLUSTERS
 from provisioning.model.onboarding import PROTECTION
 from provisioning.model.tenancy import Identity, Placement, Plan, Product, TenancyModel, Tenant
 from provisioning.tenancy import Provisioner
-from tests.lab.inventory import cluster_prefix, leaked_since, suite_run_id
+from tests.lab.inventory import ANY_INDEX, cluster_prefix, leaked_since, suite_run_id
 
 pytestmark = pytest.mark.lab
 
@@ -60,7 +59,7 @@ def test_a_failure_after_the_first_cluster_removes_every_cluster(lab_paths: LabP
     with pytest.raises(InfrastructureError, match="injected"):
         provisioner.provision(MODEL, "pks")
     assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == suite_run_id("fault-a")]
-    leaked = leaked_since(lab_paths, before, range(1, MAX_CLUSTERS + 1))
+    leaked = leaked_since(lab_paths, before, ANY_INDEX)
     assert leaked.empty, leaked
 
 
@@ -78,4 +77,4 @@ def test_onboarding_without_rights_is_one_clear_error_and_rolls_back(lab_paths: 
     assert f"onboarding needs more rights: creating {first} was refused (403" in message
     assert "fix: use admin credentials" in message
     assert not [s for s in cluster.list_clusters(lab_paths) if s.run_id == suite_run_id("fault-b")]
-    assert leaked_since(lab_paths, before, range(1, MAX_CLUSTERS + 1)).empty
+    assert leaked_since(lab_paths, before, ANY_INDEX).empty
