@@ -219,7 +219,10 @@ def require_held(rows: Rows, requirement: str) -> None:
         )
         for r in rows
     }
-    require(judged, describe_rows(cells))
+    # the contradicted rows first, then those not observed: a report's reason is the message's first line
+    # (reports.findings.observed_reason), which was the positive control's "holds" for a failing table
+    order = {Cell.DENIED: 0, Cell.ERROR: 1, Cell.UNOBSERVED: 1, Cell.ALLOWED: 2}
+    require(judged, describe_rows(dict(sorted(cells.items(), key=lambda row: order[row[1].cell]))))
 
 
 def describe_rows(rows: Rows) -> str:

@@ -22,6 +22,7 @@ from checks.verdicts import Inconclusive
 from provisioning.kube.client import ApiFailure
 from provisioning.model import answers, image_pulls
 from provisioning.model.rbac import Request
+from reports.findings import observed_reason
 
 RBAC_DENIAL = '{"message": "pods is forbidden: User \\"u\\" cannot list resource \\"pods\\""}'
 POD_SECURITY = '{"message": "pods \\"x\\" is forbidden: violates PodSecurity \\"restricted:v1.34\\""}'
@@ -147,6 +148,15 @@ def test_a_failed_priority_control_makes_an_admission_prove_nothing_by_the_one_r
         object_limits.require_held({CONTROL_ROW: refused_control, PRIORITY: admitted}, "refused")
     with pytest.raises(AssertionError):
         object_limits.require_held({CONTROL_ROW: Answered(A, "admitted (dry run)", "-"), PRIORITY: admitted}, "refused")
+
+
+def test_a_failing_table_names_a_contradicted_row_first_for_the_reports_reason() -> None:
+    admitted = Answered(D, "a pod of system-node-critical was admitted", "admission")
+    with pytest.raises(AssertionError) as failure:
+        object_limits.require_held({CONTROL_ROW: Answered(A, "admitted (dry run)", "-"), PRIORITY: admitted}, "refused")
+    first = str(failure.value).splitlines()[0]
+    assert first == f"{PRIORITY}: contradicted [admission] a pod of system-node-critical was admitted"
+    assert observed_reason(f"AssertionError: {failure.value}")[0] == first
 
 
 def test_a_held_priority_refusal_records_its_layer(monkeypatch: pytest.MonkeyPatch) -> None:
